@@ -1,0 +1,1 @@
+"""Provider modules; `registry.discover()` finds them all."""
