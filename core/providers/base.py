@@ -107,6 +107,7 @@ class ChatMessage:
 class ChatOptions:
     temperature: float | None = None
     max_tokens: int | None = None
+    stream: bool = True  # False: one request, the whole reply yielded as one delta
 
 
 @dataclass(slots=True)
