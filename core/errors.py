@@ -54,6 +54,7 @@ class ProviderError(ModelDeskError):
         self.retry_after = retry_after
         self.retryable = retryable
         self.kind = kind
+        self.fallbacks: list[str] = []  # earlier providers' errors when the service fell back
         super().__init__(str(self))
 
     def __str__(self) -> str:

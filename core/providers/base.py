@@ -199,6 +199,7 @@ class BaseProvider:
     base_url_env: ClassVar[str]
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
     key_required_for_listing: ClassVar[bool] = True
+    key_required: ClassVar[bool] = True  # for generation calls (False: local servers)
     key_prefix_hint: ClassVar[str] = ""  # e.g. "sk-or-", shown as a placeholder
     docs_url: ClassVar[str] = ""
 
