@@ -1,0 +1,311 @@
+"""``python -m core``: the admin CLI, on the same service as the dashboard.
+
+The CLI runs as the local super admin (whoever can run it can read the
+database anyway). Exit codes: 0 ok, 1 provider error, 2 bad input,
+3 nothing configured, 4 save conflict.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from core.auth import LOCAL_USER
+from core.catalog import CatalogEntry
+from core.content import TEMPLATES, ContentRequest
+from core.errors import (
+    ConflictError,
+    ModelDeskError,
+    NotConfigured,
+    PermissionDenied,
+    ProviderError,
+    ValidationError,
+)
+from core.providers.base import ALL_CAPABILITIES, ChatMessage, ModelInfo
+from core.service import (
+    AudioOutcome,
+    ChatRequest,
+    ChatStream,
+    ImageOutcome,
+    ImageRequest,
+    ModelDesk,
+    SpeechRequest,
+)
+
+EXIT_CODES: list[tuple[type[Exception], int]] = [
+    (ProviderError, 1),
+    (ValidationError, 2),
+    (PermissionDenied, 2),
+    (NotConfigured, 3),
+    (ConflictError, 4),
+    (ModelDeskError, 2),
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m core", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    providers = sub.add_parser("providers", help="list and configure providers")
+    psub = providers.add_subparsers(dest="action", required=True)
+    plist = psub.add_parser("list", help="every provider, its key (masked) and state")
+    plist.add_argument("--json", action="store_true")
+    setkey = psub.add_parser("set-key", help="store a shared key read from stdin")
+    setkey.add_argument("slug")
+    setkey.add_argument("--no-test", action="store_true", help="save without a live check")
+    for action in ("enable", "disable"):
+        psub.add_parser(action, help=f"{action} a provider").add_argument("slug")
+
+    models = sub.add_parser("models", help="the live catalogue for a capability")
+    models.add_argument("--capability", "-c", required=True, choices=_caps())
+    models.add_argument("--provider", "-p")
+    models.add_argument("--json", action="store_true")
+    models.add_argument("--refresh", action="store_true", help="bypass the cache")
+
+    select = sub.add_parser("select", help="choose the shared model for a capability")
+    select.add_argument("slug")
+    select.add_argument("capability", choices=_caps())
+    select.add_argument("model_id")
+
+    gen = sub.add_parser("generate", help="run a capability once")
+    gen.add_argument("capability", choices=_caps())
+    gen.add_argument("--prompt", required=True)
+    gen.add_argument("--out", type=Path, help="file for image/audio output")
+    gen.add_argument("--template", default="blog_post", choices=list(TEMPLATES))
+    gen.add_argument("--voice")
+
+    sub.add_parser("rotate-key", help="re-encrypt stored keys with the newest secret")
+    export = sub.add_parser("export", help="configuration as JSON, never keys")
+    export.add_argument("--out", type=Path)
+    imp = sub.add_parser("import", help="import a configuration export")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--yes", action="store_true", help="apply (default: preview only)")
+    return parser
+
+
+def _caps() -> list[str]:
+    return [c.value for c in ALL_CAPABILITIES]
+
+
+# ---------------------------------------------------------------- commands
+def cmd_providers(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
+    if args.action == "list":
+        rows = [_provider_dict(v) for v in desk.providers()]
+        if args.json:
+            json.dump(rows, out, indent=2)
+            out.write("\n")
+        else:
+            _table(out, rows, ["slug", "display_name", "active", "priority", "key", "base_url"])
+        for error in desk.registry.errors:
+            print(f"plug-in failed to load: {error.source}: {error.error}", file=sys.stderr)
+        return 0
+    if args.action == "set-key":
+        key = sys.stdin.readline().strip()
+        if not key:
+            raise ValidationError("No key on stdin.")
+        desk.set_shared_key(LOCAL_USER, args.slug, key, test=not args.no_test)
+        view = next(v for v in desk.providers() if v.slug == args.slug)
+        print(f"Saved the {view.display_name} key {view.masked_key}.", file=out)
+        return 0
+    row = next((v.row for v in desk.providers() if v.slug == args.slug), None)
+    if row is None:
+        raise ValidationError(f"Unknown provider {args.slug!r}.")
+    desk.update_provider(LOCAL_USER, args.slug, row.version, is_active=args.action == "enable")
+    print(f"{row.display_name} {args.action}d.", file=out)
+    return 0
+
+
+def _provider_dict(view: Any) -> dict[str, Any]:
+    return {
+        "slug": view.slug,
+        "display_name": view.display_name,
+        "active": view.row.is_active,
+        "priority": (view.row.config or {}).get("priority"),
+        "key": view.masked_key or view.key_status,
+        "base_url": view.base_url,
+        "selected_models": (view.row.config or {}).get("selected_models", {}),
+        "allow_personal_keys": view.row.allow_personal_keys,
+        "allow_shared_for_normal_admins": view.row.allow_shared_for_normal_admins,
+    }
+
+
+def cmd_models(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
+    slugs = [args.provider] if args.provider else None
+    if args.refresh:
+        for slug in slugs or [v.slug for v in desk.providers() if v.row.is_active]:
+            desk.refresh_catalogue(slug, LOCAL_USER)
+    entries = desk.catalogue(LOCAL_USER, slugs=slugs)
+    if args.json:
+        json.dump(
+            {slug: _entry_dict(e, args.capability) for slug, e in entries.items()}, out, indent=2
+        )
+        out.write("\n")
+    else:
+        for slug, entry in entries.items():
+            models = entry.models_for(args.capability)
+            print(
+                f"# {entry.display_name}: {len(models)} {args.capability} models "
+                f"[{entry.status}]" + (f" - {entry.error}" if entry.error else ""),
+                file=out,
+            )
+            _table(out, [_model_row(m) for m in models], ["id", "context", "prompt/M", "source"])
+    return 1 if entries and all(e.status == "error" for e in entries.values()) else 0
+
+
+def _entry_dict(entry: CatalogEntry, capability: str) -> dict[str, Any]:
+    models = entry.models_for(capability)
+    return {
+        "count": len(models),
+        "stale": entry.status == "stale",
+        "status": entry.status,
+        "error": entry.error,
+        "models": [
+            {
+                "id": m.id,
+                "name": m.name,
+                "context_length": m.context_length,
+                "pricing": {
+                    "prompt": m.pricing.prompt,
+                    "completion": m.pricing.completion,
+                    "image": m.pricing.image,
+                    "request": m.pricing.request,
+                },
+                "capabilities": sorted(m.capabilities),
+                "capability_source": m.capability_source,
+            }
+            for m in models
+        ],
+    }
+
+
+def _model_row(model: ModelInfo) -> dict[str, Any]:
+    per_m = model.pricing.per_million("prompt")
+    return {
+        "id": model.id,
+        "context": model.context_length or "",
+        "prompt/M": "" if per_m is None else f"${per_m:.2f}",
+        "source": model.capability_source,
+    }
+
+
+def cmd_select(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
+    desk.select_model(LOCAL_USER, args.slug, args.capability, args.model_id)
+    print(f"{args.capability}: {args.slug} / {args.model_id}", file=out)
+    return 0
+
+
+def cmd_generate(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
+    request = {
+        "chat": lambda: ChatRequest([ChatMessage("user", args.prompt)]),
+        "content": lambda: ContentRequest(args.template, args.prompt),
+        "image": lambda: ImageRequest(args.prompt),
+        "audio": lambda: SpeechRequest(args.prompt, voice=args.voice),
+    }[args.capability]()
+    result = desk.generate(args.capability, request, LOCAL_USER)
+    if isinstance(result, ChatStream):
+        for delta in result:
+            out.write(delta)
+            out.flush()
+        out.write("\n")
+    else:
+        _write_media(result, args.out, out)
+    info = result.info
+    for note in info.fallbacks:
+        print(f"fell back: {note}", file=sys.stderr)
+    tokens = info.usage.total_tokens if info.usage else None
+    print(
+        f"[{info.display_name} / {info.model}, {info.key_source} key, "
+        f"{(info.latency_ms or 0):.0f} ms, tokens {tokens or '-'}]",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _write_media(result: ImageOutcome | AudioOutcome, path: Path | None, out: TextIO) -> None:
+    if path is None:
+        raise ValidationError("Image and audio need --out FILE.")
+    if isinstance(result, AudioOutcome):
+        path.write_bytes(result.result.audio)
+        print(f"wrote {path} ({result.result.mime})", file=out)
+        return
+    for index, image in enumerate(result.result.images):
+        target = path if index == 0 else path.with_stem(f"{path.stem}-{index + 1}")
+        if image.data is not None:
+            target.write_bytes(image.data)
+            print(f"wrote {target}", file=out)
+        else:
+            print(f"image at {image.url}", file=out)
+
+
+def cmd_rotate(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
+    result = desk.rotate_keys(LOCAL_USER)
+    print(f"re-encrypted {len(result.rotated)} key(s)", file=out)
+    for slug in result.unreadable:
+        print(f"{slug}: cannot be decrypted, needs a new key", file=sys.stderr)
+    return 0
+
+
+def cmd_export(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
+    text = json.dumps(desk.export_config(), indent=2)
+    if args.out:
+        args.out.write_text(text + "\n")
+    else:
+        out.write(text + "\n")
+    return 0
+
+
+def cmd_import(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
+    try:
+        data = json.loads(args.file.read_text())
+    except (OSError, ValueError) as exc:
+        raise ValidationError(f"Cannot read {args.file}: {type(exc).__name__}.") from None
+    changes = desk.import_apply(LOCAL_USER, data) if args.yes else desk.import_preview(data)
+    for change in changes:
+        print(f"{change.slug}.{change.field}: {change.old!r} -> {change.new!r}", file=out)
+    verb = "applied" if args.yes else "would change (use --yes to apply)"
+    print(f"{len(changes)} change(s) {verb}", file=out)
+    return 0
+
+
+COMMANDS: dict[str, Callable[[ModelDesk, argparse.Namespace, TextIO], int]] = {
+    "providers": cmd_providers,
+    "models": cmd_models,
+    "select": cmd_select,
+    "generate": cmd_generate,
+    "rotate-key": cmd_rotate,
+    "export": cmd_export,
+    "import": cmd_import,
+}
+
+
+def _table(out: TextIO, rows: list[dict[str, Any]], columns: list[str]) -> None:
+    if not rows:
+        print("(none)", file=out)
+        return
+    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in columns}
+    print("  ".join(c.ljust(widths[c]) for c in columns), file=out)
+    for row in rows:
+        print("  ".join(str(row.get(c, "")).ljust(widths[c]) for c in columns).rstrip(), file=out)
+
+
+def main(
+    argv: Sequence[str] | None = None, out: TextIO | None = None, desk: ModelDesk | None = None
+) -> int:
+    args = build_parser().parse_args(argv)
+    out = out or sys.stdout
+    owned = desk is None
+    try:
+        desk = desk or ModelDesk()
+        return COMMANDS[args.command](desk, args, out)
+    except ModelDeskError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return next(code for cls, code in EXIT_CODES if isinstance(exc, cls))
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        if owned and desk is not None:
+            desk.close()
