@@ -145,7 +145,7 @@ def cmd_models(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
         )
         out.write("\n")
     else:
-        for slug, entry in entries.items():
+        for entry in entries.values():
             models = entry.models_for(args.capability)
             print(
                 f"# {entry.display_name}: {len(models)} {args.capability} models "
