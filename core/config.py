@@ -20,7 +20,13 @@ DEFAULT_CATALOG_TTL = 6 * 3600.0
 
 
 def read_secrets_file(path: Path | None = None) -> dict[str, Any]:
-    """Parse ``.streamlit/secrets.toml`` (project root, then CWD); {} when absent."""
+    """Parse ``.streamlit/secrets.toml`` (project root, then CWD); {} when absent.
+
+    ``MODELDESK_SECRETS_FILE`` names another file instead (the tests point it nowhere).
+    """
+    override = os.environ.get("MODELDESK_SECRETS_FILE")
+    if path is None and override:
+        path = Path(override)
     candidates = (
         [path]
         if path
