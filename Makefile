@@ -1,0 +1,48 @@
+# ModelDesk: `make run` starts the dashboard, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEMO_PORT ?= 8765
+
+.PHONY: run test demo lint bench chromium clean
+
+$(VENV)/.runtime: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+## Start the dashboard on SQLite (data/), no secrets needed.
+run: $(VENV)/.runtime
+	$(PY) -m streamlit run streamlit_app.py
+
+## Install Debian's Chromium for the browser tests when it is missing.
+chromium:
+	@[ -x /usr/bin/chromium ] || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+
+## Lint, then every test: unit, page (AppTest) and end-to-end (Chromium).
+test: $(VENV)/.dev chromium
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+lint: $(VENV)/.dev
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+## Offline tour: the fake providers on loopback and the app pointed at them.
+demo: $(VENV)/.dev
+	$(PY) -m tests.fake_provider --port $(DEMO_PORT) --demo-exec \
+		$(PY) -m streamlit run streamlit_app.py
+
+bench: $(VENV)/.dev chromium
+	$(PY) -m benchmarks.catalog
+	$(PY) -m benchmarks.ui
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

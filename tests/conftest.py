@@ -1,0 +1,21 @@
+"""Suite-wide isolation: no test reads a developer's secrets or writes to data/."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> None:
+    """Point settings at a throwaway data dir and a secrets file that does not exist."""
+    data_dir = tmp_path_factory.mktemp("data")
+    monkeypatch.setenv("MODELDESK_SECRETS_FILE", str(data_dir / "no-secrets.toml"))
+    monkeypatch.setenv("MODELDESK_DATA_DIR", str(data_dir))
+    for name in ("DATABASE_URL", "MODELDESK_SECRET_KEY"):
+        if name in os.environ and not os.environ.get("MODELDESK_KEEP_" + name):
+            monkeypatch.delenv(name)
