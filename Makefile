@@ -37,8 +37,7 @@ lint: $(VENV)/.dev
 
 ## Offline tour: the fake providers on loopback and the app pointed at them.
 demo: $(VENV)/.dev
-	$(PY) -m tests.fake_provider --port $(DEMO_PORT) --demo-exec \
-		$(PY) -m streamlit run streamlit_app.py
+	DEMO_PORT=$(DEMO_PORT) $(PY) scripts/demo.py
 
 bench: $(VENV)/.dev chromium
 	$(PY) -m benchmarks.catalog

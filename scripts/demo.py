@@ -1,0 +1,58 @@
+"""``make demo``: the fake providers on loopback, and the dashboard pointed at them.
+
+Starts ``python -m tests.fake_provider`` (a real HTTP fake of every provider), reads
+the ``export NAME=value`` lines it prints, then runs ``streamlit run`` with those base
+URLs and a throwaway data directory, so every page can be toured with no keys and no
+internet. Ctrl+C stops both.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def start_fake_server(port: int) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.fake_provider", "--port", str(port)],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )
+    env: dict[str, str] = {}
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith("export ") and "=" in line:
+            name, value = line[len("export "):].strip().split("=", 1)
+            env[name] = value.strip("'\"")
+        if len(env) >= 5:
+            break
+    if not env:
+        process.terminate()
+        raise SystemExit("the fake provider server did not start")
+    return process, env
+
+
+def main() -> int:
+    port = int(os.environ.get("DEMO_PORT", "8765"))
+    fake, env = start_fake_server(port)
+    data_dir = tempfile.mkdtemp(prefix="modeldesk-demo-")
+    env.update(MODELDESK_DATA_DIR=data_dir, MODELDESK_CATALOG_TTL="600")
+    print("Fake providers:", ", ".join(f"{k}={v}" for k, v in env.items()))
+    print("Any key works in the demo, e.g. sk-demo-0000000000000000.")
+    try:
+        return subprocess.call(
+            [sys.executable, "-m", "streamlit", "run", "streamlit_app.py"],
+            cwd=ROOT, env={**os.environ, **env},
+        )
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        fake.terminate()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
