@@ -259,10 +259,12 @@ class ModelDesk:
     def provider_instance(
         self, slug: str, base_url: str | None = None, timeout: float | None = None
     ) -> BaseProvider:
+        """A provider object on the shared client; the base URL comes from its row."""
+        if base_url is None:
+            row = self.store.get(slug)
+            base_url = self._base_url(row) if row else None
         cls = self.registry.get(slug)
-        row = self.store.get(slug)
-        url = base_url or (self._base_url(row) if row else None)
-        return cls(self.client, url, timeout or self.settings.request_timeout)
+        return cls(self.client, base_url, timeout or self.settings.request_timeout)
 
     def _key_status(self, row: AIProvider) -> tuple[KeyStatus, str]:
         if not row.shared_api_key:
@@ -430,7 +432,9 @@ class ModelDesk:
         self, row: AIProvider, user: User, personal: PersonalSettings | None
     ) -> CatalogTarget:
         key, _, _ = self._key_for(row, user, personal)
-        provider = self.provider_instance(row.slug, timeout=self.settings.catalog_timeout)
+        provider = self.provider_instance(
+            row.slug, self._base_url(row), self.settings.catalog_timeout
+        )
         return CatalogTarget(provider, key)
 
     def catalogue(
