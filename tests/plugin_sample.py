@@ -1,0 +1,20 @@
+"""A third-party-style provider plug-in, loaded through the entry-point group in tests."""
+
+from __future__ import annotations
+
+from core.providers.base import BaseProvider, Capability, ModelInfo
+
+
+class SampleProvider(BaseProvider):
+    slug = "sample"
+    display_name = "Sample plug-in"
+    default_base_url = "http://sample.invalid/v1"
+    base_url_env = "SAMPLE_BASE_URL"
+    capabilities = frozenset({Capability.CHAT})
+    key_required_for_listing = False
+
+    def list_models(self, api_key: str | None) -> list[ModelInfo]:
+        return []
+
+
+NOT_A_PROVIDER = 42

@@ -1,0 +1,89 @@
+"""Provider discovery: package modules, entry-point plug-ins, and failures reported."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from importlib.metadata import EntryPoint
+
+import pytest
+
+from core.providers import registry as registry_module
+from core.providers.registry import ENTRY_POINT_GROUP, discover
+
+
+def _entry_point(name: str, value: str) -> EntryPoint:
+    return EntryPoint(name=name, value=value, group=ENTRY_POINT_GROUP)
+
+
+def test_every_builtin_provider_is_found_without_imports_elsewhere() -> None:
+    found = discover()
+    assert {"openrouter", "groq", "huggingface", "openai"} <= set(found.providers)
+    assert found.errors == []
+    for slug, cls in found.providers.items():
+        assert cls.slug == slug and cls.__module__.startswith("core.providers.")
+
+
+def test_a_plugin_is_loaded_from_the_entry_point_group(monkeypatch) -> None:
+    points = [
+        _entry_point("sample", "tests.plugin_sample:SampleProvider"),
+        _entry_point("whole-module", "tests.plugin_sample"),
+    ]
+    monkeypatch.setattr(registry_module, "entry_points", lambda group: points)
+    found = discover()
+    assert found.get("sample").display_name == "Sample plug-in"
+    assert found.errors == []
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("tests.no_such_module:Provider", "ModuleNotFoundError"),
+        ("tests.plugin_sample:NOT_A_PROVIDER", "neither a provider class nor a module"),
+    ],
+)
+def test_a_broken_plugin_is_reported_not_fatal(monkeypatch, value: str, message: str) -> None:
+    monkeypatch.setattr(registry_module, "entry_points", lambda group: [_entry_point("bad", value)])
+    found = discover()
+    assert "openrouter" in found.providers  # the others still load
+    [error] = found.errors
+    assert error.source.startswith("bad = ") and message in error.error
+
+
+def test_a_provider_module_that_fails_to_import_is_recorded(monkeypatch) -> None:
+    real_iter, real_import = pkgutil.iter_modules, importlib.import_module
+
+    def iter_modules(path):
+        yield from real_iter(path)
+        yield pkgutil.ModuleInfo(None, "broken", False)
+
+    def import_module(name, *args):
+        if name == "core.providers.broken":
+            raise ImportError("missing dependency for broken")
+        return real_import(name, *args)
+
+    monkeypatch.setattr(registry_module.pkgutil, "iter_modules", iter_modules)
+    monkeypatch.setattr(registry_module.importlib, "import_module", import_module)
+    found = discover()
+    assert "groq" in found.providers
+    assert [(e.source, e.error) for e in found.errors] == [
+        ("core.providers.broken", "ImportError: missing dependency for broken")
+    ]
+
+
+def test_a_duplicate_slug_is_refused(monkeypatch) -> None:
+    from tests.plugin_sample import SampleProvider
+
+    class Impostor(SampleProvider):
+        slug = "openrouter"
+
+    monkeypatch.setattr(registry_module, "entry_points", lambda group: [])
+    found = discover()
+    found.register(Impostor, "impostor")
+    assert found.get("openrouter") is not Impostor
+    assert "already taken" in found.errors[-1].error
+
+
+def test_unknown_slug_lists_the_known_ones() -> None:
+    with pytest.raises(KeyError, match="known"):
+        discover().get("nope")
