@@ -1,0 +1,52 @@
+"""The one config table: a provider's settings and model choices, never its catalogue."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class AIProvider(SQLModel, table=True):
+    """One row per provider.
+
+    ``shared_api_key`` holds a Fernet token, never the key. ``config`` carries
+    ``selected_models`` ({capability: model id}), ``priority``, ``base_url`` and
+    ``capability_overrides``. ``version`` grows by one on every save, so a save
+    made from stale data is refused instead of silently overwriting.
+    """
+
+    __tablename__ = "ai_provider"
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(index=True, unique=True, max_length=64)
+    display_name: str = Field(max_length=128)
+    shared_api_key: str | None = Field(default=None, repr=False)
+    config: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    allow_personal_keys: bool = True
+    allow_shared_for_normal_admins: bool = False
+    is_active: bool = True
+    updated_at: datetime = Field(default_factory=utcnow)
+    version: int = 1
+
+    def __repr__(self) -> str:
+        key = "set" if self.shared_api_key else "none"
+        return f"AIProvider(slug={self.slug!r}, version={self.version}, shared_api_key={key})"
+
+    __str__ = __repr__
+
+    def selected_models(self) -> dict[str, str]:
+        return dict((self.config or {}).get("selected_models") or {})
+
+    def priority(self) -> int:
+        value = (self.config or {}).get("priority")
+        return value if isinstance(value, int) else 1000
+
+    def base_url(self) -> str | None:
+        return (self.config or {}).get("base_url") or None
