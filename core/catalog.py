@@ -1,0 +1,234 @@
+"""The live catalogue: every provider fetched concurrently, cached, never stored.
+
+Cache keys are (provider slug, base URL, key fingerprint): an HMAC of the key,
+never the key. One upstream fetch per provider per refresh serves every
+capability's list and count. Concurrent cold callers share one fetch; an empty
+list is a valid cached answer; a failure returns the last good list marked
+stale (and is itself remembered briefly so an outage is not re-fetched on
+every rerun); one slow or broken provider never holds up the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Literal
+
+from cachetools import TTLCache
+
+from core.errors import ProviderError
+from core.providers.base import BaseProvider, Capability, ModelInfo
+
+log = logging.getLogger(__name__)
+Status = Literal["ok", "stale", "error", "no_key"]
+CacheKey = tuple[str, str, str]
+_FINGERPRINT_SALT = secrets.token_bytes(32)
+
+
+def key_fingerprint(api_key: str | None) -> str:
+    """A short, salted HMAC of the key: tells keys apart, reveals nothing."""
+    if not api_key:
+        return "nokey"
+    return hmac.new(_FINGERPRINT_SALT, api_key.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogTarget:
+    """A provider instance plus the key its catalogue is listed with."""
+
+    provider: BaseProvider
+    api_key: str | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def slug(self) -> str:
+        return self.provider.slug
+
+    @property
+    def cache_key(self) -> CacheKey:
+        return (self.provider.slug, self.provider.base_url, key_fingerprint(self.api_key))
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogEntry:
+    slug: str
+    display_name: str
+    models: tuple[ModelInfo, ...]
+    status: Status
+    error: str | None = None
+    fetched_at: float | None = None  # wall clock of the last successful fetch
+    checked_at: float = 0.0
+    latency_ms: float | None = None
+
+    def counts(self) -> dict[Capability, int]:
+        """Models per capability, from this one fetch."""
+        counts = dict.fromkeys(Capability, 0)
+        for model in self.models:
+            for capability in model.capabilities:
+                counts[capability] += 1
+        return counts
+
+    def models_for(self, capability: Capability | str) -> list[ModelInfo]:
+        capability = Capability(capability)
+        return [m for m in self.models if capability in m.capabilities]
+
+    def find(self, model_id: str) -> ModelInfo | None:
+        return next((m for m in self.models if m.id == model_id), None)
+
+    def age_seconds(self, now: float | None = None) -> float | None:
+        if self.fetched_at is None:
+            return None
+        return max(0.0, (now or time.time()) - self.fetched_at)
+
+
+class Catalog:
+    """Thread-safe catalogue cache shared by every session of the process."""
+
+    def __init__(
+        self,
+        ttl: float = 6 * 3600,
+        error_ttl: float = 60.0,
+        max_workers: int = 8,
+        maxsize: int = 256,
+    ) -> None:
+        self._fresh: TTLCache[CacheKey, CatalogEntry] = TTLCache(maxsize, ttl)
+        self._failed: TTLCache[CacheKey, CatalogEntry] = TTLCache(maxsize, error_ttl)
+        self._last_good: dict[CacheKey, CatalogEntry] = {}
+        self._latest: dict[CacheKey, CatalogEntry] = {}
+        self._inflight: dict[CacheKey, Future[CatalogEntry]] = {}
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers, thread_name_prefix="catalog")
+
+    # ---- reads ----------------------------------------------------------
+    def get(self, target: CatalogTarget) -> CatalogEntry:
+        """The cached entry, or one fetch shared by every concurrent caller."""
+        key = target.cache_key
+        with self._lock:
+            cached = self._fresh.get(key) or self._failed.get(key)
+            if cached is not None:
+                return cached
+            future = self._inflight.get(key)
+            owner = future is None
+            if owner:
+                future = Future()
+                self._inflight[key] = future
+        if not owner:
+            return future.result()
+        try:
+            entry = self._fetch(target)
+        except BaseException as exc:  # never leave waiters hanging
+            future.set_exception(exc)
+            raise
+        finally:
+            with self._lock:
+                self._inflight.pop(key, None)
+        future.set_result(entry)
+        return entry
+
+    def get_many(self, targets: list[CatalogTarget]) -> dict[str, CatalogEntry]:
+        """All targets at once, each bounded by its own provider's timeout."""
+        if len(targets) <= 1:
+            return {t.slug: self.get(t) for t in targets}
+        futures = {t.slug: self._pool.submit(self.get, t) for t in targets}
+        return {slug: future.result() for slug, future in futures.items()}
+
+    def health(self) -> list[CatalogEntry]:
+        with self._lock:
+            return list(self._latest.values())
+
+    # ---- invalidation -----------------------------------------------------
+    def refresh(self, target: CatalogTarget) -> CatalogEntry:
+        """Forget this provider+key's cached answer (good or failed) and fetch again."""
+        key = target.cache_key
+        with self._lock:
+            self._fresh.pop(key, None)
+            self._failed.pop(key, None)
+        return self.get(target)
+
+    def invalidate(self, slug: str | None = None) -> None:
+        """Drop one provider's entries (every key and base URL), or everything."""
+        with self._lock:
+            for cache in (self._fresh, self._failed):
+                for key in [k for k in cache if slug is None or k[0] == slug]:
+                    cache.pop(key, None)
+
+    # ---- the one fetch ----------------------------------------------------
+    def _fetch(self, target: CatalogTarget) -> CatalogEntry:
+        provider, key = target.provider, target.cache_key
+        if provider.key_required_for_listing and not target.api_key:
+            entry = CatalogEntry(
+                provider.slug,
+                provider.display_name,
+                (),
+                "no_key",
+                f"{provider.display_name}: add a key to list models.",
+                checked_at=time.time(),
+            )
+            return self._remember(key, entry, failed=True)
+        started = time.perf_counter()
+        try:
+            models = tuple(provider.list_models(target.api_key))
+        except ProviderError as exc:
+            return self._failure(key, provider, str(exc), started)
+        except Exception as exc:  # noqa: BLE001 - a broken provider module is reported
+            log.warning("catalogue of %s failed: %s", provider.slug, type(exc).__name__)
+            message = (
+                f"{provider.display_name}: the provider module failed "
+                f"({type(exc).__name__}). Check the logs or report a bug."
+            )
+            return self._failure(key, provider, message, started)
+        now = time.time()
+        entry = CatalogEntry(
+            provider.slug,
+            provider.display_name,
+            models,
+            "ok",
+            None,
+            now,
+            now,
+            (time.perf_counter() - started) * 1000,
+        )
+        with self._lock:
+            self._last_good[key] = entry
+        return self._remember(key, entry)
+
+    def _failure(
+        self, key: CacheKey, provider: BaseProvider, message: str, started: float
+    ) -> CatalogEntry:
+        latency = (time.perf_counter() - started) * 1000
+        with self._lock:
+            good = self._last_good.get(key)
+        if good is not None:
+            entry = CatalogEntry(
+                provider.slug,
+                provider.display_name,
+                good.models,
+                "stale",
+                message,
+                good.fetched_at,
+                time.time(),
+                latency,
+            )
+        else:
+            entry = CatalogEntry(
+                provider.slug,
+                provider.display_name,
+                (),
+                "error",
+                message,
+                None,
+                time.time(),
+                latency,
+            )
+        return self._remember(key, entry, failed=True)
+
+    def _remember(self, key: CacheKey, entry: CatalogEntry, failed: bool = False) -> CatalogEntry:
+        with self._lock:
+            (self._failed if failed else self._fresh)[key] = entry
+            self._latest[key] = entry
+        return entry
