@@ -832,6 +832,6 @@ def _import_items(data: dict[str, Any]) -> list[dict[str, Any]]:
     if not isinstance(items, list) or not all(isinstance(i, dict) and "slug" in i for i in items):
         raise ValidationError("The export's provider list is malformed.")
     for item in items:
-        if any("key" in name for name in item):
+        if any(name.endswith("api_key") for name in item):
             raise ValidationError("Imports never carry keys; remove the key fields.")
     return items
