@@ -1,0 +1,181 @@
+"""`python -m core` end to end against the fake provider server (real HTTP on loopback)."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from core.cli import main
+from core.config import load_settings
+from core.service import ModelDesk
+from tests.fake_provider import FakeProviderServer
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY = "sk-or-test-CLI-SENTINEL-4242"
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeProviderServer]:
+    with FakeProviderServer() as server:
+        yield server
+
+
+@pytest.fixture
+def env(fake: FakeProviderServer, monkeypatch) -> dict[str, str]:
+    fake.reset()
+    values = {**fake.base_urls(), "MODELDESK_SECRET_KEY": Fernet.generate_key().decode()}
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
+
+
+@pytest.fixture
+def desk(env) -> Iterator[ModelDesk]:
+    service = ModelDesk(load_settings({}))
+    yield service
+    service.close()
+
+
+def run(desk: ModelDesk, *argv: str, stdin: str = "", monkeypatch=None) -> tuple[int, str]:
+    out = io.StringIO()
+    if monkeypatch is not None:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    code = main(list(argv), out=out, desk=desk)
+    return code, out.getvalue()
+
+
+def test_providers_list_as_table_and_json(desk: ModelDesk) -> None:
+    code, text = run(desk, "providers", "list")
+    assert code == 0 and "openrouter" in text and "Groq" in text
+    code, text = run(desk, "providers", "list", "--json")
+    rows = json.loads(text)
+    assert {r["slug"] for r in rows} >= {"openrouter", "groq", "huggingface", "openai"}
+    assert all(r["key"] == "missing" for r in rows)
+
+
+def test_set_key_from_stdin_is_tested_saved_and_masked(desk, monkeypatch, capsys) -> None:
+    code, text = run(desk, "providers", "set-key", "openrouter", stdin=KEY + "\n",
+                     monkeypatch=monkeypatch)
+    assert code == 0 and "sk-or-…4242" in text and KEY not in text
+    code, text = run(desk, "providers", "list", "--json")
+    assert KEY not in text
+    code, _ = run(desk, "providers", "set-key", "groq", stdin="\n", monkeypatch=monkeypatch)
+    assert code == 2 and "No key on stdin" in capsys.readouterr().err
+
+
+def test_a_rejected_key_is_not_saved(desk, fake, monkeypatch, capsys) -> None:
+    fake.configure("groq", required_keys={"gsk_test_only_this_one"})
+    code, _ = run(desk, "providers", "set-key", "groq", stdin="gsk_test_wrong_key\n",
+                  monkeypatch=monkeypatch)
+    err = capsys.readouterr().err
+    assert code == 1 and "Groq" in err and "401" in err and "gsk_test_wrong_key" not in err
+    assert next(v for v in desk.providers() if v.slug == "groq").key_status == "missing"
+
+
+def test_enable_disable(desk: ModelDesk) -> None:
+    assert run(desk, "providers", "disable", "groq")[0] == 0
+    assert not next(v for v in desk.providers() if v.slug == "groq").row.is_active
+    assert run(desk, "providers", "enable", "groq")[0] == 0
+    assert run(desk, "providers", "enable", "nope")[0] == 2
+
+
+def test_models_json_has_counts_status_and_models(desk: ModelDesk, fake) -> None:
+    fake.configure("openai", failure=500)
+    code, text = run(desk, "models", "--capability", "image", "--json")
+    data = json.loads(text)
+    assert code == 0
+    assert data["openrouter"]["count"] > 0 and data["openrouter"]["status"] == "ok"
+    assert all("image" in m["capabilities"] for m in data["openrouter"]["models"])
+    assert data["groq"]["status"] == "no_key" and data["groq"]["count"] == 0
+    assert data["openai"]["status"] == "error" and "500" in data["openai"]["error"]
+    code, text = run(desk, "models", "-c", "chat", "-p", "openrouter")
+    assert code == 0 and "# OpenRouter:" in text and "metadata" in text
+
+
+def test_select_then_generate_chat_streams_to_stdout(desk, monkeypatch, capsys) -> None:
+    run(desk, "providers", "set-key", "openrouter", stdin=KEY + "\n", monkeypatch=monkeypatch)
+    model = desk.catalogue_entry("openrouter", _super()).models_for("chat")[0].id
+    assert run(desk, "select", "openrouter", "chat", model)[0] == 0
+    code, text = run(desk, "generate", "chat", "--prompt", "hello from the cli")
+    assert code == 0 and "hello from the cli" in text
+    assert "OpenRouter" in capsys.readouterr().err
+    assert run(desk, "select", "openrouter", "chat", "no/such-model")[0] == 2
+
+
+def test_generate_image_and_audio_write_files(desk, tmp_path, monkeypatch) -> None:
+    run(desk, "providers", "set-key", "openrouter", stdin=KEY + "\n", monkeypatch=monkeypatch)
+    entry = desk.catalogue_entry("openrouter", _super())
+    run(desk, "select", "openrouter", "image", entry.models_for("image")[0].id)
+    run(desk, "select", "openrouter", "audio", entry.models_for("audio")[0].id)
+    image, audio = tmp_path / "fox.png", tmp_path / "hello.wav"
+    assert run(desk, "generate", "image", "--prompt", "a fox", "--out", str(image))[0] == 0
+    assert image.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert run(desk, "generate", "audio", "--prompt", "hello", "--out", str(audio))[0] == 0
+    assert audio.read_bytes()[:4] in (b"RIFF", b"ID3\x03") or audio.stat().st_size > 0
+
+
+def test_generate_with_nothing_configured_exits_3(desk, capsys) -> None:
+    assert run(desk, "generate", "chat", "--prompt", "x")[0] == 3
+    assert "Nothing can serve chat" in capsys.readouterr().err
+
+
+def test_export_import_round_trip(desk, tmp_path, monkeypatch) -> None:
+    run(desk, "providers", "set-key", "openrouter", stdin=KEY + "\n", monkeypatch=monkeypatch)
+    target = tmp_path / "config.json"
+    assert run(desk, "export", "--out", str(target))[0] == 0
+    assert KEY not in target.read_text()
+    data = json.loads(target.read_text())
+    data["providers"][0]["is_active"] = not data["providers"][0]["is_active"]
+    target.write_text(json.dumps(data))
+    code, text = run(desk, "import", str(target))
+    assert code == 0 and "1 change(s) would change" in text
+    code, text = run(desk, "import", str(target), "--yes")
+    assert code == 0 and "1 change(s) applied" in text
+    assert run(desk, "import", str(tmp_path / "missing.json"))[0] == 2
+
+
+def test_rotate_key_keeps_keys_readable(desk, monkeypatch, env) -> None:
+    run(desk, "providers", "set-key", "openrouter", stdin=KEY + "\n", monkeypatch=monkeypatch)
+    new = Fernet.generate_key().decode()
+    monkeypatch.setenv("MODELDESK_SECRET_KEY", f"{new},{env['MODELDESK_SECRET_KEY']}")
+    rotated = ModelDesk(load_settings({}))
+    try:
+        code, text = run(rotated, "rotate-key")
+        assert code == 0 and "re-encrypted 1 key(s)" in text
+    finally:
+        rotated.close()
+    monkeypatch.setenv("MODELDESK_SECRET_KEY", new)  # the old key is gone now
+    fresh = ModelDesk(load_settings({}))
+    try:
+        view = next(v for v in fresh.providers() if v.slug == "openrouter")
+        assert view.key_status == "stored" and view.masked_key.endswith("4242")
+    finally:
+        fresh.close()
+
+
+def test_python_dash_m_core_runs_as_a_program(env) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "core", "providers", "list", "--json"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, env={**_os_env(), **env},
+    )
+    assert result.returncode == 0, result.stderr
+    assert any(r["slug"] == "openrouter" for r in json.loads(result.stdout))
+
+
+def _os_env() -> dict[str, str]:
+    import os
+
+    return dict(os.environ)
+
+
+def _super():
+    from core.auth import LOCAL_USER
+
+    return LOCAL_USER
