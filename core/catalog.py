@@ -130,6 +130,11 @@ class Catalog:
         future.set_result(entry)
         return entry
 
+    def peek(self, target: CatalogTarget) -> CatalogEntry | None:
+        """The cached answer for `target`, or None; never fetches."""
+        with self._lock:
+            return self._fresh.get(target.cache_key) or self._failed.get(target.cache_key)
+
     def get_many(self, targets: list[CatalogTarget]) -> dict[str, CatalogEntry]:
         """All targets at once, each bounded by its own provider's timeout."""
         if len(targets) <= 1:

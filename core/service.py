@@ -351,7 +351,7 @@ class ModelDesk:
         return rotate_all(self.store, self.box)
 
     # ------------------------------------------------------------ resolution
-    def _key_for(
+    def key_for(
         self, row: AIProvider, user: User, personal: PersonalSettings | None
     ) -> tuple[str | None, KeySource, str]:
         """The key a call or listing uses: personal, else shared where allowed."""
@@ -385,7 +385,7 @@ class ModelDesk:
         personal: PersonalSettings | None,
         model_override: str | None = None,
     ) -> Resolution:
-        key, source, key_reason = self._key_for(row, user, personal)
+        key, source, key_reason = self.key_for(row, user, personal)
         model, scope = (
             (model_override, "personal")
             if model_override
@@ -428,10 +428,10 @@ class ModelDesk:
         return found[0]
 
     # ------------------------------------------------------------ catalogue
-    def _target(
+    def target_for(
         self, row: AIProvider, user: User, personal: PersonalSettings | None
     ) -> CatalogTarget:
-        key, _, _ = self._key_for(row, user, personal)
+        key, _, _ = self.key_for(row, user, personal)
         provider = self.provider_instance(
             row.slug, self._base_url(row), self.settings.catalog_timeout
         )
@@ -453,20 +453,20 @@ class ModelDesk:
             and (include_inactive or r.is_active)
             and (slugs is None or r.slug in slugs)
         ]
-        entries = self.catalog.get_many([self._target(r, user, personal) for r in rows])
+        entries = self.catalog.get_many([self.target_for(r, user, personal) for r in rows])
         return {r.slug: _with_overrides(entries[r.slug], r) for r in rows if r.slug in entries}
 
     def refresh_catalogue(
         self, slug: str, user: User, personal: PersonalSettings | None = None
     ) -> CatalogEntry:
         row = self._row(slug)
-        return _with_overrides(self.catalog.refresh(self._target(row, user, personal)), row)
+        return _with_overrides(self.catalog.refresh(self.target_for(row, user, personal)), row)
 
     def catalogue_entry(
         self, slug: str, user: User, personal: PersonalSettings | None = None
     ) -> CatalogEntry:
         row = self._row(slug)
-        return _with_overrides(self.catalog.get(self._target(row, user, personal)), row)
+        return _with_overrides(self.catalog.get(self.target_for(row, user, personal)), row)
 
     def set_capability_override(
         self, user: User, slug: str, model_id: str, capabilities: list[str] | None
@@ -694,7 +694,7 @@ class ModelDesk:
         def price(usage: Usage | None) -> Usage | None:
             if usage is None or usage.cost is not None:
                 return usage
-            model = self._cached_model(res)
+            model = self.cached_model(res)
             if model and model.pricing.prompt is not None and usage.prompt_tokens is not None:
                 usage.cost = usage.prompt_tokens * model.pricing.prompt + (
                     (usage.completion_tokens or 0) * (model.pricing.completion or 0)
@@ -703,7 +703,8 @@ class ModelDesk:
 
         return price
 
-    def _cached_model(self, res: Resolution) -> ModelInfo | None:
+    def cached_model(self, res: Resolution) -> ModelInfo | None:
+        """The catalogue's record of the resolved model (prices, voices), or None."""
         provider = self.provider_instance(res.slug, res.base_url, self.settings.catalog_timeout)
         try:
             entry = self.catalog.get(CatalogTarget(provider, res.api_key))

@@ -20,13 +20,15 @@ ROOT = Path(__file__).resolve().parent.parent
 def start_fake_server(port: int) -> tuple[subprocess.Popen[str], dict[str, str]]:
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.fake_provider", "--port", str(port)],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     env: dict[str, str] = {}
     assert process.stdout is not None
     for line in process.stdout:
         if line.startswith("export ") and "=" in line:
-            name, value = line[len("export "):].strip().split("=", 1)
+            name, value = line[len("export ") :].strip().split("=", 1)
             env[name] = value.strip("'\"")
         if len(env) >= 5:
             break
@@ -46,7 +48,8 @@ def main() -> int:
     try:
         return subprocess.call(
             [sys.executable, "-m", "streamlit", "run", "streamlit_app.py"],
-            cwd=ROOT, env={**os.environ, **env},
+            cwd=ROOT,
+            env={**os.environ, **env},
         )
     except KeyboardInterrupt:
         return 0

@@ -18,9 +18,15 @@ from core.auth import (
 )
 from core.errors import PermissionDenied
 
-OIDC = {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x",
-                 "client_id": "abc", "client_secret": "def",
-                 "server_metadata_url": "https://idp.example/.well-known/openid-configuration"}}
+OIDC = {
+    "auth": {
+        "redirect_uri": "http://localhost:8501/oauth2callback",
+        "cookie_secret": "x",
+        "client_id": "abc",
+        "client_secret": "def",
+        "server_metadata_url": "https://idp.example/.well-known/openid-configuration",
+    }
+}
 
 
 @pytest.mark.parametrize(

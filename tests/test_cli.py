@@ -61,8 +61,9 @@ def test_providers_list_as_table_and_json(desk: ModelDesk) -> None:
 
 
 def test_set_key_from_stdin_is_tested_saved_and_masked(desk, monkeypatch, capsys) -> None:
-    code, text = run(desk, "providers", "set-key", "openrouter", stdin=KEY + "\n",
-                     monkeypatch=monkeypatch)
+    code, text = run(
+        desk, "providers", "set-key", "openrouter", stdin=KEY + "\n", monkeypatch=monkeypatch
+    )
     assert code == 0 and "sk-or-…4242" in text and KEY not in text
     code, text = run(desk, "providers", "list", "--json")
     assert KEY not in text
@@ -72,8 +73,9 @@ def test_set_key_from_stdin_is_tested_saved_and_masked(desk, monkeypatch, capsys
 
 def test_a_rejected_key_is_not_saved(desk, fake, monkeypatch, capsys) -> None:
     fake.configure("groq", required_keys={"gsk_test_only_this_one"})
-    code, _ = run(desk, "providers", "set-key", "groq", stdin="gsk_test_wrong_key\n",
-                  monkeypatch=monkeypatch)
+    code, _ = run(
+        desk, "providers", "set-key", "groq", stdin="gsk_test_wrong_key\n", monkeypatch=monkeypatch
+    )
     err = capsys.readouterr().err
     assert code == 1 and "Groq" in err and "401" in err and "gsk_test_wrong_key" not in err
     assert next(v for v in desk.providers() if v.slug == "groq").key_status == "missing"
@@ -163,7 +165,11 @@ def test_rotate_key_keeps_keys_readable(desk, monkeypatch, env) -> None:
 def test_python_dash_m_core_runs_as_a_program(env) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "core", "providers", "list", "--json"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60, env={**_os_env(), **env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**_os_env(), **env},
     )
     assert result.returncode == 0, result.stderr
     assert any(r["slug"] == "openrouter" for r in json.loads(result.stdout))

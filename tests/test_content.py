@@ -17,8 +17,14 @@ def test_every_template_builds_two_messages(template: str) -> None:
 
 def test_tone_length_and_language_reach_the_prompt() -> None:
     system, _ = build_messages(
-        ContentRequest("email", "Welcome a new hire", tone="Friendly", length="Short",
-                       language="Persian (فارسی)", extra="Mention the onboarding buddy")
+        ContentRequest(
+            "email",
+            "Welcome a new hire",
+            tone="Friendly",
+            length="Short",
+            language="Persian (فارسی)",
+            extra="Mention the onboarding buddy",
+        )
     )
     assert "friendly" in system.content and "about 100 words" in system.content
     assert "Write in Persian." in system.content

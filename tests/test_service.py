@@ -48,8 +48,15 @@ ALL = frozenset(Capability)
 
 
 def _model(slug: str, model_id: str, caps: frozenset[Capability], prompt: float = 1e-6):
-    return ModelInfo(model_id, model_id.title(), slug, caps, "metadata", 8192,
-                     Pricing(prompt=prompt, completion=2 * prompt))
+    return ModelInfo(
+        model_id,
+        model_id.title(),
+        slug,
+        caps,
+        "metadata",
+        8192,
+        Pricing(prompt=prompt, completion=2 * prompt),
+    )
 
 
 class FakeProvider(BaseProvider):
@@ -98,8 +105,14 @@ class Beta(FakeProvider):
 
 
 def _server_error(name: str, status: int = 503) -> ProviderError:
-    return ProviderError(name, f"had a server error ({status}).", "Retry shortly.",
-                         status=status, retryable=True, kind="server")
+    return ProviderError(
+        name,
+        f"had a server error ({status}).",
+        "Retry shortly.",
+        status=status,
+        retryable=True,
+        kind="server",
+    )
 
 
 @pytest.fixture
@@ -107,12 +120,15 @@ def desk(monkeypatch) -> Iterator[ModelDesk]:
     monkeypatch.setenv("MODELDESK_SECRET_KEY", Fernet.generate_key().decode())
     FakeProvider.catalogues.clear()
     FakeProvider.catalogues.update(
-        alpha=[_model("alpha", "alpha/chat-large", frozenset({Capability.CHAT,
-                                                              Capability.CONTENT})),
-               _model("alpha", "alpha/chat-small", frozenset({Capability.CHAT})),
-               _model("alpha", "alpha/painter", frozenset({Capability.IMAGE}))],
-        beta=[_model("beta", "beta/chat", frozenset({Capability.CHAT, Capability.CONTENT})),
-              _model("beta", "beta/voice", frozenset({Capability.AUDIO}))],
+        alpha=[
+            _model("alpha", "alpha/chat-large", frozenset({Capability.CHAT, Capability.CONTENT})),
+            _model("alpha", "alpha/chat-small", frozenset({Capability.CHAT})),
+            _model("alpha", "alpha/painter", frozenset({Capability.IMAGE})),
+        ],
+        beta=[
+            _model("beta", "beta/chat", frozenset({Capability.CHAT, Capability.CONTENT})),
+            _model("beta", "beta/voice", frozenset({Capability.AUDIO})),
+        ],
     )
     FakeProvider.failures.clear()
     FakeProvider.calls.clear()
@@ -152,8 +168,9 @@ def test_admin_gets_shared_key_only_where_allowed(desk: ModelDesk) -> None:
     candidates = desk.candidates("chat", ADMIN)
     assert not any(c.usable for c in candidates)
     assert "super admins only" in candidates[0].reason
-    desk.update_provider(SUPER, "beta", _row(desk, "beta").version,
-                         allow_shared_for_normal_admins=True)
+    desk.update_provider(
+        SUPER, "beta", _row(desk, "beta").version, allow_shared_for_normal_admins=True
+    )
     resolution = desk.resolve("chat", ADMIN)
     assert (resolution.slug, resolution.key_source) == ("beta", "shared")
     assert "shared key" in resolution.reason
@@ -163,8 +180,9 @@ def test_personal_key_and_model_win_and_are_never_saved(desk: ModelDesk) -> None
     _configure(desk)
     personal = PersonalSettings()
     personal.keys["alpha"] = PERSONAL_KEY
-    desk.select_model(ADMIN, "alpha", "chat", "alpha/chat-small", scope="personal",
-                      personal=personal)
+    desk.select_model(
+        ADMIN, "alpha", "chat", "alpha/chat-small", scope="personal", personal=personal
+    )
     resolution = desk.resolve("chat", ADMIN, personal)
     assert (resolution.model_id, resolution.key_source) == ("alpha/chat-small", "personal")
     stream = desk.generate("chat", ChatRequest([ChatMessage("user", "hi")]), ADMIN, personal)
@@ -177,11 +195,16 @@ def test_personal_key_and_model_win_and_are_never_saved(desk: ModelDesk) -> None
 
 
 def test_personal_choices_refused_where_the_provider_forbids_them(desk: ModelDesk) -> None:
-    desk.update_provider(SUPER, "alpha", _row(desk, "alpha").version,
-                         allow_personal_keys=False)
+    desk.update_provider(SUPER, "alpha", _row(desk, "alpha").version, allow_personal_keys=False)
     with pytest.raises(PermissionDenied, match="does not allow personal"):
-        desk.select_model(ADMIN, "alpha", "chat", "alpha/chat-small", scope="personal",
-                          personal=PersonalSettings())
+        desk.select_model(
+            ADMIN,
+            "alpha",
+            "chat",
+            "alpha/chat-small",
+            scope="personal",
+            personal=PersonalSettings(),
+        )
 
 
 # ---------------------------------------------------------------- roles and validation
@@ -196,8 +219,10 @@ def test_admins_cannot_change_shared_settings(desk: ModelDesk) -> None:
 
 @pytest.mark.parametrize(
     ("capability", "model_id", "message"),
-    [("chat", "alpha/missing", "not in the live Alpha catalogue"),
-     ("image", "alpha/chat-large", "does not support image")],
+    [
+        ("chat", "alpha/missing", "not in the live Alpha catalogue"),
+        ("image", "alpha/chat-large", "does not support image"),
+    ],
 )
 def test_selection_is_checked_against_the_live_catalogue(desk, capability, model_id, message):
     with pytest.raises(ValidationError, match=message):
@@ -227,7 +252,8 @@ def test_capability_override_changes_what_a_model_serves(desk: ModelDesk) -> Non
     desk.select_model(SUPER, "alpha", "chat", "alpha/painter")
     desk.set_capability_override(SUPER, "alpha", "alpha/painter", None)
     assert desk.catalogue_entry("alpha", SUPER).find("alpha/painter").capability_source == (
-        "metadata")
+        "metadata"
+    )
 
 
 # ---------------------------------------------------------------- generation and fallback
@@ -237,8 +263,7 @@ def test_chat_streams_with_usage_and_a_computed_cost(desk: ModelDesk) -> None:
     assert isinstance(stream, ChatStream)
     assert list(stream) == ["alpha:alpha/chat-large says ", "ping"]
     info = stream.info
-    assert (info.provider, info.model, info.key_source) == ("alpha", "alpha/chat-large",
-                                                            "shared")
+    assert (info.provider, info.model, info.key_source) == ("alpha", "alpha/chat-large", "shared")
     assert info.usage.total_tokens == 1500
     assert info.cost == pytest.approx(1000 * 1e-6 + 500 * 2e-6)
     assert info.latency_ms is not None and info.first_token_ms is not None
@@ -255,8 +280,9 @@ def test_fallback_before_the_first_token_names_the_failed_provider(desk: ModelDe
 
 def test_no_fallback_on_a_rejected_key(desk: ModelDesk) -> None:
     _configure(desk)
-    FakeProvider.failures["alpha"] = ProviderError("Alpha", "rejected the API key (401).",
-                                                   "Check the key.", status=401)
+    FakeProvider.failures["alpha"] = ProviderError(
+        "Alpha", "rejected the API key (401).", "Check the key.", status=401
+    )
     with pytest.raises(ProviderError, match="401"):
         desk.generate("chat", ChatRequest([ChatMessage("user", "hi")]), SUPER)
     assert [c[0] for c in FakeProvider.calls] == ["alpha"]
@@ -272,13 +298,15 @@ def test_every_provider_failing_gives_one_clear_error(desk: ModelDesk) -> None:
 
 def test_pin_uses_one_provider_and_never_falls_back(desk: ModelDesk) -> None:
     _configure(desk)
-    stream = desk.generate("chat", ChatRequest([ChatMessage("user", "x")]), SUPER,
-                           pin=("beta", "beta/chat"))
+    stream = desk.generate(
+        "chat", ChatRequest([ChatMessage("user", "x")]), SUPER, pin=("beta", "beta/chat")
+    )
     assert "".join(stream).startswith("beta:beta/chat")
     FakeProvider.failures["beta"] = _server_error("Beta")
     with pytest.raises(ProviderError, match="Beta"):
-        desk.generate("chat", ChatRequest([ChatMessage("user", "x")]), SUPER,
-                      pin=("beta", "beta/chat"))
+        desk.generate(
+            "chat", ChatRequest([ChatMessage("user", "x")]), SUPER, pin=("beta", "beta/chat")
+        )
 
 
 def test_content_image_and_audio_dispatch(desk: ModelDesk) -> None:
@@ -327,8 +355,7 @@ def test_shared_key_is_masked_and_tested_before_saving(desk: ModelDesk) -> None:
     view = next(v for v in desk.providers() if v.slug == "alpha")
     assert view.key_status == "stored" and view.masked_key.endswith("0001")
     assert SHARED_KEY not in view.masked_key and SHARED_KEY not in repr(view)
-    FakeProvider.failures["beta"] = ProviderError("Beta", "rejected the API key (401).",
-                                                  status=401)
+    FakeProvider.failures["beta"] = ProviderError("Beta", "rejected the API key (401).", status=401)
     with pytest.raises(ProviderError):
         desk.set_shared_key(SUPER, "beta", "sk-test-bad-key-000000")
     assert next(v for v in desk.providers() if v.slug == "beta").key_status == "missing"
@@ -346,7 +373,8 @@ def test_export_never_holds_keys_and_import_previews_then_applies(desk: ModelDes
     desk.import_apply(SUPER, exported)
     assert not _row(desk, "alpha").is_active
     with pytest.raises(ValidationError, match="never carry keys"):
-        desk.import_preview({"modeldesk_config": 1,
-                             "providers": [{"slug": "alpha", "shared_api_key": "x"}]})
+        desk.import_preview(
+            {"modeldesk_config": 1, "providers": [{"slug": "alpha", "shared_api_key": "x"}]}
+        )
     with pytest.raises(ValidationError, match="not a ModelDesk"):
         desk.import_preview({"hello": 1})

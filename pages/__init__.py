@@ -1,0 +1,1 @@
+"""Dashboard pages: each module defines only `render()`, registered by the entrypoint."""

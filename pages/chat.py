@@ -1,0 +1,90 @@
+"""Chat playground: streamed replies, history, settings, and a side-by-side compare."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.auth import PersonalSettings, User
+from core.providers.base import Capability, ChatMessage, ChatOptions
+from core.service import ChatRequest, ModelDesk
+from ui import catalog, state
+from ui.widgets import call_stats, reporting_errors, resolution_box
+
+HISTORY = "chat_history"
+
+
+def render() -> None:
+    user = state.require_user()
+    desk = state.get_desk()
+    personal = state.personal()
+    st.title("Chat")
+    resolution_box(desk, Capability.CHAT, user, personal)
+    options, system, compare = _settings(desk, user, personal)
+    history: list[dict] = st.session_state.setdefault(HISTORY, [])
+    for turn in history:
+        with st.chat_message(turn["role"]):
+            st.markdown(turn["content"])
+            if turn.get("info"):
+                call_stats(turn["info"])
+    prompt = st.chat_input("Message the model", submit_mode="disable")
+    if not prompt:
+        return
+    history.append({"role": "user", "content": prompt})
+    with st.chat_message("user"):
+        st.markdown(prompt)
+    messages = _messages(system, history)
+    if compare:
+        _compare(desk, user, personal, messages, options, compare)
+    else:
+        _reply(desk, user, personal, messages, options, history)
+
+
+def _settings(desk: ModelDesk, user: User, personal: PersonalSettings):
+    with st.expander("Settings", icon=":material/tune:"):
+        system = st.text_area(
+            "System prompt", key="chat_system", placeholder="You are a helpful assistant."
+        )
+        left, right = st.columns(2)
+        temperature = left.slider("Temperature", 0.0, 2.0, 0.7, 0.1, key="chat_temperature")
+        max_tokens = right.number_input("Max tokens", 16, 32000, 1024, 64, key="chat_max_tokens")
+        compare = _compare_picker(desk, user, personal)
+        if st.button("Clear conversation", icon=":material/delete_sweep:"):
+            st.session_state[HISTORY] = []
+            st.rerun()
+    return ChatOptions(temperature=temperature, max_tokens=int(max_tokens)), system, compare
+
+
+def _compare_picker(desk: ModelDesk, user: User, personal: PersonalSettings):
+    if not st.toggle("Compare with a second model", key="chat_compare"):
+        return None
+    found = catalog.entries(desk, user, personal).entries
+    options = [(slug, m.id) for slug, e in found.items() for m in e.models_for("chat")]
+    if not options:
+        st.caption("No chat models are available to compare with.")
+        return None
+    labels = {o: f"{found[o[0]].display_name} · {o[1]}" for o in options}
+    return st.selectbox("Second model", options, format_func=labels.get, key="chat_second")
+
+
+def _messages(system: str, history: list[dict]) -> list[ChatMessage]:
+    messages = [ChatMessage("system", system)] if system.strip() else []
+    return messages + [ChatMessage(t["role"], t["content"]) for t in history]
+
+
+def _reply(desk, user, personal, messages, options, history) -> None:
+    with st.chat_message("assistant"), reporting_errors("The chat"):
+        stream = desk.generate("chat", ChatRequest(messages, options), user, personal)
+        try:
+            st.write_stream(stream)
+        finally:  # keep what arrived even when the user stops or reruns mid-stream
+            history.append({"role": "assistant", "content": stream.text, "info": stream.info})
+        call_stats(stream.info)
+
+
+def _compare(desk, user, personal, messages, options, second) -> None:
+    left, right = st.columns(2)
+    for column, pin in ((left, None), (right, second)):
+        with column, st.chat_message("assistant"), reporting_errors("The chat"):
+            stream = desk.generate("chat", ChatRequest(messages, options), user, personal, pin=pin)
+            st.write_stream(stream)
+            call_stats(stream.info)

@@ -1,0 +1,75 @@
+"""Content playground: one-shot writing from a template, in any tone, length and language."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.content import LANGUAGES, LENGTHS, TEMPLATES, TONES, ContentRequest, is_rtl
+from core.providers.base import Capability
+from ui import state
+from ui.widgets import call_stats, reporting_errors, resolution_box
+
+RESULT = "content_result"
+# Fixed CSS (no model text inside): the output container reads right to left.
+RTL_STYLE = "<style>.st-key-content_output { direction: rtl; text-align: right; }</style>"
+
+
+def render() -> None:
+    user = state.require_user()
+    desk = state.get_desk()
+    personal = state.personal()
+    st.title("Content")
+    resolution_box(desk, Capability.CONTENT, user, personal)
+    with st.form("content_form"):
+        template = st.selectbox(
+            "Template", list(TEMPLATES), format_func=lambda t: TEMPLATES[t].label
+        )
+        subject = st.text_area(TEMPLATES[template].subject_label + " / input", height=120)
+        tone_col, length_col, language_col = st.columns(3)
+        tone = tone_col.selectbox("Tone", TONES)
+        length = length_col.selectbox("Length", list(LENGTHS), index=1)
+        language = language_col.selectbox("Language", list(LANGUAGES))
+        extra = st.text_input("Extra instructions (optional)")
+        submitted = st.form_submit_button("Generate", type="primary", icon=":material/edit:")
+    if submitted:
+        request = ContentRequest(template, subject, tone, length, language, extra)
+        _generate(desk, request, user, personal)
+    elif RESULT in st.session_state:
+        _show(st.session_state[RESULT])
+
+
+def _generate(desk, request: ContentRequest, user, personal) -> None:
+    if is_rtl(request.language):
+        st.markdown(RTL_STYLE, unsafe_allow_html=True)
+    with reporting_errors("Generating content"):
+        stream = desk.generate("content", request, user, personal)
+        with st.container(key="content_output", border=True):
+            st.write_stream(stream)
+        st.session_state[RESULT] = {
+            "text": stream.text,
+            "info": stream.info,
+            "rtl": is_rtl(request.language),
+            "template": request.template,
+        }
+        _actions(st.session_state[RESULT])
+
+
+def _show(result: dict) -> None:
+    if result["rtl"]:
+        st.markdown(RTL_STYLE, unsafe_allow_html=True)
+    with st.container(key="content_output", border=True):
+        st.markdown(result["text"])
+    _actions(result)
+
+
+def _actions(result: dict) -> None:
+    call_stats(result["info"])
+    with st.expander("Copy as Markdown", icon=":material/content_copy:"):
+        st.code(result["text"], language="markdown", wrap_lines=True)
+    st.download_button(
+        "Download .md",
+        result["text"],
+        file_name=f"{result['template']}.md",
+        mime="text/markdown",
+        icon=":material/download:",
+    )

@@ -1,0 +1,63 @@
+"""Image playground: prompt, size and count; a gallery of this session's results."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.providers.base import Capability
+from core.service import ImageRequest
+from ui import state
+from ui.widgets import call_stats, reporting_errors, resolution_box
+
+GALLERY = "image_gallery"
+SIZES = ["1024x1024", "1024x1536", "1536x1024", "512x512"]
+EXTENSION = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
+
+
+def render() -> None:
+    user = state.require_user()
+    desk = state.get_desk()
+    personal = state.personal()
+    st.title("Image")
+    resolution_box(desk, Capability.IMAGE, user, personal)
+    with st.form("image_form"):
+        prompt = st.text_area("Prompt", placeholder="A red fox in the snow, watercolour")
+        size_col, count_col = st.columns(2)
+        size = size_col.selectbox("Size", SIZES)
+        count = count_col.number_input("Images", 1, 4, 1)
+        submitted = st.form_submit_button("Generate", type="primary", icon=":material/brush:")
+    gallery: list[dict] = st.session_state.setdefault(GALLERY, [])
+    if submitted and prompt.strip():
+        with reporting_errors("Generating the image"), st.spinner("Generating…"):
+            outcome = desk.generate("image", ImageRequest(prompt, size, int(count)), user, personal)
+            for image in outcome.result.images:
+                gallery.insert(0, {"prompt": prompt, "image": image, "info": outcome.info})
+            call_stats(outcome.info)
+    elif submitted:
+        st.warning("Write a prompt first.")
+    _gallery(gallery)
+
+
+def _gallery(gallery: list[dict]) -> None:
+    if not gallery:
+        st.caption("Your images appear here (kept for this session).")
+        return
+    st.subheader(f"Gallery ({len(gallery)})", anchor=False)
+    columns = st.columns(3)
+    for index, item in enumerate(gallery):
+        image = item["image"]
+        with columns[index % 3], st.container(border=True):
+            st.image(
+                image.data if image.data is not None else image.url, caption=item["prompt"][:80]
+            )
+            if image.data is not None:
+                st.download_button(
+                    "Download",
+                    image.data,
+                    key=f"download_{index}",
+                    file_name=f"image-{len(gallery) - index}.{EXTENSION.get(image.mime, 'png')}",
+                    mime=image.mime,
+                    icon=":material/download:",
+                )
+            else:
+                st.link_button("Open image", image.url)

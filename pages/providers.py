@@ -1,0 +1,214 @@
+"""Providers: keys, policy, health and counts for every discovered provider."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import streamlit as st
+
+from core.catalog import CatalogEntry
+from core.providers.base import Capability
+from core.service import ModelDesk, ProviderView
+from ui import catalog, state
+from ui.widgets import reporting_errors
+
+STATUS_BADGE = {
+    "ok": ":green-badge[ok]",
+    "stale": ":orange-badge[stale]",
+    "error": ":red-badge[error]",
+    "no_key": ":gray-badge[needs a key]",
+}
+
+
+def render() -> None:
+    user = state.require_user()
+    desk = state.get_desk()
+    personal = state.personal()
+    st.title("Providers")
+    for error in desk.registry.errors:
+        st.warning(
+            f"Plug-in **{error.source}** failed to load: {error.error}",
+            icon=":material/extension_off:",
+        )
+    views = desk.providers()
+    found = catalog.entries(desk, user, personal, views).entries
+    for view in views:
+        with st.container(border=True):
+            _provider_card(desk, view, found.get(view.slug), user, personal)
+    if user.is_super_admin:
+        _export_import(desk, user)
+
+
+def _provider_card(desk, view: ProviderView, entry: CatalogEntry | None, user, personal) -> None:
+    head, refresh = st.columns([6, 1], vertical_alignment="center")
+    status = "" if entry is None else STATUS_BADGE[entry.status]
+    active = "" if view.row.is_active else ":gray-badge[off]"
+    head.subheader(f"{view.display_name} {status} {active}", anchor=False)
+    if entry is not None and refresh.button(
+        "Refresh", key=f"refresh_{view.slug}", icon=":material/refresh:"
+    ):
+        with st.spinner(f"Refreshing {view.display_name}…"):
+            entry = catalog.refresh(desk, view, user, personal)
+    _health(view, entry)
+    if user.is_super_admin:
+        _shared_key(desk, view, user)
+        _settings_form(desk, view, user)
+    if view.row.allow_personal_keys:
+        _personal_key(desk, view, personal)
+
+
+def _health(view: ProviderView, entry: CatalogEntry | None) -> None:
+    if entry is None:
+        st.caption("Switched off: its catalogue is not loaded.")
+        return
+    counts = entry.counts()
+    columns = st.columns(4)
+    for column, capability in zip(columns, Capability, strict=True):
+        supported = capability in view.capabilities
+        column.metric(capability.value.title(), counts[capability] if supported else "—")
+    age = entry.age_seconds()
+    details = [f"{len(entry.models)} models"]
+    if age is not None:
+        details.append(f"fetched {_age(age)} ago")
+    if entry.latency_ms is not None:
+        details.append(f"{entry.latency_ms:,.0f} ms")
+    st.caption(" · ".join(details) + f" · {view.base_url}")
+    if entry.error:
+        (st.warning if entry.status in ("stale", "no_key") else st.error)(entry.error)
+
+
+def _age(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _shared_key(desk: ModelDesk, view: ProviderView, user) -> None:
+    label = {
+        "stored": f"Shared key `{view.masked_key}`",
+        "missing": "No shared key",
+        "unreadable": ":red[The stored key cannot be decrypted: it needs a new key]",
+    }
+    with st.form(f"key_{view.slug}", clear_on_submit=True, border=False):
+        st.markdown(label[view.key_status])
+        new_key = st.text_input(
+            "Replace key",
+            type="password",
+            key=f"new_key_{view.slug}",
+            placeholder=view.provider_cls.key_prefix_hint,
+            help="Write-only: the key is tested, encrypted and never shown again.",
+        )
+        test, save, remove = st.columns(3)
+        do_test = test.form_submit_button("Test key", icon=":material/network_check:")
+        do_save = save.form_submit_button("Save key", type="primary", icon=":material/key:")
+        do_remove = remove.form_submit_button(
+            "Remove key", icon=":material/delete:", disabled=view.key_status == "missing"
+        )
+    if do_test and new_key:
+        with reporting_errors("Testing the key"), st.spinner("Testing the key…"):
+            desk.test_key(view.slug, new_key)
+            st.success(f"{view.display_name} accepted the key.")
+    elif do_save and new_key:
+        with reporting_errors("Saving the key"), st.spinner("Testing and saving…"):
+            desk.set_shared_key(user, view.slug, new_key, expected_version=view.row.version)
+            _saved(f"{view.display_name} key saved.")
+    elif do_remove:
+        with reporting_errors("Removing the key"):
+            desk.set_shared_key(user, view.slug, None, expected_version=view.row.version)
+            _saved(f"{view.display_name} key removed.")
+    elif (do_test or do_save) and not new_key:
+        st.warning("Type a key first.")
+
+
+def _settings_form(desk: ModelDesk, view: ProviderView, user) -> None:
+    row = view.row
+    with st.expander("Settings"), st.form(f"settings_{view.slug}", border=False):
+        active = st.toggle("Active", value=row.is_active)
+        priority = st.number_input("Priority (lower is tried first)", value=row.priority(), step=10)
+        base_url = st.text_input(
+            "Base URL",
+            value=row.base_url() or "",
+            placeholder=view.provider_cls.configured_base_url(),
+            help="Leave empty for the default (or its *_BASE_URL variable).",
+        )
+        personal_ok = st.checkbox("Allow personal keys", value=row.allow_personal_keys)
+        shared_ok = st.checkbox(
+            "Let admins use the shared key", value=row.allow_shared_for_normal_admins
+        )
+        if st.form_submit_button("Save settings", type="primary"):
+            with reporting_errors("Saving the settings"):
+                desk.update_provider(
+                    user,
+                    view.slug,
+                    row.version,
+                    is_active=active,
+                    priority=int(priority),
+                    base_url=base_url or None,
+                    allow_personal_keys=personal_ok,
+                    allow_shared_for_normal_admins=shared_ok,
+                )
+                _saved(f"{view.display_name} settings saved.")
+
+
+def _personal_key(desk: ModelDesk, view: ProviderView, personal) -> None:
+    current = personal.key_for(view.slug)
+    with st.form(f"personal_{view.slug}", clear_on_submit=True, border=False):
+        from core.crypto import mask
+
+        st.caption(
+            f"Your personal key for this session: `{mask(current)}`"
+            if current
+            else "You can use your own key for this session; it is never saved."
+        )
+        key = st.text_input("Personal key", type="password", key=f"personal_key_{view.slug}")
+        use, forget = st.columns(2)
+        do_use = use.form_submit_button("Use my key")
+        do_forget = forget.form_submit_button("Forget my key", disabled=not current)
+    if do_use and key:
+        with reporting_errors("Testing your key"), st.spinner("Testing your key…"):
+            desk.test_key(view.slug, key)
+            personal.keys[view.slug] = key.strip()
+            st.rerun()
+    elif do_forget:
+        personal.keys.pop(view.slug, None)
+        st.rerun()
+
+
+def _saved(message: str) -> None:
+    st.toast(message, icon=":material/check_circle:")
+    time.sleep(0.3)
+    st.rerun()
+
+
+def _export_import(desk: ModelDesk, user) -> None:
+    st.subheader("Configuration", anchor=False)
+    left, right = st.columns(2)
+    left.download_button(
+        "Export configuration (no keys)",
+        json.dumps(desk.export_config(), indent=2),
+        file_name="modeldesk-config.json",
+        mime="application/json",
+        icon=":material/download:",
+    )
+    upload = right.file_uploader("Import a configuration", type=["json"])
+    if upload is None:
+        return
+    with reporting_errors("Reading the import"):
+        data = json.loads(upload.getvalue())
+        changes = desk.import_preview(data)
+        if not changes:
+            st.info("The import matches the current configuration.")
+            return
+        st.dataframe(
+            [
+                {"provider": c.slug, "field": c.field, "now": str(c.old), "after": str(c.new)}
+                for c in changes
+            ],
+            hide_index=True,
+        )
+        if st.button(f"Apply {len(changes)} change(s)", type="primary"):
+            desk.import_apply(user, data)
+            _saved("Configuration imported.")

@@ -1,0 +1,56 @@
+"""ModelDesk's entrypoint: sign-in, role-based navigation, the sidebar.
+
+Page modules only define ``render()``; they are registered here as callables, so
+a fresh server asked for ``/providers`` before any session ran ``st.navigation``
+finds nothing to show (Streamlit's legacy ``pages/`` path would otherwise run
+the file directly and skip this gate). Each page re-checks the role too.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import streamlit as st
+
+from core.auth import auth_mode
+from ui import state
+from ui.navigation import pages_for
+
+st.set_page_config(page_title="ModelDesk", page_icon=":material/hub:", layout="wide")
+
+config = state.secrets()
+mode = auth_mode(config)
+user = state.sign_in(config)
+
+sections: dict[str, list] = {}
+registered = {}
+for section, specs in pages_for(user.role).items():
+    for spec in specs:
+        module = importlib.import_module(f"pages.{spec.module}")
+        page = st.Page(
+            module.render,
+            title=spec.title,
+            icon=spec.icon,
+            url_path=spec.url_path,
+            default=spec.url_path == "providers",
+        )
+        sections.setdefault(section, []).append(page)
+        registered[spec.url_path] = page
+st.session_state["modeldesk_pages"] = registered
+navigation = st.navigation(sections)
+
+with st.sidebar:
+    st.markdown(f"**{user.name or user.email}**  \n{user.role.value.replace('_', ' ')}")
+    if mode == "local":
+        st.info(
+            "Local mode: no sign-in is configured, so you are the only (super) admin. "
+            "Configure `[auth]` or `[passwords]` before sharing this app.",
+            icon=":material/lock_open:",
+        )
+    else:
+        st.button("Sign out", on_click=state.sign_out, args=(mode,), icon=":material/logout:")
+    errors = state.get_desk().registry.errors
+    if errors:
+        st.warning(f"{len(errors)} provider plug-in(s) failed to load; see Providers.")
+
+navigation.run()

@@ -1,0 +1,123 @@
+"""Streamlit edge: the shared service, secrets, the signed-in user and session memory."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import streamlit as st
+
+from core.auth import (
+    LOCAL_USER,
+    PersonalSettings,
+    Role,
+    User,
+    auth_mode,
+    check_password,
+    role_for_email,
+)
+from core.config import load_settings
+from core.service import ModelDesk
+
+USER_KEY = "modeldesk_user"
+PERSONAL_KEY = "modeldesk_personal"
+
+
+def secrets() -> dict[str, Any]:
+    """``st.secrets`` as a plain dict; {} when there is no secrets file."""
+    try:
+        return st.secrets.to_dict()
+    except Exception:  # noqa: BLE001 - no or unreadable secrets file: local mode
+        return {}
+
+
+@st.cache_resource(show_spinner="Starting ModelDesk…")
+def get_desk() -> ModelDesk:
+    """One service per process: one database engine, one HTTP client, one catalogue."""
+    return ModelDesk(load_settings(secrets()))
+
+
+def personal() -> PersonalSettings:
+    """This session's personal keys and models (never written anywhere)."""
+    if PERSONAL_KEY not in st.session_state:
+        st.session_state[PERSONAL_KEY] = PersonalSettings()
+    return st.session_state[PERSONAL_KEY]
+
+
+def current_user() -> User | None:
+    """The user the entrypoint signed in for this session, if any."""
+    user = st.session_state.get(USER_KEY)
+    return user if isinstance(user, User) else None
+
+
+def require_user(super_admin: bool = False) -> User:
+    """Defence in depth for every page: stop unless someone (suitable) is signed in."""
+    user = current_user()
+    if user is None:
+        st.warning("Please sign in from the home page.")
+        st.stop()
+    if super_admin and not user.is_super_admin:
+        st.error("This page is for super admins.")
+        st.stop()
+    return user
+
+
+def sign_in(config: Mapping[str, Any]) -> User:
+    """Sign the session in (OIDC, password or local mode); stops the run until done."""
+    mode = auth_mode(config)
+    if mode == "local":
+        user = LOCAL_USER
+    elif mode == "oidc":
+        user = _oidc_user(config)
+    else:
+        user = _password_user(config)
+    st.session_state[USER_KEY] = user
+    return user
+
+
+def _oidc_user(config: Mapping[str, Any]) -> User:
+    if not st.user.get("is_logged_in"):
+        st.title("ModelDesk")
+        st.write("Sign in to manage AI providers.")
+        st.button("Sign in", type="primary", on_click=st.login, icon=":material/login:")
+        st.stop()
+    email = str(st.user.get("email") or "")
+    role = role_for_email(email, config)
+    if role is None:
+        st.error(
+            f"{email} is signed in but has no ModelDesk role. Ask a super admin to add "
+            "you to [roles] in the app's secrets."
+        )
+        st.button("Sign out", on_click=st.logout)
+        st.stop()
+    return User(email, role, str(st.user.get("name") or ""))
+
+
+def _password_user(config: Mapping[str, Any]) -> User:
+    existing = current_user()
+    if existing is not None:
+        return existing
+    st.title("ModelDesk")
+    with st.form("sign_in"):
+        password = st.text_input("Password", type="password")
+        submitted = st.form_submit_button("Sign in", type="primary")
+    if submitted:
+        role = check_password(password, config)
+        if role is not None:
+            user = User(
+                f"{role.value}@password",
+                role,
+                "Super admin" if role is Role.SUPER_ADMIN else "Admin",
+            )
+            st.session_state[USER_KEY] = user
+            st.rerun()
+        st.error("Wrong password.")
+    st.stop()
+    raise AssertionError("unreachable")
+
+
+def sign_out(mode: str) -> None:
+    for key in (USER_KEY, PERSONAL_KEY):
+        st.session_state.pop(key, None)
+    if mode == "oidc":
+        st.logout()

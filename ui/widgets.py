@@ -1,0 +1,82 @@
+"""Small pieces every page shares: error display, "what will this call use", call stats."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import streamlit as st
+
+from core.auth import PersonalSettings, User
+from core.errors import (
+    ConflictError,
+    ModelDeskError,
+    NotConfigured,
+    PermissionDenied,
+    ProviderError,
+    ValidationError,
+)
+from core.providers.base import Capability
+from core.service import CallInfo, ModelDesk, Resolution
+
+log = logging.getLogger(__name__)
+SOURCE_LABEL = {"personal": "your personal key", "shared": "the shared key", "none": "no key"}
+
+
+@contextmanager
+def reporting_errors(action: str = "That") -> Iterator[None]:
+    """Show any core error as a clear message instead of a traceback."""
+    try:
+        yield
+    except ProviderError as exc:
+        st.error(str(exc), icon=":material/cloud_off:")
+        for note in exc.fallbacks:
+            st.caption(f"Tried first: {note}")
+    except NotConfigured as exc:
+        st.info(str(exc), icon=":material/settings:")
+        page = st.session_state.get("modeldesk_pages", {}).get("model-selection")
+        if page is not None:
+            st.page_link(page, label="Choose models", icon=":material/tune:")
+    except ConflictError as exc:
+        st.warning(str(exc), icon=":material/sync_problem:")
+    except (ValidationError, PermissionDenied) as exc:
+        st.error(str(exc), icon=":material/block:")
+    except ModelDeskError as exc:
+        st.error(str(exc))
+    except Exception as exc:
+        log.exception("unexpected error during %s", action)
+        st.error(
+            f"{action} failed unexpectedly ({type(exc).__name__}). The details are in the "
+            "server log."
+        )
+
+
+def resolution_box(
+    desk: ModelDesk, capability: Capability, user: User, personal: PersonalSettings
+) -> Resolution | None:
+    """Say which provider, model and key the next call will use, and why."""
+    with reporting_errors("Resolving the provider"):
+        found = desk.resolve(capability, user, personal)
+        st.caption(
+            f":material/route: **{found.display_name}** · `{found.model_id}` · "
+            f"{SOURCE_LABEL[found.key_source]} — because: {found.reason}."
+        )
+        return found
+    return None
+
+
+def call_stats(info: CallInfo) -> None:
+    """Latency, tokens and cost of a finished call, and any fallback on the way."""
+    parts = [f"{info.display_name} · `{info.model}` · {SOURCE_LABEL[info.key_source]}"]
+    if info.latency_ms is not None:
+        parts.append(f"{info.latency_ms:,.0f} ms")
+    if info.first_token_ms is not None:
+        parts.append(f"first token {info.first_token_ms:,.0f} ms")
+    if info.usage and info.usage.total_tokens is not None:
+        parts.append(f"{info.usage.total_tokens:,} tokens")
+    if info.cost is not None:
+        parts.append(f"${info.cost:.6f}")
+    st.caption(" · ".join(parts))
+    for note in info.fallbacks:
+        st.caption(f":material/alt_route: Fell back after: {note}")
