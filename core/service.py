@@ -238,11 +238,11 @@ class ModelDesk:
         self.engine.dispose()
 
     def _ensure_rows(self) -> None:
-        for index, (slug, cls) in enumerate(self.registry.providers.items()):
+        for slug, cls in self.registry.providers.items():
             self.store.ensure(
                 slug,
                 cls.display_name,
-                config={"priority": (index + 1) * 10, "selected_models": {}},
+                config={"priority": cls.default_priority, "selected_models": {}},
             )
 
     # ------------------------------------------------------------ providers

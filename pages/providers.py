@@ -8,6 +8,7 @@ import time
 import streamlit as st
 
 from core.catalog import CatalogEntry
+from core.crypto import mask
 from core.providers.base import Capability
 from core.service import ModelDesk, ProviderView
 from ui import catalog, state
@@ -50,12 +51,16 @@ def _provider_card(desk, view: ProviderView, entry: CatalogEntry | None, user, p
     ):
         with st.spinner(f"Refreshing {view.display_name}…"):
             entry = catalog.refresh(desk, view, user, personal)
-    _health(view, entry)
+    health, keys = st.columns([3, 2], gap="large")
+    with health:
+        _health(view, entry)
+    with keys:
+        if user.is_super_admin:
+            _shared_key(desk, view, user)
+        if view.row.allow_personal_keys:
+            _personal_key(desk, view, personal, expanded=not user.is_super_admin)
     if user.is_super_admin:
-        _shared_key(desk, view, user)
         _settings_form(desk, view, user)
-    if view.row.allow_personal_keys:
-        _personal_key(desk, view, personal)
 
 
 def _health(view: ProviderView, entry: CatalogEntry | None) -> None:
@@ -153,11 +158,10 @@ def _settings_form(desk: ModelDesk, view: ProviderView, user) -> None:
                 _saved(f"{view.display_name} settings saved.")
 
 
-def _personal_key(desk: ModelDesk, view: ProviderView, personal) -> None:
+def _personal_key(desk: ModelDesk, view: ProviderView, personal, expanded: bool) -> None:
     current = personal.key_for(view.slug)
-    with st.form(f"personal_{view.slug}", clear_on_submit=True, border=False):
-        from core.crypto import mask
-
+    box = st.expander("My own key", expanded=expanded or bool(current), icon=":material/person:")
+    with box, st.form(f"personal_{view.slug}", clear_on_submit=True, border=False):
         st.caption(
             f"Your personal key for this session: `{mask(current)}`"
             if current

@@ -157,7 +157,7 @@ def test_nothing_configured_says_why(desk: ModelDesk) -> None:
 def test_priority_decides_between_usable_providers(desk: ModelDesk) -> None:
     _configure(desk)
     assert desk.resolve("chat", SUPER).slug == "alpha"
-    desk.update_provider(SUPER, "alpha", _row(desk, "alpha").version, priority=99)
+    desk.update_provider(SUPER, "alpha", _row(desk, "alpha").version, priority=500)
     assert desk.resolve("chat", SUPER).slug == "beta"
     desk.update_provider(SUPER, "beta", _row(desk, "beta").version, is_active=False)
     assert desk.resolve("chat", SUPER).slug == "alpha"

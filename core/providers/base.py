@@ -200,6 +200,7 @@ class BaseProvider:
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
     key_required_for_listing: ClassVar[bool] = True
     key_required: ClassVar[bool] = True  # for generation calls (False: local servers)
+    default_priority: ClassVar[int] = 100  # lower is tried first, until an admin changes it
     key_prefix_hint: ClassVar[str] = ""  # e.g. "sk-or-", shown as a placeholder
     docs_url: ClassVar[str] = ""
 

@@ -64,6 +64,7 @@ class GroqProvider(OpenAIChatMixin):
     base_url_env = "GROQ_BASE_URL"
     capabilities = frozenset({Capability.CHAT, Capability.CONTENT, Capability.AUDIO})
     key_required_for_listing = True
+    default_priority = 20
     key_prefix_hint = "gsk_…"
     docs_url = "https://console.groq.com/keys"
 

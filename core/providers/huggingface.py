@@ -100,6 +100,7 @@ class HuggingFaceProvider(OpenAIChatMixin):
     base_url_env = "HF_BASE_URL"
     capabilities = frozenset(Capability)
     key_required_for_listing = False
+    default_priority = 30
     key_prefix_hint = "hf_…"
     docs_url = "https://huggingface.co/settings/tokens"
     chat_path = "v1/chat/completions"

@@ -92,6 +92,7 @@ class OpenAICompatibleProvider(OpenAIChatMixin):
     capabilities = frozenset(Capability)
     key_required_for_listing = False  # Ollama / vLLM / LM Studio run without a key
     key_required = False
+    default_priority = 40
     key_prefix_hint = "sk-…"
     docs_url = "https://platform.openai.com/api-keys"
 

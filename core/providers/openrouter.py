@@ -83,6 +83,7 @@ class OpenRouterProvider(OpenAIChatMixin):
     base_url_env = "OPENROUTER_BASE_URL"
     capabilities = frozenset(Capability)
     key_required_for_listing = False
+    default_priority = 10
     key_prefix_hint = "sk-or-v1-…"
     docs_url = "https://openrouter.ai/keys"
 
