@@ -35,7 +35,7 @@ def render() -> None:
     views = desk.providers()
     found = catalog.entries(desk, user, personal, views).entries
     for view in views:
-        with st.container(border=True):
+        with st.container(border=True, key=f"provider_{view.slug}"):
             _provider_card(desk, view, found.get(view.slug), user, personal)
     if user.is_super_admin:
         _export_import(desk, user)
