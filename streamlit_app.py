@@ -20,7 +20,12 @@ st.set_page_config(page_title="ModelDesk", page_icon=":material/hub:", layout="w
 
 config = state.secrets()
 mode = auth_mode(config)
-user = state.sign_in(config)
+user = state.signed_in_user(config)
+if user is None:  # a navigation of one page, so no file in pages/ is ever served
+    sign_in = st.Page(lambda: state.sign_in_page(config), title="Sign in", url_path="sign-in",
+                      icon=":material/login:")
+    st.navigation([sign_in], position="hidden").run()
+    st.stop()
 
 sections: dict[str, list] = {}
 registered = {}

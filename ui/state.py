@@ -62,58 +62,52 @@ def require_user(super_admin: bool = False) -> User:
     return user
 
 
-def sign_in(config: Mapping[str, Any]) -> User:
-    """Sign the session in (OIDC, password or local mode); stops the run until done."""
+def signed_in_user(config: Mapping[str, Any]) -> User | None:
+    """The session's user under the configured sign-in mode, or None (not signed in)."""
     mode = auth_mode(config)
     if mode == "local":
-        user = LOCAL_USER
+        user: User | None = LOCAL_USER
     elif mode == "oidc":
         user = _oidc_user(config)
     else:
-        user = _password_user(config)
-    st.session_state[USER_KEY] = user
+        user = current_user()
+    if user is not None:
+        st.session_state[USER_KEY] = user
     return user
 
 
-def _oidc_user(config: Mapping[str, Any]) -> User:
+def _oidc_user(config: Mapping[str, Any]) -> User | None:
     if not st.user.get("is_logged_in"):
-        st.title("ModelDesk")
+        return None
+    role = role_for_email(str(st.user.get("email") or ""), config)
+    if role is None:
+        return None
+    return User(str(st.user.get("email")), role, str(st.user.get("name") or ""))
+
+
+def sign_in_page(config: Mapping[str, Any]) -> None:
+    """The only page before sign-in: an OIDC button or the password form."""
+    st.title("ModelDesk")
+    if auth_mode(config) == "oidc":
+        if st.user.get("is_logged_in"):
+            st.error(f"{st.user.get('email')} is signed in but has no ModelDesk role. Ask a "
+                     "super admin to add you to [roles] in the app's secrets.")
+            st.button("Sign out", on_click=st.logout)
+            return
         st.write("Sign in to manage AI providers.")
         st.button("Sign in", type="primary", on_click=st.login, icon=":material/login:")
-        st.stop()
-    email = str(st.user.get("email") or "")
-    role = role_for_email(email, config)
-    if role is None:
-        st.error(
-            f"{email} is signed in but has no ModelDesk role. Ask a super admin to add "
-            "you to [roles] in the app's secrets."
-        )
-        st.button("Sign out", on_click=st.logout)
-        st.stop()
-    return User(email, role, str(st.user.get("name") or ""))
-
-
-def _password_user(config: Mapping[str, Any]) -> User:
-    existing = current_user()
-    if existing is not None:
-        return existing
-    st.title("ModelDesk")
+        return
     with st.form("sign_in"):
         password = st.text_input("Password", type="password")
         submitted = st.form_submit_button("Sign in", type="primary")
     if submitted:
         role = check_password(password, config)
-        if role is not None:
-            user = User(
-                f"{role.value}@password",
-                role,
-                "Super admin" if role is Role.SUPER_ADMIN else "Admin",
-            )
-            st.session_state[USER_KEY] = user
-            st.rerun()
-        st.error("Wrong password.")
-    st.stop()
-    raise AssertionError("unreachable")
+        if role is None:
+            st.error("Wrong password.")
+            return
+        name = "Super admin" if role is Role.SUPER_ADMIN else "Admin"
+        st.session_state[USER_KEY] = User(f"{role.value}@password", role, name)
+        st.rerun()
 
 
 def sign_out(mode: str) -> None:

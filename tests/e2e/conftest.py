@@ -53,8 +53,11 @@ class App:
         return self.log_path.read_text(errors="replace")
 
 
-def start_app(tmp: Path, env_extra: dict[str, str]) -> App:
-    """`streamlit run streamlit_app.py` on a free loopback port; waits for /_stcore/health."""
+def start_app(tmp: Path, env_extra: dict[str, str], secrets_toml: str | None = None) -> App:
+    """`streamlit run streamlit_app.py` on a free loopback port; waits for /_stcore/health.
+
+    `secrets_toml` becomes the app's only secrets file (otherwise it has none: local mode).
+    """
     port = free_port()
     log_path = tmp / f"streamlit-{port}.log"
     env = {
@@ -85,6 +88,10 @@ def start_app(tmp: Path, env_extra: dict[str, str]) -> App:
         "--logger.level",
         "info",
     ]
+    if secrets_toml is not None:
+        secrets_path = tmp / "secrets.toml"
+        secrets_path.write_text(secrets_toml)
+        command += ["--secrets.files", str(secrets_path)]
     with log_path.open("w") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
