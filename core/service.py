@@ -503,12 +503,13 @@ class ModelDesk:
         """
         capability = Capability(capability)
         row = self._row(slug)
+        if scope == "shared":
+            require_super_admin(user, "choose the shared model")
         if model_id is not None:
             self._check_model(row, capability, model_id, user, personal)
         if scope == "personal":
             self._select_personal(row, capability, model_id, personal)
             return
-        require_super_admin(user, "choose the shared model")
 
         def apply(config: dict) -> None:
             selected = config.setdefault("selected_models", {})

@@ -1,0 +1,215 @@
+"""Every page through Streamlit's AppTest, against the fake providers on loopback.
+
+Pages are callables (`render()`), so each test runs them with
+`AppTest.from_function`; the entrypoint runs from its file. The service is the
+real one (`ui.state.get_desk`, cached per process), reset between tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from cryptography.fernet import Fernet
+from streamlit.testing.v1 import AppTest
+
+from core.auth import LOCAL_USER, Role, User
+from tests.fake_provider import FakeProviderServer
+from ui.navigation import PAGES, pages_for
+
+ROOT = str(Path(__file__).resolve().parents[2])
+ADMIN = User("dev@example.com", Role.ADMIN, "Dev")
+SENTINEL = "sk-or-test-APPTEST-SENTINEL-9911"
+PERSONAL = "sk-or-test-PERSONAL-SENTINEL-5522"
+
+
+def _run_page(module: str, root: str) -> None:
+    import importlib
+    import sys
+
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    importlib.import_module(f"pages.{module}").render()
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeProviderServer]:
+    with FakeProviderServer() as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def _fresh_service(fake: FakeProviderServer, monkeypatch) -> Iterator[None]:
+    fake.reset()
+    for name, value in fake.base_urls().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("MODELDESK_SECRET_KEY", Fernet.generate_key().decode())
+    monkeypatch.setenv("MODELDESK_CATALOG_TIMEOUT", "3")
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield
+    from ui.state import get_desk
+
+    get_desk().close()
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+def page(module: str, user: User | None = LOCAL_USER) -> AppTest:
+    app = AppTest.from_function(_run_page, args=(module, ROOT), default_timeout=30)
+    if user is not None:
+        app.session_state["modeldesk_user"] = user
+    return app
+
+
+def desk():
+    from ui.state import get_desk
+
+    return get_desk()
+
+
+def configure_openrouter() -> None:
+    """A shared key and a model for every capability, as a super admin would set them."""
+    service = desk()
+    service.set_shared_key(LOCAL_USER, "openrouter", SENTINEL)
+    entry = service.catalogue_entry("openrouter", LOCAL_USER)
+    for capability in ("chat", "content", "image", "audio"):
+        model = entry.models_for(capability)[0].id
+        service.select_model(LOCAL_USER, "openrouter", capability, model)
+
+
+def texts(app: AppTest) -> str:
+    parts = [e.value for e in (*app.markdown, *app.caption, *app.title, *app.subheader)]
+    parts += [e.value for e in (*app.error, *app.warning, *app.info, *app.success)]
+    return "\n".join(str(p) for p in parts)
+
+
+# ---------------------------------------------------------------- navigation and roles
+def test_roles_map_to_pages() -> None:
+    assert pages_for(None) == {}
+    super_pages = [p.url_path for ps in pages_for(Role.SUPER_ADMIN).values() for p in ps]
+    assert super_pages == [p.url_path for p in PAGES]
+    assert list(pages_for(Role.ADMIN)) == ["Setup", "Playground"]
+
+
+def test_entrypoint_in_local_mode_shows_the_banner_and_providers() -> None:
+    app = AppTest.from_file("../../streamlit_app.py", default_timeout=30).run()
+    assert not app.exception
+    assert any("Local mode" in i.value for i in app.sidebar.info)
+    assert app.title[0].value == "Providers"
+
+
+def test_a_page_without_a_signed_in_user_shows_nothing_else() -> None:
+    app = page("providers", user=None).run()
+    assert not app.exception
+    assert [w.value for w in app.warning] == ["Please sign in from the home page."]
+    assert not app.text_input
+
+
+def test_first_run_of_a_page_file_renders_nothing() -> None:
+    """The pages/ bypass: running the file directly only defines render()."""
+    app = AppTest.from_file("../../pages/providers.py", default_timeout=30).run()
+    assert not app.exception and not app.title and not app.text_input
+
+
+# ---------------------------------------------------------------- every page renders
+@pytest.mark.parametrize("module", [p.module for p in PAGES])
+def test_every_page_renders_with_nothing_configured(module: str) -> None:
+    app = page(module).run()
+    assert not app.exception, app.exception
+    if module in ("chat", "content", "image", "audio"):
+        assert "Nothing can serve" in texts(app)
+
+
+@pytest.mark.parametrize("module", [p.module for p in PAGES])
+def test_every_page_renders_with_healthy_providers(module: str) -> None:
+    configure_openrouter()
+    app = page(module).run()
+    assert not app.exception, app.exception
+    if module in ("chat", "content", "image", "audio"):
+        assert "OpenRouter" in texts(app) and "because" in texts(app)
+
+
+def test_one_failing_provider_does_not_break_the_others(fake) -> None:
+    fake.configure("openai", failure=500)
+    app = page("providers").run()
+    assert not app.exception
+    errors = " ".join(e.value for e in app.error)
+    assert "OpenAI-compatible" in errors and "500" in errors
+    assert "Hugging Face" in texts(app) and len(app.metric) >= 12
+    selection = page("model_selection").run()
+    assert not selection.exception and "Found" in texts(selection)
+
+
+# ---------------------------------------------------------------- actions
+def test_admins_get_no_shared_key_controls_and_core_refuses_them() -> None:
+    app = page("providers", ADMIN).run()
+    labels = [t.label for t in app.text_input]
+    assert "Replace key" not in labels and "Personal key" in labels
+    from core.errors import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        desk().select_model(ADMIN, "openrouter", "chat", "whatever")
+
+
+def test_a_personal_key_is_used_but_never_saved() -> None:
+    app = page("providers", ADMIN).run()
+    key_box = next(t for t in app.text_input if t.key == "personal_key_openrouter")
+    key_box.input(PERSONAL)
+    next(
+        b for b in app.button if b.label == "Use my key" and "openrouter" in str(b.form_id)
+    ).click().run()
+    assert not app.exception
+    personal = app.session_state["modeldesk_personal"]
+    assert personal.key_for("openrouter") == PERSONAL
+    data_dir = desk().settings.data_dir
+    raw = b"".join(p.read_bytes() for p in data_dir.glob("modeldesk.db*"))
+    assert PERSONAL.encode() not in raw
+    assert all(row.shared_api_key is None for row in desk().store.list())
+
+
+def test_selecting_a_model_in_the_table_saves_it() -> None:
+    desk().set_shared_key(LOCAL_USER, "openrouter", SENTINEL)
+    app = page("model_selection").run()
+    assert "Found" in texts(app)
+    app.session_state["table_chat"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    app.run()
+    button = next(b for b in app.button if b.label == "Use as shared chat model")
+    button.click().run()
+    assert not app.exception
+    chosen = desk().store.get("openrouter").selected_models().get("chat")
+    assert chosen and chosen in texts(app)
+
+
+def test_chat_streams_a_reply_from_the_provider() -> None:
+    configure_openrouter()
+    app = page("chat").run()
+    app.chat_input[0].set_value("hello from AppTest").run()
+    assert not app.exception
+    transcript = "\n".join(m.value for m in app.markdown)
+    assert "Echo from" in transcript and "hello from AppTest" in transcript
+    assert any("tokens" in c.value for c in app.caption)
+
+
+def test_content_in_persian_is_right_to_left() -> None:
+    configure_openrouter()
+    app = page("content").run()
+    app.text_area[0].input("چای سبز")
+    language = next(s for s in app.selectbox if s.label == "Language")
+    language.select("Persian (فارسی)")
+    app.button[0].click().run()
+    assert not app.exception
+    assert any("direction: rtl" in m.value for m in app.markdown)
+    assert "چای سبز" in texts(app)
+
+
+def test_a_provider_error_is_a_message_not_a_traceback(fake) -> None:
+    configure_openrouter()
+    fake.configure("openrouter", failure=503, retry_after=7)
+    app = page("chat").run()
+    app.chat_input[0].set_value("anyone?").run()
+    assert not app.exception
+    message = " ".join(e.value for e in app.error)
+    assert "OpenRouter" in message and "503" in message
