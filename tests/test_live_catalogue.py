@@ -1,0 +1,258 @@
+"""The live catalogue: unit rules on a counting provider, then real HTTP to the fake server."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import ClassVar
+
+import pytest
+
+from core.catalog import Catalog, CatalogTarget, key_fingerprint
+from core.errors import ProviderError
+from core.http import make_client
+from core.providers.base import BaseProvider, Capability, ModelInfo
+from core.providers.groq import GroqProvider
+from core.providers.huggingface import HuggingFaceProvider
+from core.providers.openai_compatible import OpenAICompatibleProvider
+from core.providers.openrouter import OpenRouterProvider
+from tests.fake_provider import FakeProviderServer
+
+KEY_A, KEY_B = "sk-test-catalogue-KEY-A-0001", "sk-test-catalogue-KEY-B-0002"
+
+
+class Counting(BaseProvider):
+    """Lists whatever `answers[key]` holds, counting calls; can be slowed or broken."""
+
+    slug, display_name = "counting", "Counting"
+    default_base_url, base_url_env = "http://counting.invalid", "COUNTING_BASE_URL"
+    capabilities = frozenset(Capability)
+    key_required_for_listing = False
+    answers: ClassVar[dict[str | None, list[ModelInfo]]] = {}
+    calls: ClassVar[list[str | None]] = []
+    delay: ClassVar[float] = 0.0
+    error: ClassVar[Exception | None] = None
+
+    def list_models(self, api_key: str | None) -> list[ModelInfo]:
+        Counting.calls.append(api_key)
+        time.sleep(Counting.delay)
+        if Counting.error is not None:
+            raise Counting.error
+        return list(Counting.answers.get(api_key, []))
+
+
+def _model(model_id: str, *caps: Capability) -> ModelInfo:
+    return ModelInfo(model_id, model_id, "counting", frozenset(caps), "rule")
+
+
+@pytest.fixture
+def counting() -> Iterator[CatalogTarget]:
+    Counting.answers = {
+        None: [_model("a", Capability.CHAT, Capability.CONTENT), _model("b", Capability.IMAGE)],
+        KEY_A: [_model("only-a", Capability.CHAT)],
+        KEY_B: [],
+    }
+    Counting.calls, Counting.delay, Counting.error = [], 0.0, None
+    client = make_client()
+    yield CatalogTarget(Counting(client))
+    client.close()
+
+
+def _with_key(target: CatalogTarget, key: str | None) -> CatalogTarget:
+    return CatalogTarget(target.provider, key)
+
+
+# ---------------------------------------------------------------- unit rules
+def test_one_fetch_serves_every_capability_count(counting: CatalogTarget) -> None:
+    catalog = Catalog()
+    entry = catalog.get(counting)
+    assert entry.status == "ok" and entry.counts()[Capability.CHAT] == 1
+    assert entry.counts() == {
+        Capability.CHAT: 1,
+        Capability.CONTENT: 1,
+        Capability.IMAGE: 1,
+        Capability.AUDIO: 0,
+    }
+    assert [m.id for m in entry.models_for("image")] == ["b"]
+    catalog.get(counting)
+    assert len(Counting.calls) == 1
+
+
+def test_an_empty_catalogue_is_a_cached_answer(counting: CatalogTarget) -> None:
+    catalog = Catalog()
+    target = _with_key(counting, KEY_B)
+    assert catalog.get(target).models == () and catalog.get(target).status == "ok"
+    assert Counting.calls == [KEY_B]
+
+
+def test_ttl_expiry_refetches(counting: CatalogTarget) -> None:
+    catalog = Catalog(ttl=0.2)
+    catalog.get(counting)
+    time.sleep(0.3)
+    catalog.get(counting)
+    assert len(Counting.calls) == 2
+
+
+def test_concurrent_cold_callers_share_one_fetch(counting: CatalogTarget) -> None:
+    Counting.delay = 0.3
+    catalog = Catalog()
+    with ThreadPoolExecutor(20) as pool:
+        entries = list(pool.map(lambda _: catalog.get(counting), range(20)))
+    assert len(Counting.calls) == 1
+    assert {id(e) for e in entries} == {id(entries[0])}
+
+
+def test_two_keys_never_share_a_catalogue(counting: CatalogTarget) -> None:
+    catalog = Catalog()
+    a = catalog.get(_with_key(counting, KEY_A))
+    b = catalog.get(_with_key(counting, KEY_B))
+    assert [m.id for m in a.models] == ["only-a"] and b.models == ()
+    assert Counting.calls == [KEY_A, KEY_B]
+
+
+def test_failure_keeps_the_last_good_list_marked_stale(counting: CatalogTarget) -> None:
+    catalog = Catalog(ttl=0.1)
+    good = catalog.get(counting)
+    time.sleep(0.15)
+    Counting.error = ProviderError("Counting", "had a server error (502).", status=502)
+    stale = catalog.get(counting)
+    assert stale.status == "stale" and stale.models == good.models
+    assert stale.fetched_at == good.fetched_at and "502" in stale.error
+    assert stale.age_seconds() >= 0.1
+
+
+def test_failure_without_history_is_an_error_and_is_remembered(counting) -> None:
+    Counting.error = ProviderError("Counting", "had a server error (500).", status=500)
+    catalog = Catalog(error_ttl=60)
+    first = catalog.get(counting)
+    assert first.status == "error" and first.models == () and "500" in first.error
+    catalog.get(counting)
+    assert len(Counting.calls) == 1  # an outage is not re-fetched on every rerun
+    Counting.error = None
+    assert catalog.refresh(counting).status == "ok"  # but Refresh always retries
+    assert len(Counting.calls) == 2
+
+
+def test_a_crashing_provider_module_is_reported_not_raised(counting) -> None:
+    Counting.error = KeyError("surprise")
+    entry = Catalog().get(counting)
+    assert entry.status == "error" and "KeyError" in entry.error and "surprise" not in entry.error
+
+
+def test_a_provider_needing_a_key_is_not_called_without_one() -> None:
+    with make_client() as client:
+        entry = Catalog().get(CatalogTarget(GroqProvider(client, "http://127.0.0.1:9")))
+    assert entry.status == "no_key" and "add a key" in entry.error
+
+
+def test_invalidate_drops_one_provider(counting: CatalogTarget) -> None:
+    catalog = Catalog()
+    catalog.get(counting)
+    catalog.invalidate("someone-else")
+    catalog.get(counting)
+    assert len(Counting.calls) == 1
+    catalog.invalidate("counting")
+    catalog.get(counting)
+    assert len(Counting.calls) == 2
+
+
+def test_the_key_never_appears_in_cache_keys_reprs_or_logs(counting, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    catalog = Catalog()
+    target = _with_key(counting, KEY_A)
+    entry = catalog.get(target)
+    Counting.error = ProviderError("Counting", "had a server error (500).", status=500)
+    catalog.refresh(target)
+    fingerprint = key_fingerprint(KEY_A)
+    assert KEY_A not in fingerprint and len(fingerprint) == 16
+    assert fingerprint != key_fingerprint(KEY_B) and key_fingerprint(None) == "nokey"
+    surfaces = [
+        repr(target),
+        repr(entry),
+        str(target.cache_key),
+        caplog.text,
+        repr(list(catalog._fresh.keys())),
+        repr(catalog.health()),
+    ]
+    assert not [s for s in surfaces if KEY_A in s]
+
+
+# ---------------------------------------------------------------- real HTTP, four providers
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeProviderServer]:
+    with FakeProviderServer(
+        counts={"openrouter": 400, "huggingface": 300, "groq": 50, "openai": 60}
+    ) as server:
+        yield server
+
+
+@pytest.fixture
+def four(fake: FakeProviderServer) -> Iterator[list[CatalogTarget]]:
+    fake.reset()
+    urls = fake.base_urls()
+    client = make_client()
+    providers = [
+        OpenRouterProvider(client, urls["OPENROUTER_BASE_URL"], timeout=3),
+        HuggingFaceProvider(client, urls["HF_BASE_URL"], timeout=3),
+        GroqProvider(client, urls["GROQ_BASE_URL"], timeout=3),
+        OpenAICompatibleProvider(client, urls["OPENAI_BASE_URL"], timeout=3),
+    ]
+    yield [CatalogTarget(p, "sk-test-fake-0000") for p in providers]
+    client.close()
+
+
+def test_all_providers_concurrently_one_slow_one_failing(fake, four, monkeypatch) -> None:
+    monkeypatch.setenv("HF_HUB_URL", fake.base_urls()["HF_HUB_URL"])
+    fake.configure("openai", latency=0.8)
+    fake.configure("groq", failure=500)
+    fake.configure("openrouter", latency=0.3)
+    started = time.perf_counter()
+    entries = Catalog().get_many(four)
+    elapsed = time.perf_counter() - started
+    assert entries["groq"].status == "error" and "Groq" in entries["groq"].error
+    assert {s for s, e in entries.items() if e.status == "ok"} == {
+        "openrouter",
+        "huggingface",
+        "openai",
+    }
+    assert elapsed < 0.8 + 0.3 + 0.1  # concurrent: about the slowest, not the sum
+    assert len(entries["openrouter"].models) > 0 and entries["openai"].counts()[Capability.IMAGE]
+
+
+def test_one_upstream_request_per_provider_per_refresh(fake, four, monkeypatch) -> None:
+    monkeypatch.setenv("HF_HUB_URL", fake.base_urls()["HF_HUB_URL"])
+    catalog = Catalog()
+    entries = catalog.get_many(four)
+    for entry in entries.values():
+        entry.counts(), entry.models_for("chat"), entry.models_for("audio")
+    catalog.get_many(four)
+    assert fake.count("openrouter") == fake.count("groq") == fake.count("openai") == 1
+    assert fake.count("huggingface") == 3  # router + one Hub query per media task
+    catalog.refresh(four[0])
+    assert fake.count("openrouter") == 2
+
+
+def test_stale_after_a_later_failure_over_http(fake, four) -> None:
+    catalog = Catalog(ttl=0.1)
+    good = catalog.get(four[2])
+    time.sleep(0.15)
+    fake.configure("groq", failure=503, retry_after=30)
+    stale = catalog.get(four[2])
+    assert stale.status == "stale" and stale.models == good.models and "503" in stale.error
+
+
+def test_cold_callers_over_http_make_one_request(fake, four) -> None:
+    fake.configure("openrouter", latency=0.3)
+    catalog = Catalog()
+    barrier = threading.Barrier(10)
+
+    def call() -> int:
+        barrier.wait()
+        return len(catalog.get(four[0]).models)
+
+    with ThreadPoolExecutor(10) as pool:
+        sizes = list(pool.map(lambda _: call(), range(10)))
+    assert len(set(sizes)) == 1 and fake.count("openrouter", "models") == 1
