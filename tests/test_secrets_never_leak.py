@@ -1,0 +1,76 @@
+"""A sentinel key, used for real against the fake providers, must never surface anywhere.
+
+Checked: captured logs (DEBUG, httpx included), every exception string, catalogue
+cache keys and entries, the SQLite files, reprs of the service's objects — including
+when an upstream echoes the key back in its error message.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+from cryptography.fernet import Fernet
+
+from core.auth import LOCAL_USER
+from core.config import load_settings
+from core.errors import ModelDeskError
+from core.providers.base import ChatMessage
+from core.service import ChatRequest, ModelDesk
+from tests.fake_provider import FakeProviderServer
+
+SENTINEL = "sk-or-test-LEAKCHECK-SENTINEL-31337"
+
+
+@pytest.fixture
+def desk(monkeypatch) -> Iterator[tuple[ModelDesk, FakeProviderServer]]:
+    with FakeProviderServer() as fake:
+        for name, value in fake.base_urls().items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("MODELDESK_SECRET_KEY", Fernet.generate_key().decode())
+        service = ModelDesk(load_settings({}))
+        yield service, fake
+        service.close()
+
+
+def test_the_key_never_surfaces(desk, caplog) -> None:
+    service, fake = desk
+    caplog.set_level(logging.DEBUG)
+    errors: list[str] = []
+    service.set_shared_key(LOCAL_USER, "openrouter", SENTINEL)
+    entry = service.catalogue_entry("openrouter", LOCAL_USER)
+    model = entry.models_for("chat")[0].id
+    service.select_model(LOCAL_USER, "openrouter", "chat", model)
+    reply = "".join(service.generate("chat", ChatRequest([ChatMessage("user", "hi")]), LOCAL_USER))
+    assert "Echo from" in reply
+
+    # The upstream now refuses the key and echoes it back in its error body.
+    fake.configure("openrouter", required_keys={"sk-or-test-some-other-key"})
+    for action in (
+        lambda: service.test_key("openrouter", SENTINEL),
+        lambda: "".join(
+            service.generate("chat", ChatRequest([ChatMessage("user", "x")]), LOCAL_USER)
+        ),
+        lambda: service.set_shared_key(LOCAL_USER, "openrouter", SENTINEL),
+    ):
+        with pytest.raises(ModelDeskError) as info:
+            action()
+        errors += [str(info.value), repr(info.value), *info.value.fallbacks]
+    assert any("401" in e for e in errors) and any("[redacted]" in e for e in errors)
+    entry = service.refresh_catalogue("openrouter", LOCAL_USER)
+    errors.append(str(entry.error))
+
+    surfaces = {
+        "logs": caplog.text,
+        "errors": "\n".join(errors),
+        "cache keys": repr(list(service.catalog._fresh.keys()) + list(service.catalog._failed)),
+        "entries": repr(service.catalog.health()),
+        "providers": repr(service.providers()),
+        "resolution": repr(service.candidates("chat", LOCAL_USER)),
+        "export": repr(service.export_config()),
+    }
+    leaked = [name for name, text in surfaces.items() if SENTINEL in text]
+    assert not leaked, f"the key leaked into: {leaked}"
+    raw = b"".join(p.read_bytes() for p in service.settings.data_dir.glob("modeldesk.db*"))
+    assert SENTINEL.encode() not in raw
