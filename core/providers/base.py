@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -93,7 +94,7 @@ class Usage:
             prompt_tokens=_int_or_none(data.get("prompt_tokens")),
             completion_tokens=_int_or_none(data.get("completion_tokens")),
             total_tokens=_int_or_none(data.get("total_tokens")),
-            cost=float(cost) if isinstance(cost, (int, float)) else None,
+            cost=float_or_none(cost) if isinstance(cost, (int, float)) else None,
         )
 
 
@@ -142,16 +143,19 @@ ChatEvent = str | StreamEnd  # text deltas, then one StreamEnd
 
 
 def _int_or_none(value: Any) -> int | None:
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return int(value) if isinstance(value, int) or math.isfinite(value) else None
 
 
 def float_or_none(value: Any) -> float | None:
     """Parse a price that may be a string ("0.000002"), a number or junk."""
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
-    return number if number >= 0 else None  # OpenRouter uses "-1" for "variable"
+    # OpenRouter uses "-1" for "variable"; NaN and infinity are junk too
+    return number if math.isfinite(number) and number >= 0 else None
 
 
 def decode_data_url(url: str) -> GeneratedImage:

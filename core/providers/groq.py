@@ -8,51 +8,50 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.providers._openai_shapes import OpenAIChatMixin, listed_items
+from core.providers._openai_shapes import (
+    AUDIO,
+    OpenAIChatMixin,
+    capabilities_by_rule,
+    model_id_of,
+    positive_int,
+    rule_model,
+)
 from core.providers.base import AudioResult, Capability, ModelInfo
 
-_EXCLUDED = ("whisper", "transcribe", "guard", "embed", "distil-whisper")
-_SPEECH = ("tts", "orpheus")
-_TEXT = frozenset({Capability.CHAT, Capability.CONTENT})
-# Documented voices per TTS family (Groq lists no voices in /models).
-VOICES: dict[str, tuple[str, ...]] = {
-    "orpheus": ("autumn", "diana", "hannah", "austin", "daniel", "troy"),
-    "playai-tts-arabic": ("Ahmad-PlayAI", "Amira-PlayAI", "Khalid-PlayAI", "Nasser-PlayAI"),
-    "playai-tts": ("Fritz-PlayAI", "Arista-PlayAI", "Celeste-PlayAI", "Quinn-PlayAI"),
-}
+EXCLUDED = ("whisper", "transcribe", "guard", "embed")  # guard covers safeguard too
+ID_RULES = ((("tts", "orpheus"), AUDIO),)
+# Documented voices per TTS family (Groq lists no voices in /models); most specific first.
+VOICES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("orpheus-arabic", ("fahad", "sultan", "lulwa", "noura", "abdullah", "aisha")),
+    ("orpheus", ("autumn", "diana", "hannah", "austin", "daniel", "troy")),
+    ("playai-tts-arabic", ("Ahmad-PlayAI", "Amira-PlayAI", "Khalid-PlayAI", "Nasser-PlayAI")),
+    ("playai-tts", ("Fritz-PlayAI", "Arista-PlayAI", "Celeste-PlayAI", "Quinn-PlayAI")),
+)
+SPEECH_FORMAT = "wav"  # the format Groq's speech models produce
 
 
 def capabilities_for(model_id: str) -> frozenset[Capability]:
-    lowered = model_id.lower()
-    if any(word in lowered for word in _EXCLUDED):
-        return frozenset()
-    if any(word in lowered for word in _SPEECH):
-        return frozenset({Capability.AUDIO})
-    return _TEXT
+    return capabilities_by_rule(model_id, EXCLUDED, ID_RULES)
 
 
 def voices_for(model_id: str) -> tuple[str, ...]:
     lowered = model_id.lower()
-    return next((v for family, v in VOICES.items() if family in lowered), ())
+    return next((voices for family, voices in VOICES if family in lowered), ())
 
 
 def parse_model(item: dict[str, Any]) -> ModelInfo | None:
-    model_id = item.get("id")
-    if not isinstance(model_id, str) or not model_id or item.get("active") is False:
+    """One ``/models`` entry; inactive, speech-to-text, guard and embedding models drop out."""
+    model_id = model_id_of(item)
+    if model_id is None or item.get("active") is False:
         return None
     capabilities = capabilities_for(model_id)
     if not capabilities:
         return None
-    context = item.get("context_window")
-    return ModelInfo(
-        id=model_id,
-        name=model_id,
-        provider="groq",
-        capabilities=capabilities,
-        capability_source="rule",
-        context_length=context if isinstance(context, int) and context > 0 else None,
-        input_modalities=("text",),
-        output_modalities=("audio",) if Capability.AUDIO in capabilities else ("text",),
+    return rule_model(
+        model_id,
+        GroqProvider.slug,
+        capabilities,
+        context_length=positive_int(item.get("context_window")),
         voices=voices_for(model_id),
     )
 
@@ -69,8 +68,7 @@ class GroqProvider(OpenAIChatMixin):
     docs_url = "https://console.groq.com/keys"
 
     def list_models(self, api_key: str | None) -> list[ModelInfo]:
-        body = self._get_json("models", api_key)
-        return [m for m in map(parse_model, listed_items(body)) if m is not None]
+        return self._list_models(parse_model, api_key)
 
     def text_to_speech(
         self,
@@ -79,7 +77,8 @@ class GroqProvider(OpenAIChatMixin):
         api_key: str | None,
         *,
         voice: str | None = None,
-        response_format: str = "wav",
+        response_format: str = SPEECH_FORMAT,
     ) -> AudioResult:
-        voice = voice or next(iter(voices_for(model)), "Fritz-PlayAI")
-        return self._speech(model, text, api_key, voice, "wav")
+        """Always asks for WAV, whatever format the caller prefers."""
+        voice = voice or next(iter(voices_for(model)), "autumn")
+        return self._speech(model, text, api_key, voice, SPEECH_FORMAT)

@@ -10,8 +10,19 @@ from __future__ import annotations
 
 import os
 from typing import Any
+from urllib.parse import quote
 
-from core.providers._openai_shapes import OpenAIChatMixin, listed_items
+from core.errors import ProviderError
+from core.providers._openai_shapes import (
+    TEXT,
+    OpenAIChatMixin,
+    listed_items,
+    model_id_of,
+    parse_all,
+    positive_int,
+    strings,
+    unique_by_id,
+)
 from core.providers.base import (
     AudioResult,
     Capability,
@@ -19,14 +30,17 @@ from core.providers.base import (
     ImageResult,
     ModelInfo,
     Pricing,
+    float_or_none,
 )
 
+HUB_URL_ENV = "HF_HUB_URL"
 DEFAULT_HUB_URL = "https://huggingface.co"
 HUB_TASKS: dict[str, Capability] = {
     "text-to-image": Capability.IMAGE,
     "text-to-speech": Capability.AUDIO,
 }
 HUB_PAGE_SIZE = 100
+TOKENS_PER_PRICE_UNIT = 1_000_000  # the router prices per million tokens
 
 
 def _live_providers(item: dict[str, Any]) -> list[dict[str, Any]]:
@@ -36,41 +50,46 @@ def _live_providers(item: dict[str, Any]) -> list[dict[str, Any]]:
     return [p for p in providers if isinstance(p, dict) and p.get("status", "live") == "live"]
 
 
-def _cheapest(providers: list[dict[str, Any]], field: str) -> float | None:
+def _cheapest_per_token(providers: list[dict[str, Any]], field: str) -> float | None:
     prices = [
-        p["pricing"][field]
+        float_or_none(p["pricing"].get(field))
         for p in providers
-        if isinstance(p.get("pricing"), dict) and isinstance(p["pricing"].get(field), (int, float))
+        if isinstance(p.get("pricing"), dict) and not isinstance(p["pricing"].get(field), bool)
     ]
-    return min(prices) / 1_000_000 if prices else None  # the router prices per 1M tokens
+    known = [p for p in prices if p is not None]
+    return min(known) / TOKENS_PER_PRICE_UNIT if known else None
+
+
+def _largest_context(providers: list[dict[str, Any]]) -> int | None:
+    contexts = [c for c in (positive_int(p.get("context_length")) for p in providers) if c]
+    return max(contexts) if contexts else None
+
+
+def _short_name(model_id: str) -> str:
+    return model_id.rstrip("/").rsplit("/", 1)[-1] or model_id
 
 
 def parse_router_model(item: dict[str, Any]) -> ModelInfo | None:
-    model_id = item.get("id")
-    if not isinstance(model_id, str) or not model_id:
-        return None
+    """A router chat model; dropped when it outputs no text or no provider serves it live."""
+    model_id = model_id_of(item)
     arch = item.get("architecture") if isinstance(item.get("architecture"), dict) else {}
-    outputs = arch.get("output_modalities")
-    outputs = tuple(o for o in outputs if isinstance(o, str)) if isinstance(outputs, list) else ()
-    if outputs and "text" not in outputs:
-        return None
-    inputs = arch.get("input_modalities")
-    inputs = tuple(i for i in inputs if isinstance(i, str)) if isinstance(inputs, list) else ()
+    inputs, outputs = strings(arch.get("input_modalities")), strings(arch.get("output_modalities"))
     providers = _live_providers(item)
-    contexts = [
-        p["context_length"]
-        for p in providers
-        if isinstance(p.get("context_length"), int) and p["context_length"] > 0
-    ]
+    listed_providers = isinstance(item.get("providers"), list) and bool(item["providers"])
+    if model_id is None or (outputs and "text" not in outputs):
+        return None
+    if listed_providers and not providers:
+        return None
     return ModelInfo(
         id=model_id,
-        name=model_id.split("/")[-1],
-        provider="huggingface",
-        capabilities=frozenset({Capability.CHAT, Capability.CONTENT}),
+        name=_short_name(model_id),
+        provider=HuggingFaceProvider.slug,
+        capabilities=TEXT,
         capability_source="metadata",
-        context_length=max(contexts) if contexts else None,
+        context_length=_largest_context(providers),
         pricing=Pricing(
-            prompt=_cheapest(providers, "input"), completion=_cheapest(providers, "output")
+            prompt=_cheapest_per_token(providers, "input"),
+            completion=_cheapest_per_token(providers, "output"),
         ),
         input_modalities=inputs or ("text",),
         output_modalities=outputs or ("text",),
@@ -78,18 +97,18 @@ def parse_router_model(item: dict[str, Any]) -> ModelInfo | None:
 
 
 def parse_hub_model(item: dict[str, Any], capability: Capability) -> ModelInfo | None:
-    model_id = item.get("id") or item.get("modelId")
-    if not isinstance(model_id, str) or not model_id or item.get("private") is True:
+    """A Hub model found by pipeline tag (text-to-image / text-to-speech)."""
+    model_id = model_id_of(item, "id", "modelId")
+    if model_id is None or item.get("private") is True:
         return None
-    output = "image" if capability is Capability.IMAGE else "audio"
     return ModelInfo(
         id=model_id,
-        name=model_id.split("/")[-1],
-        provider="huggingface",
+        name=_short_name(model_id),
+        provider=HuggingFaceProvider.slug,
         capabilities=frozenset({capability}),
         capability_source="metadata",
         input_modalities=("text",),
-        output_modalities=(output,),
+        output_modalities=("image",) if capability is Capability.IMAGE else ("audio",),
     )
 
 
@@ -104,49 +123,50 @@ class HuggingFaceProvider(OpenAIChatMixin):
     key_prefix_hint = "hf_…"
     docs_url = "https://huggingface.co/settings/tokens"
     chat_path = "v1/chat/completions"
+    models_path = "v1/models"
 
     @property
     def hub_url(self) -> str:
-        return (os.environ.get("HF_HUB_URL") or DEFAULT_HUB_URL).rstrip("/")
+        """The Hub API (``HF_HUB_URL``), used for media models and for checking keys."""
+        return (os.environ.get(HUB_URL_ENV) or DEFAULT_HUB_URL).rstrip("/")
 
     def list_models(self, api_key: str | None) -> list[ModelInfo]:
-        """Router chat models plus one Hub query per media task (3 requests)."""
-        body = self._get_json("v1/models", api_key)
-        models = [m for m in map(parse_router_model, listed_items(body)) if m is not None]
+        """Router chat models plus one Hub query per media task (3 requests, all must work)."""
+        models = self._list_models(parse_router_model, api_key)
         for task, capability in HUB_TASKS.items():
-            items = self._get_json(
-                f"{self.hub_url}/api/models",
-                api_key,
-                params={
-                    "pipeline_tag": task,
-                    "inference_provider": "hf-inference",
-                    "sort": "trendingScore",
-                    "limit": HUB_PAGE_SIZE,
-                },
-            )
-            found = (parse_hub_model(i, capability) for i in listed_items(items))
-            models += [m for m in found if m is not None]
-        return models
+            models += self._hub_models(task, capability, api_key)
+        return unique_by_id(models)
+
+    def _hub_models(
+        self, task: str, capability: Capability, api_key: str | None
+    ) -> list[ModelInfo]:
+        body = self._get_json(
+            f"{self.hub_url}/api/models",
+            api_key,
+            params={
+                "pipeline_tag": task,
+                "inference_provider": "hf-inference",
+                "sort": "trendingScore",
+                "limit": HUB_PAGE_SIZE,
+            },
+        )
+        return parse_all(listed_items(body), lambda item: parse_hub_model(item, capability))
 
     def test_key(self, api_key: str) -> None:
+        """``GET /api/whoami-v2`` on the Hub: 401 when the token is not valid."""
         self._get_json(f"{self.hub_url}/api/whoami-v2", api_key)
-
-    def _inference_path(self, model: str) -> str:
-        return f"hf-inference/models/{model.strip('/')}"
 
     def generate_image(
         self, model: str, prompt: str, api_key: str | None, *, size: str | None = None, n: int = 1
     ) -> ImageResult:
+        """The router's hf-inference route answers each request with one image's bytes."""
         payload: dict[str, Any] = {"inputs": prompt}
-        if size and "x" in size:
-            width, height = size.lower().split("x", 1)
-            if width.isdigit() and height.isdigit():
-                payload["parameters"] = {"width": int(width), "height": int(height)}
+        dimensions = _dimensions(size)
+        if dimensions:
+            payload["parameters"] = dimensions
         images = []
         for _ in range(max(1, n)):
-            data, mime = self._post_bytes(self._inference_path(model), api_key, payload)
-            if not mime.startswith("image/"):
-                raise self._bad_response(f"sent {mime} where an image was expected.")
+            data, mime = self._post_media(model, api_key, payload, "image/")
             images.append(GeneratedImage(data=data, mime=mime))
         return ImageResult(images)
 
@@ -159,7 +179,34 @@ class HuggingFaceProvider(OpenAIChatMixin):
         voice: str | None = None,
         response_format: str = "mp3",
     ) -> AudioResult:
-        data, mime = self._post_bytes(self._inference_path(model), api_key, {"inputs": text})
-        if not mime.startswith("audio/"):
-            raise self._bad_response(f"sent {mime} where audio was expected.")
+        """The audio comes back in the model's own format (flac, wav...), named by its mime."""
+        data, mime = self._post_media(model, api_key, {"inputs": text}, "audio/")
         return AudioResult(data, mime)
+
+    def _post_media(
+        self, model: str, api_key: str | None, payload: dict[str, Any], kind: str
+    ) -> tuple[bytes, str]:
+        data, mime = self._post_bytes(self.inference_path(model), api_key, payload)
+        if not mime.startswith(kind):
+            raise self._bad_response(f"sent {mime} where {kind.rstrip('/')} was expected.")
+        return data, mime
+
+    def inference_path(self, model: str) -> str:
+        """``hf-inference/models/{owner}/{name}``: each id segment quoted, never the key."""
+        segments = [s for s in model.split("/") if s]
+        if not segments or any(s in {".", ".."} for s in segments):
+            raise ProviderError(
+                self.display_name,
+                "was asked for a model id that is not valid.",
+                "Pick a model from the catalogue.",
+                kind="bad_request",
+            )
+        return "hf-inference/models/" + "/".join(quote(s, safe="") for s in segments)
+
+
+def _dimensions(size: str | None) -> dict[str, int] | None:
+    """ "1024x768" -> {"width": 1024, "height": 768}; None when unreadable."""
+    width, _, height = (size or "").lower().partition("x")
+    if width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0:
+        return {"width": int(width), "height": int(height)}
+    return None

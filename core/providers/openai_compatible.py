@@ -2,15 +2,26 @@
 
 ``/models`` carries only ids, so capabilities come from the id by rule: DALL·E
 and gpt-image draw, tts models speak, speech-to-text / embedding / moderation /
-realtime models are left out, everything else chats. Local servers need no key.
+realtime / video models are left out, everything else chats. Local servers need
+no key.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 from typing import Any
 
-from core.providers._openai_shapes import OpenAIChatMixin, listed_items
+from core.providers._openai_shapes import (
+    AUDIO,
+    IMAGE,
+    OpenAIChatMixin,
+    capabilities_by_rule,
+    listed_items,
+    model_id_of,
+    rule_model,
+    text_of,
+)
 from core.providers.base import (
     AudioResult,
     Capability,
@@ -20,20 +31,19 @@ from core.providers.base import (
     Usage,
 )
 
-_EXCLUDED = (
+EXCLUDED = (
     "whisper",
     "transcribe",
-    "embedding",
-    "embed",
+    "embed",  # embedding, nomic-embed-text...
     "moderation",
     "realtime",
     "-search",
     "davinci",
     "babbage",
     "computer-use",
+    "sora",  # video
 )
-_IMAGE = ("dall-e", "gpt-image")
-_SPEECH = ("tts",)
+ID_RULES = ((("dall-e", "gpt-image"), IMAGE), (("tts",), AUDIO))
 VOICES = (
     "alloy",
     "ash",
@@ -46,42 +56,23 @@ VOICES = (
     "sage",
     "shimmer",
     "verse",
+    "marin",
+    "cedar",
 )
+DEFAULT_VOICE = "alloy"
+IMAGE_MIME = {"png": "image/png", "jpeg": "image/jpeg", "jpg": "image/jpeg", "webp": "image/webp"}
 
 
 def capabilities_for(model_id: str) -> frozenset[Capability]:
-    lowered = model_id.lower()
-    if any(word in lowered for word in _EXCLUDED):
-        return frozenset()
-    if any(word in lowered for word in _IMAGE):
-        return frozenset({Capability.IMAGE})
-    if any(word in lowered for word in _SPEECH):
-        return frozenset({Capability.AUDIO})
-    return frozenset({Capability.CHAT, Capability.CONTENT})
+    return capabilities_by_rule(model_id, EXCLUDED, ID_RULES)
 
 
 def parse_model(item: dict[str, Any]) -> ModelInfo | None:
-    model_id = item.get("id")
-    if not isinstance(model_id, str) or not model_id:
+    model_id = model_id_of(item)
+    capabilities = capabilities_for(model_id) if model_id else frozenset()
+    if model_id is None or not capabilities:
         return None
-    capabilities = capabilities_for(model_id)
-    if not capabilities:
-        return None
-    output = (
-        ("image",)
-        if Capability.IMAGE in capabilities
-        else (("audio",) if Capability.AUDIO in capabilities else ("text",))
-    )
-    return ModelInfo(
-        id=model_id,
-        name=model_id,
-        provider="openai",
-        capabilities=capabilities,
-        capability_source="rule",
-        input_modalities=("text",),
-        output_modalities=output,
-        voices=VOICES if Capability.AUDIO in capabilities else (),
-    )
+    return rule_model(model_id, OpenAICompatibleProvider.slug, capabilities, voices=VOICES)
 
 
 class OpenAICompatibleProvider(OpenAIChatMixin):
@@ -97,23 +88,25 @@ class OpenAICompatibleProvider(OpenAIChatMixin):
     docs_url = "https://platform.openai.com/api-keys"
 
     def list_models(self, api_key: str | None) -> list[ModelInfo]:
-        body = self._get_json("models", api_key)
-        return [m for m in map(parse_model, listed_items(body)) if m is not None]
+        return self._list_models(parse_model, api_key)
 
     def generate_image(
         self, model: str, prompt: str, api_key: str | None, *, size: str | None = None, n: int = 1
     ) -> ImageResult:
-        payload: dict[str, Any] = {"model": model, "prompt": prompt, "n": max(1, n)}
-        if size:
-            payload["size"] = size
-        if model.startswith("dall-e"):
-            payload["response_format"] = "b64_json"  # gpt-image-* always return base64
-        body = self._post_json("images/generations", api_key, payload)
-        images = [_image(item) for item in listed_items(body)]
-        images = [i for i in images if i is not None]
-        if not images:
-            raise self._bad_response("returned no image.")
-        return ImageResult(images, Usage.from_openai(body.get("usage")))
+        """``POST /images/generations``; dall-e-3 draws one image per request."""
+        n = max(1, n)
+        images: list[GeneratedImage] = []
+        usage: Usage | None = None
+        while len(images) < n:
+            count = 1 if model.startswith("dall-e-3") else n - len(images)
+            payload = image_payload(model, prompt, size, count)
+            body = self._post_json("images/generations", api_key, payload)
+            found = images_of(body)
+            if not found:
+                raise self._no_result("returned no image.", "Try again or pick another model.")
+            images += found
+            usage = image_usage(body) or usage
+        return ImageResult(images[:n], usage)
 
     def text_to_speech(
         self,
@@ -124,15 +117,43 @@ class OpenAICompatibleProvider(OpenAIChatMixin):
         voice: str | None = None,
         response_format: str = "mp3",
     ) -> AudioResult:
-        return self._speech(model, text, api_key, voice or "alloy", response_format)
+        return self._speech(model, text, api_key, voice or DEFAULT_VOICE, response_format)
 
 
-def _image(item: dict[str, Any]) -> GeneratedImage | None:
-    if isinstance(item.get("b64_json"), str):
-        try:
-            return GeneratedImage(data=base64.b64decode(item["b64_json"]), mime="image/png")
-        except ValueError:
-            return None
-    if isinstance(item.get("url"), str):
-        return GeneratedImage(url=item["url"])
-    return None
+def image_payload(model: str, prompt: str, size: str | None, n: int) -> dict[str, Any]:
+    """gpt-image-* always answer base64 and reject ``response_format``; dall-e needs it."""
+    payload: dict[str, Any] = {"model": model, "prompt": prompt, "n": n}
+    if size:
+        payload["size"] = size
+    if model.startswith("dall-e"):
+        payload["response_format"] = "b64_json"
+    return payload
+
+
+def images_of(body: Any) -> list[GeneratedImage]:
+    """``data[].b64_json`` (decoded) or ``data[].url``; broken entries are skipped."""
+    mime = IMAGE_MIME.get(text_of(body.get("output_format")) if isinstance(body, dict) else "")
+    found = []
+    for item in listed_items(body):
+        if isinstance(item.get("b64_json"), str):
+            try:
+                data = base64.b64decode(item["b64_json"], validate=True)
+            except (binascii.Error, ValueError):
+                continue
+            found.append(GeneratedImage(data=data, mime=mime or "image/png"))
+        elif isinstance(item.get("url"), str) and item["url"]:
+            found.append(GeneratedImage(url=item["url"]))
+    return found
+
+
+def image_usage(body: Any) -> Usage | None:
+    """gpt-image reports ``input_tokens`` / ``output_tokens``; read either naming."""
+    raw = body.get("usage") if isinstance(body, dict) else None
+    if not isinstance(raw, dict):
+        return None
+    renamed = {
+        "prompt_tokens": raw.get("prompt_tokens", raw.get("input_tokens")),
+        "completion_tokens": raw.get("completion_tokens", raw.get("output_tokens")),
+        "total_tokens": raw.get("total_tokens"),
+    }
+    return Usage.from_openai(renamed)

@@ -9,14 +9,28 @@ speech from ``/audio/speech``.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from core.providers._openai_shapes import OpenAIChatMixin, chat_payload, listed_items
+from core.errors import ProviderError
+from core.providers._openai_shapes import (
+    AUDIO,
+    IMAGE,
+    TEXT,
+    OpenAIChatMixin,
+    chat_payload,
+    model_id_of,
+    positive_int,
+    strings,
+    text_of,
+    usage_of,
+)
 from core.providers.base import (
     AudioResult,
     Capability,
     ChatMessage,
     ChatOptions,
+    GeneratedImage,
     ImageResult,
     ModelInfo,
     Pricing,
@@ -25,54 +39,72 @@ from core.providers.base import (
     float_or_none,
 )
 
-# output modality -> capabilities; anything else (embeddings, transcription,
-# rerank, video, a chat model's "audio") adds nothing.
-_OUTPUT_CAPABILITIES: dict[str, frozenset[Capability]] = {
-    "text": frozenset({Capability.CHAT, Capability.CONTENT}),
-    "image": frozenset({Capability.IMAGE}),
-    "speech": frozenset({Capability.AUDIO}),
+# Output modality -> capabilities. Anything else ("embeddings", "transcription",
+# "rerank", "video", a chat model's "audio") adds nothing.
+OUTPUT_CAPABILITIES: dict[str, frozenset[Capability]] = {
+    "text": TEXT,
+    "image": IMAGE,
+    "speech": AUDIO,
 }
+# Aspect ratios OpenRouter's ``image_config.aspect_ratio`` accepts.
+ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
+DEFAULT_VOICE = "alloy"
+IMAGE_AND_TEXT = ("image", "text")  # what image models are asked for first
+IMAGE_ONLY = ("image",)
 
 
-def _strings(value: Any) -> tuple[str, ...]:
-    return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
+def _modalities(arch: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(inputs, outputs) from the modality lists, or from ``"text+image->text"``."""
+    inputs, outputs = strings(arch.get("input_modalities")), strings(arch.get("output_modalities"))
+    summary = text_of(arch.get("modality"))
+    if not outputs and "->" in summary:
+        left, right = summary.split("->", 1)
+        inputs = inputs or tuple(filter(None, left.split("+")))
+        outputs = tuple(filter(None, right.split("+")))
+    return inputs, outputs
+
+
+def capabilities_from_outputs(
+    inputs: tuple[str, ...], outputs: tuple[str, ...]
+) -> frozenset[Capability]:
+    """Capabilities a model's output modalities give; a model that reads no text can't chat."""
+    if inputs and "text" not in inputs:
+        outputs = tuple(o for o in outputs if o != "text")
+    return frozenset().union(*(OUTPUT_CAPABILITIES.get(o, frozenset()) for o in outputs))
+
+
+def _pricing(raw: Any) -> Pricing:
+    """Prices are per-token strings; ``"-1"`` (variable) reads as unknown."""
+    prices = raw if isinstance(raw, dict) else {}
+    image = float_or_none(prices.get("image_output"))
+    return Pricing(
+        prompt=float_or_none(prices.get("prompt")),
+        completion=float_or_none(prices.get("completion")),
+        image=image if image is not None else float_or_none(prices.get("image")),
+        request=float_or_none(prices.get("request")),
+    )
 
 
 def parse_model(item: dict[str, Any]) -> ModelInfo | None:
-    """One catalogue entry → ModelInfo; None when it has no id or serves nothing here."""
-    model_id = item.get("id")
-    if not isinstance(model_id, str) or not model_id:
+    """One catalogue entry -> ModelInfo; None when it has no id or serves nothing here."""
+    model_id = model_id_of(item)
+    arch = item.get("architecture")
+    inputs, outputs = _modalities(arch if isinstance(arch, dict) else {})
+    capabilities = capabilities_from_outputs(inputs, outputs)
+    if model_id is None or not capabilities:
         return None
-    arch = item.get("architecture") if isinstance(item.get("architecture"), dict) else {}
-    inputs, outputs = (
-        _strings(arch.get("input_modalities")),
-        _strings(arch.get("output_modalities")),
-    )
-    if "text" in outputs and inputs and "text" not in inputs:
-        outputs = tuple(o for o in outputs if o != "text")  # e.g. transcription-like
-    capabilities = frozenset().union(*(_OUTPUT_CAPABILITIES.get(o, frozenset()) for o in outputs))
-    if not capabilities:
-        return None
-    pricing = item.get("pricing") if isinstance(item.get("pricing"), dict) else {}
-    context = item.get("context_length")
-    name = item.get("name")
     return ModelInfo(
         id=model_id,
-        name=name if isinstance(name, str) and name else model_id,
-        provider="openrouter",
+        name=text_of(item.get("name")) or model_id,
+        provider=OpenRouterProvider.slug,
         capabilities=capabilities,
         capability_source="metadata",
-        context_length=context if isinstance(context, int) and context > 0 else None,
-        pricing=Pricing(
-            prompt=float_or_none(pricing.get("prompt")),
-            completion=float_or_none(pricing.get("completion")),
-            image=float_or_none(pricing.get("image_output") or pricing.get("image")),
-            request=float_or_none(pricing.get("request")),
-        ),
+        context_length=positive_int(item.get("context_length")),
+        pricing=_pricing(item.get("pricing")),
         input_modalities=inputs,
         output_modalities=outputs,
-        voices=_strings(item.get("supported_voices")),
-        description=item.get("description") if isinstance(item.get("description"), str) else "",
+        voices=strings(item.get("supported_voices")) if Capability.AUDIO in capabilities else (),
+        description=text_of(item.get("description")),
     )
 
 
@@ -88,8 +120,8 @@ class OpenRouterProvider(OpenAIChatMixin):
     docs_url = "https://openrouter.ai/keys"
 
     def list_models(self, api_key: str | None) -> list[ModelInfo]:
-        body = self._get_json("models", api_key, params={"output_modalities": "all"})
-        return [m for m in map(parse_model, listed_items(body)) if m is not None]
+        """Exactly one request; ``output_modalities=all`` adds image and speech models."""
+        return self._list_models(parse_model, api_key, output_modalities="all")
 
     def test_key(self, api_key: str) -> None:
         """``GET /key`` describes the calling key; 401 when it is not valid."""
@@ -98,22 +130,42 @@ class OpenRouterProvider(OpenAIChatMixin):
     def generate_image(
         self, model: str, prompt: str, api_key: str | None, *, size: str | None = None, n: int = 1
     ) -> ImageResult:
-        extra: dict[str, Any] = {"modalities": ["image", "text"]}
-        if size:
-            extra["image_config"] = {"aspect_ratio": _aspect_ratio(size)}
-        payload = chat_payload(
-            model, [ChatMessage("user", prompt)], ChatOptions(stream=False), **extra
-        )
-        images, usage = [], None
+        """Chat completions with ``modalities``; one request per image asked for."""
+        extra: dict[str, Any] = {}
+        ratio = aspect_ratio(size)
+        if ratio:
+            extra["image_config"] = {"aspect_ratio": ratio}
+        images: list[GeneratedImage] = []
+        usage: Usage | None = None
+        modalities = IMAGE_AND_TEXT
         for _ in range(max(1, n)):
-            body = self._post_json("chat/completions", api_key, payload)
-            images += _images_of(body)
-            usage = Usage.from_openai(body.get("usage") if isinstance(body, dict) else None)
+            body, modalities = self._image_reply(model, prompt, api_key, modalities, extra)
+            images += images_of(body)
+            usage = add_usage(usage, usage_of(body))
         if not images:
-            raise self._bad_response(
-                "returned no image; pick a model whose output includes images."
-            )
+            raise self._no_result("returned no image.", "Pick a model that outputs images.")
         return ImageResult(images, usage)
+
+    def _image_reply(
+        self,
+        model: str,
+        prompt: str,
+        api_key: str | None,
+        modalities: tuple[str, ...],
+        extra: dict[str, Any],
+    ) -> tuple[dict[str, Any], tuple[str, ...]]:
+        """(reply, the modalities that worked): image-only models (Flux...) 404 on
+        ``["image", "text"]``, so that request is repeated asking for images alone."""
+        messages = [ChatMessage("user", prompt)]
+        options = ChatOptions(stream=False)
+        payload = chat_payload(model, messages, options, modalities=list(modalities), **extra)
+        try:
+            return self._complete(payload, api_key), modalities
+        except ProviderError as exc:
+            if exc.kind != "not_found" or modalities == IMAGE_ONLY:
+                raise
+        payload["modalities"] = list(IMAGE_ONLY)
+        return self._complete(payload, api_key), IMAGE_ONLY
 
     def text_to_speech(
         self,
@@ -124,28 +176,55 @@ class OpenRouterProvider(OpenAIChatMixin):
         voice: str | None = None,
         response_format: str = "mp3",
     ) -> AudioResult:
-        return self._speech(model, text, api_key, voice or "alloy", response_format)
+        return self._speech(model, text, api_key, voice or DEFAULT_VOICE, response_format)
 
 
-def _images_of(body: Any) -> list:
+def images_of(body: Any) -> list[GeneratedImage]:
+    """Every ``choices[].message.images[].image_url.url`` (data URLs decoded)."""
     choices = body.get("choices") if isinstance(body, dict) else None
-    found = []
+    found: list[GeneratedImage] = []
     for choice in choices if isinstance(choices, list) else []:
         message = choice.get("message") if isinstance(choice, dict) else None
-        for image in (message or {}).get("images") or []:
-            url = (image.get("image_url") or {}).get("url") if isinstance(image, dict) else None
+        entries = message.get("images") if isinstance(message, dict) else None
+        for entry in entries if isinstance(entries, list) else []:
+            image_url = entry.get("image_url") if isinstance(entry, dict) else None
+            url = image_url.get("url") if isinstance(image_url, dict) else None
             if isinstance(url, str) and url:
-                found.append(decode_data_url(url))
+                try:
+                    found.append(decode_data_url(url))
+                except ValueError:  # a data URL whose base64 is broken
+                    continue
     return found
 
 
-def _aspect_ratio(size: str) -> str:
-    """ "1024x1536" → "2:3" (OpenRouter's image_config speaks aspect ratios)."""
-    try:
-        width, height = (int(v) for v in size.lower().split("x"))
-    except ValueError:
-        return "1:1"
-    from math import gcd
+def add_usage(total: Usage | None, more: Usage | None) -> Usage | None:
+    """Sum two usages field by field (unknown stays unknown only when both are)."""
+    if total is None or more is None:
+        return total or more
 
-    divisor = gcd(width, height) or 1
-    return f"{width // divisor}:{height // divisor}"
+    def plus(a: float | None, b: float | None) -> Any:
+        return b if a is None else a if b is None else a + b
+
+    return Usage(
+        prompt_tokens=plus(total.prompt_tokens, more.prompt_tokens),
+        completion_tokens=plus(total.completion_tokens, more.completion_tokens),
+        total_tokens=plus(total.total_tokens, more.total_tokens),
+        cost=plus(total.cost, more.cost),
+    )
+
+
+def aspect_ratio(size: str | None) -> str | None:
+    """ "1024x1536" -> "2:3": the supported ratio nearest to a WxH size; None if unreadable."""
+    try:
+        width, height = (int(v) for v in (size or "").lower().split("x"))
+    except ValueError:
+        return None
+    if width <= 0 or height <= 0:
+        return None
+    wanted = math.log(width / height)
+
+    def distance(ratio: str) -> float:
+        w, h = (int(v) for v in ratio.split(":"))
+        return abs(math.log(w / h) - wanted)
+
+    return min(ASPECT_RATIOS, key=distance)
