@@ -72,3 +72,7 @@ def _player(result: dict) -> None:
         icon=":material/download:",
     )
     call_stats(result["info"])
+
+
+if __name__ == "__main__":  # run as a file, not imported: go through the sign-in gate
+    state.send_to_entrypoint()

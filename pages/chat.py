@@ -88,3 +88,7 @@ def _compare(desk, user, personal, messages, options, second) -> None:
             stream = desk.generate("chat", ChatRequest(messages, options), user, personal, pin=pin)
             st.write_stream(stream)
             call_stats(stream.info)
+
+
+if __name__ == "__main__":  # run as a file, not imported: go through the sign-in gate
+    state.send_to_entrypoint()

@@ -73,3 +73,7 @@ def _actions(result: dict) -> None:
         mime="text/markdown",
         icon=":material/download:",
     )
+
+
+if __name__ == "__main__":  # run as a file, not imported: go through the sign-in gate
+    state.send_to_entrypoint()

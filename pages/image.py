@@ -61,3 +61,7 @@ def _gallery(gallery: list[dict]) -> None:
                 )
             else:
                 st.link_button("Open image", image.url)
+
+
+if __name__ == "__main__":  # run as a file, not imported: go through the sign-in gate
+    state.send_to_entrypoint()

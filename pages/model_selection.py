@@ -178,3 +178,7 @@ def _choose(
     ):
         desk.select_model(user, view.slug, capability, None, scope="personal", personal=personal)
         st.rerun()
+
+
+if __name__ == "__main__":  # run as a file, not imported: go through the sign-in gate
+    state.send_to_entrypoint()

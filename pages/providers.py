@@ -216,3 +216,7 @@ def _export_import(desk: ModelDesk, user) -> None:
         if st.button(f"Apply {len(changes)} change(s)", type="primary"):
             desk.import_apply(user, data)
             _saved("Configuration imported.")
+
+
+if __name__ == "__main__":  # run as a file, not imported: go through the sign-in gate
+    state.send_to_entrypoint()

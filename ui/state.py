@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from core.auth import (
     LOCAL_USER,
@@ -42,6 +43,16 @@ def personal() -> PersonalSettings:
     if PERSONAL_KEY not in st.session_state:
         st.session_state[PERSONAL_KEY] = PersonalSettings()
     return st.session_state[PERSONAL_KEY]
+
+
+def send_to_entrypoint() -> None:
+    """A page file run directly (Streamlit's legacy ``pages/`` path on a fresh server)
+    goes through the entrypoint instead, so sign-in and roles always apply; where
+    there is no entrypoint to go to, it shows nothing."""
+    try:
+        st.switch_page("streamlit_app.py")
+    except StreamlitAPIException:
+        st.stop()
 
 
 def current_user() -> User | None:
@@ -90,8 +101,10 @@ def sign_in_page(config: Mapping[str, Any]) -> None:
     st.title("ModelDesk")
     if auth_mode(config) == "oidc":
         if st.user.get("is_logged_in"):
-            st.error(f"{st.user.get('email')} is signed in but has no ModelDesk role. Ask a "
-                     "super admin to add you to [roles] in the app's secrets.")
+            st.error(
+                f"{st.user.get('email')} is signed in but has no ModelDesk role. Ask a "
+                "super admin to add you to [roles] in the app's secrets."
+            )
             st.button("Sign out", on_click=st.logout)
             return
         st.write("Sign in to manage AI providers.")

@@ -108,10 +108,13 @@ def test_a_page_without_a_signed_in_user_shows_nothing_else() -> None:
     assert not app.text_input
 
 
-def test_first_run_of_a_page_file_renders_nothing() -> None:
-    """The pages/ bypass: running the file directly only defines render()."""
+def test_a_page_file_run_directly_goes_through_the_sign_in_gate() -> None:
+    """The pages/ bypass: a page file run as the script shows nothing by itself.
+
+    (In a real server it switches to the entrypoint's sign-in; the e2e suite checks that.)
+    """
     app = AppTest.from_file("../../pages/providers.py", default_timeout=30).run()
-    assert not app.exception and not app.title and not app.text_input
+    assert not app.exception and not app.text_input and not app.title
 
 
 # ---------------------------------------------------------------- every page renders
