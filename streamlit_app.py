@@ -22,8 +22,12 @@ config = state.secrets()
 mode = auth_mode(config)
 user = state.signed_in_user(config)
 if user is None:  # a navigation of one page, so no file in pages/ is ever served
-    sign_in = st.Page(lambda: state.sign_in_page(config), title="Sign in", url_path="sign-in",
-                      icon=":material/login:")
+    sign_in = st.Page(
+        lambda: state.sign_in_page(config),
+        title="Sign in",
+        url_path="sign-in",
+        icon=":material/login:",
+    )
     st.navigation([sign_in], position="hidden").run()
     st.stop()
 
@@ -43,6 +47,9 @@ for section, specs in pages_for(user.role).items():
         registered[spec.url_path] = page
 st.session_state["modeldesk_pages"] = registered
 navigation = st.navigation(sections)
+wanted = st.query_params.pop("next", None)  # a deep link that went through the gate first
+if wanted in registered:
+    st.switch_page(registered[wanted])
 
 with st.sidebar:
     st.markdown(f"**{user.name or user.email}**  \n{user.role.value.replace('_', ' ')}")

@@ -75,4 +75,4 @@ def _player(result: dict) -> None:
 
 
 if __name__ == "__main__":  # run as a file, not imported: go through the sign-in gate
-    state.send_to_entrypoint()
+    state.send_to_entrypoint("audio")

@@ -91,4 +91,4 @@ def _compare(desk, user, personal, messages, options, second) -> None:
 
 
 if __name__ == "__main__":  # run as a file, not imported: go through the sign-in gate
-    state.send_to_entrypoint()
+    state.send_to_entrypoint("chat")

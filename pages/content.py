@@ -76,4 +76,4 @@ def _actions(result: dict) -> None:
 
 
 if __name__ == "__main__":  # run as a file, not imported: go through the sign-in gate
-    state.send_to_entrypoint()
+    state.send_to_entrypoint("content")

@@ -64,4 +64,4 @@ def _gallery(gallery: list[dict]) -> None:
 
 
 if __name__ == "__main__":  # run as a file, not imported: go through the sign-in gate
-    state.send_to_entrypoint()
+    state.send_to_entrypoint("image")

@@ -181,4 +181,4 @@ def _choose(
 
 
 if __name__ == "__main__":  # run as a file, not imported: go through the sign-in gate
-    state.send_to_entrypoint()
+    state.send_to_entrypoint("model-selection")

@@ -51,7 +51,7 @@ def _provider_card(desk, view: ProviderView, entry: CatalogEntry | None, user, p
     ):
         with st.spinner(f"Refreshing {view.display_name}…"):
             entry = catalog.refresh(desk, view, user, personal)
-    health, keys = st.columns([3, 2], gap="large")
+    health, keys = st.columns(2, gap="large")
     with health:
         _health(view, entry)
     with keys:
@@ -219,4 +219,4 @@ def _export_import(desk: ModelDesk, user) -> None:
 
 
 if __name__ == "__main__":  # run as a file, not imported: go through the sign-in gate
-    state.send_to_entrypoint()
+    state.send_to_entrypoint("providers")

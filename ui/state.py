@@ -45,12 +45,12 @@ def personal() -> PersonalSettings:
     return st.session_state[PERSONAL_KEY]
 
 
-def send_to_entrypoint() -> None:
+def send_to_entrypoint(url_path: str) -> None:
     """A page file run directly (Streamlit's legacy ``pages/`` path on a fresh server)
     goes through the entrypoint instead, so sign-in and roles always apply; where
     there is no entrypoint to go to, it shows nothing."""
     try:
-        st.switch_page("streamlit_app.py")
+        st.switch_page("streamlit_app.py", query_params={"next": url_path})
     except StreamlitAPIException:
         st.stop()
 

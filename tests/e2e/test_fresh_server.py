@@ -51,3 +51,12 @@ def test_wrong_password_and_admin_role(gated_app, page) -> None:
     body = page.inner_text("body")
     assert "admin" in body and "Save key" not in body and "Settings" not in body
     assert "My own key" in body  # admins may still bring a personal key
+
+
+def test_a_deep_link_on_a_fresh_server_lands_on_its_page_after_sign_in(gated_app, page) -> None:
+    page.goto(f"{gated_app.url}/chat")  # the very first request of this process
+    wait_for_app_run(page)
+    assert "Message the model" not in page.inner_text("body")
+    _sign_in(page, "team-pass-for-tests")
+    page.get_by_test_id("stChatInput").wait_for()
+    assert page.url.rstrip("/").endswith("/chat")
