@@ -22,10 +22,7 @@ def render() -> None:
     options, system, compare = _settings(desk, user, personal)
     history: list[dict] = st.session_state.setdefault(HISTORY, [])
     for turn in history:
-        with st.chat_message(turn["role"]):
-            st.markdown(turn["content"])
-            if turn.get("info"):
-                call_stats(turn["info"])
+        _show_turn(turn)
     prompt = st.chat_input("Message the model", submit_mode="disable")
     if not prompt:
         return
@@ -34,9 +31,23 @@ def render() -> None:
         st.markdown(prompt)
     messages = _messages(system, history)
     if compare:
-        _compare(desk, user, personal, messages, options, compare)
+        _compare(desk, user, personal, messages, options, compare, history)
     else:
         _reply(desk, user, personal, messages, options, history)
+
+
+def _show_turn(turn: dict) -> None:
+    """One stored turn; a compared reply shows both answers side by side again."""
+    if turn.get("compared"):
+        for column, reply in zip(st.columns(2), turn["compared"], strict=False):
+            with column, st.chat_message("assistant"):
+                st.markdown(reply["content"])
+                call_stats(reply["info"])
+        return
+    with st.chat_message(turn["role"]):
+        st.markdown(turn["content"])
+        if turn.get("info"):
+            call_stats(turn["info"])
 
 
 def _settings(desk: ModelDesk, user: User, personal: PersonalSettings):
@@ -81,13 +92,30 @@ def _reply(desk, user, personal, messages, options, history) -> None:
         call_stats(stream.info)
 
 
-def _compare(desk, user, personal, messages, options, second) -> None:
-    left, right = st.columns(2)
-    for column, pin in ((left, None), (right, second)):
-        with column, st.chat_message("assistant"), reporting_errors("The chat"):
-            stream = desk.generate("chat", ChatRequest(messages, options), user, personal, pin=pin)
-            st.write_stream(stream)
-            call_stats(stream.info)
+def _compare(desk, user, personal, messages, options, second, history) -> None:
+    """Two replies side by side; the first (the resolved model) carries the conversation on."""
+    replies: list[dict] = []
+    try:
+        for column, pin in zip(st.columns(2), (None, second), strict=True):
+            with column, st.chat_message("assistant"), reporting_errors("The chat"):
+                stream = desk.generate(
+                    "chat", ChatRequest(messages, options), user, personal, pin=pin
+                )
+                try:
+                    st.write_stream(stream)
+                finally:
+                    replies.append({"content": stream.text, "info": stream.info})
+                call_stats(stream.info)
+    finally:  # keep whatever arrived, even after a stop or a failed second model
+        if replies:
+            history.append(
+                {
+                    "role": "assistant",
+                    "content": replies[0]["content"],
+                    "info": replies[0]["info"],
+                    "compared": replies,
+                }
+            )
 
 
 if __name__ == "__main__":  # run as a file, not imported: go through the sign-in gate

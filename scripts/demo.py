@@ -15,32 +15,15 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-
-def start_fake_server(port: int) -> tuple[subprocess.Popen[str], dict[str, str]]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.fake_provider", "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    env: dict[str, str] = {}
-    assert process.stdout is not None
-    for line in process.stdout:
-        if line.startswith("export ") and "=" in line:
-            name, value = line[len("export ") :].strip().split("=", 1)
-            env[name] = value.strip("'\"")
-        if len(env) >= 5:
-            break
-    if not env:
-        process.terminate()
-        raise SystemExit("the fake provider server did not start")
-    return process, env
+from tests.fake_provider import FakeProviderProcess  # noqa: E402
 
 
 def main() -> int:
     port = int(os.environ.get("DEMO_PORT", "8765"))
-    fake, env = start_fake_server(port)
+    fake = FakeProviderProcess(port)
+    env = fake.base_urls()
     data_dir = tempfile.mkdtemp(prefix="modeldesk-demo-")
     env.update(MODELDESK_DATA_DIR=data_dir, MODELDESK_CATALOG_TTL="600")
     print("Fake providers:", ", ".join(f"{k}={v}" for k, v in env.items()))
@@ -54,7 +37,7 @@ def main() -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        fake.terminate()
+        fake.stop()
 
 
 if __name__ == "__main__":

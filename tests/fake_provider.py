@@ -28,6 +28,8 @@ import json
 import math
 import re
 import struct
+import subprocess
+import sys
 import threading
 import time
 import wave
@@ -35,6 +37,7 @@ import zlib
 from collections import Counter
 from dataclasses import asdict, dataclass, fields
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -269,6 +272,7 @@ class FakeProviderServer:
         self.behaviour: dict[str, Behaviour] = {}
         self.requests: Counter[str] = Counter()
         self.first_chunk_times: list[float] = []
+        self.stream_spans: list[tuple[float, float]] = []  # (first chunk, [DONE]) per stream
         self.lock = threading.Lock()
         self.reset()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
@@ -321,6 +325,7 @@ class FakeProviderServer:
             self.behaviour = {p: Behaviour(models=self._counts[p]) for p in PROVIDERS}
             self.requests.clear()
             self.first_chunk_times.clear()
+            self.stream_spans.clear()
 
     def count(self, provider: str, route: str | None = None) -> int:
         """Requests seen for a provider (optionally one route such as "models")."""
@@ -335,6 +340,7 @@ class FakeProviderServer:
             return {
                 "requests": dict(self.requests),
                 "first_chunk_times": list(self.first_chunk_times),
+                "stream_spans": list(self.stream_spans),
                 "behaviour": {p: b.public() for p, b in self.behaviour.items()},
             }
 
@@ -488,7 +494,8 @@ class _Handler(BaseHTTPRequestHandler):
             ),
             "",
         )
-        return f"Echo from {body.get('model', 'unknown')}: {user}"
+        # No colon after the model id: "…:free: …" would be an emoji shortcode in Markdown.
+        return f"Echo from {body.get('model', 'unknown')} — {user}"
 
     def _chat(self, body: dict[str, Any], behaviour: Behaviour, groq: bool = False) -> None:
         if body.get("stream"):
@@ -521,14 +528,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache")
         self.end_headers()
         self._event(": OPENROUTER PROCESSING")
+        started = time.time()
         for index, word in enumerate(words):
             if truncate and index == max(1, len(words) // 2):
                 self.wfile.flush()
                 self.close_connection = True
                 return
             if index == 0:
+                started = time.time()
                 with self.fake.lock:
-                    self.fake.first_chunk_times.append(time.time())
+                    self.fake.first_chunk_times.append(started)
             self._data(
                 _chunk(
                     body,
@@ -546,6 +555,8 @@ class _Handler(BaseHTTPRequestHandler):
         if (body.get("stream_options") or {}).get("include_usage"):
             self._data({**_chunk(body, {}), "choices": [], "usage": _usage(text, cost=True)})
         self._event("data: [DONE]")
+        with self.fake.lock:
+            self.fake.stream_spans.append((started, time.time()))
         self.close_connection = True
 
     def _event(self, line: str) -> None:
@@ -696,6 +707,62 @@ def _openrouter_image(body: dict[str, Any]) -> dict[str, Any]:
             "cost": 0.039,
         },
     }
+
+
+class FakeProviderProcess:
+    """The same fake in its own process (``python -m tests.fake_provider``), steered over
+    HTTP: for the demo, and for benchmarks where the fake must not share a GIL with the
+    load generator."""
+
+    def __init__(self, port: int = 0, counts: dict[str, int] | None = None) -> None:
+        models = ",".join(f"{name}={n}" for name, n in (counts or {}).items())
+        command = [sys.executable, "-m", "tests.fake_provider", "--port", str(port)]
+        self.process = subprocess.Popen(
+            [*command, "--models", models] if models else command,
+            cwd=Path(__file__).resolve().parent.parent,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self._base_urls = self._read_exports()
+        self.url = self._base_urls["OPENROUTER_BASE_URL"].split("/openrouter/")[0]
+
+    def _read_exports(self) -> dict[str, str]:
+        env: dict[str, str] = {}
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            if line.startswith("export ") and "=" in line:
+                name, value = line[len("export ") :].strip().split("=", 1)
+                env[name] = value
+            if len(env) == 5:
+                return env
+        self.stop()
+        raise RuntimeError("the fake provider server did not start")
+
+    def base_urls(self) -> dict[str, str]:
+        return dict(self._base_urls)
+
+    def configure(self, provider: str, **changes: Any) -> None:
+        self._call("POST", "/_control", {"provider": provider, **changes})
+
+    def stats(self) -> dict[str, Any]:
+        return self._call("GET", "/_stats")
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        import httpx
+
+        response = httpx.request(method, self.url + path, json=body, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+    def __enter__(self) -> FakeProviderProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 def _parse_counts(text: str) -> dict[str, int]:

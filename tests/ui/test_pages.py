@@ -196,6 +196,24 @@ def test_chat_streams_a_reply_from_the_provider() -> None:
     assert any("tokens" in c.value for c in app.caption)
 
 
+def test_compared_replies_stay_in_the_history_after_a_rerun() -> None:
+    configure_openrouter()
+    app = page("chat").run()
+    app.toggle(key="chat_compare").set_value(True).run()
+    other = desk().catalogue_entry("openrouter", LOCAL_USER).models_for("chat")[1].id
+    app.selectbox(key="chat_second").set_value(("openrouter", other)).run()
+    app.chat_input[0].set_value("compare these").run()
+    assert not app.exception
+
+    def replies() -> list[str]:
+        return [m.value for m in app.markdown if m.value.startswith("Echo from")]
+
+    first, second = replies()
+    assert first.split(" — ")[0] != second.split(" — ")[0]  # two different models answered
+    app.run()  # any later rerun (a widget change, a new message) redraws both answers
+    assert len(replies()) == 2 and "compare these" in texts(app)
+
+
 def test_content_in_persian_is_right_to_left() -> None:
     configure_openrouter()
     app = page("content").run()
