@@ -62,14 +62,6 @@ STAMP_WEBSOCKET_JS = """
   Object.assign(window.WebSocket, Native);
 })();
 """
-REPLY_FRAMES_JS = """([from, message]) => {
-  // Times of the frames carrying the reply to `message`: those holding 'Echo' after the
-  // frame that holds `message` itself (a rerun re-sends older replies first).
-  const later = window.__frames.slice(from);
-  const mine = later.findIndex(([, text]) => text.includes(message));
-  if (mine < 0) return [];
-  return later.slice(mine + 1).filter(([, text]) => text.includes('Echo')).map(([t]) => t);
-}"""
 WATCH_NEXT_REPLY_JS = """() => {
   // Epoch ms when the next reply's first word is in the DOM, when it is rendered visibly
   // (innerText skips hidden text; attribute changes can reveal it), and when the reply ends.
@@ -109,14 +101,20 @@ def _stats(values: list[float]) -> str:
     )
 
 
-def _configure(env: dict[str, str], data_dir: Path) -> None:
-    """Save a shared key and a chat model, as an admin would, in the app's database."""
-    from core.auth import LOCAL_USER
+def _open_desk(env: dict[str, str], data_dir: Path):
+    """The service as the app will build it: same environment, same database."""
     from core.config import load_settings
     from core.service import ModelDesk
 
     os.environ.update(env, MODELDESK_DATA_DIR=str(data_dir))
-    desk = ModelDesk(load_settings({}))
+    return ModelDesk(load_settings({}))
+
+
+def _configure(env: dict[str, str], data_dir: Path) -> None:
+    """Save a shared key and a chat model, as an admin would, in the app's database."""
+    from core.auth import LOCAL_USER
+
+    desk = _open_desk(env, data_dir)
     desk.set_shared_key(LOCAL_USER, "openrouter", KEY)
     model = desk.catalogue_entry("openrouter", LOCAL_USER).models_for("chat")[0].id
     desk.select_model(LOCAL_USER, "openrouter", "chat", model)
@@ -126,12 +124,10 @@ def _configure(env: dict[str, str], data_dir: Path) -> None:
 def core_first_token(env: dict[str, str], data_dir: Path, fake: FakeProviderProcess) -> list[float]:
     """ms from the fake upstream writing the first token to ChatStream yielding it (no UI)."""
     from core.auth import LOCAL_USER
-    from core.config import load_settings
     from core.providers.base import ChatMessage, ChatOptions
-    from core.service import ChatRequest, ModelDesk
+    from core.service import ChatRequest
 
-    os.environ.update(env, MODELDESK_DATA_DIR=str(data_dir))
-    desk = ModelDesk(load_settings({}))
+    desk = _open_desk(env, data_dir)
     fake.configure("openrouter", chunk_delay=0.01)
     delays = []
     for index in range(SAMPLES):
@@ -217,11 +213,12 @@ class WireFrames:
         )
         self.frames.append(((params["timestamp"] + self._offset) * 1000, text))
 
-    def reply_frames(self, message: str) -> list[float]:
-        """Arrival times of the reply to `message`: frames holding 'Echo' after the frame
-        holding `message` itself (a rerun re-sends older replies first)."""
-        mine = next(i for i, (_, text) in enumerate(self.frames) if message in text)
-        return [t for t, text in self.frames[mine + 1 :] if "Echo" in text]
+
+def _reply_times(frames: list[tuple[float, str]], message: str) -> list[float]:
+    """Arrival times of the reply to `message`: frames holding 'Echo' after the frame
+    holding `message` itself (a rerun re-sends older replies first)."""
+    mine = next((i for i, (_, text) in enumerate(frames) if message in text), None)
+    return [] if mine is None else [t for t, text in frames[mine + 1 :] if "Echo" in text]
 
 
 async def _open_chat(browser, url: str):
@@ -245,14 +242,16 @@ async def _send(page, wire: WireFrames, message: str) -> dict[str, float]:
     its frames in the page (`largest_gap`) and on the wire (`largest_wire_gap`)."""
     box = page.get_by_test_id("stChatInputTextArea")
     await box.fill(message)
-    frames_before = await page.evaluate("() => window.__frames.length")
+    in_page_before = await page.evaluate("() => window.__frames.length")
+    on_wire_before = len(wire.frames)
     await page.evaluate(WATCH_NEXT_REPLY_JS)  # returns at once; the observer keeps watching
     sent = time.time() * 1000
     await box.press("Enter")  # focuses this page's box first: 25 pages share one keyboard
     await page.wait_for_function("() => window.__reply.shown && window.__reply.done")
     reply = await page.evaluate("() => window.__reply")
-    frames = await page.evaluate(REPLY_FRAMES_JS, [frames_before, message])
-    arrivals = wire.reply_frames(message)
+    in_page = await page.evaluate("start => window.__frames.slice(start)", in_page_before)
+    frames = _reply_times(in_page, message)
+    arrivals = _reply_times(wire.frames[on_wire_before:], message)
     return {
         "sent": sent,
         **reply,
@@ -320,7 +319,6 @@ async def _browser_numbers(app_url: str, fake: FakeProviderProcess) -> dict[str,
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        fake.configure("openrouter", chunk_delay=0.1)
         first_token = {
             ttft: await _first_token_samples(browser, app_url, fake, ttft) for ttft in TTFTS
         }
@@ -424,8 +422,8 @@ def main() -> None:
             f"{browser['at_once']} of {browser['streams']}",
             str(SESSIONS),
         ),
+        (f"{many}: CPU used meanwhile", browser["cpu"], ""),
     ]
-    rows.append((f"{many}: CPU used meanwhile", browser["cpu"], ""))
     print("| measure | result | goal |")
     print("|---|---|---|")
     for row in rows:

@@ -38,16 +38,19 @@ def render() -> None:
 
 def _show_turn(turn: dict) -> None:
     """One stored turn; a compared reply shows both answers side by side again."""
-    if turn.get("compared"):
-        for column, reply in zip(st.columns(2), turn["compared"], strict=False):
-            with column, st.chat_message("assistant"):
-                st.markdown(reply["content"])
-                call_stats(reply["info"])
+    if not turn.get("compared"):
+        _show_message(turn["role"], turn)
         return
-    with st.chat_message(turn["role"]):
-        st.markdown(turn["content"])
-        if turn.get("info"):
-            call_stats(turn["info"])
+    for column, reply in zip(st.columns(2), turn["compared"], strict=False):
+        with column:
+            _show_message("assistant", reply)
+
+
+def _show_message(role: str, message: dict) -> None:
+    with st.chat_message(role):
+        st.markdown(message["content"])
+        if message.get("info"):
+            call_stats(message["info"])
 
 
 def _settings(desk: ModelDesk, user: User, personal: PersonalSettings):

@@ -528,16 +528,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache")
         self.end_headers()
         self._event(": OPENROUTER PROCESSING")
-        started = time.time()
+        started = time.time()  # the first chunk goes out next
+        with self.fake.lock:
+            self.fake.first_chunk_times.append(started)
         for index, word in enumerate(words):
             if truncate and index == max(1, len(words) // 2):
                 self.wfile.flush()
                 self.close_connection = True
                 return
-            if index == 0:
-                started = time.time()
-                with self.fake.lock:
-                    self.fake.first_chunk_times.append(started)
             self._data(
                 _chunk(
                     body,
