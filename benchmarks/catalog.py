@@ -16,12 +16,13 @@ from collections.abc import Callable
 
 from core.catalog import Catalog, CatalogTarget
 from core.http import make_client
-from core.providers.base import ALL_CAPABILITIES, BaseProvider
+from core.providers.base import BaseProvider
 from core.providers.groq import GroqProvider
 from core.providers.huggingface import HuggingFaceProvider
 from core.providers.openai_compatible import OpenAICompatibleProvider
 from core.providers.openrouter import OpenRouterProvider
-from tests.fake_provider import FakeProviderServer
+from core.types import ALL_CAPABILITIES
+from devtools.fake_providers import FakeProviderServer
 
 COUNTS = {"openrouter": 400, "huggingface": 300, "groq": 50, "openai": 60}
 LATENCY = {"openrouter": 0.3, "huggingface": 0.2, "groq": 0.1, "openai": 0.8}

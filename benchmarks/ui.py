@@ -30,8 +30,8 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
+from devtools.fake_providers import FakeProviderProcess
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, start_app, stop_app
-from tests.fake_provider import FakeProviderProcess
 
 ROOT = str(Path(__file__).resolve().parent.parent)
 KEY = "sk-or-bench-fake-key-0000"
@@ -124,8 +124,8 @@ def _configure(env: dict[str, str], data_dir: Path) -> None:
 def core_first_token(env: dict[str, str], data_dir: Path, fake: FakeProviderProcess) -> list[float]:
     """ms from the fake upstream writing the first token to ChatStream yielding it (no UI)."""
     from core.auth import LOCAL_USER
-    from core.providers.base import ChatMessage, ChatOptions
     from core.service import ChatRequest
+    from core.types import ChatMessage, ChatOptions
 
     desk = _open_desk(env, data_dir)
     fake.configure("openrouter", chunk_delay=0.01)
@@ -277,7 +277,7 @@ def _cpu_seconds() -> dict[str, float]:
         except OSError:
             continue  # the process ended meanwhile
         group = next((g for g in used if g.split()[0] in command), None)
-        if group == "fake provider" and "tests.fake_provider" not in command:
+        if group == "fake provider" and "devtools.fake_providers.server" not in command:
             group = None
         if group:
             used[group] += (int(fields[11]) + int(fields[12])) / ticks  # utime + stime

@@ -23,7 +23,8 @@ from typing import Literal
 from cachetools import TTLCache
 
 from core.errors import ProviderError
-from core.providers.base import BaseProvider, Capability, ModelInfo
+from core.providers.base import BaseProvider
+from core.types import Capability, ModelInfo
 
 log = logging.getLogger(__name__)
 Status = Literal["ok", "stale", "error", "no_key"]

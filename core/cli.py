@@ -25,7 +25,6 @@ from core.errors import (
     ProviderError,
     ValidationError,
 )
-from core.providers.base import ALL_CAPABILITIES, ChatMessage, ModelInfo
 from core.service import (
     AudioOutcome,
     ChatRequest,
@@ -35,6 +34,7 @@ from core.service import (
     ModelDesk,
     SpeechRequest,
 )
+from core.types import ALL_CAPABILITIES, ChatMessage, ModelInfo
 
 EXIT_CODES: list[tuple[type[Exception], int]] = [
     (ProviderError, 1),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.providers.base import ChatMessage
+from core.types import ChatMessage
 
 
 @dataclass(frozen=True, slots=True)

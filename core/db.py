@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, create_engine, select
 
 from core.errors import ConflictError, ValidationError
-from core.models import AIProvider, utcnow
+from core.tables import AIProvider, utcnow
 
 log = logging.getLogger(__name__)
 _WRITABLE = {

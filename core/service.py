@@ -31,11 +31,12 @@ from core.errors import (
     ValidationError,
 )
 from core.http import make_client
-from core.models import AIProvider
-from core.providers.base import (
+from core.providers.base import BaseProvider
+from core.providers.registry import Registry, discover
+from core.tables import AIProvider
+from core.types import (
     ALL_CAPABILITIES,
     AudioResult,
-    BaseProvider,
     Capability,
     ChatMessage,
     ChatOptions,
@@ -44,7 +45,6 @@ from core.providers.base import (
     StreamEnd,
     Usage,
 )
-from core.providers.registry import Registry, discover
 
 log = logging.getLogger(__name__)
 KeySource = Literal["personal", "shared", "none"]

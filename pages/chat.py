@@ -5,8 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from core.auth import PersonalSettings, User
-from core.providers.base import Capability, ChatMessage, ChatOptions
 from core.service import ChatRequest, ModelDesk
+from core.types import Capability, ChatMessage, ChatOptions
 from ui import catalog, state
 from ui.widgets import call_stats, reporting_errors, resolution_box
 

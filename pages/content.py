@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.content import LANGUAGES, LENGTHS, TEMPLATES, TONES, ContentRequest, is_rtl
-from core.providers.base import Capability
+from core.types import Capability
 from ui import state
 from ui.widgets import call_stats, reporting_errors, resolution_box
 

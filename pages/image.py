@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.providers.base import Capability
 from core.service import ImageRequest
+from core.types import Capability
 from ui import state
 from ui.widgets import call_stats, reporting_errors, resolution_box
 

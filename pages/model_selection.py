@@ -6,8 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from core.auth import PersonalSettings, User
-from core.providers.base import Capability
 from core.service import ModelDesk, ProviderView
+from core.types import Capability
 from ui import catalog, state
 from ui.widgets import reporting_errors
 

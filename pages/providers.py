@@ -9,8 +9,8 @@ import streamlit as st
 
 from core.catalog import CatalogEntry
 from core.crypto import mask
-from core.providers.base import Capability
 from core.service import ModelDesk, ProviderView
+from core.types import Capability
 from ui import catalog, state
 from ui.widgets import reporting_errors
 

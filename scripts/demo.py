@@ -1,6 +1,6 @@
 """``make demo``: the fake providers on loopback, and the dashboard pointed at them.
 
-Starts ``python -m tests.fake_provider`` (a real HTTP fake of every provider), reads
+Starts ``python -m devtools.fake_providers.server`` (a real HTTP fake of every provider), reads
 the ``export NAME=value`` lines it prints, then runs ``streamlit run`` with those base
 URLs and a throwaway data directory, so every page can be toured with no keys and no
 internet. Ctrl+C stops both.
@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.fake_provider import FakeProviderProcess  # noqa: E402
+from devtools.fake_providers import FakeProviderProcess  # noqa: E402
 
 
 def main() -> int:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from core.providers.base import BaseProvider, Capability, ModelInfo
+from core.providers.base import BaseProvider
+from core.types import Capability, ModelInfo
 
 
 class SampleProvider(BaseProvider):

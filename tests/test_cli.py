@@ -15,7 +15,7 @@ from cryptography.fernet import Fernet
 from core.cli import main
 from core.config import load_settings
 from core.service import ModelDesk
-from tests.fake_provider import FakeProviderServer
+from devtools.fake_providers import FakeProviderServer
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-or-test-CLI-SENTINEL-4242"

@@ -14,12 +14,13 @@ import pytest
 from core.catalog import Catalog, CatalogTarget, key_fingerprint
 from core.errors import ProviderError
 from core.http import make_client
-from core.providers.base import BaseProvider, Capability, ModelInfo
+from core.providers.base import BaseProvider
 from core.providers.groq import GroqProvider
 from core.providers.huggingface import HuggingFaceProvider
 from core.providers.openai_compatible import OpenAICompatibleProvider
 from core.providers.openrouter import OpenRouterProvider
-from tests.fake_provider import FakeProviderServer
+from core.types import Capability, ModelInfo
+from devtools.fake_providers import FakeProviderServer
 
 KEY_A, KEY_B = "sk-test-catalogue-KEY-A-0001", "sk-test-catalogue-KEY-B-0002"
 

@@ -16,9 +16,9 @@ from cryptography.fernet import Fernet
 from core.auth import LOCAL_USER
 from core.config import load_settings
 from core.errors import ModelDeskError
-from core.providers.base import ChatMessage
 from core.service import ChatRequest, ModelDesk
-from tests.fake_provider import FakeProviderServer
+from core.types import ChatMessage
+from devtools.fake_providers import FakeProviderServer
 
 SENTINEL = "sk-or-test-LEAKCHECK-SENTINEL-31337"
 

@@ -17,18 +17,7 @@ from core.auth import PersonalSettings, Role, User
 from core.config import load_settings
 from core.content import ContentRequest
 from core.errors import NotConfigured, PermissionDenied, ProviderError, ValidationError
-from core.providers.base import (
-    AudioResult,
-    BaseProvider,
-    Capability,
-    ChatMessage,
-    GeneratedImage,
-    ImageResult,
-    ModelInfo,
-    Pricing,
-    StreamEnd,
-    Usage,
-)
+from core.providers.base import BaseProvider
 from core.providers.registry import Registry
 from core.service import (
     AudioOutcome,
@@ -38,6 +27,17 @@ from core.service import (
     ImageRequest,
     ModelDesk,
     SpeechRequest,
+)
+from core.types import (
+    AudioResult,
+    Capability,
+    ChatMessage,
+    GeneratedImage,
+    ImageResult,
+    ModelInfo,
+    Pricing,
+    StreamEnd,
+    Usage,
 )
 
 SUPER = User("boss@example.com", Role.SUPER_ADMIN)

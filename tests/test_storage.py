@@ -22,7 +22,7 @@ from core.config import load_settings
 from core.crypto import SecretBox, generate_key, mask, rotate_all
 from core.db import ProviderStore, init_db, make_engine, normalise_url
 from core.errors import ConflictError, KeyUnreadable, ValidationError
-from core.models import AIProvider
+from core.tables import AIProvider
 
 SENTINEL = "sk-or-test-SENTINEL-0123456789"
 

@@ -15,8 +15,8 @@ import streamlit as st
 from core.auth import PersonalSettings, User
 from core.catalog import CatalogEntry, key_fingerprint
 from core.config import load_settings
-from core.providers.base import Capability
 from core.service import ModelDesk, ProviderView
+from core.types import Capability
 
 _TTL = load_settings().catalog_ttl
 COLUMNS = [

@@ -17,8 +17,8 @@ from core.errors import (
     ProviderError,
     ValidationError,
 )
-from core.providers.base import Capability
 from core.service import CallInfo, ModelDesk, Resolution
+from core.types import Capability
 
 log = logging.getLogger(__name__)
 SOURCE_LABEL = {"personal": "your personal key", "shared": "the shared key", "none": "no key"}

@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from core.errors import ProviderError, redact
-from core.providers.base import (
+from core.providers.base import BaseProvider
+from core.types import (
     AudioResult,
-    BaseProvider,
     Capability,
     ChatEvent,
     ChatMessage,

@@ -1,4 +1,4 @@
-"""The provider contract and the normalised types every provider returns.
+"""The provider contract: the base class every provider subclasses (types live in core.types).
 
 A provider module subclasses :class:`BaseProvider`, sets its class attributes and
 implements ``list_models`` plus the generation methods it supports. All HTTP goes
@@ -12,153 +12,25 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import math
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import httpx
 
 from core.errors import ProviderError, UnsupportedCapability, redact
+from core.types import (
+    AudioResult,
+    Capability,
+    ChatEvent,
+    ChatMessage,
+    ChatOptions,
+    GeneratedImage,
+    ImageResult,
+    ModelInfo,
+)
 
 log = logging.getLogger(__name__)
-
-
-class Capability(StrEnum):
-    CHAT = "chat"
-    CONTENT = "content"
-    IMAGE = "image"
-    AUDIO = "audio"
-
-
-ALL_CAPABILITIES: tuple[Capability, ...] = tuple(Capability)
-CapabilitySource = Literal["metadata", "rule", "override"]
-
-
-# Pricing and ModelInfo are frozen but not slotted: catalogues travel through st.cache_data
-# (a pickle round trip per rerun), and unpickling slotted frozen dataclasses goes through
-# dataclasses' slow per-object __setstate__ (2x slower for a 1,800-model catalogue).
-@dataclass(frozen=True)
-class Pricing:
-    """Prices in US dollars: per token for text, per image / per request where given."""
-
-    prompt: float | None = None
-    completion: float | None = None
-    image: float | None = None
-    request: float | None = None
-
-    @property
-    def is_free(self) -> bool:
-        prices = (self.prompt, self.completion, self.image, self.request)
-        known = [p for p in prices if p is not None]
-        return bool(known) and all(p == 0 for p in known)
-
-    def per_million(self, which: Literal["prompt", "completion"]) -> float | None:
-        value = getattr(self, which)
-        return None if value is None else value * 1_000_000
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """One model of a live catalogue, normalised across providers."""
-
-    id: str
-    name: str
-    provider: str
-    capabilities: frozenset[Capability] = frozenset()
-    capability_source: CapabilitySource = "rule"
-    context_length: int | None = None
-    pricing: Pricing = field(default_factory=Pricing)
-    input_modalities: tuple[str, ...] = ()
-    output_modalities: tuple[str, ...] = ()
-    voices: tuple[str, ...] = ()
-    description: str = ""
-
-    def supports(self, capability: Capability | str) -> bool:
-        return Capability(capability) in self.capabilities
-
-
-@dataclass(slots=True)
-class Usage:
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    total_tokens: int | None = None
-    cost: float | None = None  # US dollars, when the provider reports it
-
-    @classmethod
-    def from_openai(cls, data: dict[str, Any] | None) -> Usage | None:
-        """Read an OpenAI-style ``usage`` object (OpenRouter adds ``cost``)."""
-        if not isinstance(data, dict):
-            return None
-        cost = data.get("cost")
-        return cls(
-            prompt_tokens=_int_or_none(data.get("prompt_tokens")),
-            completion_tokens=_int_or_none(data.get("completion_tokens")),
-            total_tokens=_int_or_none(data.get("total_tokens")),
-            cost=float_or_none(cost) if isinstance(cost, (int, float)) else None,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class ChatMessage:
-    role: Literal["system", "user", "assistant"]
-    content: str
-
-
-@dataclass(slots=True)
-class ChatOptions:
-    temperature: float | None = None
-    max_tokens: int | None = None
-    stream: bool = True  # False: one request, the whole reply yielded as one delta
-
-
-@dataclass(slots=True)
-class GeneratedImage:
-    data: bytes | None = None  # raw image bytes when the provider sends them
-    url: str | None = None  # a hosted URL when it sends that instead
-    mime: str = "image/png"
-
-
-@dataclass(slots=True)
-class ImageResult:
-    images: list[GeneratedImage]
-    usage: Usage | None = None
-
-
-@dataclass(slots=True)
-class AudioResult:
-    audio: bytes
-    mime: str = "audio/mpeg"
-    usage: Usage | None = None
-
-
-@dataclass(slots=True)
-class StreamEnd:
-    """Last item of a chat stream: carries usage (tokens, cost) when reported."""
-
-    usage: Usage | None = None
-    finish_reason: str | None = None
-
-
-ChatEvent = str | StreamEnd  # text deltas, then one StreamEnd
-
-
-def _int_or_none(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return int(value) if isinstance(value, int) or math.isfinite(value) else None
-
-
-def float_or_none(value: Any) -> float | None:
-    """Parse a price that may be a string ("0.000002"), a number or junk."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    # OpenRouter uses "-1" for "variable"; NaN and infinity are junk too
-    return number if math.isfinite(number) and number >= 0 else None
 
 
 def decode_data_url(url: str) -> GeneratedImage:

@@ -16,7 +16,7 @@ from core.providers._openai_shapes import (
     positive_int,
     rule_model,
 )
-from core.providers.base import AudioResult, Capability, ModelInfo
+from core.types import AudioResult, Capability, ModelInfo
 
 EXCLUDED = ("whisper", "transcribe", "guard", "embed")  # guard covers safeguard too
 ID_RULES = ((("tts", "orpheus"), AUDIO),)

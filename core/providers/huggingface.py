@@ -23,7 +23,7 @@ from core.providers._openai_shapes import (
     strings,
     unique_by_id,
 )
-from core.providers.base import (
+from core.types import (
     AudioResult,
     Capability,
     GeneratedImage,

@@ -22,14 +22,7 @@ from core.providers._openai_shapes import (
     rule_model,
     text_of,
 )
-from core.providers.base import (
-    AudioResult,
-    Capability,
-    GeneratedImage,
-    ImageResult,
-    ModelInfo,
-    Usage,
-)
+from core.types import AudioResult, Capability, GeneratedImage, ImageResult, ModelInfo, Usage
 
 EXCLUDED = (
     "whisper",

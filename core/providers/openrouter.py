@@ -25,7 +25,8 @@ from core.providers._openai_shapes import (
     text_of,
     usage_of,
 )
-from core.providers.base import (
+from core.providers.base import decode_data_url
+from core.types import (
     AudioResult,
     Capability,
     ChatMessage,
@@ -35,7 +36,6 @@ from core.providers.base import (
     ModelInfo,
     Pricing,
     Usage,
-    decode_data_url,
     float_or_none,
 )
 

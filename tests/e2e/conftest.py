@@ -19,7 +19,7 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
-from tests.fake_provider import FakeProviderServer
+from devtools.fake_providers import FakeProviderServer
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"

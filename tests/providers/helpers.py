@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import respx
 
-from core.providers.base import ChatEvent, StreamEnd
+from core.types import ChatEvent, StreamEnd
 
 BASE_URL_ENVS = (
     "OPENROUTER_BASE_URL",

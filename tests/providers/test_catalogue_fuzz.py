@@ -17,8 +17,9 @@ import respx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.providers.base import BaseProvider, ModelInfo
+from core.providers.base import BaseProvider
 from core.providers.registry import discover
+from core.types import ModelInfo
 from tests.providers.helpers import fake_key
 
 PROVIDERS = discover().providers

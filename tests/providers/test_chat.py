@@ -6,11 +6,12 @@ import httpx
 import pytest
 import respx
 
-from core.providers.base import BaseProvider, ChatMessage, ChatOptions
+from core.providers.base import BaseProvider
 from core.providers.groq import GroqProvider
 from core.providers.huggingface import HuggingFaceProvider
 from core.providers.openai_compatible import OpenAICompatibleProvider
 from core.providers.openrouter import OpenRouterProvider
+from core.types import ChatMessage, ChatOptions
 from tests.providers.helpers import (
     auth_header,
     chunk,

@@ -15,8 +15,9 @@ import pytest
 import respx
 
 from core.errors import ProviderError, UnsupportedCapability
-from core.providers.base import BaseProvider, Capability, ChatMessage, ChatOptions, ModelInfo
+from core.providers.base import BaseProvider
 from core.providers.registry import discover
+from core.types import Capability, ChatMessage, ChatOptions, ModelInfo
 from tests.providers.helpers import auth_header, chunk, fake_key, sse_response
 
 PROVIDERS: dict[str, type[BaseProvider]] = discover().providers

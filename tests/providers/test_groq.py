@@ -7,8 +7,8 @@ import pytest
 import respx
 
 from core.errors import UnsupportedCapability
-from core.providers.base import Capability
 from core.providers.groq import GroqProvider, capabilities_for, voices_for
+from core.types import Capability
 from tests.providers.helpers import auth_header, sent_json
 from tests.providers.payloads import GROQ_MODELS
 

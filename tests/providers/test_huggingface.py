@@ -7,8 +7,8 @@ import pytest
 import respx
 
 from core.errors import ProviderError
-from core.providers.base import Capability
 from core.providers.huggingface import HuggingFaceProvider
+from core.types import Capability
 from tests.providers.helpers import auth_header
 from tests.providers.payloads import (
     HF_HUB_TEXT_TO_IMAGE,

@@ -9,8 +9,8 @@ import pytest
 import respx
 
 from core.errors import ProviderError
-from core.providers.base import Capability
 from core.providers.openai_compatible import VOICES, OpenAICompatibleProvider, capabilities_for
+from core.types import Capability
 from tests.providers.helpers import auth_header, sent_json
 from tests.providers.payloads import OLLAMA_MODELS, OPENAI_MODELS
 

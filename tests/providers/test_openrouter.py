@@ -11,8 +11,8 @@ import pytest
 import respx
 
 from core.errors import ProviderError
-from core.providers.base import Capability, ChatMessage, ChatOptions
 from core.providers.openrouter import OpenRouterProvider, aspect_ratio
+from core.types import Capability, ChatMessage, ChatOptions
 from tests.providers.helpers import (
     auth_header,
     chunk,

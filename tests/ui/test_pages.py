@@ -16,7 +16,7 @@ from cryptography.fernet import Fernet
 from streamlit.testing.v1 import AppTest
 
 from core.auth import LOCAL_USER, Role, User
-from tests.fake_provider import FakeProviderServer
+from devtools.fake_providers import FakeProviderServer
 from ui.navigation import PAGES, pages_for
 
 ROOT = str(Path(__file__).resolve().parents[2])

@@ -13,7 +13,7 @@ In-process::
         os.environ.update(fake.base_urls())
         fake.configure("groq", failure=503, retry_after=2)
 
-From another process: ``python -m tests.fake_provider --port 8765`` prints the
+From another process: ``python -m devtools.fake_providers.server --port 8765`` prints the
 ``export`` lines; ``POST /_control`` with ``{"provider": ..., <field>: ...}`` (or
 ``{"reset": true}``) steers it and ``GET /_stats`` returns request counters.
 """
@@ -708,13 +708,13 @@ def _openrouter_image(body: dict[str, Any]) -> dict[str, Any]:
 
 
 class FakeProviderProcess:
-    """The same fake in its own process (``python -m tests.fake_provider``), steered over
+    """The same fake in its own process (``python -m devtools.fake_providers.server``), steered over
     HTTP: for the demo, and for benchmarks where the fake must not share a GIL with the
     load generator."""
 
     def __init__(self, port: int = 0, counts: dict[str, int] | None = None) -> None:
         models = ",".join(f"{name}={n}" for name, n in (counts or {}).items())
-        command = [sys.executable, "-m", "tests.fake_provider", "--port", str(port)]
+        command = [sys.executable, "-m", "devtools.fake_providers.server", "--port", str(port)]
         self.process = subprocess.Popen(
             [*command, "--models", models] if models else command,
             cwd=Path(__file__).resolve().parent.parent,
