@@ -113,17 +113,19 @@ def _open_desk(env: dict[str, str], data_dir: Path):
 def _configure(env: dict[str, str], data_dir: Path) -> None:
     """Save a shared key and a chat model, as an admin would, in the app's database."""
     from core.auth import LOCAL_USER
+    from core.requester import Requester
 
     desk = _open_desk(env, data_dir)
     desk.set_shared_key(LOCAL_USER, "openrouter", KEY)
-    model = desk.catalogue_entry("openrouter", LOCAL_USER).models_for("chat")[0].id
-    desk.select_model(LOCAL_USER, "openrouter", "chat", model)
+    model = desk.catalog_entry("openrouter", Requester(LOCAL_USER)).models_for("chat")[0].id
+    desk.select_model(Requester(LOCAL_USER), "openrouter", "chat", model)
     desk.close()
 
 
 def core_first_token(env: dict[str, str], data_dir: Path, fake: FakeProviderProcess) -> list[float]:
     """ms from the fake upstream writing the first token to ChatStream yielding it (no UI)."""
     from core.auth import LOCAL_USER
+    from core.requester import Requester
     from core.service import ChatRequest
     from core.types import ChatMessage, ChatOptions
 
@@ -132,7 +134,7 @@ def core_first_token(env: dict[str, str], data_dir: Path, fake: FakeProviderProc
     delays = []
     for index in range(SAMPLES):
         request = ChatRequest([ChatMessage("user", f"core sample {index}")], ChatOptions())
-        stream = desk.generate("chat", request, LOCAL_USER, None)
+        stream = desk.generate("chat", request, Requester(LOCAL_USER))
         text = iter(stream)
         next(text)
         delays.append(time.time() * 1000 - fake.stats()["first_chunk_times"][-1] * 1000)

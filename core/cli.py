@@ -25,6 +25,8 @@ from core.errors import (
     ProviderError,
     ValidationError,
 )
+from core.generation import Request
+from core.requester import Requester
 from core.service import (
     AudioOutcome,
     ChatRequest,
@@ -32,6 +34,7 @@ from core.service import (
     ImageOutcome,
     ImageRequest,
     ModelDesk,
+    ProviderView,
     SpeechRequest,
 )
 from core.types import ALL_CAPABILITIES, ChatMessage, ModelInfo
@@ -44,6 +47,7 @@ EXIT_CODES: list[tuple[type[Exception], int]] = [
     (ConflictError, 4),
     (ModelDeskError, 2),
 ]
+CLI = Requester(LOCAL_USER)  # the CLI runs as the local super admin, with no session
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -119,15 +123,15 @@ def cmd_providers(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int
     return 0
 
 
-def _provider_dict(view: Any) -> dict[str, Any]:
+def _provider_dict(view: ProviderView) -> dict[str, Any]:
     return {
         "slug": view.slug,
         "display_name": view.display_name,
         "active": view.row.is_active,
-        "priority": (view.row.config or {}).get("priority"),
+        "priority": view.config.priority,
         "key": view.masked_key or view.key_status,
         "base_url": view.base_url,
-        "selected_models": (view.row.config or {}).get("selected_models", {}),
+        "selected_models": view.config.to_stored()["selected_models"],
         "allow_personal_keys": view.row.allow_personal_keys,
         "allow_shared_for_normal_admins": view.row.allow_shared_for_normal_admins,
     }
@@ -137,8 +141,8 @@ def cmd_models(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
     slugs = [args.provider] if args.provider else None
     if args.refresh:
         for slug in slugs or [v.slug for v in desk.providers() if v.row.is_active]:
-            desk.refresh_catalogue(slug, LOCAL_USER)
-    entries = desk.catalogue(LOCAL_USER, slugs=slugs)
+            desk.refresh_catalog(slug, CLI)
+    entries = desk.catalog_entries(CLI, slugs=slugs)
     if args.json:
         json.dump(
             {slug: _entry_dict(e, args.capability) for slug, e in entries.items()}, out, indent=2
@@ -193,19 +197,20 @@ def _model_row(model: ModelInfo) -> dict[str, Any]:
 
 
 def cmd_select(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
-    desk.select_model(LOCAL_USER, args.slug, args.capability, args.model_id)
+    desk.select_model(CLI, args.slug, args.capability, args.model_id)
     print(f"{args.capability}: {args.slug} / {args.model_id}", file=out)
     return 0
 
 
 def cmd_generate(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
-    request = {
+    builders: dict[str, Callable[[], Request]] = {
         "chat": lambda: ChatRequest([ChatMessage("user", args.prompt)]),
         "content": lambda: ContentRequest(args.template, args.prompt),
         "image": lambda: ImageRequest(args.prompt),
         "audio": lambda: SpeechRequest(args.prompt, voice=args.voice),
-    }[args.capability]()
-    result = desk.generate(args.capability, request, LOCAL_USER)
+    }
+    request = builders[args.capability]()
+    result = desk.generate(args.capability, request, CLI)
     if isinstance(result, ChatStream):
         for delta in result:
             out.write(delta)

@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
+from core.provider_config import ProviderConfig
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -16,9 +18,10 @@ def utcnow() -> datetime:
 class AIProvider(SQLModel, table=True):
     """One row per provider.
 
-    ``shared_api_key`` holds a Fernet token, never the key. ``config`` carries
-    ``selected_models`` ({capability: model id}), ``priority``, ``base_url`` and
-    ``capability_overrides``. ``version`` grows by one on every save, so a save
+    ``shared_api_key`` holds a Fernet token, never the key. ``config`` is the JSON
+    form of :class:`~core.provider_config.ProviderConfig`: read it with
+    :meth:`provider_config`, write it through the store. ``version`` grows by one on
+    every save, so a save
     made from stale data is refused instead of silently overwriting.
     """
 
@@ -41,12 +44,6 @@ class AIProvider(SQLModel, table=True):
 
     __str__ = __repr__
 
-    def selected_models(self) -> dict[str, str]:
-        return dict((self.config or {}).get("selected_models") or {})
-
-    def priority(self) -> int:
-        value = (self.config or {}).get("priority")
-        return value if isinstance(value, int) else 1000
-
-    def base_url(self) -> str | None:
-        return (self.config or {}).get("base_url") or None
+    def provider_config(self) -> ProviderConfig:
+        """The typed ``config`` (invalid stored parts dropped, never raised)."""
+        return ProviderConfig.from_stored(self.config, self.slug)

@@ -21,11 +21,10 @@ EXTENSION = {
 
 
 def render() -> None:
-    user = state.require_user()
+    who = state.requester()
     desk = state.get_desk()
-    personal = state.personal()
     st.title("Audio")
-    resolution = resolution_box(desk, Capability.AUDIO, user, personal)
+    resolution = resolution_box(desk, Capability.AUDIO, who)
     voices = _voices(desk, resolution)
     with st.form("audio_form"):
         text = st.text_area("Text", placeholder="Welcome to ModelDesk.")
@@ -42,7 +41,7 @@ def render() -> None:
     if submitted and text.strip():
         with reporting_errors("Generating speech"), st.spinner("Generating speech…"):
             outcome = desk.generate(
-                "audio", SpeechRequest(text, voice or None, response_format), user, personal
+                "audio", SpeechRequest(text, voice or None, response_format), who
             )
             st.session_state[RESULT] = {
                 "audio": outcome.result.audio,
@@ -58,7 +57,7 @@ def render() -> None:
 def _voices(desk: ModelDesk, resolution: Resolution | None) -> list[str]:
     if resolution is None or resolution.model_id is None:
         return []
-    model = desk.cached_model(resolution)
+    model = desk.load_model_info(resolution)
     return list(model.voices) if model else []
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.auth import PersonalSettings, User
+from core.requester import Requester
 from core.service import ChatRequest, ModelDesk
 from core.types import Capability, ChatMessage, ChatOptions
 from ui import catalog, state
@@ -14,12 +14,11 @@ HISTORY = "chat_history"
 
 
 def render() -> None:
-    user = state.require_user()
+    who = state.requester()
     desk = state.get_desk()
-    personal = state.personal()
     st.title("Chat")
-    resolution_box(desk, Capability.CHAT, user, personal)
-    options, system, compare = _settings(desk, user, personal)
+    resolution_box(desk, Capability.CHAT, who)
+    options, system, compare = _settings(desk, who)
     history: list[dict] = st.session_state.setdefault(HISTORY, [])
     for turn in history:
         _show_turn(turn)
@@ -31,9 +30,9 @@ def render() -> None:
         st.markdown(prompt)
     messages = _messages(system, history)
     if compare:
-        _compare(desk, user, personal, messages, options, compare, history)
+        _compare(desk, who, messages, options, compare, history)
     else:
-        _reply(desk, user, personal, messages, options, history)
+        _reply(desk, who, messages, options, history)
 
 
 def _show_turn(turn: dict) -> None:
@@ -53,7 +52,7 @@ def _show_message(role: str, message: dict) -> None:
             call_stats(message["info"])
 
 
-def _settings(desk: ModelDesk, user: User, personal: PersonalSettings):
+def _settings(desk: ModelDesk, who: Requester):
     with st.expander("Settings", icon=":material/tune:"):
         system = st.text_area(
             "System prompt", key="chat_system", placeholder="You are a helpful assistant."
@@ -61,20 +60,25 @@ def _settings(desk: ModelDesk, user: User, personal: PersonalSettings):
         left, right = st.columns(2)
         temperature = left.slider("Temperature", 0.0, 2.0, 0.7, 0.1, key="chat_temperature")
         max_tokens = right.number_input("Max tokens", 16, 32000, 1024, 64, key="chat_max_tokens")
-        compare = _compare_picker(desk, user, personal)
+        compare = _compare_picker(desk, who)
         if st.button("Clear conversation", icon=":material/delete_sweep:"):
             st.session_state[HISTORY] = []
             st.rerun()
     return ChatOptions(temperature=temperature, max_tokens=int(max_tokens)), system, compare
 
 
-def _compare_picker(desk: ModelDesk, user: User, personal: PersonalSettings):
+def _compare_picker(desk: ModelDesk, who: Requester) -> tuple[str, str] | None:
+    """The second model is a personal choice: only providers that allow those offer one."""
     if not st.toggle("Compare with a second model", key="chat_compare"):
         return None
-    found = catalog.entries(desk, user, personal).entries
+    views = [v for v in desk.providers() if v.row.is_active and v.row.allow_personal_keys]
+    found = catalog.entries(desk, who, views).entries if views else {}
     options = [(slug, m.id) for slug, e in found.items() for m in e.models_for("chat")]
     if not options:
-        st.caption("No chat models are available to compare with.")
+        st.caption(
+            "No chat models are available to compare with (comparing is a personal model "
+            "choice: it needs a provider that allows personal choices)."
+        )
         return None
     labels = {o: f"{found[o[0]].display_name} · {o[1]}" for o in options}
     return st.selectbox("Second model", options, format_func=labels.get, key="chat_second")
@@ -85,9 +89,9 @@ def _messages(system: str, history: list[dict]) -> list[ChatMessage]:
     return messages + [ChatMessage(t["role"], t["content"]) for t in history]
 
 
-def _reply(desk, user, personal, messages, options, history) -> None:
+def _reply(desk: ModelDesk, who: Requester, messages, options, history) -> None:
     with st.chat_message("assistant"), reporting_errors("The chat"):
-        stream = desk.generate("chat", ChatRequest(messages, options), user, personal)
+        stream = desk.generate("chat", ChatRequest(messages, options), who)
         try:
             st.write_stream(stream)
         finally:  # keep what arrived even when the user stops or reruns mid-stream
@@ -95,15 +99,13 @@ def _reply(desk, user, personal, messages, options, history) -> None:
         call_stats(stream.info)
 
 
-def _compare(desk, user, personal, messages, options, second, history) -> None:
+def _compare(desk: ModelDesk, who: Requester, messages, options, second, history) -> None:
     """Two replies side by side; the first (the resolved model) carries the conversation on."""
     replies: list[dict] = []
     try:
         for column, pin in zip(st.columns(2), (None, second), strict=True):
             with column, st.chat_message("assistant"), reporting_errors("The chat"):
-                stream = desk.generate(
-                    "chat", ChatRequest(messages, options), user, personal, pin=pin
-                )
+                stream = desk.generate("chat", ChatRequest(messages, options), who, pin=pin)
                 try:
                     st.write_stream(stream)
                 finally:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from core.content import LANGUAGES, LENGTHS, TEMPLATES, TONES, ContentRequest, is_rtl
+from core.requester import Requester
+from core.service import ModelDesk
 from core.types import Capability
 from ui import state
 from ui.widgets import call_stats, reporting_errors, resolution_box
@@ -15,11 +17,10 @@ RTL_STYLE = "<style>.st-key-content_output { direction: rtl; text-align: right; 
 
 
 def render() -> None:
-    user = state.require_user()
+    who = state.requester()
     desk = state.get_desk()
-    personal = state.personal()
     st.title("Content")
-    resolution_box(desk, Capability.CONTENT, user, personal)
+    resolution_box(desk, Capability.CONTENT, who)
     with st.form("content_form"):
         template = st.selectbox(
             "Template", list(TEMPLATES), format_func=lambda t: TEMPLATES[t].label
@@ -33,16 +34,16 @@ def render() -> None:
         submitted = st.form_submit_button("Generate", type="primary", icon=":material/edit:")
     if submitted:
         request = ContentRequest(template, subject, tone, length, language, extra)
-        _generate(desk, request, user, personal)
+        _generate(desk, request, who)
     elif RESULT in st.session_state:
         _show(st.session_state[RESULT])
 
 
-def _generate(desk, request: ContentRequest, user, personal) -> None:
+def _generate(desk: ModelDesk, request: ContentRequest, who: Requester) -> None:
     if is_rtl(request.language):
         st.markdown(RTL_STYLE, unsafe_allow_html=True)
     with reporting_errors("Generating content"):
-        stream = desk.generate("content", request, user, personal)
+        stream = desk.generate("content", request, who)
         with st.container(key="content_output", border=True):
             st.write_stream(stream)
         st.session_state[RESULT] = {

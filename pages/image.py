@@ -15,11 +15,10 @@ EXTENSION = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 
 
 def render() -> None:
-    user = state.require_user()
+    who = state.requester()
     desk = state.get_desk()
-    personal = state.personal()
     st.title("Image")
-    resolution_box(desk, Capability.IMAGE, user, personal)
+    resolution_box(desk, Capability.IMAGE, who)
     with st.form("image_form"):
         prompt = st.text_area("Prompt", placeholder="A red fox in the snow, watercolour")
         size_col, count_col = st.columns(2)
@@ -29,7 +28,7 @@ def render() -> None:
     gallery: list[dict] = st.session_state.setdefault(GALLERY, [])
     if submitted and prompt.strip():
         with reporting_errors("Generating the image"), st.spinner("Generating…"):
-            outcome = desk.generate("image", ImageRequest(prompt, size, int(count)), user, personal)
+            outcome = desk.generate("image", ImageRequest(prompt, size, int(count)), who)
             for image in outcome.result.images:
                 gallery.insert(0, {"prompt": prompt, "image": image, "info": outcome.info})
             call_stats(outcome.info)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.auth import PersonalSettings, User
+from core.requester import Requester
 from core.service import ModelDesk, ProviderView
 from core.types import Capability
 from ui import catalog, state
@@ -25,25 +25,24 @@ COLUMN_CONFIG = {
 
 
 def render() -> None:
-    user = state.require_user()
+    who = state.requester()
     desk = state.get_desk()
-    personal = state.personal()
     st.title("Model Selection")
     views = [v for v in desk.providers() if v.row.is_active]
     if not views:
         st.info("No provider is active. Switch one on in Providers.")
         return
-    found = catalog.entries(desk, user, personal, views)
-    _stale_warnings(desk, user, personal)
+    found = catalog.entries(desk, who, views)
+    _stale_warnings(desk, who)
     tabs = st.tabs([c.value.title() for c in Capability], key="capability_tab", on_change="rerun")
     for capability, tab in zip(Capability, tabs, strict=True):
         if tab.open:
             with tab:
-                _capability_tab(desk, capability, views, found, user, personal)
+                _capability_tab(desk, capability, views, found, who)
 
 
-def _stale_warnings(desk: ModelDesk, user: User, personal: PersonalSettings) -> None:
-    for stale in desk.stale_selections(user, personal):
+def _stale_warnings(desk: ModelDesk, who: Requester) -> None:
+    for stale in desk.stale_selections(who):
         text = (
             f"**{stale.display_name} · {stale.capability}**: {stale.reason} ({stale.scope} choice)."
         )
@@ -52,17 +51,12 @@ def _stale_warnings(desk: ModelDesk, user: User, personal: PersonalSettings) -> 
             text + (f" Suggested: `{stale.suggestion}`." if stale.suggestion else ""),
             icon=":material/history:",
         )
-        can_fix = stale.suggestion and (stale.scope == "personal" or user.is_super_admin)
+        can_fix = stale.suggestion and (stale.scope == "personal" or who.is_super_admin)
         key = f"fix_{stale.slug}_{stale.capability}_{stale.scope}"
         if can_fix and fix.button("Use the suggestion", key=key):
             with reporting_errors("Replacing the model"):
                 desk.select_model(
-                    user,
-                    stale.slug,
-                    stale.capability,
-                    stale.suggestion,
-                    scope=stale.scope,
-                    personal=personal,
+                    who, stale.slug, stale.capability, stale.suggestion, scope=stale.scope
                 )
                 st.rerun()
 
@@ -71,11 +65,10 @@ def _capability_tab(
     desk: ModelDesk,
     capability: Capability,
     views: list[ProviderView],
-    found: catalog.Catalogue,
-    user: User,
-    personal: PersonalSettings,
+    found: catalog.CatalogSnapshot,
+    who: Requester,
 ) -> None:
-    _current_choices(views, capability, personal)
+    _current_choices(views, capability, who)
     serving = {
         s: e
         for s, e in found.entries.items()
@@ -105,16 +98,14 @@ def _capability_tab(
     if rows:
         chosen = filtered.iloc[rows[0]]
         view = next(v for v in views if v.display_name == chosen["provider"])
-        _choose(desk, view, capability, str(chosen["id"]), user, personal)
+        _choose(desk, view, capability, str(chosen["id"]), who)
 
 
-def _current_choices(
-    views: list[ProviderView], capability: Capability, personal: PersonalSettings
-) -> None:
+def _current_choices(views: list[ProviderView], capability: Capability, who: Requester) -> None:
     lines = []
     for view in views:
-        shared = view.row.selected_models().get(capability.value)
-        mine = personal.model_for(view.slug, capability.value)
+        shared = view.config.selected(capability)
+        mine = who.personal_model(view.slug, capability.value)
         if shared or mine:
             text = f"**{view.display_name}**: shared `{shared or '—'}`"
             lines.append(text + (f", yours `{mine}`" if mine else ""))
@@ -154,29 +145,26 @@ def _choose(
     view: ProviderView,
     capability: Capability,
     model_id: str,
-    user: User,
-    personal: PersonalSettings,
+    who: Requester,
 ) -> None:
     st.markdown(f"Selected **{view.display_name}** · `{model_id}`")
     shared, mine, forget = st.columns(3)
-    if user.is_super_admin and shared.button(
+    if who.is_super_admin and shared.button(
         f"Use as shared {capability} model", type="primary", key=f"shared_{capability}"
     ):
         with reporting_errors("Selecting the model"):
-            desk.select_model(user, view.slug, capability, model_id)
+            desk.select_model(who, view.slug, capability, model_id)
             st.toast(f"{model_id} now serves {capability} for everyone on {view.display_name}.")
             st.rerun()
     if view.row.allow_personal_keys and mine.button("Use as my model", key=f"mine_{capability}"):
         with reporting_errors("Selecting the model"):
-            desk.select_model(
-                user, view.slug, capability, model_id, scope="personal", personal=personal
-            )
+            desk.select_model(who, view.slug, capability, model_id, scope="personal")
             st.toast(f"You now use {model_id} for {capability} (this session only).")
             st.rerun()
-    if personal.model_for(view.slug, capability.value) and forget.button(
+    if who.personal_model(view.slug, capability.value) and forget.button(
         "Forget my choice", key=f"forget_{capability}"
     ):
-        desk.select_model(user, view.slug, capability, None, scope="personal", personal=personal)
+        desk.select_model(who, view.slug, capability, None, scope="personal")
         st.rerun()
 
 

@@ -7,8 +7,10 @@ import time
 
 import streamlit as st
 
+from core.auth import PersonalSettings, User
 from core.catalog import CatalogEntry
 from core.crypto import mask
+from core.requester import Requester
 from core.service import ModelDesk, ProviderView
 from core.types import Capability
 from ui import catalog, state
@@ -23,9 +25,8 @@ STATUS_BADGE = {
 
 
 def render() -> None:
-    user = state.require_user()
+    who = state.requester()
     desk = state.get_desk()
-    personal = state.personal()
     st.title("Providers")
     for error in desk.registry.errors:
         st.warning(
@@ -33,15 +34,18 @@ def render() -> None:
             icon=":material/extension_off:",
         )
     views = desk.providers()
-    found = catalog.entries(desk, user, personal, views).entries
+    found = catalog.entries(desk, who, views).entries
     for view in views:
         with st.container(border=True, key=f"provider_{view.slug}"):
-            _provider_card(desk, view, found.get(view.slug), user, personal)
-    if user.is_super_admin:
-        _export_import(desk, user)
+            _provider_card(desk, view, found.get(view.slug), who)
+    if who.is_super_admin:
+        _export_import(desk, who.user)
 
 
-def _provider_card(desk, view: ProviderView, entry: CatalogEntry | None, user, personal) -> None:
+def _provider_card(
+    desk: ModelDesk, view: ProviderView, entry: CatalogEntry | None, who: Requester
+) -> None:
+    user = who.user
     head, refresh = st.columns([6, 1], vertical_alignment="center")
     status = "" if entry is None else STATUS_BADGE[entry.status]
     active = "" if view.row.is_active else ":gray-badge[off]"
@@ -50,7 +54,7 @@ def _provider_card(desk, view: ProviderView, entry: CatalogEntry | None, user, p
         "Refresh", key=f"refresh_{view.slug}", icon=":material/refresh:"
     ):
         with st.spinner(f"Refreshing {view.display_name}…"):
-            entry = catalog.refresh(desk, view, user, personal)
+            entry = catalog.refresh(desk, view, who)
     health, keys = st.columns(2, gap="large")
     with health:
         _health(view, entry)
@@ -58,7 +62,7 @@ def _provider_card(desk, view: ProviderView, entry: CatalogEntry | None, user, p
         if user.is_super_admin:
             _shared_key(desk, view, user)
         if view.row.allow_personal_keys:
-            _personal_key(desk, view, personal, expanded=not user.is_super_admin)
+            _personal_key(desk, view, who.personal, expanded=not user.is_super_admin)
     if user.is_super_admin:
         _settings_form(desk, view, user)
 
@@ -91,7 +95,7 @@ def _age(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def _shared_key(desk: ModelDesk, view: ProviderView, user) -> None:
+def _shared_key(desk: ModelDesk, view: ProviderView, user: User) -> None:
     label = {
         "stored": f"Shared key `{view.masked_key}`",
         "missing": "No shared key",
@@ -128,14 +132,16 @@ def _shared_key(desk: ModelDesk, view: ProviderView, user) -> None:
         st.warning("Type a key first.")
 
 
-def _settings_form(desk: ModelDesk, view: ProviderView, user) -> None:
-    row = view.row
+def _settings_form(desk: ModelDesk, view: ProviderView, user: User) -> None:
+    row, config = view.row, view.config
     with st.expander("Settings"), st.form(f"settings_{view.slug}", border=False):
         active = st.toggle("Active", value=row.is_active)
-        priority = st.number_input("Priority (lower is tried first)", value=row.priority(), step=10)
+        priority = st.number_input(
+            "Priority (lower is tried first)", value=config.priority, step=10
+        )
         base_url = st.text_input(
             "Base URL",
-            value=row.base_url() or "",
+            value=config.base_url or "",
             placeholder=view.provider_cls.configured_base_url(),
             help="Leave empty for the default (or its *_BASE_URL variable).",
         )
@@ -158,7 +164,11 @@ def _settings_form(desk: ModelDesk, view: ProviderView, user) -> None:
                 _saved(f"{view.display_name} settings saved.")
 
 
-def _personal_key(desk: ModelDesk, view: ProviderView, personal, expanded: bool) -> None:
+def _personal_key(
+    desk: ModelDesk, view: ProviderView, personal: PersonalSettings | None, expanded: bool
+) -> None:
+    if personal is None:
+        return
     current = personal.key_for(view.slug)
     box = st.expander("My own key", expanded=expanded or bool(current), icon=":material/person:")
     with box, st.form(f"personal_{view.slug}", clear_on_submit=True, border=False):
@@ -187,7 +197,7 @@ def _saved(message: str) -> None:
     st.rerun()
 
 
-def _export_import(desk: ModelDesk, user) -> None:
+def _export_import(desk: ModelDesk, user: User) -> None:
     st.subheader("Configuration", anchor=False)
     left, right = st.columns(2)
     left.download_button(

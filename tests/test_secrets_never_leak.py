@@ -16,6 +16,7 @@ from cryptography.fernet import Fernet
 from core.auth import LOCAL_USER
 from core.config import load_settings
 from core.errors import ModelDeskError
+from core.requester import Requester
 from core.service import ChatRequest, ModelDesk
 from core.types import ChatMessage
 from devtools.fake_providers import FakeProviderServer
@@ -39,35 +40,36 @@ def test_the_key_never_surfaces(desk, caplog) -> None:
     caplog.set_level(logging.DEBUG)
     errors: list[str] = []
     service.set_shared_key(LOCAL_USER, "openrouter", SENTINEL)
-    entry = service.catalogue_entry("openrouter", LOCAL_USER)
+    local = Requester(LOCAL_USER)
+    entry = service.catalog_entry("openrouter", local)
     model = entry.models_for("chat")[0].id
-    service.select_model(LOCAL_USER, "openrouter", "chat", model)
-    reply = "".join(service.generate("chat", ChatRequest([ChatMessage("user", "hi")]), LOCAL_USER))
+    service.select_model(local, "openrouter", "chat", model)
+    reply = "".join(service.generate("chat", ChatRequest([ChatMessage("user", "hi")]), local))
     assert "Echo from" in reply
 
     # The upstream now refuses the key and echoes it back in its error body.
     fake.configure("openrouter", required_keys={"sk-or-test-some-other-key"})
     for action in (
         lambda: service.test_key("openrouter", SENTINEL),
-        lambda: "".join(
-            service.generate("chat", ChatRequest([ChatMessage("user", "x")]), LOCAL_USER)
-        ),
+        lambda: "".join(service.generate("chat", ChatRequest([ChatMessage("user", "x")]), local)),
         lambda: service.set_shared_key(LOCAL_USER, "openrouter", SENTINEL),
     ):
         with pytest.raises(ModelDeskError) as info:
             action()
         errors += [str(info.value), repr(info.value), *info.value.fallbacks]
     assert any("401" in e for e in errors) and any("[redacted]" in e for e in errors)
-    entry = service.refresh_catalogue("openrouter", LOCAL_USER)
+    entry = service.refresh_catalog("openrouter", local)
     errors.append(str(entry.error))
 
     surfaces = {
         "logs": caplog.text,
         "errors": "\n".join(errors),
-        "cache keys": repr(list(service.catalog._fresh.keys()) + list(service.catalog._failed)),
-        "entries": repr(service.catalog.health()),
+        "cache keys": repr(
+            list(service.catalog_cache._fresh.keys()) + list(service.catalog_cache._failed)
+        ),
+        "entries": repr(service.catalog_cache.health()),
         "providers": repr(service.providers()),
-        "resolution": repr(service.candidates("chat", LOCAL_USER)),
+        "resolution": repr(service.candidates("chat", local)),
         "export": repr(service.export_config()),
     }
     leaked = [name for name, text in surfaces.items() if SENTINEL in text]

@@ -8,7 +8,7 @@ validation, fallback, staleness) is checked in isolation and fast.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import ClassVar
+from dataclasses import dataclass, field
 
 import pytest
 from cryptography.fernet import Fernet
@@ -19,6 +19,7 @@ from core.content import ContentRequest
 from core.errors import NotConfigured, PermissionDenied, ProviderError, ValidationError
 from core.providers.base import BaseProvider
 from core.providers.registry import Registry
+from core.requester import Requester
 from core.service import (
     AudioOutcome,
     ChatRequest,
@@ -40,8 +41,8 @@ from core.types import (
     Usage,
 )
 
-SUPER = User("boss@example.com", Role.SUPER_ADMIN)
-ADMIN = User("dev@example.com", Role.ADMIN)
+SUPER = Requester(User("boss@example.com", Role.SUPER_ADMIN))
+ADMIN = Requester(User("dev@example.com", Role.ADMIN))
 SHARED_KEY = "sk-test-SHARED-SENTINEL-0001"
 PERSONAL_KEY = "sk-test-PERSONAL-SENTINEL-0002"
 ALL = frozenset(Capability)
@@ -59,49 +60,65 @@ def _model(slug: str, model_id: str, caps: frozenset[Capability], prompt: float 
     )
 
 
+@dataclass
+class Upstream:
+    """One test's fake upstream: catalogues, injected failures and the calls made."""
+
+    catalogs: dict[str, list[ModelInfo]] = field(default_factory=dict)
+    failures: dict[str, ProviderError | None] = field(default_factory=dict)
+    calls: list[tuple[str, str, str | None]] = field(default_factory=list)
+
+
 class FakeProvider(BaseProvider):
-    """Behaviour is steered per slug through class-level dicts the tests edit."""
+    """Steered through `upstream`, a fresh :class:`Upstream` bound per test (see `providers`)."""
 
     default_base_url = "http://provider.invalid/v1"
     capabilities = ALL
     key_required_for_listing = False
-    catalogues: ClassVar[dict[str, list[ModelInfo]]] = {}
-    failures: ClassVar[dict[str, ProviderError | None]] = {}
-    calls: ClassVar[list[tuple[str, str, str | None]]] = []
+    upstream: Upstream
 
     def _maybe_fail(self) -> None:
-        error = self.failures.get(self.slug)
+        error = self.upstream.failures.get(self.slug)
         if error is not None:
             raise error
 
     def list_models(self, api_key: str | None) -> list[ModelInfo]:
         self._maybe_fail()
-        return list(self.catalogues[self.slug])
+        return list(self.upstream.catalogs[self.slug])
 
     def chat(self, model, messages, api_key, options=None) -> Iterator[object]:
-        self.calls.append((self.slug, model, api_key))
+        self.upstream.calls.append((self.slug, model, api_key))
         self._maybe_fail()
         yield f"{self.slug}:{model} says "
         yield messages[-1].content
         yield StreamEnd(Usage(prompt_tokens=1000, completion_tokens=500, total_tokens=1500))
 
     def generate_image(self, model, prompt, api_key, *, size=None, n=1) -> ImageResult:
-        self.calls.append((self.slug, model, api_key))
+        self.upstream.calls.append((self.slug, model, api_key))
         self._maybe_fail()
         return ImageResult([GeneratedImage(data=b"\x89PNG fake", mime="image/png")] * n)
 
     def text_to_speech(self, model, text, api_key, *, voice=None, response_format="mp3"):
-        self.calls.append((self.slug, model, api_key))
+        self.upstream.calls.append((self.slug, model, api_key))
         self._maybe_fail()
         return AudioResult(b"RIFF fake", "audio/wav")
 
 
-class Alpha(FakeProvider):
-    slug, display_name, base_url_env = "alpha", "Alpha", "ALPHA_BASE_URL"
-
-
-class Beta(FakeProvider):
-    slug, display_name, base_url_env = "beta", "Beta", "BETA_BASE_URL"
+def _providers(upstream: Upstream) -> dict[str, type[BaseProvider]]:
+    """Alpha and Beta, as classes of this test only (nothing shared between tests)."""
+    return {
+        slug: type(
+            slug.title(),
+            (FakeProvider,),
+            {
+                "slug": slug,
+                "display_name": slug.title(),
+                "base_url_env": f"{slug.upper()}_BASE_URL",
+                "upstream": upstream,
+            },
+        )
+        for slug in ("alpha", "beta")
+    }
 
 
 def _server_error(name: str, status: int = 503) -> ProviderError:
@@ -116,23 +133,28 @@ def _server_error(name: str, status: int = 503) -> ProviderError:
 
 
 @pytest.fixture
-def desk(monkeypatch) -> Iterator[ModelDesk]:
-    monkeypatch.setenv("MODELDESK_SECRET_KEY", Fernet.generate_key().decode())
-    FakeProvider.catalogues.clear()
-    FakeProvider.catalogues.update(
-        alpha=[
-            _model("alpha", "alpha/chat-large", frozenset({Capability.CHAT, Capability.CONTENT})),
-            _model("alpha", "alpha/chat-small", frozenset({Capability.CHAT})),
-            _model("alpha", "alpha/painter", frozenset({Capability.IMAGE})),
-        ],
-        beta=[
-            _model("beta", "beta/chat", frozenset({Capability.CHAT, Capability.CONTENT})),
-            _model("beta", "beta/voice", frozenset({Capability.AUDIO})),
-        ],
+def upstream() -> Upstream:
+    return Upstream(
+        catalogs=dict(
+            alpha=[
+                _model(
+                    "alpha", "alpha/chat-large", frozenset({Capability.CHAT, Capability.CONTENT})
+                ),
+                _model("alpha", "alpha/chat-small", frozenset({Capability.CHAT})),
+                _model("alpha", "alpha/painter", frozenset({Capability.IMAGE})),
+            ],
+            beta=[
+                _model("beta", "beta/chat", frozenset({Capability.CHAT, Capability.CONTENT})),
+                _model("beta", "beta/voice", frozenset({Capability.AUDIO})),
+            ],
+        )
     )
-    FakeProvider.failures.clear()
-    FakeProvider.calls.clear()
-    service = ModelDesk(load_settings({}), registry=Registry({"alpha": Alpha, "beta": Beta}))
+
+
+@pytest.fixture
+def desk(monkeypatch, upstream: Upstream) -> Iterator[ModelDesk]:
+    monkeypatch.setenv("MODELDESK_SECRET_KEY", Fernet.generate_key().decode())
+    service = ModelDesk(load_settings({}), registry=Registry(_providers(upstream)))
     yield service
     service.close()
 
@@ -140,7 +162,7 @@ def desk(monkeypatch) -> Iterator[ModelDesk]:
 def _configure(desk: ModelDesk) -> None:
     """Shared keys and chat models on both providers."""
     for slug, model in (("alpha", "alpha/chat-large"), ("beta", "beta/chat")):
-        desk.set_shared_key(SUPER, slug, SHARED_KEY)
+        desk.set_shared_key(SUPER.user, slug, SHARED_KEY)
         desk.select_model(SUPER, slug, "chat", model)
 
 
@@ -157,9 +179,9 @@ def test_nothing_configured_says_why(desk: ModelDesk) -> None:
 def test_priority_decides_between_usable_providers(desk: ModelDesk) -> None:
     _configure(desk)
     assert desk.resolve("chat", SUPER).slug == "alpha"
-    desk.update_provider(SUPER, "alpha", _row(desk, "alpha").version, priority=500)
+    desk.update_provider(SUPER.user, "alpha", _row(desk, "alpha").version, priority=500)
     assert desk.resolve("chat", SUPER).slug == "beta"
-    desk.update_provider(SUPER, "beta", _row(desk, "beta").version, is_active=False)
+    desk.update_provider(SUPER.user, "beta", _row(desk, "beta").version, is_active=False)
     assert desk.resolve("chat", SUPER).slug == "alpha"
 
 
@@ -176,34 +198,36 @@ def test_admin_gets_shared_key_only_where_allowed(desk: ModelDesk) -> None:
     assert "shared key" in resolution.reason
 
 
-def test_personal_key_and_model_win_and_are_never_saved(desk: ModelDesk) -> None:
+def test_personal_key_and_model_win_and_are_never_saved(
+    desk: ModelDesk, upstream: Upstream
+) -> None:
     _configure(desk)
     personal = PersonalSettings()
     personal.keys["alpha"] = PERSONAL_KEY
-    desk.select_model(
-        ADMIN, "alpha", "chat", "alpha/chat-small", scope="personal", personal=personal
-    )
-    resolution = desk.resolve("chat", ADMIN, personal)
+    me = Requester(ADMIN.user, personal)
+    desk.select_model(me, "alpha", "chat", "alpha/chat-small", scope="personal")
+    resolution = desk.resolve("chat", me)
     assert (resolution.model_id, resolution.key_source) == ("alpha/chat-small", "personal")
-    stream = desk.generate("chat", ChatRequest([ChatMessage("user", "hi")]), ADMIN, personal)
+    stream = desk.generate("chat", ChatRequest([ChatMessage("user", "hi")]), me)
     assert "".join(stream) == "alpha:alpha/chat-small says hi"
-    assert FakeProvider.calls[-1] == ("alpha", "alpha/chat-small", PERSONAL_KEY)
-    assert _row(desk, "alpha").config["selected_models"] == {"chat": "alpha/chat-large"}
+    assert upstream.calls[-1] == ("alpha", "alpha/chat-small", PERSONAL_KEY)
+    assert _row(desk, "alpha").provider_config().selected_models == {"chat": "alpha/chat-large"}
     db_file = desk.settings.data_dir / "modeldesk.db"
     raw = b"".join(p.read_bytes() for p in db_file.parent.glob("modeldesk.db*"))
     assert PERSONAL_KEY.encode() not in raw and SHARED_KEY.encode() not in raw
 
 
 def test_personal_choices_refused_where_the_provider_forbids_them(desk: ModelDesk) -> None:
-    desk.update_provider(SUPER, "alpha", _row(desk, "alpha").version, allow_personal_keys=False)
+    desk.update_provider(
+        SUPER.user, "alpha", _row(desk, "alpha").version, allow_personal_keys=False
+    )
     with pytest.raises(PermissionDenied, match="does not allow personal"):
         desk.select_model(
-            ADMIN,
+            Requester(ADMIN.user, PersonalSettings()),
             "alpha",
             "chat",
             "alpha/chat-small",
             scope="personal",
-            personal=PersonalSettings(),
         )
 
 
@@ -212,9 +236,9 @@ def test_admins_cannot_change_shared_settings(desk: ModelDesk) -> None:
     with pytest.raises(PermissionDenied):
         desk.select_model(ADMIN, "alpha", "chat", "alpha/chat-large")
     with pytest.raises(PermissionDenied):
-        desk.set_shared_key(ADMIN, "alpha", SHARED_KEY)
+        desk.set_shared_key(ADMIN.user, "alpha", SHARED_KEY)
     with pytest.raises(PermissionDenied):
-        desk.update_provider(ADMIN, "alpha", 1, is_active=False)
+        desk.update_provider(ADMIN.user, "alpha", 1, is_active=False)
 
 
 @pytest.mark.parametrize(
@@ -224,13 +248,13 @@ def test_admins_cannot_change_shared_settings(desk: ModelDesk) -> None:
         ("image", "alpha/chat-large", "does not support image"),
     ],
 )
-def test_selection_is_checked_against_the_live_catalogue(desk, capability, model_id, message):
+def test_selection_is_checked_against_the_live_catalog(desk, capability, model_id, message):
     with pytest.raises(ValidationError, match=message):
         desk.select_model(SUPER, "alpha", capability, model_id)
 
 
-def test_selection_refused_while_the_catalogue_is_down(desk: ModelDesk) -> None:
-    FakeProvider.failures["alpha"] = _server_error("Alpha")
+def test_selection_refused_while_the_catalog_is_down(desk: ModelDesk, upstream: Upstream) -> None:
+    upstream.failures["alpha"] = _server_error("Alpha")
     with pytest.raises(ValidationError, match="catalogue is unavailable"):
         desk.select_model(SUPER, "alpha", "chat", "alpha/chat-large")
 
@@ -238,20 +262,20 @@ def test_selection_refused_while_the_catalogue_is_down(desk: ModelDesk) -> None:
 def test_bad_provider_settings_are_refused(desk: ModelDesk) -> None:
     version = _row(desk, "alpha").version
     with pytest.raises(ValidationError, match="whole number"):
-        desk.update_provider(SUPER, "alpha", version, priority="first")
+        desk.update_provider(SUPER.user, "alpha", version, priority="first")
     with pytest.raises(ValidationError, match="plain http"):
-        desk.update_provider(SUPER, "alpha", version, base_url="http://u:sk-x@host/v1")
+        desk.update_provider(SUPER.user, "alpha", version, base_url="http://u:sk-x@host/v1")
     with pytest.raises(ValidationError, match="Cannot change"):
-        desk.update_provider(SUPER, "alpha", version, shared_api_key="x")
+        desk.update_provider(SUPER.user, "alpha", version, shared_api_key="x")
 
 
 def test_capability_override_changes_what_a_model_serves(desk: ModelDesk) -> None:
-    desk.set_capability_override(SUPER, "alpha", "alpha/painter", ["image", "chat"])
-    model = desk.catalogue_entry("alpha", SUPER).find("alpha/painter")
+    desk.set_capability_override(SUPER.user, "alpha", "alpha/painter", ["image", "chat"])
+    model = desk.catalog_entry("alpha", SUPER).find("alpha/painter")
     assert model.capability_source == "override" and model.supports("chat")
     desk.select_model(SUPER, "alpha", "chat", "alpha/painter")
-    desk.set_capability_override(SUPER, "alpha", "alpha/painter", None)
-    assert desk.catalogue_entry("alpha", SUPER).find("alpha/painter").capability_source == (
+    desk.set_capability_override(SUPER.user, "alpha", "alpha/painter", None)
+    assert desk.catalog_entry("alpha", SUPER).find("alpha/painter").capability_source == (
         "metadata"
     )
 
@@ -269,40 +293,42 @@ def test_chat_streams_with_usage_and_a_computed_cost(desk: ModelDesk) -> None:
     assert info.latency_ms is not None and info.first_token_ms is not None
 
 
-def test_fallback_before_the_first_token_names_the_failed_provider(desk: ModelDesk) -> None:
+def test_fallback_before_the_first_token_names_the_failed_provider(
+    desk: ModelDesk, upstream: Upstream
+) -> None:
     _configure(desk)
-    FakeProvider.failures["alpha"] = _server_error("Alpha", 503)
+    upstream.failures["alpha"] = _server_error("Alpha", 503)
     stream = desk.generate("chat", ChatRequest([ChatMessage("user", "hi")]), SUPER)
     assert "".join(stream) == "beta:beta/chat says hi"
     assert stream.info.provider == "beta"
     assert stream.info.fallbacks == ["Alpha: had a server error (503). Retry shortly."]
 
 
-def test_no_fallback_on_a_rejected_key(desk: ModelDesk) -> None:
+def test_no_fallback_on_a_rejected_key(desk: ModelDesk, upstream: Upstream) -> None:
     _configure(desk)
-    FakeProvider.failures["alpha"] = ProviderError(
+    upstream.failures["alpha"] = ProviderError(
         "Alpha", "rejected the API key (401).", "Check the key.", status=401
     )
     with pytest.raises(ProviderError, match="401"):
         desk.generate("chat", ChatRequest([ChatMessage("user", "hi")]), SUPER)
-    assert [c[0] for c in FakeProvider.calls] == ["alpha"]
+    assert [c[0] for c in upstream.calls] == ["alpha"]
 
 
-def test_every_provider_failing_gives_one_clear_error(desk: ModelDesk) -> None:
+def test_every_provider_failing_gives_one_clear_error(desk: ModelDesk, upstream: Upstream) -> None:
     _configure(desk)
-    FakeProvider.failures.update(alpha=_server_error("Alpha"), beta=_server_error("Beta", 500))
+    upstream.failures.update(alpha=_server_error("Alpha"), beta=_server_error("Beta", 500))
     with pytest.raises(ProviderError, match="No other provider could take over") as info:
         desk.generate("chat", ChatRequest([ChatMessage("user", "hi")]), SUPER)
     assert "Beta" in str(info.value)
 
 
-def test_pin_uses_one_provider_and_never_falls_back(desk: ModelDesk) -> None:
+def test_pin_uses_one_provider_and_never_falls_back(desk: ModelDesk, upstream: Upstream) -> None:
     _configure(desk)
     stream = desk.generate(
         "chat", ChatRequest([ChatMessage("user", "x")]), SUPER, pin=("beta", "beta/chat")
     )
     assert "".join(stream).startswith("beta:beta/chat")
-    FakeProvider.failures["beta"] = _server_error("Beta")
+    upstream.failures["beta"] = _server_error("Beta")
     with pytest.raises(ProviderError, match="Beta"):
         desk.generate(
             "chat", ChatRequest([ChatMessage("user", "x")]), SUPER, pin=("beta", "beta/chat")
@@ -325,12 +351,12 @@ def test_content_image_and_audio_dispatch(desk: ModelDesk) -> None:
 
 
 # ---------------------------------------------------------------- staleness, keys, config
-def test_a_vanished_model_is_flagged_with_a_suggestion(desk: ModelDesk) -> None:
+def test_a_vanished_model_is_flagged_with_a_suggestion(desk: ModelDesk, upstream: Upstream) -> None:
     _configure(desk)
-    FakeProvider.catalogues["alpha"] = [
+    upstream.catalogs["alpha"] = [
         _model("alpha", "alpha/chat-large-v2", frozenset({Capability.CHAT}))
     ]
-    desk.refresh_catalogue("alpha", SUPER)
+    desk.refresh_catalog("alpha", SUPER)
     [stale] = desk.stale_selections(SUPER)
     assert (stale.slug, stale.model_id, stale.scope) == ("alpha", "alpha/chat-large", "shared")
     assert stale.suggestion == "alpha/chat-large-v2"
@@ -350,14 +376,14 @@ def test_a_key_from_another_secret_needs_replacing(desk: ModelDesk, monkeypatch)
         other.close()
 
 
-def test_shared_key_is_masked_and_tested_before_saving(desk: ModelDesk) -> None:
-    desk.set_shared_key(SUPER, "alpha", SHARED_KEY)
+def test_shared_key_is_masked_and_tested_before_saving(desk: ModelDesk, upstream: Upstream) -> None:
+    desk.set_shared_key(SUPER.user, "alpha", SHARED_KEY)
     view = next(v for v in desk.providers() if v.slug == "alpha")
     assert view.key_status == "stored" and view.masked_key.endswith("0001")
     assert SHARED_KEY not in view.masked_key and SHARED_KEY not in repr(view)
-    FakeProvider.failures["beta"] = ProviderError("Beta", "rejected the API key (401).", status=401)
+    upstream.failures["beta"] = ProviderError("Beta", "rejected the API key (401).", status=401)
     with pytest.raises(ProviderError):
-        desk.set_shared_key(SUPER, "beta", "sk-test-bad-key-000000")
+        desk.set_shared_key(SUPER.user, "beta", "sk-test-bad-key-000000")
     assert next(v for v in desk.providers() if v.slug == "beta").key_status == "missing"
 
 
@@ -370,7 +396,7 @@ def test_export_never_holds_keys_and_import_previews_then_applies(desk: ModelDes
     preview = desk.import_preview(exported)
     assert {(c.slug, c.field) for c in preview} == {("alpha", "is_active"), ("alpha", "config")}
     assert _row(desk, "alpha").is_active  # preview saved nothing
-    desk.import_apply(SUPER, exported)
+    desk.import_apply(SUPER.user, exported)
     assert not _row(desk, "alpha").is_active
     with pytest.raises(ValidationError, match="never carry keys"):
         desk.import_preview(

@@ -18,11 +18,15 @@ from cryptography.fernet import Fernet
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from core.auth import LOCAL_USER
 from core.config import load_settings
 from core.crypto import SecretBox, generate_key, mask, rotate_all
 from core.db import ProviderStore, init_db, make_engine, normalise_url
 from core.errors import ConflictError, KeyUnreadable, ValidationError
+from core.provider_config import ProviderConfig
+from core.service import ModelDesk
 from core.tables import AIProvider
+from core.types import Capability
 
 SENTINEL = "sk-or-test-SENTINEL-0123456789"
 
@@ -50,7 +54,7 @@ def engine(request, tmp_path: Path) -> Iterator[Engine]:
 @pytest.fixture
 def store(engine: Engine) -> ProviderStore:
     store = ProviderStore(engine)
-    store.ensure("openrouter", "OpenRouter", config={"priority": 10})
+    store.ensure("openrouter", "OpenRouter", ProviderConfig(priority=10))
     return store
 
 
@@ -63,7 +67,7 @@ def test_schema_and_defaults(store: ProviderStore) -> None:
         row.allow_personal_keys,
         row.allow_shared_for_normal_admins,
     ) == (1, True, True, False)
-    assert row.config == {"priority": 10} and row.shared_api_key is None
+    assert row.provider_config() == ProviderConfig(priority=10) and row.shared_api_key is None
     init_db(store.engine)  # idempotent
     assert store.ensure("openrouter", "Changed name").display_name == "OpenRouter"
 
@@ -97,13 +101,56 @@ def test_unknown_fields_and_providers_are_refused(store: ProviderStore) -> None:
 
 
 def test_config_json_round_trips(store: ProviderStore) -> None:
-    store.update_config(
-        "openrouter",
-        lambda c: c.update(selected_models={"chat": "a/b"}, capability_overrides={"x": ["image"]}),
-    )
+    def choose(config: ProviderConfig) -> None:
+        config.selected_models[Capability.CHAT] = "a/b"
+        config.capability_overrides["x"] = [Capability.IMAGE]
+
+    store.update_config("openrouter", choose)
     row = store.get("openrouter")
-    assert row.selected_models() == {"chat": "a/b"}
-    assert row.config["capability_overrides"] == {"x": ["image"]} and row.priority() == 10
+    assert row.config == {
+        "selected_models": {"chat": "a/b"},
+        "priority": 10,
+        "base_url": None,
+        "capability_overrides": {"x": ["image"]},
+    }
+    assert row.provider_config().selected(Capability.CHAT) == "a/b"
+
+
+def test_a_save_validates_the_config(store: ProviderStore) -> None:
+    with pytest.raises(ValidationError, match=r"openrouter\.config\.base_url: .*plain http"):
+        store.save("openrouter", 1, config={"base_url": "http://u:sk-x@host/v1?k=1"})
+    with pytest.raises(ValidationError, match=r"config\.selected_models: must be an object"):
+        store.update_config("openrouter", lambda c: setattr(c, "selected_models", ["a"]))
+    assert store.get("openrouter").version == 1
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "notadict",
+        ["a", "list"],
+        {"selected_models": ["a"], "priority": "first", "capability_overrides": {"m": "chat"}},
+        {"selected_models": {"chat": "ok/model", "bogus": "x"}, "base_url": "http://u:p@h/?q"},
+        {"priority": 5, "unknown_field": {"deep": 1}},
+    ],
+)
+def test_invalid_stored_config_is_read_without_crashing(store: ProviderStore, stored) -> None:
+    """A hand-edited or older database never takes a page down: the bad parts are
+    dropped on read (and logged), the good ones kept, and the next save cleans it."""
+    with store.engine.begin() as connection:
+        connection.execute(
+            AIProvider.__table__.update().where(AIProvider.slug == "openrouter"),
+            {"config": stored},
+        )
+    config = store.get("openrouter").provider_config()
+    expected = {"chat": "ok/model"} if isinstance(stored, dict) and "bogus" in str(stored) else {}
+    assert config.selected_models == expected and config.base_url is None
+    assert config.priority == (
+        5 if stored == {"priority": 5, "unknown_field": {"deep": 1}} else 1000
+    )
+    assert [r.slug for r in store.list()] == ["openrouter"]
+    store.update_config("openrouter", lambda c: None)
+    assert ProviderConfig.parse(store.get("openrouter").config) == config
 
 
 def test_concurrent_merges_lose_no_update(store: ProviderStore) -> None:
@@ -113,9 +160,7 @@ def test_concurrent_merges_lose_no_update(store: ProviderStore) -> None:
         barrier.wait()
         store.update_config(
             "openrouter",
-            lambda c: c.setdefault("selected_models", {}).__setitem__(
-                f"cap{index}", f"model-{index}"
-            ),
+            lambda c: c.capability_overrides.__setitem__(f"model-{index}", [Capability.CHAT]),
             retries=50,
         )
 
@@ -124,8 +169,8 @@ def test_concurrent_merges_lose_no_update(store: ProviderStore) -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    selected = store.get("openrouter").selected_models()
-    assert selected == {f"cap{i}": f"model-{i}" for i in range(16)}
+    overrides = store.get("openrouter").provider_config().capability_overrides
+    assert overrides == {f"model-{i}": [Capability.CHAT] for i in range(16)}
     assert store.get("openrouter").version == 17
 
 
@@ -208,18 +253,22 @@ def test_mask(key: str | None, masked: str) -> None:
     assert mask(key) == masked
 
 
-def test_the_database_file_never_holds_the_plain_key(tmp_path: Path, caplog) -> None:
+def test_the_database_file_never_holds_the_plain_key(tmp_path: Path, monkeypatch, caplog) -> None:
+    """The real path: the service is handed the plain key and encrypts it on the way in."""
     caplog.set_level(logging.DEBUG)
-    engine = make_engine(f"sqlite:///{tmp_path / 'leak.db'}")
-    engine.echo = True  # SQLAlchemy logs every statement and its parameters
-    init_db(engine)
-    store = ProviderStore(engine)
-    store.ensure("openrouter", "OpenRouter")
-    box = SecretBox([generate_key()])
-    store.set_shared_key_token("openrouter", box.encrypt(SENTINEL))
-    row = store.get("openrouter")
-    engine.dispose()
-    raw = b"".join(p.read_bytes() for p in tmp_path.glob("leak.db*"))
-    assert SENTINEL.encode() not in raw
+    monkeypatch.setenv("MODELDESK_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("MODELDESK_SECRET_KEY", generate_key())
+    desk = ModelDesk(load_settings({}))
+    desk.engine.echo = True  # SQLAlchemy logs every statement and its parameters
+    try:
+        desk.set_shared_key(LOCAL_USER, "openrouter", SENTINEL, test=False)
+        row = desk.store.get("openrouter")
+        view = next(v for v in desk.providers() if v.slug == "openrouter")
+    finally:
+        desk.close()
+    assert view.key_status == "stored" and view.masked_key == mask(SENTINEL)
+    assert row.shared_api_key and SENTINEL not in row.shared_api_key
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("modeldesk.db*"))
+    assert raw and SENTINEL.encode() not in raw
     assert SENTINEL not in repr(row) and SENTINEL not in str(row) and SENTINEL not in caplog.text
     assert "shared_api_key=set" in repr(row)

@@ -12,9 +12,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.auth import PersonalSettings, User
 from core.catalog import CatalogEntry, key_fingerprint
 from core.config import load_settings
+from core.requester import Requester
 from core.service import ModelDesk, ProviderView
 from core.types import Capability
 
@@ -39,31 +39,26 @@ def _entry(
     version: int,
     fingerprint: str,
     _desk: ModelDesk,
-    _user: User,
-    _personal: PersonalSettings | None,
+    _who: Requester,
 ) -> CatalogEntry:
-    return _desk.catalogue_entry(slug, _user, _personal)
+    return _desk.catalog_entry(slug, _who)
 
 
-def _cache_args(
-    desk: ModelDesk, view: ProviderView, user: User, personal: PersonalSettings | None
-) -> tuple:
-    key, _, _ = desk.key_for(view.row, user, personal)
+def _cache_args(desk: ModelDesk, view: ProviderView, who: Requester) -> tuple:
+    key = desk.key_for(view.row, who).key
     return (view.slug, view.base_url, view.row.version, key_fingerprint(key))
 
 
-def entry_for(
-    desk: ModelDesk, view: ProviderView, user: User, personal: PersonalSettings | None
-) -> CatalogEntry:
+def entry_for(desk: ModelDesk, view: ProviderView, who: Requester) -> CatalogEntry:
     """One provider's catalogue, cached per provider + key fingerprint."""
-    args = _cache_args(desk, view, user, personal)
-    entry = _entry(*args, desk, user, personal)
+    args = _cache_args(desk, view, who)
+    entry = _entry(*args, desk, who)
     if entry.status != "ok":
-        _entry.clear(*args, desk, user, personal)
+        _entry.clear(*args, desk, who)
     return entry
 
 
-class Catalogue:
+class CatalogSnapshot:
     """The active providers' entries plus a stamp that changes whenever any of them does."""
 
     def __init__(self, found: dict[str, CatalogEntry], stamp: tuple) -> None:
@@ -71,41 +66,34 @@ class Catalogue:
 
 
 def entries(
-    desk: ModelDesk,
-    user: User,
-    personal: PersonalSettings | None,
-    views: list[ProviderView] | None = None,
-) -> Catalogue:
+    desk: ModelDesk, who: Requester, views: list[ProviderView] | None = None
+) -> CatalogSnapshot:
     """Catalogues of the active providers; cold ones are fetched concurrently first."""
     views = [v for v in (views or desk.providers()) if v.row.is_active]
-    cold = [v.slug for v in views if not _is_warm(desk, v, user, personal)]
+    cold = [v.slug for v in views if not _is_warm(desk, v, who)]
     if cold:
         with st.spinner(f"Loading live catalogues ({', '.join(cold)})…"):
-            desk.catalogue(user, personal, slugs=cold)  # one concurrent fetch for all
+            desk.catalog_entries(who, slugs=cold)  # one concurrent fetch for all
     found, stamp = {}, []
     for view in views:
-        args = _cache_args(desk, view, user, personal)
-        entry = found[view.slug] = entry_for(desk, view, user, personal)
+        args = _cache_args(desk, view, who)
+        entry = found[view.slug] = entry_for(desk, view, who)
         stamp.append((*args, entry.status, entry.fetched_at))
-    return Catalogue(found, tuple(stamp))
+    return CatalogSnapshot(found, tuple(stamp))
 
 
-def _is_warm(
-    desk: ModelDesk, view: ProviderView, user: User, personal: PersonalSettings | None
-) -> bool:
-    key, _, _ = desk.key_for(view.row, user, personal)
-    return desk.catalog.peek(desk.target_for(view.row, user, personal)) is not None or (
-        key is None and view.provider_cls.key_required_for_listing
-    )
+def _is_warm(desk: ModelDesk, view: ProviderView, who: Requester) -> bool:
+    choice = desk.key_for(view.row, who)
+    if choice.unreadable or (choice.key is None and view.provider_cls.key_required_for_listing):
+        return True  # answered without an upstream call
+    return desk.catalog_cache.peek(desk.target_for(view.row, who)) is not None
 
 
-def refresh(
-    desk: ModelDesk, view: ProviderView, user: User, personal: PersonalSettings | None
-) -> CatalogEntry:
+def refresh(desk: ModelDesk, view: ProviderView, who: Requester) -> CatalogEntry:
     """Refresh just this provider: core refetches, and this cache entry is dropped."""
-    _entry.clear(*_cache_args(desk, view, user, personal), desk, user, personal)
+    _entry.clear(*_cache_args(desk, view, who), desk, who)
     _frame.clear()
-    return desk.refresh_catalogue(view.slug, user, personal)
+    return desk.refresh_catalog(view.slug, who)
 
 
 @st.cache_data(ttl=_TTL, max_entries=64, show_spinner=False)
@@ -131,6 +119,6 @@ def _frame(capability: str, stamp: tuple, _entries: dict[str, CatalogEntry]) -> 
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def frame(capability: Capability, catalogue: Catalogue) -> pd.DataFrame:
+def frame(capability: Capability, snapshot: CatalogSnapshot) -> pd.DataFrame:
     """A table of every model for `capability`, built once per catalogue state."""
-    return _frame(capability.value, catalogue.stamp, catalogue.entries)
+    return _frame(capability.value, snapshot.stamp, snapshot.entries)

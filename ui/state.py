@@ -20,6 +20,7 @@ from core.auth import (
     role_for_email,
 )
 from core.config import load_settings
+from core.requester import Requester
 from core.service import ModelDesk
 
 USER_KEY = "modeldesk_user"
@@ -142,3 +143,9 @@ def sign_out(mode: str) -> None:
         st.session_state.pop(key, None)
     if mode == "oidc":
         st.logout()
+
+
+def requester(super_admin: bool = False) -> Requester:
+    """Who is asking on this run: the signed-in user (the page stops without one) and
+    this session's personal settings."""
+    return Requester(require_user(super_admin), personal())

@@ -8,7 +8,6 @@ from contextlib import contextmanager
 
 import streamlit as st
 
-from core.auth import PersonalSettings, User
 from core.errors import (
     ConflictError,
     ModelDeskError,
@@ -17,6 +16,7 @@ from core.errors import (
     ProviderError,
     ValidationError,
 )
+from core.requester import Requester
 from core.service import CallInfo, ModelDesk, Resolution
 from core.types import Capability
 
@@ -52,12 +52,10 @@ def reporting_errors(action: str = "That") -> Iterator[None]:
         )
 
 
-def resolution_box(
-    desk: ModelDesk, capability: Capability, user: User, personal: PersonalSettings
-) -> Resolution | None:
+def resolution_box(desk: ModelDesk, capability: Capability, who: Requester) -> Resolution | None:
     """Say which provider, model and key the next call will use, and why."""
     with reporting_errors("Resolving the provider"):
-        found = desk.resolve(capability, user, personal)
+        found = desk.resolve(capability, who)
         st.caption(
             f":material/route: **{found.display_name}** · `{found.model_id}` · "
             f"{SOURCE_LABEL[found.key_source]} — because: {found.reason}."

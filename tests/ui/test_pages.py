@@ -16,6 +16,7 @@ from cryptography.fernet import Fernet
 from streamlit.testing.v1 import AppTest
 
 from core.auth import LOCAL_USER, Role, User
+from core.requester import Requester
 from devtools.fake_providers import FakeProviderServer
 from ui.navigation import PAGES, pages_for
 
@@ -23,6 +24,7 @@ ROOT = str(Path(__file__).resolve().parents[2])
 ADMIN = User("dev@example.com", Role.ADMIN, "Dev")
 SENTINEL = "sk-or-test-APPTEST-SENTINEL-9911"
 PERSONAL = "sk-or-test-PERSONAL-SENTINEL-5522"
+LOCAL = Requester(LOCAL_USER)
 
 
 def _run_page(module: str, root: str) -> None:
@@ -74,10 +76,10 @@ def configure_openrouter() -> None:
     """A shared key and a model for every capability, as a super admin would set them."""
     service = desk()
     service.set_shared_key(LOCAL_USER, "openrouter", SENTINEL)
-    entry = service.catalogue_entry("openrouter", LOCAL_USER)
+    entry = service.catalog_entry("openrouter", LOCAL)
     for capability in ("chat", "content", "image", "audio"):
         model = entry.models_for(capability)[0].id
-        service.select_model(LOCAL_USER, "openrouter", capability, model)
+        service.select_model(LOCAL, "openrouter", capability, model)
 
 
 def texts(app: AppTest) -> str:
@@ -154,7 +156,7 @@ def test_admins_get_no_shared_key_controls_and_core_refuses_them() -> None:
     from core.errors import PermissionDenied
 
     with pytest.raises(PermissionDenied):
-        desk().select_model(ADMIN, "openrouter", "chat", "whatever")
+        desk().select_model(Requester(ADMIN), "openrouter", "chat", "whatever")
 
 
 def test_a_personal_key_is_used_but_never_saved() -> None:
@@ -182,7 +184,7 @@ def test_selecting_a_model_in_the_table_saves_it() -> None:
     button = next(b for b in app.button if b.label == "Use as shared chat model")
     button.click().run()
     assert not app.exception
-    chosen = desk().store.get("openrouter").selected_models().get("chat")
+    chosen = desk().store.get("openrouter").provider_config().selected("chat")
     assert chosen and chosen in texts(app)
 
 
@@ -200,7 +202,7 @@ def test_compared_replies_stay_in_the_history_after_a_rerun() -> None:
     configure_openrouter()
     app = page("chat").run()
     app.toggle(key="chat_compare").set_value(True).run()
-    other = desk().catalogue_entry("openrouter", LOCAL_USER).models_for("chat")[1].id
+    other = desk().catalog_entry("openrouter", LOCAL).models_for("chat")[1].id
     app.selectbox(key="chat_second").set_value(("openrouter", other)).run()
     app.chat_input[0].set_value("compare these").run()
     assert not app.exception

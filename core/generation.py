@@ -1,0 +1,255 @@
+"""Generation: dispatch to the resolved provider, fall back across providers before the
+first token, stream chat replies, and report latency, tokens and cost."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.content import ContentRequest, build_messages
+from core.context import DeskContext
+from core.errors import NotConfigured, ProviderError, ValidationError
+from core.requester import Requester
+from core.resolution import KeySource, Resolution, Resolver
+from core.selection import Selection
+from core.types import (
+    AudioResult,
+    Capability,
+    ChatMessage,
+    ChatOptions,
+    ImageResult,
+    StreamEnd,
+    Usage,
+)
+
+log = logging.getLogger(__name__)
+
+
+# ---------------------------------------------------------------- requests
+@dataclass(slots=True)
+class ChatRequest:
+    messages: list[ChatMessage]
+    options: ChatOptions = field(default_factory=ChatOptions)
+
+
+@dataclass(slots=True)
+class ImageRequest:
+    prompt: str
+    size: str | None = None
+    n: int = 1
+
+
+@dataclass(slots=True)
+class SpeechRequest:
+    text: str
+    voice: str | None = None
+    response_format: str = "mp3"
+
+
+Request = ChatRequest | ContentRequest | ImageRequest | SpeechRequest
+REQUEST_FOR: dict[Capability, type] = {
+    Capability.CHAT: ChatRequest,
+    Capability.CONTENT: ContentRequest,
+    Capability.IMAGE: ImageRequest,
+    Capability.AUDIO: SpeechRequest,
+}
+
+
+# ---------------------------------------------------------------- results
+@dataclass(slots=True)
+class CallInfo:
+    """What a finished (or streaming) call reports to the admin."""
+
+    provider: str
+    display_name: str
+    model: str
+    key_source: KeySource
+    reason: str
+    fallbacks: list[str] = field(default_factory=list)
+    latency_ms: float | None = None
+    first_token_ms: float | None = None
+    usage: Usage | None = None
+
+    @property
+    def cost(self) -> float | None:
+        return self.usage.cost if self.usage else None
+
+
+class ChatStream:
+    """An iterator of text deltas (feed it to ``st.write_stream``) plus its CallInfo.
+
+    ``info.usage`` / ``info.latency_ms`` are filled in once the stream ends.
+    """
+
+    def __init__(
+        self,
+        first: Any,
+        events: Iterator[Any],
+        info: CallInfo,
+        started: float,
+        price: Callable[[Usage | None], Usage | None],
+    ) -> None:
+        self._first, self._events, self.info = first, events, info
+        self._started, self._price = started, price
+        self.text = ""
+
+    def __iter__(self) -> Iterator[str]:
+        for event in self._chain():
+            if isinstance(event, StreamEnd):
+                self.info.usage = self._price(event.usage)
+            elif event:
+                self.text += event
+                yield event
+        self.info.latency_ms = (time.perf_counter() - self._started) * 1000
+
+    def _chain(self) -> Iterator[Any]:
+        yield self._first
+        yield from self._events
+
+    def close(self) -> None:
+        close = getattr(self._events, "close", None)
+        if close:
+            close()
+
+
+@dataclass(slots=True)
+class ImageOutcome:
+    result: ImageResult
+    info: CallInfo
+
+
+@dataclass(slots=True)
+class AudioOutcome:
+    result: AudioResult
+    info: CallInfo
+
+
+Outcome = ChatStream | ImageOutcome | AudioOutcome
+
+
+class Generation:
+    """Runs a request on the resolved provider, falling back on retryable failures."""
+
+    def __init__(self, ctx: DeskContext, resolver: Resolver, selection: Selection) -> None:
+        self.ctx, self.resolver, self.selection = ctx, resolver, selection
+
+    def generate(
+        self,
+        capability: Capability | str,
+        request: Request,
+        who: Requester,
+        pin: tuple[str, str] | None = None,
+    ) -> Outcome:
+        """Run `request`; fall back on 429/5xx/timeout/refused before the first token.
+
+        `pin` = (slug, model_id) forces one provider and model (the chat compare
+        view): a personal model choice, so it obeys ``allow_personal_keys`` and the
+        live catalogue like any other; it uses the same key rules and never falls back.
+        """
+        capability = Capability(capability)
+        expected = REQUEST_FOR[capability]
+        if not isinstance(request, expected):
+            raise ValidationError(f"{capability} needs a {expected.__name__}.")
+        plan = self._pinned(capability, who, pin) if pin else self._plan(capability, who)
+        notes: list[str] = []
+        last_error: ProviderError | None = None
+        for resolution in plan:
+            try:
+                return self._attempt(capability, request, resolution, notes)
+            except ProviderError as exc:
+                if not exc.retryable or pin:
+                    exc.fallbacks = list(notes)
+                    raise
+                last_error = exc
+                notes.append(str(exc))
+                log.info("falling back from %s: %s", resolution.slug, exc.kind)
+        assert last_error is not None
+        raise ProviderError(
+            last_error.provider,
+            f"{last_error.message} No other provider could take over"
+            + (f" (tried {len(notes)})." if len(notes) > 1 else "."),
+            last_error.action,
+            status=last_error.status,
+            retry_after=last_error.retry_after,
+            retryable=True,
+            kind=last_error.kind,
+        )
+
+    def _plan(self, capability: Capability, who: Requester) -> list[Resolution]:
+        plan = [r for r in self.resolver.candidates(capability, who) if r.usable]
+        return plan or [self.resolver.resolve(capability, who)]  # resolve() raises the reasons
+
+    def _pinned(
+        self, capability: Capability, who: Requester, pin: tuple[str, str]
+    ) -> list[Resolution]:
+        slug, model_id = pin
+        row = self.ctx.row(slug)
+        self.selection.require_personal_choices(row)
+        self.selection.check_model(row, capability, model_id, who)
+        resolution = self.resolver.resolve_row(row, capability, who, model_id)
+        if not resolution.usable:
+            raise NotConfigured(resolution.reason + ".")
+        return [resolution]
+
+    def _attempt(
+        self, capability: Capability, request: Request, res: Resolution, notes: list[str]
+    ) -> Outcome:
+        provider = self.ctx.provider(res.slug, res.base_url)
+        info = CallInfo(
+            res.slug, res.display_name, res.model_id or "", res.key_source, res.reason, list(notes)
+        )
+        started = time.perf_counter()
+        model = res.model_id or ""
+        if isinstance(request, ChatRequest | ContentRequest):
+            if isinstance(request, ContentRequest):
+                events = provider.generate_content(
+                    model, _content_messages(request), res.api_key, ChatOptions()
+                )
+            else:
+                events = provider.chat(model, request.messages, res.api_key, request.options)
+            events = iter(events)
+            first = next(events, StreamEnd())  # errors before the first token surface here
+            info.first_token_ms = (time.perf_counter() - started) * 1000
+            return ChatStream(first, events, info, started, self._pricer(res))
+        if isinstance(request, ImageRequest):
+            result = provider.generate_image(
+                model, request.prompt, res.api_key, size=request.size, n=request.n
+            )
+            info.latency_ms = (time.perf_counter() - started) * 1000
+            info.usage = result.usage
+            return ImageOutcome(result, info)
+        audio = provider.text_to_speech(
+            model,
+            request.text,
+            res.api_key,
+            voice=request.voice,
+            response_format=request.response_format,
+        )
+        info.latency_ms = (time.perf_counter() - started) * 1000
+        info.usage = audio.usage
+        return AudioOutcome(audio, info)
+
+    def _pricer(self, res: Resolution) -> Callable[[Usage | None], Usage | None]:
+        """Fill in a cost from catalogue prices when the provider reports tokens only."""
+
+        def price(usage: Usage | None) -> Usage | None:
+            if usage is None or usage.cost is not None:
+                return usage
+            model = self.selection.load_model_info(res)
+            if model and model.pricing.prompt is not None and usage.prompt_tokens is not None:
+                usage.cost = usage.prompt_tokens * model.pricing.prompt + (
+                    (usage.completion_tokens or 0) * (model.pricing.completion or 0)
+                )
+            return usage
+
+        return price
+
+
+def _content_messages(request: ContentRequest) -> list[ChatMessage]:
+    try:
+        return build_messages(request)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None

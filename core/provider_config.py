@@ -1,0 +1,142 @@
+"""The typed ``config`` JSON of an ``AIProvider`` row: every read and write goes through it.
+
+Writes (forms, CLI, import) validate strictly and refuse bad values with the
+field's path. Reads of what is already stored are lenient: a value that does not
+validate (hand-edited database, an older release) is dropped and logged, so one
+bad field never takes a page down; the next save writes the cleaned config.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import ValidationError as PydanticError
+
+from core.errors import ValidationError
+from core.types import Capability
+
+log = logging.getLogger(__name__)
+DEFAULT_PRIORITY = 1000
+ModelId = Annotated[
+    str, StringConstraints(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
+Priority = Annotated[int, Field(strict=True, ge=-1_000_000, le=1_000_000)]
+
+
+def check_base_url(value: Any) -> str | None:
+    """A plain http(s) URL without credentials, query or fragment; '' / None = default."""
+    if value in (None, ""):
+        return None
+    text = str(value).strip()
+    parts = urlsplit(text)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or "@" in parts.netloc
+        or parts.query
+        or parts.fragment
+        or "?" in text
+        or any(ord(c) < 33 for c in text)
+    ):
+        raise ValueError("The base URL must be a plain http(s) URL, with no key in it.")
+    return text.rstrip("/")
+
+
+class ProviderConfig(BaseModel):
+    """``selected_models`` per capability, ``priority`` (lower first), ``base_url``
+    (None = the provider's default) and ``capability_overrides`` (model id → capabilities)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    selected_models: dict[Capability, ModelId] = Field(default_factory=dict)
+    priority: Priority = DEFAULT_PRIORITY
+    base_url: str | None = None
+    capability_overrides: dict[ModelId, list[Capability]] = Field(default_factory=dict)
+
+    @field_validator("base_url", mode="before")
+    @classmethod
+    def _plain_base_url(cls, value: Any) -> str | None:
+        return check_base_url(value)
+
+    @field_validator("capability_overrides")
+    @classmethod
+    def _sorted_capabilities(cls, value: dict[str, list[Capability]]) -> dict:
+        return {model: sorted(set(caps)) for model, caps in value.items()}
+
+    # ---- reading and writing ------------------------------------------------
+    @classmethod
+    def parse(cls, data: Any, where: str = "config") -> ProviderConfig:
+        """Strict: any invalid field raises ValidationError naming each path and problem."""
+        try:
+            return cls.model_validate(data)
+        except PydanticError as exc:
+            raise ValidationError("; ".join(problems(exc, where))) from None
+
+    @classmethod
+    def from_stored(cls, data: Any, slug: str = "?") -> ProviderConfig:
+        """Lenient: what the database holds, with every invalid part dropped (and logged)."""
+        if not isinstance(data, dict):
+            if data not in (None, {}):
+                log.warning("%s: stored config is not an object; using defaults", slug)
+            return cls()
+        data = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
+        for _ in range(64):
+            try:
+                return cls.model_validate(data)
+            except PydanticError as exc:
+                for error in exc.errors():
+                    _drop(data, error["loc"])
+                log.warning("%s: ignored invalid stored config: %s", slug, problems(exc, slug))
+        return cls()
+
+    def to_stored(self) -> dict[str, Any]:
+        """JSON-ready data for the ``config`` column and for exports."""
+        return self.model_dump(mode="json")
+
+    def selected(self, capability: Capability | str) -> str | None:
+        return self.selected_models.get(Capability(capability))
+
+
+def _drop(data: dict[str, Any], loc: tuple[Any, ...]) -> None:
+    """Remove the invalid part at `loc`: the dict entry where there is one, else the field."""
+    field = loc[0] if loc else None
+    value = data.get(field) if isinstance(field, str) else None
+    if isinstance(value, dict) and len(loc) > 1 and loc[1] in value:
+        value.pop(loc[1])
+    elif isinstance(field, str):
+        data.pop(field, None)
+    else:
+        data.clear()
+
+
+_PLAIN_MESSAGES = {
+    "extra_forbidden": "unknown field",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "dict_type": "must be an object",
+    "list_type": "must be a list",
+    "string_type": "must be text",
+    "string_too_short": "must not be empty",
+    "string_too_long": "is too long",
+    "string_pattern_mismatch": "must not contain control characters",
+    "enum": "must be one of " + ", ".join(c.value for c in Capability),
+    "missing": "is required",
+}
+
+
+def problems(exc: PydanticError, where: str) -> list[str]:
+    """``where.field.key: problem`` for each error (never the offending value itself)."""
+    lines = []
+    for error in exc.errors():
+        path = ".".join(str(p) for p in (where, *error["loc"]) if p != "[key]")
+        message = _PLAIN_MESSAGES.get(error["type"], error["msg"])
+        if message.startswith("Value error, "):
+            message = message[len("Value error, ") :]
+        lines.append(f"{path}: {message}")
+    return lines

@@ -1,0 +1,226 @@
+"""Model selection: the live catalogue as a requester sees it (their key, overrides
+applied), choices checked against it, stale choices with suggestions, capability
+overrides."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from core.auth import User, require_super_admin
+from core.catalog import CatalogEntry, CatalogTarget
+from core.context import DeskContext
+from core.errors import PermissionDenied, ValidationError
+from core.provider_config import ProviderConfig
+from core.requester import Requester
+from core.resolution import Resolution, Resolver
+from core.tables import AIProvider
+from core.types import Capability, ModelInfo
+
+ChoiceScope = Literal["shared", "personal"]
+
+
+@dataclass(frozen=True, slots=True)
+class StaleSelection:
+    slug: str
+    display_name: str
+    capability: Capability
+    model_id: str
+    scope: ChoiceScope
+    suggestion: str | None
+    reason: str
+
+
+class Selection:
+    """Catalogue reads per requester, and every model choice."""
+
+    def __init__(self, ctx: DeskContext, resolver: Resolver) -> None:
+        self.ctx, self.resolver = ctx, resolver
+
+    # ---- the catalogue, as this requester sees it -----------------------------
+    def target_for(self, row: AIProvider, who: Requester) -> CatalogTarget:
+        """The provider and key this requester lists `row`'s catalogue with."""
+        key = self.resolver.key_for(row, who).key
+        provider = self.ctx.provider(
+            row.slug, self.ctx.base_url(row), self.ctx.settings.catalog_timeout
+        )
+        return CatalogTarget(provider, key)
+
+    def entries(
+        self, who: Requester, slugs: list[str] | None = None, include_inactive: bool = False
+    ) -> dict[str, CatalogEntry]:
+        """Live catalogues of the (active) providers, fetched concurrently."""
+        rows = [
+            r
+            for r in self.ctx.rows()
+            if (include_inactive or r.is_active) and (slugs is None or r.slug in slugs)
+        ]
+        lost = {r.slug: _key_lost(r) for r in rows if self.resolver.key_for(r, who).unreadable}
+        targets = [self.target_for(r, who) for r in rows if r.slug not in lost]
+        entries = {**self.ctx.catalog_cache.get_many(targets), **lost}
+        return {r.slug: _with_overrides(entries[r.slug], r) for r in rows if r.slug in entries}
+
+    def entry(self, slug: str, who: Requester, refresh: bool = False) -> CatalogEntry:
+        """One provider's catalogue (cached, fetched when cold; `refresh` refetches)."""
+        row = self.ctx.row(slug)
+        if self.resolver.key_for(row, who).unreadable:
+            return _key_lost(row)
+        cache = self.ctx.catalog_cache
+        target = self.target_for(row, who)
+        return _with_overrides(cache.refresh(target) if refresh else cache.get(target), row)
+
+    def load_model_info(self, res: Resolution) -> ModelInfo | None:
+        """The catalogue's record of the resolved model (prices, voices), or None.
+
+        Fetches the catalogue when it is not cached yet; never raises."""
+        provider = self.ctx.provider(res.slug, res.base_url, self.ctx.settings.catalog_timeout)
+        try:
+            entry = self.ctx.catalog_cache.get(CatalogTarget(provider, res.api_key))
+        except Exception:  # noqa: BLE001 - prices and voices are a nicety, never a failure
+            return None
+        return entry.find(res.model_id or "")
+
+    # ---- choices -------------------------------------------------------------
+    def select_model(
+        self,
+        who: Requester,
+        slug: str,
+        capability: Capability | str,
+        model_id: str | None,
+        scope: ChoiceScope = "shared",
+    ) -> None:
+        """Choose (or clear, with None) the model for a capability, checked live first."""
+        capability = Capability(capability)
+        row = self.ctx.row(slug)
+        if scope == "shared":
+            require_super_admin(who.user, "choose the shared model")
+        else:
+            if who.personal is None:
+                raise ValidationError("Personal choices need a session.")
+            self.require_personal_choices(row)
+        if model_id is not None:
+            self.check_model(row, capability, model_id, who)
+        if scope == "personal":
+            assert who.personal is not None
+            models = who.personal.selected_models.setdefault(row.slug, {})
+            if model_id is None:
+                models.pop(capability.value, None)
+            else:
+                models[capability.value] = model_id
+            return
+
+        def apply(config: ProviderConfig) -> None:
+            if model_id is None:
+                config.selected_models.pop(capability, None)
+            else:
+                config.selected_models[capability] = model_id
+
+        self.ctx.store.update_config(slug, apply)
+
+    @staticmethod
+    def require_personal_choices(row: AIProvider) -> None:
+        """PermissionDenied unless the provider allows personal model choices."""
+        if not row.allow_personal_keys:
+            raise PermissionDenied(f"{row.display_name} does not allow personal choices.")
+
+    def check_model(
+        self, row: AIProvider, capability: Capability, model_id: str, who: Requester
+    ) -> ModelInfo:
+        """The model, if the live catalogue has it for `capability`; ValidationError if not."""
+        entry = self.entry(row.slug, who)
+        if entry.status in ("error", "no_key") and not entry.models:
+            raise ValidationError(
+                f"Cannot check {model_id!r}: the {row.display_name} catalogue is unavailable "
+                f"({entry.error}). Fix that first."
+            )
+        model = entry.find(model_id)
+        if model is None:
+            raise ValidationError(f"{model_id!r} is not in the live {row.display_name} catalogue.")
+        if not model.supports(capability):
+            raise ValidationError(f"{model_id!r} does not support {capability}.")
+        return model
+
+    def set_capability_override(
+        self, user: User, slug: str, model_id: str, capabilities: list[str] | None
+    ) -> AIProvider:
+        """Force a model's capabilities (None removes the override)."""
+        require_super_admin(user, "override model capabilities")
+        try:
+            caps = None if capabilities is None else [Capability(c) for c in capabilities]
+        except ValueError:
+            raise ValidationError(f"Unknown capability in {capabilities!r}.") from None
+
+        def apply(config: ProviderConfig) -> None:
+            if caps is None:
+                config.capability_overrides.pop(model_id, None)
+            else:
+                config.capability_overrides[model_id] = caps
+
+        return self.ctx.store.update_config(slug, apply)
+
+    def stale_selections(self, who: Requester) -> list[StaleSelection]:
+        """Selected models that vanished from the live catalogue, with a replacement."""
+        entries = self.entries(who)
+        stale: list[StaleSelection] = []
+        for row in self.ctx.rows():
+            entry = entries.get(row.slug)
+            if entry is None or entry.status in ("error", "no_key"):
+                continue
+            choices: list[tuple[ChoiceScope, str, str]] = [
+                ("shared", c.value, m) for c, m in row.provider_config().selected_models.items()
+            ]
+            if row.allow_personal_keys:
+                choices += [("personal", c, m) for c, m in who.personal_models(row.slug).items()]
+            for scope, cap, model_id in choices:
+                item = _stale_item(row, entry, scope, cap, model_id)
+                if item:
+                    stale.append(item)
+        return stale
+
+
+def _key_lost(row: AIProvider) -> CatalogEntry:
+    """An error entry, without any upstream call, for a key that cannot be decrypted."""
+    return CatalogEntry(
+        row.slug,
+        row.display_name,
+        (),
+        "error",
+        f"{row.display_name}: the stored shared key cannot be decrypted with the current "
+        "secret; save the key again.",
+    )
+
+
+def _with_overrides(entry: CatalogEntry, row: AIProvider) -> CatalogEntry:
+    overrides = row.provider_config().capability_overrides
+    if not overrides:
+        return entry
+    models = tuple(
+        replace(m, capabilities=frozenset(overrides[m.id]), capability_source="override")
+        if m.id in overrides
+        else m
+        for m in entry.models
+    )
+    return replace(entry, models=models)
+
+
+def _stale_item(
+    row: AIProvider, entry: CatalogEntry, scope: ChoiceScope, cap: str, model_id: str
+) -> StaleSelection | None:
+    if cap not in {c.value for c in Capability}:
+        return None
+    capability = Capability(cap)
+    model = entry.find(model_id)
+    if model is not None and model.supports(capability):
+        return None
+    candidates = [m.id for m in entry.models_for(capability)]
+    close = difflib.get_close_matches(model_id, candidates, n=1, cutoff=0.3)
+    suggestion = close[0] if close else (candidates[0] if candidates else None)
+    reason = (
+        "is no longer in the live catalogue"
+        if model is None
+        else f"no longer supports {capability}"
+    )
+    return StaleSelection(
+        row.slug, row.display_name, capability, model_id, scope, suggestion, f"{model_id} {reason}"
+    )
