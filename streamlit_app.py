@@ -13,8 +13,10 @@ import importlib
 import streamlit as st
 
 from core.auth import auth_mode
+from core.db import StorageUnavailable
 from ui import state
 from ui.navigation import pages_for
+from ui.widgets import storage_unavailable
 
 st.set_page_config(page_title="ModelDesk", page_icon=":material/hub:", layout="wide")
 
@@ -65,4 +67,7 @@ with st.sidebar:
     if errors:
         st.warning(f"{len(errors)} provider plug-in(s) failed to load; see Providers.")
 
-navigation.run()
+try:
+    navigation.run()
+except StorageUnavailable as outage:  # database down or secret key unusable: say so, retry next run
+    storage_unavailable(outage)

@@ -1,14 +1,17 @@
 """``python -m core``: the admin CLI, on the same service as the dashboard.
 
 The CLI runs as the local super admin (whoever can run it can read the
-database anyway). Exit codes: 0 ok, 1 provider error, 2 bad input,
-3 nothing configured, 4 save conflict.
+database anyway). Every failure is one line on stderr. Exit codes: 0 ok,
+1 provider error, 2 bad input, 3 nothing configured, 4 save conflict,
+5 storage unavailable (database unreachable or refused, secret key malformed,
+or a stored key the command needs cannot be decrypted).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -16,9 +19,12 @@ from typing import Any, TextIO
 
 from core.auth import LOCAL_USER
 from core.catalog import CatalogEntry
+from core.config_io import read_import
 from core.content import TEMPLATES, ContentRequest
+from core.db import StorageUnavailable
 from core.errors import (
     ConflictError,
+    KeyUnreadable,
     ModelDeskError,
     NotConfigured,
     PermissionDenied,
@@ -40,6 +46,8 @@ from core.service import (
 from core.types import ALL_CAPABILITIES, ChatMessage, ModelInfo
 
 EXIT_CODES: list[tuple[type[Exception], int]] = [
+    (StorageUnavailable, 5),
+    (KeyUnreadable, 5),
     (ProviderError, 1),
     (ValidationError, 2),
     (PermissionDenied, 2),
@@ -47,7 +55,9 @@ EXIT_CODES: list[tuple[type[Exception], int]] = [
     (ConflictError, 4),
     (ModelDeskError, 2),
 ]
-CLI = Requester(LOCAL_USER)  # the CLI runs as the local super admin, with no session
+CLI = Requester(LOCAL_USER)
+MAX_IMPORT_READ = 1024 * 1024  # read_import refuses anything over its own, smaller limit
+log = logging.getLogger(__name__)  # the CLI runs as the local super admin, with no session
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -88,6 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="import a configuration export")
     imp.add_argument("file", type=Path)
     imp.add_argument("--yes", action="store_true", help="apply (default: preview only)")
+    imp.add_argument(
+        "--allow-removals",
+        action="store_true",
+        help="also apply removals of model choices or overrides (null in the file)",
+    )
     return parser
 
 
@@ -115,10 +130,7 @@ def cmd_providers(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int
         view = next(v for v in desk.providers() if v.slug == args.slug)
         print(f"Saved the {view.display_name} key {view.masked_key}.", file=out)
         return 0
-    row = next((v.row for v in desk.providers() if v.slug == args.slug), None)
-    if row is None:
-        raise ValidationError(f"Unknown provider {args.slug!r}.")
-    desk.update_provider(LOCAL_USER, args.slug, row.version, is_active=args.action == "enable")
+    row = desk.set_provider_active(LOCAL_USER, args.slug, args.action == "enable")
     print(f"{row.display_name} {args.action}d.", file=out)
     return 0
 
@@ -264,15 +276,24 @@ def cmd_export(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_import(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
+    """Validate the whole file, show every change, apply only with --yes (merge, one
+    transaction); removals of model choices also need --allow-removals."""
     try:
-        data = json.loads(args.file.read_text())
-    except (OSError, ValueError) as exc:
+        with args.file.open("rb") as handle:
+            raw = handle.read(MAX_IMPORT_READ)
+    except OSError as exc:
         raise ValidationError(f"Cannot read {args.file}: {type(exc).__name__}.") from None
-    changes = desk.import_apply(LOCAL_USER, data) if args.yes else desk.import_preview(data)
-    for change in changes:
-        print(f"{change.slug}.{change.field}: {change.old!r} -> {change.new!r}", file=out)
+    data = read_import(raw)
+    if args.yes:
+        plan = desk.import_apply(LOCAL_USER, data, allow_removals=args.allow_removals)
+    else:
+        plan = desk.import_preview(data)
+    for change in plan.changes:
+        print(str(change) + ("  (removal)" if change.is_removal else ""), file=out)
     verb = "applied" if args.yes else "would change (use --yes to apply)"
-    print(f"{len(changes)} change(s) {verb}", file=out)
+    print(f"{len(plan.changes)} change(s) {verb}", file=out)
+    if plan.removals and not args.yes:
+        print(f"{len(plan.removals)} removal(s) also need --allow-removals", file=out)
     return 0
 
 
@@ -285,6 +306,10 @@ COMMANDS: dict[str, Callable[[ModelDesk, argparse.Namespace, TextIO], int]] = {
     "export": cmd_export,
     "import": cmd_import,
 }
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _table(out: TextIO, rows: list[dict[str, Any]], columns: list[str]) -> None:
@@ -305,12 +330,17 @@ def main(
     owned = desk is None
     try:
         desk = desk or ModelDesk()
+        desk.check_storage()
         return COMMANDS[args.command](desk, args, out)
     except ModelDeskError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_one_line(str(exc))}", file=sys.stderr)
         return next(code for cls, code in EXIT_CODES if isinstance(exc, cls))
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        log.debug("unexpected failure", exc_info=True)
+        print(f"error: unexpected {type(exc).__name__}; please report it.", file=sys.stderr)
+        return 1
     finally:
         if owned and desk is not None:
             desk.close()

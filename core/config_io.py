@@ -1,26 +1,157 @@
-"""Configuration I/O: export the whole configuration (never keys), preview and apply an import."""
+"""Configuration I/O: export the whole configuration (never keys); validate, preview
+and apply an import.
+
+An import is a merge, never a replacement: fields and model choices absent from the
+file are kept; ``null`` for a model choice or override removes it, and removals are
+only applied when explicitly allowed. The whole file is validated first (same rules
+as the forms, through :class:`ProviderConfig`); any problem refuses all of it, and a
+valid import is saved in one transaction.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+import json
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
+from pydantic import ValidationError as PydanticError
 
 from core.auth import User, require_super_admin
 from core.context import DeskContext
 from core.errors import ValidationError
+from core.provider_config import ModelId, Priority, ProviderConfig, check_base_url, problems
 from core.tables import AIProvider
+from core.types import Capability
 
 EXPORT_VERSION = 1
+MAX_IMPORT_BYTES = 512 * 1024
+MAX_DEPTH = 8
+MAX_PROVIDERS = 500
+REMOVABLE = ("selected_models", "capability_overrides")  # removing one of these asks first
+FLAGS = ("display_name", "is_active", "allow_personal_keys", "allow_shared_for_normal_admins")
+
+
+class ImportInvalid(ValidationError):
+    """The import file is refused; `problems` lists each bad field as ``path: problem``."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        shown = "; ".join(problems[:20]) + ("; …" if len(problems) > 20 else "")
+        super().__init__(f"The import is invalid, nothing was changed: {shown}")
+
+
+class RemovalsRefused(ValidationError):
+    """The import would remove model choices and that was not allowed."""
 
 
 @dataclass(frozen=True, slots=True)
 class ConfigChange:
+    """One field-level change: ``slug.path: old → new`` (None = not set)."""
+
     slug: str
-    field: str
+    path: str
     old: Any
     new: Any
 
+    @property
+    def is_removal(self) -> bool:
+        return self.new is None and self.path.startswith(REMOVABLE)
 
+    def __str__(self) -> str:
+        return f"{self.slug}.{self.path}: {_show(self.old)} → {_show(self.new)}"
+
+
+@dataclass(slots=True)
+class ImportPlan:
+    """What an import changes, and the compare-and-swap saves that would apply it."""
+
+    changes: list[ConfigChange] = field(default_factory=list)
+    saves: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+
+    @property
+    def removals(self) -> list[ConfigChange]:
+        return [c for c in self.changes if c.is_removal]
+
+
+# ---------------------------------------------------------------- the file's shape
+DisplayName = Annotated[
+    str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
+
+
+class ConfigPatch(BaseModel):
+    """The ``config`` of one imported provider: any subset of :class:`ProviderConfig`;
+    ``null`` for one model choice or override removes it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    selected_models: dict[Capability, ModelId | None] = Field(default_factory=dict)
+    priority: Priority = 0
+    base_url: str | None = None
+    capability_overrides: dict[ModelId, list[Capability] | None] = Field(default_factory=dict)
+
+    @field_validator("base_url", mode="before")
+    @classmethod
+    def _plain_base_url(cls, value: Any) -> str | None:
+        return check_base_url(value)
+
+    def merged_into(self, current: ProviderConfig) -> ProviderConfig:
+        data = current.to_stored()
+        for name in self.model_fields_set:
+            value = getattr(self, name)
+            if isinstance(value, dict):
+                merged = data[name]
+                for key, item in value.items():
+                    key = key.value if isinstance(key, Capability) else key
+                    if item is None:
+                        merged.pop(key, None)
+                    else:
+                        merged[key] = [c.value for c in item] if isinstance(item, list) else item
+            else:
+                data[name] = value
+        return ProviderConfig.parse(data)
+
+
+class ProviderImport(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    slug: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    display_name: DisplayName = "-"
+    is_active: StrictBool = True
+    allow_personal_keys: StrictBool = True
+    allow_shared_for_normal_admins: StrictBool = False
+    config: ConfigPatch = Field(default_factory=ConfigPatch)
+
+
+# ---------------------------------------------------------------- reading a file
+def read_import(raw: bytes | str) -> Any:
+    """Parse an import file under the size and nesting limits; ValidationError otherwise."""
+    if len(raw) > MAX_IMPORT_BYTES:
+        raise ValidationError(f"The import is larger than {MAX_IMPORT_BYTES // 1024} KB.")
+    try:
+        data = json.loads(raw)
+    except RecursionError:
+        raise ValidationError(f"The import is nested deeper than {MAX_DEPTH} levels.") from None
+    except ValueError as exc:
+        raise ValidationError(f"The import is not valid JSON ({type(exc).__name__}).") from None
+    check_depth(data)
+    return data
+
+
+def check_depth(data: Any, limit: int = MAX_DEPTH) -> None:
+    """ValidationError when `data` nests lists/objects deeper than `limit`."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > limit:
+                raise ValidationError(f"The import is nested deeper than {limit} levels.")
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((child, depth + 1) for child in children)
+
+
+# ---------------------------------------------------------------- the service part
 def _exported(row: AIProvider) -> dict[str, Any]:
     return {
         "slug": row.slug,
@@ -40,41 +171,114 @@ class ConfigIO:
         """The whole configuration as JSON-ready data, without any key."""
         return {
             "modeldesk_config": EXPORT_VERSION,
-            "providers": [_exported(r) for r in self.ctx.store.list()],
+            "providers": [_exported(r) for r in self.ctx.rows()],
         }
 
-    def import_preview(self, data: dict[str, Any]) -> list[ConfigChange]:
-        """What importing `data` would change, field by field (nothing is saved)."""
-        changes: list[ConfigChange] = []
-        for item in _import_items(data):
-            row = self.ctx.store.get(item["slug"])
-            if row is None:
-                raise ValidationError(f"Unknown provider {item['slug']!r} in the import.")
-            current = _exported(row)
-            for name, new in item.items():
-                if name != "slug" and name in current and current[name] != new:
-                    changes.append(ConfigChange(row.slug, name, current[name], new))
-        return changes
+    def import_preview(self, data: Any) -> ImportPlan:
+        """Validate all of `data` and list every field-level change (nothing is saved)."""
+        check_depth(data)
+        items, errors = self._validated_items(data)
+        if errors:
+            raise ImportInvalid(errors)
+        plan = ImportPlan()
+        for item in items:
+            self._plan_item(item, plan)
+        return plan
 
-    def import_apply(self, user: User, data: dict[str, Any]) -> list[ConfigChange]:
+    def import_apply(self, user: User, data: Any, allow_removals: bool = False) -> ImportPlan:
+        """Apply a valid import in one transaction; removals only with `allow_removals`."""
         require_super_admin(user, "import a configuration")
-        changes = self.import_preview(data)
-        by_slug: dict[str, dict[str, Any]] = {}
-        for change in changes:
-            by_slug.setdefault(change.slug, {})[change.field] = change.new
-        for slug, fields in by_slug.items():
-            row = self.ctx.row(slug)
-            self.ctx.store.save(slug, row.version, **fields)
-        return changes
+        plan = self.import_preview(data)
+        if plan.removals and not allow_removals:
+            listed = "; ".join(str(c) for c in plan.removals[:10])
+            raise RemovalsRefused(
+                f"The import would remove {len(plan.removals)} model choice(s) or override(s) "
+                f"({listed}); confirm the removals to apply it. Nothing was changed."
+            )
+        if plan.saves:
+            self.ctx.store.save_many(plan.saves)
+        return plan
+
+    def _validated_items(self, data: Any) -> tuple[list[ProviderImport], list[str]]:
+        version = data.get("modeldesk_config") if isinstance(data, dict) else None
+        if type(version) is not int or version != EXPORT_VERSION:
+            raise ValidationError("This file is not a ModelDesk configuration export.")
+        errors = [f"{k}: unknown field" for k in data if k not in ("modeldesk_config", "providers")]
+        raw = data.get("providers")
+        if not isinstance(raw, list) or len(raw) > MAX_PROVIDERS:
+            return [], [*errors, f"providers: must be a list of at most {MAX_PROVIDERS} objects"]
+        items: list[ProviderImport] = []
+        seen: set[str] = set()
+        for index, entry in enumerate(raw):
+            where = f"providers[{index}]"
+            if isinstance(entry, dict) and isinstance(entry.get("slug"), str):
+                where = entry["slug"][:64]
+            if isinstance(entry, dict) and any(str(k).endswith("api_key") for k in entry):
+                errors.append(f"{where}: imports never carry keys; remove the key fields")
+                continue
+            try:
+                item = ProviderImport.model_validate(entry)
+            except PydanticError as exc:
+                errors += problems(exc, where)
+                continue
+            if (
+                item.slug not in self.ctx.registry.providers
+                or self.ctx.store.get(item.slug) is None
+            ):
+                errors.append(f"{where}.slug: unknown provider")
+            elif item.slug in seen:
+                errors.append(f"{where}.slug: listed twice")
+            else:
+                seen.add(item.slug)
+                items.append(item)
+        return items, errors
+
+    def _plan_item(self, item: ProviderImport, plan: ImportPlan) -> None:
+        row = self.ctx.row(item.slug)
+        current = _exported(row)
+        fields: dict[str, Any] = {}
+        for name in FLAGS:
+            new = getattr(item, name)
+            if name in item.model_fields_set and new != current[name]:
+                plan.changes.append(ConfigChange(row.slug, name, current[name], new))
+                fields[name] = new
+        if "config" in item.model_fields_set:
+            old_config = row.provider_config()
+            try:
+                new_config = item.config.merged_into(old_config)
+            except ValidationError as exc:
+                raise ImportInvalid([f"{row.slug}.{exc}"]) from None
+            config_changes = _diff(row.slug, old_config.to_stored(), new_config.to_stored())
+            if config_changes:
+                plan.changes += config_changes
+                fields["config"] = new_config
+        if fields:
+            plan.saves[row.slug] = (row.version, fields)
 
 
-def _import_items(data: dict[str, Any]) -> list[dict[str, Any]]:
-    if not isinstance(data, dict) or data.get("modeldesk_config") != EXPORT_VERSION:
-        raise ValidationError("This file is not a ModelDesk configuration export.")
-    items = data.get("providers")
-    if not isinstance(items, list) or not all(isinstance(i, dict) and "slug" in i for i in items):
-        raise ValidationError("The export's provider list is malformed.")
-    for item in items:
-        if any(name.endswith("api_key") for name in item):
-            raise ValidationError("Imports never carry keys; remove the key fields.")
-    return items
+def _diff(slug: str, old: dict[str, Any], new: dict[str, Any]) -> list[ConfigChange]:
+    """Leaf-level differences: ``selected_models.chat``, ``priority``..."""
+    before, after = _flatten(old), _flatten(new)
+    return [
+        ConfigChange(slug, path, before.get(path), after.get(path))
+        for path in sorted(before.keys() | after.keys())
+        if before.get(path) != after.get(path)
+    ]
+
+
+def _flatten(config: dict[str, Any]) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for name, value in config.items():
+        if isinstance(value, dict):
+            flat.update({f"{name}.{key}": item for key, item in value.items()})
+        else:
+            flat[name] = value
+    return flat
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "[]"
+    return str(value)

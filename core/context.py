@@ -44,6 +44,10 @@ class SharedKeys:
                     raise StorageUnavailable(f"The secret key is unusable: {detail}") from None
             return self._box
 
+    def check(self) -> None:
+        """StorageUnavailable now if the secret key is malformed or unreadable."""
+        _ = self.box
+
     def decrypt(self, row: AIProvider) -> str | None:
         """The row's shared key; None when there is none; KeyUnreadable when it is lost."""
         return self.box.decrypt(row.shared_api_key) if row.shared_api_key else None

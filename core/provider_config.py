@@ -120,6 +120,7 @@ _PLAIN_MESSAGES = {
     "bool_type": "must be true or false",
     "bool_parsing": "must be true or false",
     "dict_type": "must be an object",
+    "model_type": "must be an object",
     "list_type": "must be a list",
     "string_type": "must be text",
     "string_too_short": "must not be empty",

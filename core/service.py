@@ -23,7 +23,7 @@ import httpx
 from core.auth import User, require_super_admin
 from core.catalog import Catalog, CatalogEntry, CatalogTarget
 from core.config import Settings, load_settings
-from core.config_io import ConfigChange, ConfigIO
+from core.config_io import ConfigChange, ConfigIO, ImportPlan
 from core.context import DeskContext, KeyStatus
 from core.crypto import RotationResult
 from core.db import ProviderStore, make_engine, storage_guard
@@ -58,6 +58,7 @@ __all__ = [
     "ConfigChange",
     "ImageOutcome",
     "ImageRequest",
+    "ImportPlan",
     "ModelDesk",
     "ProviderView",
     "Requester",
@@ -136,6 +137,12 @@ class ModelDesk:
     def store(self) -> ProviderStore:
         return self.ctx.store
 
+    def check_storage(self) -> None:
+        """StorageUnavailable unless the database answers and the secret key is usable."""
+        self.ctx.store.ready()
+        self.ctx.store.list()
+        self.ctx.keys.check()
+
     def close(self) -> None:
         self.ctx.client.close()
         self.engine.dispose()
@@ -147,6 +154,7 @@ class ModelDesk:
     # ------------------------------------------------------------ providers
     def providers(self) -> list[ProviderView]:
         """Every discovered provider with its row, in priority order."""
+        self.ctx.keys.check()  # a malformed secret key is reported on every listing
         views = []
         for row in self.ctx.rows():
             status, masked = self.ctx.keys.status(row)
@@ -176,6 +184,12 @@ class ModelDesk:
         config.update({name: changes.pop(name) for name in CONFIG_FIELDS & set(changes)})
         typed = ProviderConfig.parse(config, slug)
         return self.ctx.store.save(slug, expected_version, config=typed, **changes)
+
+    def set_provider_active(self, user: User, slug: str, active: bool) -> AIProvider:
+        """Switch a provider on or off, re-applied on a concurrent save (never a conflict)."""
+        require_super_admin(user, "change provider settings")
+        self.ctx.row(slug)
+        return self.ctx.store.update(slug, lambda _row: {"is_active": active})
 
     def test_key(self, slug: str, api_key: str, base_url: str | None = None) -> None:
         """One live authenticated call; raises ProviderError when the key is refused."""
@@ -282,8 +296,10 @@ class ModelDesk:
     def export_config(self) -> dict[str, Any]:
         return self.config_io.export_config()
 
-    def import_preview(self, data: Any) -> list[ConfigChange]:
+    def import_preview(self, data: Any) -> ImportPlan:
+        """Validate an import and list its field-level changes; nothing is saved."""
         return self.config_io.import_preview(data)
 
-    def import_apply(self, user: User, data: Any) -> list[ConfigChange]:
-        return self.config_io.import_apply(user, data)
+    def import_apply(self, user: User, data: Any, *, allow_removals: bool = False) -> ImportPlan:
+        """Merge a valid import in one transaction (removals only when allowed)."""
+        return self.config_io.import_apply(user, data, allow_removals)

@@ -9,9 +9,10 @@ import streamlit as st
 
 from core.auth import PersonalSettings, User
 from core.catalog import CatalogEntry
+from core.config_io import ImportInvalid, read_import
 from core.crypto import mask
 from core.requester import Requester
-from core.service import ModelDesk, ProviderView
+from core.service import ImportPlan, ModelDesk, ProviderView
 from core.types import Capability
 from ui import catalog, state
 from ui.widgets import reporting_errors
@@ -210,22 +211,48 @@ def _export_import(desk: ModelDesk, user: User) -> None:
     upload = right.file_uploader("Import a configuration", type=["json"])
     if upload is None:
         return
+    try:
+        data = read_import(upload.getvalue())
+        plan = desk.import_preview(data)
+    except ImportInvalid as exc:
+        st.error("The import is invalid; nothing was changed:", icon=":material/block:")
+        st.code("\n".join(exc.problems), language=None)  # plain text, never Markdown
+        return
     with reporting_errors("Reading the import"):
-        data = json.loads(upload.getvalue())
-        changes = desk.import_preview(data)
-        if not changes:
-            st.info("The import matches the current configuration.")
-            return
-        st.dataframe(
-            [
-                {"provider": c.slug, "field": c.field, "now": str(c.old), "after": str(c.new)}
-                for c in changes
-            ],
-            hide_index=True,
+        _import_preview(desk, user, data, plan)
+
+
+def _import_preview(desk: ModelDesk, user: User, data: object, plan: ImportPlan) -> None:
+    """Field-level changes, a confirmation for removals, then one apply."""
+    if not plan.changes:
+        st.info("The import matches the current configuration.")
+        return
+    st.dataframe(
+        [
+            {
+                "provider": c.slug,
+                "field": c.path,
+                "now": _shown(c.old),
+                "after": _shown(c.new),
+                "removal": c.is_removal,
+            }
+            for c in plan.changes
+        ],
+        hide_index=True,
+    )
+    allowed = True
+    if plan.removals:
+        allowed = st.checkbox(
+            f"Also remove {len(plan.removals)} model choice(s) or override(s) listed above",
+            key="import_allow_removals",
         )
-        if st.button(f"Apply {len(changes)} change(s)", type="primary"):
-            desk.import_apply(user, data)
-            _saved("Configuration imported.")
+    if st.button(f"Apply {len(plan.changes)} change(s)", type="primary", disabled=not allowed):
+        desk.import_apply(user, data, allow_removals=allowed)
+        _saved("Configuration imported.")
+
+
+def _shown(value: object) -> str:
+    return "—" if value is None else str(value)
 
 
 if __name__ == "__main__":  # run as a file, not imported: go through the sign-in gate

@@ -134,6 +134,11 @@ def _server_error(name: str, status: int = 503) -> ProviderError:
 
 @pytest.fixture
 def upstream() -> Upstream:
+    return default_upstream()
+
+
+def default_upstream() -> Upstream:
+    """Alpha: two chat models and a painter; Beta: a chat model and a voice."""
     return Upstream(
         catalogs=dict(
             alpha=[
@@ -154,9 +159,14 @@ def upstream() -> Upstream:
 @pytest.fixture
 def desk(monkeypatch, upstream: Upstream) -> Iterator[ModelDesk]:
     monkeypatch.setenv("MODELDESK_SECRET_KEY", Fernet.generate_key().decode())
-    service = ModelDesk(load_settings({}), registry=Registry(_providers(upstream)))
+    service = make_desk(upstream)
     yield service
     service.close()
+
+
+def make_desk(upstream: Upstream) -> ModelDesk:
+    """The real service on a fresh SQLite file, with Alpha and Beta bound to `upstream`."""
+    return ModelDesk(load_settings({}), registry=Registry(_providers(upstream)))
 
 
 def _configure(desk: ModelDesk) -> None:
@@ -394,7 +404,10 @@ def test_export_never_holds_keys_and_import_previews_then_applies(desk: ModelDes
     exported["providers"][0]["is_active"] = False
     exported["providers"][0]["config"]["priority"] = 5
     preview = desk.import_preview(exported)
-    assert {(c.slug, c.field) for c in preview} == {("alpha", "is_active"), ("alpha", "config")}
+    assert [str(c) for c in preview.changes] == [
+        "alpha.is_active: True → False",
+        "alpha.priority: 100 → 5",
+    ]
     assert _row(desk, "alpha").is_active  # preview saved nothing
     desk.import_apply(SUPER.user, exported)
     assert not _row(desk, "alpha").is_active

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 import streamlit as st
 
+from core.db import StorageUnavailable
 from core.errors import (
     ConflictError,
     ModelDeskError,
@@ -29,6 +30,8 @@ def reporting_errors(action: str = "That") -> Iterator[None]:
     """Show any core error as a clear message instead of a traceback."""
     try:
         yield
+    except StorageUnavailable as exc:
+        storage_unavailable(exc)
     except ProviderError as exc:
         st.error(str(exc), icon=":material/cloud_off:")
         for note in exc.fallbacks:
@@ -50,6 +53,16 @@ def reporting_errors(action: str = "That") -> Iterator[None]:
             f"{action} failed unexpectedly ({type(exc).__name__}). The details are in the "
             "server log."
         )
+
+
+def storage_unavailable(exc: StorageUnavailable) -> None:
+    """The page's whole content while storage is down; the next run tries again."""
+    log.warning("storage unavailable: %s", exc)
+    st.error(
+        f"**ModelDesk cannot reach its storage right now.** {exc} Nothing was changed. "
+        "This page recovers by itself once the database is back: reload in a moment.",
+        icon=":material/database_off:",
+    )
 
 
 def resolution_box(desk: ModelDesk, capability: Capability, who: Requester) -> Resolution | None:
