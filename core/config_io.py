@@ -193,7 +193,7 @@ class ConfigIO:
             listed = "; ".join(str(c) for c in plan.removals[:10])
             raise RemovalsRefused(
                 f"The import would remove {len(plan.removals)} model choice(s) or override(s) "
-                f"({listed}); confirm the removals to apply it. Nothing was changed."
+                f"({listed}); confirm the removals (CLI: --allow-removals). Nothing was changed."
             )
         if plan.saves:
             self.ctx.store.save_many(plan.saves)

@@ -12,7 +12,7 @@ from typing import Any, cast
 from sqlalchemy import event, update
 from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
-from sqlmodel import Session, SQLModel, create_engine, select
+from sqlmodel import Session, SQLModel, col, create_engine, select
 
 from core.errors import ConflictError, ModelDeskError, ValidationError
 from core.provider_config import ProviderConfig
@@ -42,7 +42,7 @@ def storage_guard() -> Iterator[None]:
     except IntegrityError:
         raise
     except (DBAPIError, SQLAlchemyError) as exc:
-        log.warning("database unavailable: %s", type(exc).__name__)
+        log.info("database unavailable: %s", type(exc).__name__)
         raise StorageUnavailable(
             f"The database is unavailable ({type(exc).__name__}): check DATABASE_URL, its "
             "password and that the server is running."
@@ -81,7 +81,7 @@ def make_engine(url: str) -> Engine:
 
 def init_db(engine: Engine) -> None:
     """Create the schema on first start (idempotent)."""
-    SQLModel.metadata.create_all(engine, tables=[AIProvider.__table__])
+    SQLModel.metadata.create_all(engine, tables=[AIProvider.__table__])  # type: ignore[attr-defined]
 
 
 class ProviderStore:
@@ -193,7 +193,7 @@ class ProviderStore:
             values["config"] = config.to_stored()
         statement = (
             update(AIProvider)
-            .where(AIProvider.slug == slug, AIProvider.version == expected_version)
+            .where(col(AIProvider.slug) == slug, col(AIProvider.version) == expected_version)
             .values(**values, version=AIProvider.version + 1, updated_at=utcnow())
         )
         return row.display_name, statement

@@ -19,6 +19,7 @@ from core.errors import ValidationError
 from core.types import Capability
 
 log = logging.getLogger(__name__)
+_reported: set[str] = set()  # each distinct stored problem is logged once per process
 DEFAULT_PRIORITY = 1000
 ModelId = Annotated[
     str, StringConstraints(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")
@@ -80,7 +81,7 @@ class ProviderConfig(BaseModel):
         """Lenient: what the database holds, with every invalid part dropped (and logged)."""
         if not isinstance(data, dict):
             if data not in (None, {}):
-                log.warning("%s: stored config is not an object; using defaults", slug)
+                _report(f"{slug}: stored config is not an object; using defaults")
             return cls()
         data = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
         for _ in range(64):
@@ -89,7 +90,7 @@ class ProviderConfig(BaseModel):
             except PydanticError as exc:
                 for error in exc.errors():
                     _drop(data, error["loc"])
-                log.warning("%s: ignored invalid stored config: %s", slug, problems(exc, slug))
+                _report(f"{slug}: ignored invalid stored config: {'; '.join(problems(exc, slug))}")
         return cls()
 
     def to_stored(self) -> dict[str, Any]:
@@ -98,6 +99,12 @@ class ProviderConfig(BaseModel):
 
     def selected(self, capability: Capability | str) -> str | None:
         return self.selected_models.get(Capability(capability))
+
+
+def _report(message: str) -> None:
+    if message not in _reported:
+        _reported.add(message)
+        log.warning(message)
 
 
 def _drop(data: dict[str, Any], loc: tuple[Any, ...]) -> None:

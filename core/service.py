@@ -16,7 +16,7 @@ enforced in core: whatever the UI shows or hides, a call outside a role is refus
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import httpx
 
@@ -24,6 +24,7 @@ from core.auth import User, require_super_admin
 from core.catalog import Catalog, CatalogEntry, CatalogTarget
 from core.config import Settings, load_settings
 from core.config_io import ConfigChange, ConfigIO, ImportPlan
+from core.content import ContentRequest
 from core.context import DeskContext, KeyStatus
 from core.crypto import RotationResult
 from core.db import ProviderStore, make_engine, storage_guard
@@ -281,6 +282,36 @@ class ModelDesk:
         return self.selection.stale_selections(who)
 
     # ------------------------------------------------------------ generation
+    @overload
+    def generate(
+        self,
+        capability: Capability | str,
+        request: ChatRequest | ContentRequest,
+        who: Requester,
+        *,
+        pin: tuple[str, str] | None = None,
+    ) -> ChatStream: ...
+
+    @overload
+    def generate(
+        self,
+        capability: Capability | str,
+        request: ImageRequest,
+        who: Requester,
+        *,
+        pin: tuple[str, str] | None = None,
+    ) -> ImageOutcome: ...
+
+    @overload
+    def generate(
+        self,
+        capability: Capability | str,
+        request: SpeechRequest,
+        who: Requester,
+        *,
+        pin: tuple[str, str] | None = None,
+    ) -> AudioOutcome: ...
+
     def generate(
         self,
         capability: Capability | str,
@@ -289,7 +320,11 @@ class ModelDesk:
         *,
         pin: tuple[str, str] | None = None,
     ) -> Outcome:
-        """Run `request` on the resolved provider (see :class:`core.generation.Generation`)."""
+        """Run `request` on the resolved provider (see :class:`core.generation.Generation`).
+
+        The result's type follows the request's: chat and content stream a
+        :class:`ChatStream`, images give an :class:`ImageOutcome`, speech an
+        :class:`AudioOutcome`."""
         return self.generation.generate(capability, request, who, pin)
 
     # ------------------------------------------------------------ import / export

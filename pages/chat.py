@@ -81,7 +81,7 @@ def _compare_picker(desk: ModelDesk, who: Requester) -> tuple[str, str] | None:
         )
         return None
     labels = {o: f"{found[o[0]].display_name} · {o[1]}" for o in options}
-    return st.selectbox("Second model", options, format_func=labels.get, key="chat_second")
+    return st.selectbox("Second model", options, format_func=lambda o: labels[o], key="chat_second")
 
 
 def _messages(system: str, history: list[dict]) -> list[ChatMessage]:

@@ -211,14 +211,14 @@ def _export_import(desk: ModelDesk, user: User) -> None:
     upload = right.file_uploader("Import a configuration", type=["json"])
     if upload is None:
         return
-    try:
-        data = read_import(upload.getvalue())
-        plan = desk.import_preview(data)
-    except ImportInvalid as exc:
-        st.error("The import is invalid; nothing was changed:", icon=":material/block:")
-        st.code("\n".join(exc.problems), language=None)  # plain text, never Markdown
-        return
     with reporting_errors("Reading the import"):
+        try:
+            data = read_import(upload.getvalue())
+            plan = desk.import_preview(data)
+        except ImportInvalid as exc:
+            st.error("The import is invalid; nothing was changed:", icon=":material/block:")
+            st.code("\n".join(exc.problems), language=None)  # plain text, never Markdown
+            return
         _import_preview(desk, user, data, plan)
 
 

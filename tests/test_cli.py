@@ -6,6 +6,7 @@ import io
 import json
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -180,3 +181,112 @@ def _os_env() -> dict[str, str]:
     import os
 
     return dict(os.environ)
+
+
+# ---------------------------------------------------------------- failures: one line, one code
+def _cli(env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "core", *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**_os_env(), **env},
+    )
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("DATABASE_URL", "postgresql+psycopg://u:pw-SENTINEL@127.0.0.1:1/x", "database"),
+        ("MODELDESK_SECRET_KEY", "not-a-fernet-key", "not a valid Fernet key"),
+    ],
+)
+def test_storage_unavailable_is_exit_5_and_one_line(env, setting, value, message) -> None:
+    """A database that refuses connections, or a malformed secret key: exit 5, no traceback."""
+    result = _cli({**env, setting: value}, "providers", "list")
+    assert result.returncode == 5, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
+    assert "Traceback" not in result.stderr and "pw-SENTINEL" not in result.stderr
+    assert "not-a-fernet-key" not in result.stderr and result.stdout == ""
+
+
+def test_a_stored_key_that_cannot_be_decrypted_is_exit_5(desk, monkeypatch, capsys) -> None:
+    run(desk, "providers", "set-key", "openrouter", stdin=KEY + "\n", monkeypatch=monkeypatch)
+    model = desk.catalog_entry("openrouter", CLI).models_for("chat")[0].id
+    run(desk, "select", "openrouter", "chat", model)
+    capsys.readouterr()
+    monkeypatch.setenv("MODELDESK_SECRET_KEY", Fernet.generate_key().decode())
+    other = ModelDesk(load_settings({}))
+    try:
+        assert run(other, "generate", "chat", "--prompt", "x")[0] == 5
+    finally:
+        other.close()
+    err = capsys.readouterr().err
+    assert "cannot be decrypted" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_bad_import_lists_each_field_exits_2_and_changes_nothing(desk, tmp_path, capsys):
+    before = desk.export_config()
+    bad = tmp_path / "bad.json"
+    bad.write_text(
+        json.dumps(
+            {
+                "modeldesk_config": 1,
+                "providers": [
+                    {"slug": "openrouter", "config": "notadict"},
+                    {"slug": "groq", "is_active": "yes please"},
+                    {"slug": "openai", "config": {"base_url": "http://u:k@h/v1?x=1"}},
+                ],
+            }
+        )
+    )
+    assert run(desk, "import", str(bad), "--yes")[0] == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    for path in ("openrouter.config:", "groq.is_active:", "openai.config.base_url:"):
+        assert path in line
+    assert desk.export_config() == before
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 50_000 + "]" * 50_000)
+    assert run(desk, "import", str(deep))[0] == 2
+    assert "nested deeper" in capsys.readouterr().err
+
+
+def test_an_import_removing_a_choice_needs_allow_removals(desk, tmp_path, monkeypatch, capsys):
+    run(desk, "providers", "set-key", "openrouter", stdin=KEY + "\n", monkeypatch=monkeypatch)
+    model = desk.catalog_entry("openrouter", CLI).models_for("chat")[0].id
+    run(desk, "select", "openrouter", "chat", model)
+    target = tmp_path / "config.json"
+    assert run(desk, "export", "--out", str(target))[0] == 0
+    assert run(desk, "import", str(target), "--yes")[1].endswith("0 change(s) applied\n")
+    data = json.loads(target.read_text())
+    data["providers"] = [{"slug": "openrouter", "config": {"selected_models": {"chat": None}}}]
+    target.write_text(json.dumps(data))
+    code, text = run(desk, "import", str(target))
+    assert code == 0 and f"openrouter.selected_models.chat: {model} → (none)  (removal)" in text
+    assert run(desk, "import", str(target), "--yes")[0] == 2
+    assert "--allow-removals" in capsys.readouterr().err
+    assert desk.store.get("openrouter").provider_config().selected("chat") == model
+    assert run(desk, "import", str(target), "--yes", "--allow-removals")[0] == 0
+    assert desk.store.get("openrouter").provider_config().selected("chat") is None
+
+
+def test_concurrent_enable_and_disable_all_succeed(desk: ModelDesk) -> None:
+    """Each run re-applies its switch on a version conflict, like `select` does."""
+    barrier = threading.Barrier(6)
+    codes: list[int] = []
+
+    def switch(action: str) -> None:
+        barrier.wait()
+        codes.append(main(["providers", action, "groq"], out=io.StringIO(), desk=desk))
+
+    threads = [
+        threading.Thread(target=switch, args=("disable" if i % 2 else "enable",)) for i in range(6)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert codes == [0] * 6
+    assert desk.store.get("groq").version == 7  # every run saved once

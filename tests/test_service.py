@@ -16,7 +16,13 @@ from cryptography.fernet import Fernet
 from core.auth import PersonalSettings, Role, User
 from core.config import load_settings
 from core.content import ContentRequest
-from core.errors import NotConfigured, PermissionDenied, ProviderError, ValidationError
+from core.errors import (
+    KeyUnreadable,
+    NotConfigured,
+    PermissionDenied,
+    ProviderError,
+    ValidationError,
+)
 from core.providers.base import BaseProvider
 from core.providers.registry import Registry
 from core.requester import Requester
@@ -417,3 +423,41 @@ def test_export_never_holds_keys_and_import_previews_then_applies(desk: ModelDes
         )
     with pytest.raises(ValidationError, match="not a ModelDesk"):
         desk.import_preview({"hello": 1})
+
+
+# ---------------------------------------------------------------- clear errors before any call
+def test_an_undecryptable_key_is_reported_before_any_call(monkeypatch, upstream) -> None:
+    """Even where a key is optional (local servers), a lost key is named, never skipped."""
+    monkeypatch.setattr(FakeProvider, "key_required", False)
+    monkeypatch.setenv("MODELDESK_SECRET_KEY", Fernet.generate_key().decode())
+    first = make_desk(upstream)
+    _configure(first)
+    first.close()
+    monkeypatch.setenv("MODELDESK_SECRET_KEY", Fernet.generate_key().decode())
+    desk = make_desk(upstream)
+    try:
+        with pytest.raises(KeyUnreadable, match="Alpha: the stored shared key cannot be"):
+            desk.generate("chat", ChatRequest([ChatMessage("user", "hi")]), SUPER)
+        entry = desk.catalog_entry("alpha", SUPER)
+        assert entry.status == "error" and "cannot be decrypted" in (entry.error or "")
+        assert all(e.status == "error" for e in desk.catalog_entries(SUPER).values())
+    finally:
+        desk.close()
+    assert upstream.calls == []
+
+
+def test_compare_is_a_personal_choice_and_obeys_the_provider(desk: ModelDesk) -> None:
+    _configure(desk)
+    desk.update_provider(
+        SUPER.user, "beta", _row(desk, "beta").version, allow_shared_for_normal_admins=True
+    )
+    request = ChatRequest([ChatMessage("user", "x")])
+    admin = Requester(ADMIN.user, PersonalSettings())
+    stream = desk.generate("chat", request, admin, pin=("beta", "beta/chat"))
+    assert "".join(stream).startswith("beta:beta/chat")
+    with pytest.raises(ValidationError, match="not in the live Beta catalog"):
+        desk.generate("chat", request, admin, pin=("beta", "beta/anything-goes"))
+    desk.update_provider(SUPER.user, "beta", _row(desk, "beta").version, allow_personal_keys=False)
+    for who in (admin, SUPER):
+        with pytest.raises(PermissionDenied, match="does not allow personal choices"):
+            desk.generate("chat", request, who, pin=("beta", "beta/chat"))

@@ -15,8 +15,10 @@ import streamlit as st
 from cryptography.fernet import Fernet
 from streamlit.testing.v1 import AppTest
 
-from core.auth import LOCAL_USER, Role, User
+from core.auth import LOCAL_USER, PersonalSettings, Role, User
 from core.requester import Requester
+from core.service import ChatRequest
+from core.types import ChatMessage
 from devtools.fake_providers import FakeProviderServer
 from ui.navigation import PAGES, pages_for
 
@@ -236,3 +238,56 @@ def test_a_provider_error_is_a_message_not_a_traceback(fake) -> None:
     assert not app.exception
     message = " ".join(e.value for e in app.error)
     assert "OpenRouter" in message and "503" in message
+
+
+# ---------------------------------------------------------------- clear errors
+@pytest.mark.parametrize("url_path", [p.url_path for p in PAGES])
+def test_a_database_outage_is_a_clear_message_and_recovers_by_itself(
+    url_path: str, tmp_path: Path, monkeypatch
+) -> None:
+    """Every page (through the entrypoint, as served) says storage is down, no traceback;
+    once the database can be opened again the same session works without a restart."""
+    blocked = tmp_path / "db" / "modeldesk.db"
+    blocked.mkdir(parents=True)  # a directory where the database file should be: cannot open
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{blocked}")
+    app = AppTest.from_file("../../streamlit_app.py", default_timeout=30)
+    app.query_params["next"] = url_path
+    app.run()
+    assert not app.exception, app.exception
+    message = " ".join(e.value for e in app.error)
+    assert "cannot reach its storage" in message and "DATABASE_URL" in message
+    blocked.rmdir()
+    app.run()
+    assert not app.exception, app.exception
+    assert not any("storage" in e.value for e in app.error)
+    assert app.title and app.title[0].value == next(
+        p.title for p in PAGES if p.url_path == url_path
+    )
+
+
+def test_compare_offers_only_providers_that_allow_personal_choices() -> None:
+    configure_openrouter()
+    service = desk()
+    version = service.store.get("openrouter").version
+    service.update_provider(
+        LOCAL_USER,
+        "openrouter",
+        version,
+        allow_personal_keys=False,
+        allow_shared_for_normal_admins=True,
+    )
+    app = page("chat", ADMIN).run()
+    app.toggle(key="chat_compare").set_value(True).run()
+    assert not app.exception
+    [second] = [s for s in app.selectbox if s.key == "chat_second"]
+    assert second.options and not any("OpenRouter" in o for o in second.options)
+    from core.errors import PermissionDenied
+
+    with pytest.raises(PermissionDenied):  # and core refuses it even if a page offered it
+        model = service.catalog_entry("openrouter", LOCAL).models_for("chat")[0].id
+        service.generate(
+            "chat",
+            ChatRequest([ChatMessage("user", "x")]),
+            Requester(ADMIN, PersonalSettings()),
+            pin=("openrouter", model),
+        )
