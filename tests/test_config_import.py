@@ -246,38 +246,47 @@ ANY_JSON = st.recursive(
     ),
     max_leaves=8,
 )
-MODEL_IDS = st.sampled_from(["alpha/chat-large", "alpha/chat-small", "beta/chat", "x"]) | ANY_JSON
-CAPS = st.sampled_from(["chat", "content", "image", "audio", "video"])
+
+
+def mostly(valid: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """Valid values five times in six, anything at all otherwise."""
+    return st.sampled_from([valid] * 5 + [ANY_JSON]).flatmap(lambda chosen: chosen)
+
+
+MODEL_IDS = st.sampled_from(["alpha/chat-large", "alpha/chat-small", "beta/chat", "x/y"])
+CAPS = st.sampled_from(["chat", "content", "image", "audio"])
 CONFIG = st.fixed_dictionaries(
     {},
     optional={
-        "selected_models": st.dictionaries(CAPS, MODEL_IDS | st.none(), max_size=4) | ANY_JSON,
-        "priority": st.integers(-5, 2000) | ANY_JSON,
-        "base_url": st.sampled_from(
-            [None, "", "http://127.0.0.1:9/v1", "https://a.example/v1?k=1", "http://u:p@h"]
-        )
-        | ANY_JSON,
-        "capability_overrides": st.dictionaries(
-            st.sampled_from(["alpha/painter", "m"]),
-            st.lists(CAPS, max_size=3) | st.none(),
-            max_size=3,
-        )
-        | ANY_JSON,
-        "kind": ANY_JSON,
+        "selected_models": mostly(st.dictionaries(CAPS, MODEL_IDS | st.none(), max_size=4)),
+        "priority": mostly(st.integers(-5, 2000)),
+        "base_url": mostly(
+            st.sampled_from([None, "", "http://127.0.0.1:9/v1", "https://a.example/v1"])
+        ),
+        "capability_overrides": mostly(
+            st.dictionaries(
+                st.sampled_from(["alpha/painter", "m"]),
+                st.lists(CAPS, max_size=3) | st.none(),
+                max_size=3,
+            )
+        ),
     },
 )
 ITEM = st.fixed_dictionaries(
     {"slug": st.sampled_from(["alpha", "beta", "gamma"])},
     optional={
-        "display_name": st.text(max_size=12) | ANY_JSON,
-        "is_active": st.booleans() | ANY_JSON,
-        "allow_personal_keys": st.booleans(),
-        "allow_shared_for_normal_admins": st.booleans() | ANY_JSON,
-        "config": CONFIG | ANY_JSON,
+        "display_name": mostly(st.sampled_from(["Alpha", "Beta", "A provider"])),
+        "is_active": mostly(st.booleans()),
+        "allow_personal_keys": mostly(st.booleans()),
+        "allow_shared_for_normal_admins": mostly(st.booleans()),
+        "config": mostly(CONFIG),
     },
 )
 FILES = st.fixed_dictionaries(
-    {"modeldesk_config": st.just(1), "providers": st.lists(ITEM, max_size=3)}
+    {
+        "modeldesk_config": st.just(1),
+        "providers": st.lists(ITEM, max_size=2, unique_by=lambda item: item["slug"]),
+    }
 )
 
 

@@ -291,3 +291,19 @@ def test_compare_offers_only_providers_that_allow_personal_choices() -> None:
             Requester(ADMIN, PersonalSettings()),
             pin=("openrouter", model),
         )
+
+
+@pytest.mark.parametrize("module", [p.module for p in PAGES])
+def test_invalid_stored_config_never_breaks_a_page(module: str) -> None:
+    """Rows written by hand or by an older release: the bad parts are ignored on read."""
+    from core.tables import AIProvider
+
+    configure_openrouter()
+    bad = {"selected_models": ["x"], "capability_overrides": "chat", "priority": "first"}
+    with desk().engine.begin() as connection:
+        for slug, config in (("openrouter", bad), ("groq", "notadict")):
+            connection.execute(
+                AIProvider.__table__.update().where(AIProvider.slug == slug), {"config": config}
+            )
+    app = page(module).run()
+    assert not app.exception, app.exception
