@@ -20,7 +20,6 @@ from core.auth import (
     role_for_email,
 )
 from core.config import load_settings
-from core.requester import Requester
 from core.service import ModelDesk
 
 USER_KEY = "modeldesk_user"
@@ -143,6 +142,9 @@ def sign_out(mode: str) -> None:
         st.session_state.pop(key, None)
     if mode == "oidc":
         st.logout()
+
+
+from core.requester import Requester  # noqa: E402 - added at the end with its only user
 
 
 def requester(super_admin: bool = False) -> Requester:

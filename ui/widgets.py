@@ -59,7 +59,7 @@ def storage_unavailable(exc: StorageUnavailable) -> None:
     """The page's whole content while storage is down; the next run tries again."""
     log.warning("storage unavailable: %s", exc)
     st.error(
-        f"**ModelDesk cannot reach its storage right now.** {exc} Nothing was changed. "
+        f"**ModelDesk cannot use its storage right now.** {exc} Nothing was changed. "
         "This page recovers by itself once the database is back: reload in a moment.",
         icon=":material/database_off:",
     )

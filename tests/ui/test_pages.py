@@ -255,7 +255,7 @@ def test_a_database_outage_is_a_clear_message_and_recovers_by_itself(
     app.run()
     assert not app.exception, app.exception
     message = " ".join(e.value for e in app.error)
-    assert "cannot reach its storage" in message and "DATABASE_URL" in message
+    assert "cannot use its storage" in message and "DATABASE_URL" in message
     blocked.rmdir()
     app.run()
     assert not app.exception, app.exception
@@ -307,3 +307,12 @@ def test_invalid_stored_config_never_breaks_a_page(module: str) -> None:
             )
     app = page(module).run()
     assert not app.exception, app.exception
+
+
+def test_a_malformed_secret_key_is_a_clear_message(monkeypatch) -> None:
+    monkeypatch.setenv("MODELDESK_SECRET_KEY", "not-a-fernet-key")
+    app = AppTest.from_file("../../streamlit_app.py", default_timeout=30).run()
+    assert not app.exception, app.exception
+    message = " ".join(e.value for e in app.error)
+    assert "cannot use its storage" in message and "not a valid Fernet key" in message
+    assert "not-a-fernet-key" not in message
