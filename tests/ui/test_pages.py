@@ -7,6 +7,7 @@ real one (`ui.state.get_desk`, cached per process), reset between tests.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -316,3 +317,52 @@ def test_a_malformed_secret_key_is_a_clear_message(monkeypatch) -> None:
     message = " ".join(e.value for e in app.error)
     assert "cannot use its storage" in message and "not a valid Fernet key" in message
     assert "not-a-fernet-key" not in message
+
+
+# ---------------------------------------------------------------- import on the Providers page
+def _upload(app: AppTest, data: object) -> AppTest:
+    raw = json.dumps(data).encode()
+    return app.file_uploader[0].set_value(("config.json", raw, "application/json")).run()
+
+
+def test_an_invalid_import_lists_each_field_and_changes_nothing() -> None:
+    before = desk().export_config()
+    app = _upload(
+        page("providers").run(),
+        {
+            "modeldesk_config": 1,
+            "providers": [
+                {"slug": "openrouter", "config": {"selected_models": ["x"]}},
+                {"slug": "groq", "is_active": "yes please"},
+            ],
+        },
+    )
+    assert not app.exception, app.exception
+    assert any("The import is invalid" in e.value for e in app.error)
+    listed = app.code[0].value
+    assert "openrouter.config.selected_models: must be an object" in listed
+    assert "groq.is_active: must be true or false" in listed
+    assert not [b for b in app.button if b.label.startswith("Apply")]
+    assert desk().export_config() == before
+
+
+def test_an_import_that_removes_a_choice_asks_first() -> None:
+    configure_openrouter()
+    chosen = desk().store.get("openrouter").provider_config().selected("chat")
+    data = {
+        "modeldesk_config": 1,
+        "providers": [
+            {"slug": "openrouter", "config": {"selected_models": {"chat": None}, "priority": 3}}
+        ],
+    }
+    app = _upload(page("providers").run(), data)
+    assert not app.exception, app.exception
+    [apply] = [b for b in app.button if b.label == "Apply 2 change(s)"]
+    assert apply.disabled  # nothing can be applied before the removal is confirmed
+    app.checkbox(key="import_allow_removals").check().run()
+    [apply] = [b for b in app.button if b.label == "Apply 2 change(s)"]
+    assert not apply.disabled and chosen
+    apply.click().run()
+    assert not app.exception, app.exception
+    config = desk().store.get("openrouter").provider_config()
+    assert config.selected("chat") is None and config.priority == 3
