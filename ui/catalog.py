@@ -44,7 +44,7 @@ def _entry(
     return _desk.catalog_entry(slug, _who)
 
 
-def _cache_args(desk: ModelDesk, view: ProviderView, who: Requester) -> tuple:
+def _cache_args(desk: ModelDesk, view: ProviderView, who: Requester) -> tuple[str, str, int, str]:
     key = desk.key_for(view.row, who).key
     return (view.slug, view.base_url, view.row.version, key_fingerprint(key))
 
