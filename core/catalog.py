@@ -143,6 +143,11 @@ class Catalog:
         futures = {t.slug: self._pool.submit(self.get, t) for t in targets}
         return {slug: future.result() for slug, future in futures.items()}
 
+    def cache_keys(self) -> list[CacheKey]:
+        """Every (slug, base URL, key fingerprint) holding a cached answer, good or failed."""
+        with self._lock:
+            return [*self._fresh.keys(), *self._failed.keys()]
+
     def health(self) -> list[CatalogEntry]:
         with self._lock:
             return list(self._latest.values())

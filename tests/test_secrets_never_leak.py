@@ -64,7 +64,7 @@ def test_the_key_never_surfaces(desk, caplog) -> None:
     surfaces = {
         "logs": caplog.text,
         "errors": "\n".join(errors),
-        "cache keys": repr(list(service.catalog._fresh.keys()) + list(service.catalog._failed)),
+        "cache keys": repr(service.catalog.cache_keys()),
         "entries": repr(service.catalog.health()),
         "providers": repr(service.providers()),
         "resolution": repr(service.candidates("chat", LOCAL_USER)),
