@@ -15,6 +15,7 @@ from typing import ClassVar
 import httpx
 
 from core.errors import UnsupportedCapability, register_key_patterns
+from core.providers.limits import Limits
 from core.providers.transport import Transport
 from core.types import (
     AudioResult,
@@ -50,11 +51,19 @@ class BaseProvider:
     key_patterns: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
-        self, client: httpx.Client, base_url: str | None = None, timeout: float = 20.0
+        self,
+        client: httpx.Client,
+        base_url: str | None = None,
+        timeout: float = 20.0,
+        *,
+        limits: Limits | None = None,
     ) -> None:
+        """`timeout` is the idle limit (connect, between chunks); `limits` bound each call
+        (``Limits.from_settings(settings)``). A link-local base URL is refused by the
+        transport before any request, with a ProviderError naming this provider."""
         register_key_patterns(self.key_patterns)
         self.http = Transport(
-            client, base_url or self.configured_base_url(), self.display_name, timeout
+            client, base_url or self.configured_base_url(), self.display_name, timeout, limits
         )
 
     @property

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from typing import Any
 
 from core.providers.openai_shape import OpenAIShapeProvider
@@ -96,7 +97,7 @@ class OpenAICompatibleProvider(OpenAIShapeProvider):
             count = 1 if model.startswith("dall-e-3") else n - len(images)
             payload = image_payload(model, prompt, size, count)
             body = self.http.post_json("images/generations", api_key, payload)
-            found = images_of(body)
+            found = images_of(body, self.http.fetch_image)
             if not found:
                 raise self._no_result("returned no image.", "Try again or pick another model.")
             images += found
@@ -114,8 +115,8 @@ def image_payload(model: str, prompt: str, size: str | None, n: int) -> dict[str
     return payload
 
 
-def images_of(body: Any) -> list[GeneratedImage]:
-    """``data[].b64_json`` (decoded) or ``data[].url``; broken entries are skipped."""
+def images_of(body: Any, fetch: Callable[[str], GeneratedImage]) -> list[GeneratedImage]:
+    """``data[].b64_json`` (decoded; broken ones skipped) or ``data[].url`` (via `fetch`)."""
     mime = IMAGE_MIME.get(text_of(body.get("output_format")) if isinstance(body, dict) else "")
     found = []
     for item in listed_items(body):
@@ -126,7 +127,7 @@ def images_of(body: Any) -> list[GeneratedImage]:
                 continue
             found.append(GeneratedImage(data=data, mime=mime or "image/png"))
         elif isinstance(item.get("url"), str) and item["url"]:
-            found.append(GeneratedImage(url=item["url"]))
+            found.append(fetch(item["url"]))
     return found
 
 

@@ -10,6 +10,7 @@ speech from ``/audio/speech``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from core.errors import ProviderError
@@ -18,7 +19,6 @@ from core.providers.parsing import (
     AUDIO,
     IMAGE,
     TEXT,
-    decode_data_url,
     model_id_of,
     positive_int,
     strings,
@@ -139,7 +139,7 @@ class OpenRouterProvider(OpenAIShapeProvider):
         modalities: tuple[str, ...] = IMAGE_AND_TEXT
         for _ in range(max(1, n)):
             body, modalities = self._image_reply(model, prompt, api_key, modalities, extra)
-            images += images_of(body)
+            images += images_of(body, self.http.fetch_image)
             usage = add_usage(usage, usage_of(body))
         if not images:
             raise self._no_result("returned no image.", "Pick a model that outputs images.")
@@ -167,8 +167,8 @@ class OpenRouterProvider(OpenAIShapeProvider):
         return self._complete(payload, api_key), IMAGE_ONLY
 
 
-def images_of(body: Any) -> list[GeneratedImage]:
-    """Every ``choices[].message.images[].image_url.url`` (data URLs decoded)."""
+def images_of(body: Any, fetch: Callable[[str], GeneratedImage]) -> list[GeneratedImage]:
+    """Every ``choices[].message.images[].image_url.url``, turned into bytes by `fetch`."""
     choices = body.get("choices") if isinstance(body, dict) else None
     found: list[GeneratedImage] = []
     for choice in choices if isinstance(choices, list) else []:
@@ -178,10 +178,7 @@ def images_of(body: Any) -> list[GeneratedImage]:
             image_url = entry.get("image_url") if isinstance(entry, dict) else None
             url = image_url.get("url") if isinstance(image_url, dict) else None
             if isinstance(url, str) and url:
-                try:
-                    found.append(decode_data_url(url))
-                except ValueError:  # a data URL whose base64 is broken
-                    continue
+                found.append(fetch(url))
     return found
 
 

@@ -7,11 +7,10 @@ provider's catalogue carries no metadata.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from core.types import Capability, GeneratedImage, ModelInfo
+from core.types import Capability, ModelInfo
 
 TEXT = frozenset({Capability.CHAT, Capability.CONTENT})
 IMAGE = frozenset({Capability.IMAGE})
@@ -116,11 +115,3 @@ def rule_model(
         output_modalities=output_modalities_for(capabilities),
         voices=voices if Capability.AUDIO in capabilities else (),
     )
-
-
-def decode_data_url(url: str) -> GeneratedImage:
-    """Turn ``data:image/png;base64,...`` into bytes; leave other URLs as URLs."""
-    if url.startswith("data:") and ";base64," in url:
-        header, payload = url.split(";base64,", 1)
-        return GeneratedImage(data=base64.b64decode(payload), mime=header[5:] or "image/png")
-    return GeneratedImage(url=url)

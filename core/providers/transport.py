@@ -1,22 +1,54 @@
-"""The one place a provider talks HTTP: requests, JSON, media bytes and SSE streams.
+"""The one place a provider talks HTTP: requests, JSON, media bytes, SSE streams, images.
 
-A :class:`Transport` belongs to one provider instance (its name and base URL) and
-uses the process's shared ``httpx.Client``. Every failure becomes a
-:class:`ProviderError` (statuses through :func:`core.errors.status_error`), and
-the key only ever travels in the ``Authorization`` header: never in a URL, log
-line or message.
+A :class:`Transport` belongs to one provider instance (its name, base URL, idle
+timeout and :class:`Limits`) and uses the process's shared ``httpx.Client``.
+Every call is bounded:
+
+- in time: an overall deadline per call, a whole stream included
+  (``MODELDESK_REQUEST_DEADLINE``), or the tighter one of an enclosing
+  :func:`overall_deadline` (the catalogue's); plus the idle timeout between
+  chunks (the instance's ``timeout``). A watchdog shuts the socket at the
+  deadline, so a server trickling one byte at a time cannot hold a call;
+- in size: bodies are streamed and counted while read, never past
+  ``MODELDESK_MAX_RESPONSE_MB``;
+- in place: no redirect to another host is followed, and no request goes to a
+  link-local address (cloud metadata endpoints).
+
+Every failure becomes a :class:`ProviderError`, and the key only ever travels
+in the ``Authorization`` header: never in a URL, log line or message.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import codecs
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Literal
+from urllib.parse import unquote_to_bytes
 
 import httpx
 
 from core.errors import ErrorKind, ProviderError, redact, status_error
+from core.providers.limits import (
+    Budget,
+    Limits,
+    Watchdog,
+    host_of,
+    is_link_local,
+)
+from core.providers.limits import check_base_url as check_base_url  # re-exported
+from core.types import GeneratedImage
 
+MAX_REDIRECTS = 5
+DEADLINE_SLACK = 0.05  # a timeout this close to the deadline is the deadline
+ERROR_BODY_BYTES = 64 * 1024  # enough of an error body for its message
+REPORTED_AS = {
+    "stream_error": "reported an error mid-stream",
+    "reply_error": "answered with an error",
+}
 # (exception type, kind, message template with {timeout} and {host}, action); first match wins
 TRANSPORT_FAILURES: tuple[tuple[type[httpx.HTTPError], ErrorKind, str, str], ...] = (
     (
@@ -45,11 +77,6 @@ TRANSPORT_FAILURES: tuple[tuple[type[httpx.HTTPError], ErrorKind, str, str], ...
     ),
 )
 
-REPORTED_AS = {
-    "stream_error": "reported an error mid-stream",
-    "reply_error": "answered with an error",
-}
-
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
     value = response.headers.get("retry-after")
@@ -61,32 +88,46 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
         return None
 
 
-def upstream_message(response: httpx.Response) -> str:
+def upstream_message(body: bytes) -> str:
     """The human part of an error body: OpenAI/OpenRouter/Groq/HF shapes."""
     try:
-        body = response.json()
+        parsed = json.loads(body)
     except (ValueError, UnicodeDecodeError):
-        return response.text[:200].strip()
-    if isinstance(body, dict):
-        error = body.get("error", body.get("message", ""))
+        return body[:200].decode("utf-8", "replace").strip()
+    if isinstance(parsed, dict):
+        error = parsed.get("error", parsed.get("message", ""))
         if isinstance(error, dict):
             error = error.get("message", "")
         return str(error)[:300]
     return ""
 
 
+def _mime(response: httpx.Response) -> str:
+    return response.headers.get("content-type", "application/octet-stream").split(";")[0].strip()
+
+
+def _same_origin(a: httpx.URL, b: httpx.URL) -> bool:
+    return (a.scheme, a.host, a.port) == (b.scheme, b.host, b.port)
+
+
 class Transport:
     """HTTP for one provider instance: ``provider`` names it in every error."""
 
     def __init__(
-        self, client: httpx.Client, base_url: str, provider: str, timeout: float = 20.0
+        self,
+        client: httpx.Client,
+        base_url: str,
+        provider: str,
+        timeout: float = 20.0,
+        limits: Limits | None = None,
     ) -> None:
         self.client = client
         self.base_url = base_url.rstrip("/")
         self.provider = provider
-        self.timeout = timeout
+        self.timeout = timeout  # idle limit: connecting, and between two chunks
+        self.limits = limits or Limits()
 
-    # ---- requests ---------------------------------------------------------------
+    # ---- the calls providers make ---------------------------------------------------------
     def url(self, path: str) -> str:
         return path if path.startswith("http") else f"{self.base_url}/{path.lstrip('/')}"
 
@@ -94,42 +135,23 @@ class Transport:
     def headers(api_key: str | None) -> dict[str, str]:
         return {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
-    def send(self, method: str, path: str, api_key: str | None, **kwargs: Any) -> httpx.Response:
-        headers = {**self.headers(api_key), **kwargs.pop("headers", {})}
-        try:
-            response = self.client.request(
-                method, self.url(path), headers=headers, timeout=self.timeout, **kwargs
-            )
-        except httpx.HTTPError as exc:
-            raise self.transport_error(exc) from None
-        if response.status_code >= 400:
-            raise self.status_error(response, api_key)
-        return response
-
-    def get_json(self, path: str, api_key: str | None, **kwargs: Any) -> Any:
-        return self.decode_json(self.send("GET", path, api_key, **kwargs))
+    def get_json(self, path: str, api_key: str | None, params: dict[str, Any] | None = None) -> Any:
+        return self.decode_json(self._body("GET", path, api_key, params=params)[0])
 
     def post_json(self, path: str, api_key: str | None, payload: dict[str, Any]) -> Any:
-        return self.decode_json(self.send("POST", path, api_key, json=payload))
+        return self.decode_json(self._body("POST", path, api_key, json=payload)[0])
 
     def post_bytes(
         self, path: str, api_key: str | None, payload: dict[str, Any]
     ) -> tuple[bytes, str]:
         """Media bytes and their mime type; a JSON or empty 200 is an error."""
-        response = self.send("POST", path, api_key, json=payload)
-        mime = response.headers.get("content-type", "application/octet-stream").split(";")[0]
+        body, mime = self._body("POST", path, api_key, json=payload)
         if mime == "application/json":  # a 200 with a JSON error body instead of media
-            self.decode_json(response)
+            self.decode_json(body)
             raise self.bad_response("sent JSON where media was expected.")
-        if not response.content:
+        if not body:
             raise self.bad_response("sent an empty response.")
-        return response.content, mime
-
-    def decode_json(self, response: httpx.Response) -> Any:
-        try:
-            return response.json()
-        except (ValueError, UnicodeDecodeError):
-            raise self.bad_response("sent a response that is not valid JSON.") from None
+        return body, mime
 
     def stream_sse(
         self, path: str, api_key: str | None, payload: dict[str, Any]
@@ -140,17 +162,119 @@ class Transport:
         stream. A stream that stops without ``[DONE]`` raises a truncation error.
         The response is closed in ``finally``, even when the consumer stops early.
         """
-        headers = {**self.headers(api_key), "Accept": "text/event-stream"}
+        headers = {"Accept": "text/event-stream"}
+        with self._opened("POST", self.url(path), api_key, json=payload, headers=headers) as (
+            response,
+            budget,
+        ):
+            yield from self._sse_events(self._lines(response, budget), api_key)
+
+    def fetch_image(self, url: str) -> GeneratedImage:
+        """An image an upstream pointed at: a ``data:`` URL decoded, or an http(s) URL
+        downloaded here (no key sent, same limits); anything else is refused."""
+        if url.startswith("data:"):
+            return self._data_url_image(url)
+        if not url.startswith(("http://", "https://")):
+            raise self.bad_response(
+                "sent an image address that is neither an http(s) nor a data: URL; it was refused."
+            )
+        body, mime = self._body("GET", url, None)
+        if not mime.startswith("image/") or not body:
+            raise self.bad_response(f"linked to {mime[:60]} where an image was expected.")
+        return GeneratedImage(data=body, mime=mime, url=url)
+
+    def decode_json(self, body: bytes) -> Any:
         try:
-            with self.client.stream(
-                "POST", self.url(path), headers=headers, json=payload, timeout=self.timeout
-            ) as response:
-                if response.status_code >= 400:
-                    response.read()
-                    raise self.status_error(response, api_key)
-                yield from self._sse_events(response.iter_lines(), api_key)
+            return json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise self.bad_response("sent a response that is not valid JSON.") from None
+
+    # ---- bounded reading --------------------------------------------------------------
+    def _timeout(self, budget: Budget) -> httpx.Timeout:
+        remaining = budget.remaining()
+        if remaining <= 0:
+            raise self.deadline_error(budget)
+        return httpx.Timeout(min(self.timeout, remaining))
+
+    @contextmanager
+    def _opened(
+        self, method: str, url: str, api_key: str | None, **kwargs: Any
+    ) -> Iterator[tuple[httpx.Response, Budget]]:
+        """A streamed response with a 2xx status (errors raised), closed on exit."""
+        self._refuse_link_local(url)
+        budget = Budget.start(self.limits)
+        headers = {**self.headers(api_key), **kwargs.pop("headers", {})}
+        watchdog: Watchdog | None = None
+        response: httpx.Response | None = None
+        try:
+            request = self.client.build_request(
+                method, url, headers=headers, timeout=self._timeout(budget), **kwargs
+            )
+            response = self._send(request, budget)
+            watchdog = Watchdog(response, budget.remaining())
+            if response.status_code >= 400:
+                body = b"".join(self._chunks(response, budget, limit=ERROR_BODY_BYTES))
+                raise self.status_error(response, body, api_key)
+            yield response, budget
         except httpx.HTTPError as exc:
-            raise self.transport_error(exc) from None
+            fired = watchdog is not None and watchdog.fired
+            raise self._failure(exc, budget, fired) from None
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
+            if response is not None:
+                response.close()
+
+    def _send(self, request: httpx.Request, budget: Budget) -> httpx.Response:
+        """Send, following redirects only while they stay on the same scheme, host and port."""
+        response = self.client.send(request, stream=True, follow_redirects=False)
+        for _ in range(MAX_REDIRECTS + 1):
+            target = response.next_request
+            if target is None:
+                return response
+            response.close()
+            if not _same_origin(target.url, request.url):
+                raise self.redirect_error(f"to another host ({target.url.host[:80]})")
+            target.extensions["timeout"] = self._timeout(budget).as_dict()
+            response = self.client.send(target, stream=True, follow_redirects=False)
+        response.close()
+        raise self.redirect_error(f"more than {MAX_REDIRECTS} times")
+
+    def _body(self, method: str, url: str, api_key: str | None, **kwargs: Any) -> tuple[bytes, str]:
+        """The whole body (bounded) and its mime type."""
+        with self._opened(method, self.url(url), api_key, **kwargs) as (response, budget):
+            return b"".join(self._chunks(response, budget)), _mime(response)
+
+    def _chunks(
+        self, response: httpx.Response, budget: Budget, limit: int | None = None
+    ) -> Iterator[bytes]:
+        """The body as it arrives, counted: over the cap it stops (or, with `limit`, is cut)."""
+        declared = response.headers.get("content-length", "")
+        if limit is None and declared.isdigit() and int(declared) > budget.max_bytes:
+            raise self.too_large_error()
+        for chunk in response.iter_bytes():
+            budget.read += len(chunk)
+            if limit is not None and budget.read >= limit:
+                yield chunk[: max(0, limit - (budget.read - len(chunk)))]
+                return
+            if budget.read > budget.max_bytes:
+                raise self.too_large_error()
+            if budget.remaining() <= 0:
+                raise self.deadline_error(budget)
+            yield chunk
+
+    def _lines(self, response: httpx.Response, budget: Budget) -> Iterator[str]:
+        """Text lines of a stream (``\\n`` or ``\\r\\n``), from the counted chunks."""
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        pending = ""
+        for chunk in self._chunks(response, budget):
+            pending += decoder.decode(chunk)
+            *lines, pending = pending.split("\n")
+            for line in lines:
+                yield line.rstrip("\r")
+        pending += decoder.decode(b"", final=True)
+        if pending:
+            yield pending.rstrip("\r")
 
     def _sse_events(self, lines: Iterator[str], api_key: str | None) -> Iterator[dict[str, Any]]:
         for line in lines:
@@ -173,6 +297,34 @@ class Transport:
             kind="truncated",
         )
 
+    def _data_url_image(self, url: str) -> GeneratedImage:
+        header, comma, payload = url[5:].partition(",")
+        mime = header.split(";")[0].strip() or "image/png"
+        if not comma or not mime.startswith("image/"):
+            raise self.bad_response("sent a data: URL that holds no image.")
+        if len(payload) * 3 // 4 > self.limits.max_bytes:
+            raise self.too_large_error()
+        try:
+            if header.endswith(";base64"):
+                data = base64.b64decode(payload, validate=True)
+            else:
+                data = unquote_to_bytes(payload)
+        except (binascii.Error, ValueError):
+            raise self.bad_response("sent an image whose base64 is broken.") from None
+        if not data:
+            raise self.bad_response("sent an empty image.")
+        return GeneratedImage(data=data, mime=mime)
+
+    def _refuse_link_local(self, url: str) -> None:
+        host = host_of(url)
+        if is_link_local(host):
+            raise ProviderError(
+                self.provider,
+                f"was to be called at a link-local address ({host[:60]}), which is refused.",
+                "Set the server's real address as its base URL on the Providers page.",
+                kind="bad_base_url",
+            )
+
     # ---- errors -----------------------------------------------------------------------
     def bad_response(self, what: str) -> ProviderError:
         return ProviderError(
@@ -182,8 +334,10 @@ class Transport:
             kind="bad_response",
         )
 
-    def status_error(self, response: httpx.Response, api_key: str | None) -> ProviderError:
-        detail = redact(upstream_message(response), [api_key])
+    def status_error(
+        self, response: httpx.Response, body: bytes, api_key: str | None
+    ) -> ProviderError:
+        detail = redact(upstream_message(body), [api_key])
         return status_error(
             self.provider, response.status_code, detail, retry_after_seconds(response)
         )
@@ -198,17 +352,57 @@ class Transport:
         message = error.get("message", "") if isinstance(error, dict) else error
         code = error.get("code") if isinstance(error, dict) else None
         status = code if isinstance(code, int) and not isinstance(code, bool) else None
-        where = REPORTED_AS[kind]
         return ProviderError(
             self.provider,
-            f"{where}: {redact(str(message), [api_key])[:300]}",
+            f"{REPORTED_AS[kind]}: {redact(str(message), [api_key])[:300]}",
             "Try again or pick another model.",
             status=status,
             kind=kind,
         )
 
+    def deadline_error(self, budget: Budget) -> ProviderError:
+        if budget.overall:  # the catalogue's deadline: the provider was simply too slow
+            return ProviderError(
+                self.provider,
+                f"did not answer within {budget.seconds:g} s.",
+                "Try again in a moment, or pick another provider.",
+                kind="timeout",
+            )
+        return ProviderError(
+            self.provider,
+            f"the reply was cut off after {budget.seconds:g} s by the "
+            "MODELDESK_REQUEST_DEADLINE limit.",
+            "Raise MODELDESK_REQUEST_DEADLINE if replies this long are expected, "
+            "or ask for a shorter one.",
+            kind="deadline",
+        )
+
+    def too_large_error(self) -> ProviderError:
+        size = f"{self.limits.max_response_mb:g}"
+        return ProviderError(
+            self.provider,
+            f"sent more than {size} MB; the reply was refused.",
+            f"Raise MODELDESK_MAX_RESPONSE_MB (now {size}) if replies this large are expected.",
+            kind="too_large",
+        )
+
+    def redirect_error(self, where: str) -> ProviderError:
+        return ProviderError(
+            self.provider,
+            f"redirected the request {where}; ModelDesk does not follow that.",
+            "Set the base URL to the address the provider really answers on.",
+            kind="redirect",
+        )
+
+    def _failure(self, exc: httpx.HTTPError, budget: Budget, watchdog_fired: bool) -> ProviderError:
+        """A transport exception; the deadline wins when it is what ended the call."""
+        timed_out = isinstance(exc, httpx.TimeoutException)
+        if watchdog_fired or (timed_out and budget.remaining() <= DEADLINE_SLACK):
+            return self.deadline_error(budget)
+        return self.transport_error(exc)
+
     def transport_error(self, exc: httpx.HTTPError) -> ProviderError:
-        host = httpx.URL(self.base_url).host or self.base_url
+        host = host_of(self.base_url) or self.base_url
         for exc_type, kind, message, action in TRANSPORT_FAILURES:
             if isinstance(exc, exc_type):
                 text = message.format(timeout=self.timeout, host=host)
