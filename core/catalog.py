@@ -21,7 +21,6 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from concurrent.futures import wait as wait_for_futures
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -152,17 +151,17 @@ class Catalog:
         if len(targets) <= 1:
             return {t.slug: self.get(t) for t in targets}
         futures = {t.slug: self._pool.submit(self.get, t) for t in targets}
-        longest = max(t.provider.timeout for t in targets)
-        wait_for_futures(futures.values(), timeout=longest + WAIT_GRACE)
-        return {
-            t.slug: self._wait(t, futures[t.slug]) if futures[t.slug].done() else self._late(t)
-            for t in targets
-        }
+        started = time.monotonic()
+        return {t.slug: self._wait(t, futures[t.slug], started) for t in targets}
 
-    def _wait(self, target: CatalogTarget, future: Future[CatalogEntry]) -> CatalogEntry:
-        """The result of a fetch already running, or a "did not answer" entry after its deadline."""
+    def _wait(
+        self, target: CatalogTarget, future: Future[CatalogEntry], started: float | None = None
+    ) -> CatalogEntry:
+        """The fetch's result, or a "did not answer" entry once its deadline (from `started`,
+        default now) and a short grace have passed; the fetch itself carries on and caches."""
+        ends = (started or time.monotonic()) + target.provider.timeout + WAIT_GRACE
         try:
-            return future.result(timeout=target.provider.timeout + WAIT_GRACE)
+            return future.result(timeout=max(0.0, ends - time.monotonic()))
         except FutureTimeout:
             return self._late(target)
 

@@ -280,3 +280,27 @@ def test_cold_callers_over_http_make_one_request(fake, four) -> None:
     with ThreadPoolExecutor(10) as pool:
         sizes = list(pool.map(lambda _: call(), range(10)))
     assert len(set(sizes)) == 1 and fake.count("openrouter", "models") == 1
+
+
+def test_every_per_key_map_is_bounded(counting: CatalogTarget) -> None:
+    """Personal keys make one cache key each: a busy server must not grow without end."""
+    catalog = Catalog(maxsize=8)
+    for i in range(60):
+        catalog.get(_with_key(counting, f"sk-test-personal-key-{i:04d}"))
+    Counting.error = ProviderError("Counting", "had a server error (500).", status=500)
+    for i in range(60):
+        catalog.refresh(_with_key(counting, f"sk-test-personal-key-{i:04d}"))
+    sizes = catalog.sizes()
+    assert set(sizes) == {"fresh", "failed", "last_good", "latest", "inflight"}
+    assert all(size <= 8 for size in sizes.values()), sizes
+    assert sizes["last_good"] == sizes["latest"] == 8 and sizes["inflight"] == 0
+    assert len(catalog.health()) <= 8 and len(catalog.cache_keys()) <= 16
+
+
+def test_remembered_lists_also_expire_by_age(counting: CatalogTarget) -> None:
+    catalog = Catalog(ttl=0.05, error_ttl=0.05, last_good_ttl=0.05)
+    catalog.get(counting)
+    deadline = time.monotonic() + 5
+    while any(catalog.sizes().values()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not any(catalog.sizes().values())

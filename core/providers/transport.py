@@ -262,6 +262,8 @@ class Transport:
             if budget.remaining() <= 0:
                 raise self.deadline_error(budget)
             yield chunk
+        if budget.remaining() <= 0:  # the watchdog shut the socket: an "end" that is a cut
+            raise self.deadline_error(budget)
 
     def _lines(self, response: httpx.Response, budget: Budget) -> Iterator[str]:
         """Text lines of a stream (``\\n`` or ``\\r\\n``), from the counted chunks."""
