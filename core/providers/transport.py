@@ -318,7 +318,15 @@ class Transport:
         return GeneratedImage(data=data, mime=mime)
 
     def _refuse_link_local(self, url: str) -> None:
+        """Refuse link-local hosts (cloud metadata) and URLs that do not parse, before sending."""
         host = host_of(url)
+        if not host:
+            raise ProviderError(
+                self.provider,
+                "has an address that is not a valid http(s) URL.",
+                "Set a plain http(s) base URL on the Providers page.",
+                kind="bad_base_url",
+            )
         if is_link_local(host):
             raise ProviderError(
                 self.provider,

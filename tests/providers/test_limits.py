@@ -400,3 +400,12 @@ def test_unusable_limits_fall_back_to_the_defaults(
     monkeypatch.setenv("MODELDESK_MAX_RESPONSE_MB", value)
     settings = load_settings({})
     assert (settings.request_deadline, settings.max_response_mb) == (120.0, 32.0)
+
+
+@pytest.mark.parametrize("base_url", ["http://", "http://[::1/v1", "not a url"])
+def test_a_base_url_that_does_not_parse_is_a_clear_provider_error(
+    client: httpx.Client, base_url: str
+) -> None:
+    with pytest.raises(ProviderError) as caught:
+        _openai(client, base_url).list_models(None)
+    assert caught.value.kind == "bad_base_url" and "not a valid" in caught.value.message
