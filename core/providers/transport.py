@@ -110,6 +110,62 @@ def _same_origin(a: httpx.URL, b: httpx.URL) -> bool:
     return (a.scheme, a.host, a.port) == (b.scheme, b.host, b.port)
 
 
+# ---- errors that need no transport state ----------------------------------------------------
+def deadline_error(provider: str, budget: Budget) -> ProviderError:
+    """The deadline ended the call: the catalogue's (a timeout) or the request limit (a cut)."""
+    if budget.overall:  # the catalogue's deadline: the provider was simply too slow
+        return ProviderError(
+            provider,
+            f"did not answer within {budget.seconds:g} s.",
+            "Try again in a moment, or pick another provider.",
+            kind="timeout",
+        )
+    return ProviderError(
+        provider,
+        f"the reply was cut off after {budget.seconds:g} s by the "
+        "MODELDESK_REQUEST_DEADLINE limit.",
+        "Raise MODELDESK_REQUEST_DEADLINE if replies this long are expected, "
+        "or ask for a shorter one.",
+        kind="deadline",
+    )
+
+
+def too_large_error(provider: str, limits: Limits) -> ProviderError:
+    size = f"{limits.max_response_mb:g}"
+    return ProviderError(
+        provider,
+        f"sent more than {size} MB; the reply was refused.",
+        f"Raise MODELDESK_MAX_RESPONSE_MB (now {size}) if replies this large are expected.",
+        kind="too_large",
+    )
+
+
+def redirect_error(provider: str, where: str) -> ProviderError:
+    return ProviderError(
+        provider,
+        f"redirected the request {where}; ModelDesk does not follow that.",
+        "Set the base URL to the address the provider really answers on.",
+        kind="redirect",
+    )
+
+
+def transport_error(
+    provider: str, exc: httpx.HTTPError, timeout: float, base_url: str
+) -> ProviderError:
+    """A transport exception, by the TRANSPORT_FAILURES table."""
+    host = host_of(base_url) or base_url
+    for exc_type, kind, message, action in TRANSPORT_FAILURES:
+        if isinstance(exc, exc_type):
+            text = message.format(timeout=timeout, host=host)
+            return ProviderError(provider, text, action, kind=kind)
+    return ProviderError(
+        provider,
+        f"connection failed ({type(exc).__name__}).",
+        "Try again in a moment.",
+        kind="network",
+    )
+
+
 class Transport:
     """HTTP for one provider instance: ``provider`` names it in every error."""
 
@@ -193,7 +249,7 @@ class Transport:
     def _timeout(self, budget: Budget) -> httpx.Timeout:
         remaining = budget.remaining()
         if remaining <= 0:
-            raise self.deadline_error(budget)
+            raise deadline_error(self.provider, budget)
         return httpx.Timeout(min(self.timeout, remaining))
 
     @contextmanager
@@ -234,11 +290,11 @@ class Transport:
                 return response
             response.close()
             if not _same_origin(target.url, request.url):
-                raise self.redirect_error(f"to another host ({target.url.host[:80]})")
+                raise redirect_error(self.provider, f"to another host ({target.url.host[:80]})")
             target.extensions["timeout"] = self._timeout(budget).as_dict()
             response = self.client.send(target, stream=True, follow_redirects=False)
         response.close()
-        raise self.redirect_error(f"more than {MAX_REDIRECTS} times")
+        raise redirect_error(self.provider, f"more than {MAX_REDIRECTS} times")
 
     def _body(self, method: str, url: str, api_key: str | None, **kwargs: Any) -> tuple[bytes, str]:
         """The whole body (bounded) and its mime type."""
@@ -251,19 +307,19 @@ class Transport:
         """The body as it arrives, counted: over the cap it stops (or, with `limit`, is cut)."""
         declared = response.headers.get("content-length", "")
         if limit is None and declared.isdigit() and int(declared) > budget.max_bytes:
-            raise self.too_large_error()
+            raise too_large_error(self.provider, self.limits)
         for chunk in response.iter_bytes():
             budget.read += len(chunk)
             if limit is not None and budget.read >= limit:
                 yield chunk[: max(0, limit - (budget.read - len(chunk)))]
                 return
             if budget.read > budget.max_bytes:
-                raise self.too_large_error()
+                raise too_large_error(self.provider, self.limits)
             if budget.remaining() <= 0:
-                raise self.deadline_error(budget)
+                raise deadline_error(self.provider, budget)
             yield chunk
         if budget.remaining() <= 0:  # the watchdog shut the socket: an "end" that is a cut
-            raise self.deadline_error(budget)
+            raise deadline_error(self.provider, budget)
 
     def _lines(self, response: httpx.Response, budget: Budget) -> Iterator[str]:
         """Text lines of a stream (``\\n`` or ``\\r\\n``), from the counted chunks."""
@@ -305,7 +361,7 @@ class Transport:
         if not comma or not mime.startswith("image/"):
             raise self.bad_response("sent a data: URL that holds no image.")
         if len(payload) * 3 // 4 > self.limits.max_bytes:
-            raise self.too_large_error()
+            raise too_large_error(self.provider, self.limits)
         try:
             if header.endswith(";base64"):
                 data = base64.b64decode(payload, validate=True)
@@ -370,56 +426,9 @@ class Transport:
             kind=kind,
         )
 
-    def deadline_error(self, budget: Budget) -> ProviderError:
-        if budget.overall:  # the catalogue's deadline: the provider was simply too slow
-            return ProviderError(
-                self.provider,
-                f"did not answer within {budget.seconds:g} s.",
-                "Try again in a moment, or pick another provider.",
-                kind="timeout",
-            )
-        return ProviderError(
-            self.provider,
-            f"the reply was cut off after {budget.seconds:g} s by the "
-            "MODELDESK_REQUEST_DEADLINE limit.",
-            "Raise MODELDESK_REQUEST_DEADLINE if replies this long are expected, "
-            "or ask for a shorter one.",
-            kind="deadline",
-        )
-
-    def too_large_error(self) -> ProviderError:
-        size = f"{self.limits.max_response_mb:g}"
-        return ProviderError(
-            self.provider,
-            f"sent more than {size} MB; the reply was refused.",
-            f"Raise MODELDESK_MAX_RESPONSE_MB (now {size}) if replies this large are expected.",
-            kind="too_large",
-        )
-
-    def redirect_error(self, where: str) -> ProviderError:
-        return ProviderError(
-            self.provider,
-            f"redirected the request {where}; ModelDesk does not follow that.",
-            "Set the base URL to the address the provider really answers on.",
-            kind="redirect",
-        )
-
     def _failure(self, exc: httpx.HTTPError, budget: Budget, watchdog_fired: bool) -> ProviderError:
         """A transport exception; the deadline wins when it is what ended the call."""
         timed_out = isinstance(exc, httpx.TimeoutException)
         if watchdog_fired or (timed_out and budget.remaining() <= DEADLINE_SLACK):
-            return self.deadline_error(budget)
-        return self.transport_error(exc)
-
-    def transport_error(self, exc: httpx.HTTPError) -> ProviderError:
-        host = host_of(self.base_url) or self.base_url
-        for exc_type, kind, message, action in TRANSPORT_FAILURES:
-            if isinstance(exc, exc_type):
-                text = message.format(timeout=self.timeout, host=host)
-                return ProviderError(self.provider, text, action, kind=kind)
-        return ProviderError(
-            self.provider,
-            f"connection failed ({type(exc).__name__}).",
-            "Try again in a moment.",
-            kind="network",
-        )
+            return deadline_error(self.provider, budget)
+        return transport_error(self.provider, exc, self.timeout, self.base_url)

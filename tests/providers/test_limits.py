@@ -13,7 +13,7 @@ import time
 import tracemalloc
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import httpx
 import pytest
@@ -46,6 +46,10 @@ class Upstream(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
         pass
 
+    @property
+    def _port(self) -> int:
+        return cast(ThreadingHTTPServer, self.server).server_port
+
     def _head(self, status: int = 200, mime: str = "application/json", **headers: str) -> None:
         self.send_response(status)
         self.send_header("Content-Type", mime)
@@ -71,7 +75,7 @@ class Upstream(BaseHTTPRequestHandler):
             "/huge/models": self._huge("application/json"),
             "/declared/models": self._declared_huge,
             "/endless/chat/completions": self._endless_stream,
-            "/away/models": self._redirect(f"http://localhost:{self.server.server_port}"),
+            "/away/models": self._redirect(f"http://localhost:{self._port}"),
             "/here/models": self._redirect(""),
             "/pictures/images/generations": self._image_reply("/files/fox.png"),
             "/hugepictures/images/generations": self._image_reply("/files/huge.png"),
@@ -134,7 +138,7 @@ class Upstream(BaseHTTPRequestHandler):
 
     def _image_reply(self, path: str) -> Callable[[], None]:
         def send() -> None:
-            url = f"http://127.0.0.1:{self.server.server_port}{path}"
+            url = f"http://127.0.0.1:{self._port}{path}"
             body = json.dumps({"created": 1, "data": [{"url": url}]}).encode()
             self._head(Content_Length=str(len(body)))
             self._write(body)
