@@ -25,7 +25,8 @@ from core.providers.base import BaseProvider
 
 log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "modeldesk.providers"
-_SKIPPED_MODULES = {"base", "registry", "transport", "parsing", "openai_shape"}  # no providers
+# Infrastructure modules: they define no provider (a base without a slug is skipped anyway).
+_SKIPPED_MODULES = {"base", "registry", "transport", "limits", "parsing", "openai_shape"}
 
 
 @dataclass(frozen=True, slots=True)
