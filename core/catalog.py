@@ -5,7 +5,10 @@ never the key. One upstream fetch per provider per refresh serves every
 capability's list and count. Concurrent cold callers share one fetch; an empty
 list is a valid cached answer; a failure returns the last good list marked
 stale (and is itself remembered briefly so an outage is not re-fetched on
-every rerun); one slow or broken provider never holds up the others.
+every rerun); one slow or broken provider never holds up the others: each
+provider's fetch (all its requests together) is bounded by its instance's
+``timeout`` (``MODELDESK_CATALOG_TIMEOUT`` in the service), and callers stop
+waiting for it shortly after. Every per-key structure is bounded in entries and age.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import secrets
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -24,12 +28,15 @@ from cachetools import TTLCache
 
 from core.errors import ProviderError
 from core.providers.base import BaseProvider
+from core.providers.limits import overall_deadline
 from core.types import Capability, ModelInfo
 
 log = logging.getLogger(__name__)
 Status = Literal["ok", "stale", "error", "no_key"]
 CacheKey = tuple[str, str, str]
 _FINGERPRINT_SALT = secrets.token_bytes(32)
+WAIT_GRACE = 1.0  # seconds a caller waits beyond a provider's deadline before giving up on it
+LAST_GOOD_TTL = 7 * 24 * 3600.0  # a stale list older than this is dropped, not shown
 
 
 def key_fingerprint(api_key: str | None) -> str:
@@ -96,12 +103,15 @@ class Catalog:
         error_ttl: float = 60.0,
         max_workers: int = 8,
         maxsize: int = 256,
+        last_good_ttl: float = LAST_GOOD_TTL,
     ) -> None:
+        # One entry per (provider, base URL, key fingerprint): personal keys make many, so
+        # every map is capped in entries (least recently used go first) and in age.
         self._fresh: TTLCache[CacheKey, CatalogEntry] = TTLCache(maxsize, ttl)
         self._failed: TTLCache[CacheKey, CatalogEntry] = TTLCache(maxsize, error_ttl)
-        self._last_good: dict[CacheKey, CatalogEntry] = {}
-        self._latest: dict[CacheKey, CatalogEntry] = {}
-        self._inflight: dict[CacheKey, Future[CatalogEntry]] = {}
+        self._last_good: TTLCache[CacheKey, CatalogEntry] = TTLCache(maxsize, last_good_ttl)
+        self._latest: TTLCache[CacheKey, CatalogEntry] = TTLCache(maxsize, max(ttl, error_ttl))
+        self._inflight: dict[CacheKey, Future[CatalogEntry]] = {}  # only while fetching
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers, thread_name_prefix="catalog")
 
@@ -113,13 +123,12 @@ class Catalog:
             cached = self._fresh.get(key) or self._failed.get(key)
             if cached is not None:
                 return cached
-            future = self._inflight.get(key)
-            owner = future is None
-            if owner:
-                future = Future()
+            waiting = self._inflight.get(key)
+            if waiting is None:
+                future: Future[CatalogEntry] = Future()
                 self._inflight[key] = future
-        if not owner:
-            return future.result()
+        if waiting is not None:
+            return self._wait(target, waiting)
         try:
             entry = self._fetch(target)
         except BaseException as exc:  # never leave waiters hanging
@@ -137,11 +146,47 @@ class Catalog:
             return self._fresh.get(target.cache_key) or self._failed.get(target.cache_key)
 
     def get_many(self, targets: list[CatalogTarget]) -> dict[str, CatalogEntry]:
-        """All targets at once, each bounded by its own provider's timeout."""
+        """All targets at once, each bounded by its own provider's deadline: a provider
+        still fetching after its deadline (and a short grace) is reported, not awaited."""
         if len(targets) <= 1:
             return {t.slug: self.get(t) for t in targets}
         futures = {t.slug: self._pool.submit(self.get, t) for t in targets}
-        return {slug: future.result() for slug, future in futures.items()}
+        started = time.monotonic()
+        return {t.slug: self._wait(t, futures[t.slug], started) for t in targets}
+
+    def _wait(
+        self, target: CatalogTarget, future: Future[CatalogEntry], started: float | None = None
+    ) -> CatalogEntry:
+        """The fetch's result, or a "did not answer" entry once its deadline (from `started`,
+        default now) and a short grace have passed; the fetch itself carries on and caches."""
+        ends = (started or time.monotonic()) + target.provider.timeout + WAIT_GRACE
+        try:
+            return future.result(timeout=max(0.0, ends - time.monotonic()))
+        except FutureTimeout:
+            return self._late(target)
+
+    def _late(self, target: CatalogTarget) -> CatalogEntry:
+        """A fetch that outlived its deadline: stale or error now (it caches itself when done)."""
+        provider = target.provider
+        message = f"{provider.display_name}: did not answer within {provider.timeout:g} s."
+        return self._failed_entry(target.cache_key, provider, message, None, remember=False)
+
+    def sizes(self) -> dict[str, int]:
+        """How many entries each per-key map holds (all are bounded)."""
+        with self._lock:
+            maps = {
+                "fresh": self._fresh,
+                "failed": self._failed,
+                "last_good": self._last_good,
+                "latest": self._latest,
+                "inflight": self._inflight,
+            }
+            return {name: len(cache) for name, cache in maps.items()}
+
+    def cache_keys(self) -> list[CacheKey]:
+        """Every (slug, base URL, key fingerprint) holding a cached answer, good or failed."""
+        with self._lock:
+            return [*self._fresh.keys(), *self._failed.keys()]
 
     def health(self) -> list[CatalogEntry]:
         with self._lock:
@@ -178,7 +223,9 @@ class Catalog:
             return self._remember(key, entry, failed=True)
         started = time.perf_counter()
         try:
-            models = tuple(provider.list_models(target.api_key))
+            with overall_deadline(provider.timeout):  # every request of this fetch together
+                listed = provider.list_models(target.api_key)
+            models = tuple(listed)  # the one place a fetched list enters the cache
         except ProviderError as exc:
             return self._failure(key, provider, str(exc), started)
         except Exception as exc:  # noqa: BLE001 - a broken provider module is reported
@@ -207,31 +254,31 @@ class Catalog:
         self, key: CacheKey, provider: BaseProvider, message: str, started: float
     ) -> CatalogEntry:
         latency = (time.perf_counter() - started) * 1000
+        return self._failed_entry(key, provider, message, latency, remember=True)
+
+    def _failed_entry(
+        self,
+        key: CacheKey,
+        provider: BaseProvider,
+        message: str,
+        latency: float | None,
+        *,
+        remember: bool,
+    ) -> CatalogEntry:
+        """The last good list marked stale with `message`, or an error entry."""
         with self._lock:
             good = self._last_good.get(key)
-        if good is not None:
-            entry = CatalogEntry(
-                provider.slug,
-                provider.display_name,
-                good.models,
-                "stale",
-                message,
-                good.fetched_at,
-                time.time(),
-                latency,
-            )
-        else:
-            entry = CatalogEntry(
-                provider.slug,
-                provider.display_name,
-                (),
-                "error",
-                message,
-                None,
-                time.time(),
-                latency,
-            )
-        return self._remember(key, entry, failed=True)
+        entry = CatalogEntry(
+            provider.slug,
+            provider.display_name,
+            good.models if good else (),
+            "stale" if good else "error",
+            message,
+            good.fetched_at if good else None,
+            time.time(),
+            latency,
+        )
+        return self._remember(key, entry, failed=True) if remember else entry
 
     def _remember(self, key: CacheKey, entry: CatalogEntry, failed: bool = False) -> CatalogEntry:
         with self._lock:

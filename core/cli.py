@@ -251,11 +251,8 @@ def _write_media(result: ImageOutcome | AudioOutcome, path: Path | None, out: Te
         return
     for index, image in enumerate(result.result.images):
         target = path if index == 0 else path.with_stem(f"{path.stem}-{index + 1}")
-        if image.data is not None:
-            target.write_bytes(image.data)
-            print(f"wrote {target}", file=out)
-        else:
-            print(f"image at {image.url}", file=out)
+        target.write_bytes(image.data)
+        print(f"wrote {target}", file=out)
 
 
 def cmd_rotate(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:

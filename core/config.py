@@ -17,6 +17,8 @@ from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CATALOG_TTL = 6 * 3600.0
+DEFAULT_REQUEST_DEADLINE = 120.0  # seconds for any one upstream call, a whole stream included
+DEFAULT_MAX_RESPONSE_MB = 32.0  # any one upstream body
 
 
 def read_secrets_file(path: Path | None = None) -> dict[str, Any]:
@@ -60,6 +62,12 @@ def _float(value: str | None, default: float) -> float:
         return default
 
 
+def _positive(value: str | None, default: float) -> float:
+    """A limit: a finite number above zero, else the default."""
+    number = _float(value, default)
+    return number if 0 < number < float("inf") else default
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     data_dir: Path
@@ -68,6 +76,8 @@ class Settings:
     catalog_ttl: float
     catalog_timeout: float
     request_timeout: float
+    request_deadline: float = DEFAULT_REQUEST_DEADLINE
+    max_response_mb: float = DEFAULT_MAX_RESPONSE_MB
 
     @property
     def is_sqlite(self) -> bool:
@@ -93,5 +103,13 @@ def load_settings(secrets: Mapping[str, Any] | None = None) -> Settings:
         ),
         request_timeout=_float(
             _lookup(secrets, "MODELDESK_REQUEST_TIMEOUT", "providers", "timeout"), 60.0
+        ),
+        request_deadline=_positive(
+            _lookup(secrets, "MODELDESK_REQUEST_DEADLINE", "providers", "deadline"),
+            DEFAULT_REQUEST_DEADLINE,
+        ),
+        max_response_mb=_positive(
+            _lookup(secrets, "MODELDESK_MAX_RESPONSE_MB", "providers", "max_response_mb"),
+            DEFAULT_MAX_RESPONSE_MB,
         ),
     )

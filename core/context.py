@@ -15,6 +15,7 @@ from core.crypto import RotationResult, SecretBox, mask, rotate_all
 from core.db import ProviderStore, StorageUnavailable
 from core.errors import KeyUnreadable, ValidationError
 from core.providers.base import BaseProvider
+from core.providers.limits import Limits
 from core.providers.registry import Registry
 from core.tables import AIProvider
 
@@ -103,4 +104,9 @@ class DeskContext:
             row = self.store.get(slug)
             base_url = self.base_url(row) if row else None
         cls = self.registry.get(slug)
-        return cls(self.client, base_url, timeout or self.settings.request_timeout)
+        return cls(
+            self.client,
+            base_url,
+            timeout or self.settings.request_timeout,
+            limits=Limits.from_settings(self.settings),
+        )

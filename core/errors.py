@@ -1,30 +1,96 @@
-"""Typed errors raised by `core`.
+"""Typed errors raised by `core`, and the rules that turn upstream failures into them.
 
 Every message here is written for an admin: it names the provider, says what
 happened and what to do. None of them ever carries an API key: messages that
 come from upstream pass through :func:`redact` first.
+
+Kinds are data: :data:`ErrorKind` names every failure a provider call can end in,
+:data:`STATUS_RULES` maps HTTP statuses to a kind, message and action, and
+:func:`is_retryable` is the one rule for "another provider may well succeed".
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
 
-# Shapes of provider keys; anything this long and key-like is masked in upstream text.
-_KEY_SHAPES = re.compile(
-    r"(sk-or-v1-[A-Za-z0-9]+|sk-proj-[A-Za-z0-9_\-]+|sk-[A-Za-z0-9_\-]{12,}|gsk_[A-Za-z0-9]+"
-    r"|hf_[A-Za-z0-9]+|Bearer\s+\S+)"
+ErrorKind = Literal[
+    "auth",  # 401: the key was refused
+    "forbidden",  # 403
+    "not_found",  # 404: unknown model or endpoint
+    "rate_limited",  # 429
+    "server",  # 5xx
+    "bad_request",  # any other 4xx, or a request we refuse to send
+    "timeout",  # no answer in time (connect, first byte, or the idle limit between chunks)
+    "deadline",  # an answer was cut off by MODELDESK_REQUEST_DEADLINE / the catalogue deadline
+    "too_large",  # the answer is bigger than MODELDESK_MAX_RESPONSE_MB
+    "redirect",  # the upstream redirected to another host
+    "bad_base_url",  # the configured base URL is refused (e.g. a link-local address)
+    "truncated",  # the connection or stream ended before the reply was complete
+    "unreachable",  # connection refused / DNS failure
+    "network",  # any other transport failure
+    "bad_response",  # a 2xx whose body is unusable (not JSON, no choices, no image...)
+    "stream_error",  # an error event inside a 200 stream
+    "reply_error",  # an error object inside a 200 JSON reply
+    "unsupported",  # the provider has no API for the capability
+    "error",  # anything else
+]
+
+# Failures where another provider (or a retry) may well succeed.
+RETRYABLE_KINDS: frozenset[ErrorKind] = frozenset(
+    {"rate_limited", "server", "timeout", "truncated", "unreachable", "network"}
 )
+# Errors an upstream reports inside a 200 (mid-stream or in the JSON body): their own
+# code decides, exactly like an HTTP status would (429 or 5xx retryable, anything else not).
+REPORTED_KINDS: frozenset[ErrorKind] = frozenset({"stream_error", "reply_error"})
+
+
+def status_is_retryable(status: int | None) -> bool:
+    return status is not None and (status == 429 or status >= 500)
+
+
+def is_retryable(kind: ErrorKind, status: int | None = None) -> bool:
+    """The one retry rule, shared by HTTP statuses, transport errors, streams and replies."""
+    return kind in RETRYABLE_KINDS or (kind in REPORTED_KINDS and status_is_retryable(status))
+
+
+# ---- redaction ----------------------------------------------------------------------
+# Provider classes declare their key shapes (``key_patterns``); the registry adds those of
+# every discovered class here, plug-ins included. A bearer token is always masked.
+GENERIC_KEY_PATTERNS: tuple[str, ...] = (r"Bearer\s+\S+",)
+_patterns: list[str] = list(GENERIC_KEY_PATTERNS)
+_compiled = re.compile("|".join(_patterns))
+_patterns_lock = threading.Lock()
+
+
+def register_key_patterns(patterns: Iterable[str]) -> None:
+    """Mask these key shapes (regular expressions) in every upstream text from now on."""
+    global _compiled
+    with _patterns_lock:
+        new = [p for p in patterns if p not in _patterns]
+        if new:
+            re.compile("|".join(new))  # a broken pattern fails here, not in redact()
+            _patterns[:0] = new  # specific shapes before the generic bearer rule
+            _compiled = re.compile("|".join(f"(?:{p})" for p in _patterns))
+
+
+def key_patterns() -> tuple[str, ...]:
+    with _patterns_lock:
+        return tuple(_patterns)
 
 
 def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
-    """Remove every given secret and anything shaped like a provider key from `text`."""
+    """Remove every given secret and anything shaped like a registered key from `text`."""
     for secret in secrets:
         if secret and len(secret) >= 4:
             text = text.replace(secret, "[redacted]")
-    return _KEY_SHAPES.sub("[redacted]", text)
+    return _compiled.sub("[redacted]", text)
 
 
+# ---- errors ---------------------------------------------------------------------------
 class ModelDeskError(Exception):
     """Base class of every error `core` raises on purpose."""
 
@@ -32,8 +98,8 @@ class ModelDeskError(Exception):
 class ProviderError(ModelDeskError):
     """A provider call failed; `str()` is a complete message for the admin.
 
-    `retryable` is true for failures where another provider may well succeed
-    (429, 5xx, timeout, refused connection): the service falls back on those.
+    `retryable` follows from the kind (and the reported status): see :func:`is_retryable`.
+    The ``retryable`` argument is accepted for older callers only and must agree.
     """
 
     def __init__(
@@ -44,48 +110,108 @@ class ProviderError(ModelDeskError):
         *,
         status: int | None = None,
         retry_after: float | None = None,
-        retryable: bool = False,
-        kind: str = "error",
+        retryable: bool | None = None,
+        kind: ErrorKind = "error",
     ) -> None:
         self.provider = provider
         self.message = message
         self.action = action
         self.status = status
         self.retry_after = retry_after
-        self.retryable = retryable
-        self.kind = kind
+        self.kind: ErrorKind = kind
+        if retryable is not None and retryable != self.retryable:
+            raise ValueError(f"a {kind!r} error is {'' if self.retryable else 'not '}retryable")
         self.fallbacks: list[str] = []  # earlier providers' errors when the service fell back
         super().__init__(str(self))
+
+    @property
+    def retryable(self) -> bool:
+        return is_retryable(self.kind, self.status)
 
     def __str__(self) -> str:
         text = f"{self.provider}: {self.message}"
         return f"{text} {self.action}".strip() if self.action else text
 
-    def __reduce__(self):  # keep pickling (st.cache_data, threads) working with kw-only args
-        return (
-            _rebuild_provider_error,
-            (
-                self.provider,
-                self.message,
-                self.action,
-                self.status,
-                self.retry_after,
-                self.retryable,
-                self.kind,
-            ),
-        )
+    def __reduce__(self) -> tuple[Any, ...]:  # pickling (st.cache_data, threads) with kw-only args
+        fields = (self.provider, self.message, self.action, self.status, self.retry_after)
+        return (_rebuild_provider_error, (*fields, self.kind))
 
 
-def _rebuild_provider_error(*args) -> ProviderError:
-    provider, message, action, status, retry_after, retryable, kind = args
+def _rebuild_provider_error(
+    provider: str,
+    message: str,
+    action: str,
+    status: int | None,
+    retry_after: float | None,
+    kind: ErrorKind,
+) -> ProviderError:
+    return ProviderError(
+        provider, message, action, status=status, retry_after=retry_after, kind=kind
+    )
+
+
+# ---- HTTP statuses as data ------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class StatusRule:
+    kind: ErrorKind
+    message: str  # formatted with {status} and {detail} (" (upstream text)" or "")
+    action: str
+
+
+STATUS_RULES: dict[int, StatusRule] = {
+    401: StatusRule(
+        "auth",
+        "rejected the API key (401){detail}.",
+        "Check or replace the key on the Providers page.",
+    ),
+    403: StatusRule(
+        "forbidden",
+        "refused access (403){detail}.",
+        "The key lacks permission for this model, or the account needs credit; "
+        "check it on the provider's site.",
+    ),
+    404: StatusRule(
+        "not_found",
+        "does not know this model or endpoint (404){detail}.",
+        "Refresh the catalogue and pick a model it lists.",
+    ),
+    429: StatusRule(
+        "rate_limited",
+        "is rate limiting requests (429){detail}.",
+        "Retry in a little while.",
+    ),
+}
+SERVER_RULE = StatusRule(
+    "server",
+    "had a server error ({status}){detail}.",
+    "This is on the provider's side: retry shortly or use another provider.",
+)
+CLIENT_RULE = StatusRule(
+    "bad_request",
+    "refused the request ({status}){detail}.",
+    "Check the model and the options sent.",
+)
+
+
+def status_rule(status: int) -> StatusRule:
+    return STATUS_RULES.get(status) or (SERVER_RULE if status >= 500 else CLIENT_RULE)
+
+
+def status_error(
+    provider: str, status: int, detail: str = "", retry_after: float | None = None
+) -> ProviderError:
+    """The admin's error for an HTTP error status; `detail` is already-redacted upstream text."""
+    rule = status_rule(status)
+    action = rule.action
+    if retry_after is not None:
+        action = f"Retry after {retry_after:g} s."
     return ProviderError(
         provider,
-        message,
+        rule.message.format(status=status, detail=f" ({detail})" if detail else ""),
         action,
         status=status,
         retry_after=retry_after,
-        retryable=retryable,
-        kind=kind,
+        kind=rule.kind,
     )
 
 

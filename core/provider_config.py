@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from pydantic import ValidationError as PydanticError
 
 from core.errors import ValidationError
+from core.providers import limits
 from core.types import Capability
 
 log = logging.getLogger(__name__)
@@ -28,22 +28,14 @@ Priority = Annotated[int, Field(strict=True, ge=-1_000_000, le=1_000_000)]
 
 
 def check_base_url(value: Any) -> str | None:
-    """A plain http(s) URL without credentials, query or fragment; '' / None = default."""
+    """A plain http(s) URL without credentials, query or fragment, never a link-local host
+    (the transport's rule, :func:`core.providers.limits.check_base_url`); '' / None = default."""
     if value in (None, ""):
         return None
-    text = str(value).strip()
-    parts = urlsplit(text)
-    if (
-        parts.scheme not in ("http", "https")
-        or not parts.hostname
-        or "@" in parts.netloc
-        or parts.query
-        or parts.fragment
-        or "?" in text
-        or any(ord(c) < 33 for c in text)
-    ):
-        raise ValueError("The base URL must be a plain http(s) URL, with no key in it.")
-    return text.rstrip("/")
+    try:
+        return limits.check_base_url(str(value))
+    except ValidationError as exc:
+        raise ValueError(str(exc)) from None
 
 
 class ProviderConfig(BaseModel):

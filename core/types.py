@@ -101,9 +101,11 @@ class ChatOptions:
 
 @dataclass(slots=True)
 class GeneratedImage:
-    data: bytes | None = None  # raw image bytes when the provider sends them
-    url: str | None = None  # a hosted URL when it sends that instead
+    """An image's bytes, always: hosted images are downloaded server-side, never linked."""
+
+    data: bytes
     mime: str = "image/png"
+    url: str | None = None  # the http(s) address it was downloaded from (information only)
 
 
 @dataclass(slots=True)

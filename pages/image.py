@@ -46,20 +46,15 @@ def _gallery(gallery: list[dict]) -> None:
     for index, item in enumerate(gallery):
         image = item["image"]
         with columns[index % 3], st.container(border=True):
-            st.image(
-                image.data if image.data is not None else image.url, caption=item["prompt"][:80]
+            st.image(image.data, caption=item["prompt"][:80])  # bytes only, never a URL
+            st.download_button(
+                "Download",
+                image.data,
+                key=f"download_{index}",
+                file_name=f"image-{len(gallery) - index}.{EXTENSION.get(image.mime, 'png')}",
+                mime=image.mime,
+                icon=":material/download:",
             )
-            if image.data is not None:
-                st.download_button(
-                    "Download",
-                    image.data,
-                    key=f"download_{index}",
-                    file_name=f"image-{len(gallery) - index}.{EXTENSION.get(image.mime, 'png')}",
-                    mime=image.mime,
-                    icon=":material/download:",
-                )
-            else:
-                st.link_button("Open image", image.url)
 
 
 if __name__ == "__main__":  # run as a file, not imported: go through the sign-in gate

@@ -13,6 +13,7 @@ class SampleProvider(BaseProvider):
     base_url_env = "SAMPLE_BASE_URL"
     capabilities = frozenset({Capability.CHAT})
     key_required_for_listing = False
+    key_patterns = (r"smpl_live_[A-Za-z0-9]{12,}",)  # a key shape no built-in provider knows
 
     def list_models(self, api_key: str | None) -> list[ModelInfo]:
         return []

@@ -8,7 +8,10 @@ from importlib.metadata import EntryPoint
 
 import pytest
 
+from core.errors import redact
 from core.providers import registry as registry_module
+from core.providers.base import BaseProvider
+from core.providers.openai_shape import OpenAIShapeProvider
 from core.providers.registry import ENTRY_POINT_GROUP, discover
 
 
@@ -22,6 +25,46 @@ def test_every_builtin_provider_is_found_without_imports_elsewhere() -> None:
     assert found.errors == []
     for slug, cls in found.providers.items():
         assert cls.slug == slug and cls.__module__.startswith("core.providers.")
+
+
+def test_abstract_bases_are_never_registered_as_providers() -> None:
+    found = discover()
+    registered = set(found.providers.values())
+    assert OpenAIShapeProvider not in registered and BaseProvider not in registered
+    assert sorted(found.providers) == ["groq", "huggingface", "openai", "openrouter"]
+
+
+def test_an_entry_point_naming_an_abstract_base_is_reported(monkeypatch) -> None:
+    point = _entry_point("base", "core.providers.openai_shape:OpenAIShapeProvider")
+    monkeypatch.setattr(registry_module, "entry_points", lambda group: [point])
+    found = discover()
+    assert [e.error for e in found.errors] == ["is an abstract provider base (no slug)"]
+
+
+def test_every_builtin_key_shape_is_redacted_after_discovery() -> None:
+    found = discover()
+    keys = {
+        "sk-or-v1-" + "a1" * 20,
+        "sk-proj-" + "B2_" * 10,
+        "sk-" + "c3" * 12,
+        "gsk_" + "D4" * 16,
+        "hf_" + "e5" * 14,
+    }
+    text = redact("upstream said: " + " and ".join(sorted(keys)))
+    assert not [k for k in keys if k in text] and text.count("[redacted]") == len(keys)
+    assert len(found.key_patterns()) >= len(keys)
+
+
+def test_a_plugins_key_shape_is_redacted_once_it_is_discovered(monkeypatch) -> None:
+    plugin_key, shape = "smpl_live_" + "Zq7" * 8, r"smpl_live_[A-Za-z0-9]{12,}"
+    monkeypatch.setattr(registry_module, "entry_points", lambda group: [])
+    assert shape not in discover().key_patterns()  # no built-in provider knows this shape
+    point = _entry_point("sample", "tests.plugin_sample:SampleProvider")
+    monkeypatch.setattr(registry_module, "entry_points", lambda group: [point])
+    found = discover()
+    assert shape in found.key_patterns()
+    assert redact(f"bad key {plugin_key}") == "bad key [redacted]"
+    assert redact("Authorization: Bearer anything-at-all") == "Authorization: [redacted]"
 
 
 def test_a_plugin_is_loaded_from_the_entry_point_group(monkeypatch) -> None:

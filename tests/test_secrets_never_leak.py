@@ -64,9 +64,7 @@ def test_the_key_never_surfaces(desk, caplog) -> None:
     surfaces = {
         "logs": caplog.text,
         "errors": "\n".join(errors),
-        "cache keys": repr(
-            list(service.catalog_cache._fresh.keys()) + list(service.catalog_cache._failed)
-        ),
+        "cache keys": repr(service.catalog_cache.cache_keys()),
         "entries": repr(service.catalog_cache.health()),
         "providers": repr(service.providers()),
         "resolution": repr(service.candidates("chat", local)),

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.providers._openai_shapes import (
+from core.providers.openai_shape import OpenAIShapeProvider
+from core.providers.parsing import (
     AUDIO,
-    OpenAIChatMixin,
     capabilities_by_rule,
     model_id_of,
     positive_int,
     rule_model,
 )
-from core.types import AudioResult, Capability, ModelInfo
+from core.types import Capability, ModelInfo
 
 EXCLUDED = ("whisper", "transcribe", "guard", "embed")  # guard covers safeguard too
 ID_RULES = ((("tts", "orpheus"), AUDIO),)
@@ -56,7 +56,7 @@ def parse_model(item: dict[str, Any]) -> ModelInfo | None:
     )
 
 
-class GroqProvider(OpenAIChatMixin):
+class GroqProvider(OpenAIShapeProvider):
     slug = "groq"
     display_name = "Groq"
     default_base_url = "https://api.groq.com/openai/v1"
@@ -66,19 +66,13 @@ class GroqProvider(OpenAIChatMixin):
     default_priority = 20
     key_prefix_hint = "gsk_…"
     docs_url = "https://console.groq.com/keys"
+    key_patterns = (r"gsk_[A-Za-z0-9]+",)
+    default_voice = "autumn"
+    speech_formats = (SPEECH_FORMAT,)  # always WAV, whatever format the caller prefers
 
     def list_models(self, api_key: str | None) -> list[ModelInfo]:
         return self._list_models(parse_model, api_key)
 
-    def text_to_speech(
-        self,
-        model: str,
-        text: str,
-        api_key: str | None,
-        *,
-        voice: str | None = None,
-        response_format: str = SPEECH_FORMAT,
-    ) -> AudioResult:
-        """Always asks for WAV, whatever format the caller prefers."""
-        voice = voice or next(iter(voices_for(model)), "autumn")
-        return self._speech(model, text, api_key, voice, SPEECH_FORMAT)
+    def voice_for(self, model: str) -> str:
+        """The first documented voice of the model's family."""
+        return next(iter(voices_for(model)), self.default_voice)

@@ -13,9 +13,9 @@ from typing import Any
 from urllib.parse import quote
 
 from core.errors import ProviderError
-from core.providers._openai_shapes import (
+from core.providers.openai_shape import OpenAIShapeProvider
+from core.providers.parsing import (
     TEXT,
-    OpenAIChatMixin,
     listed_items,
     model_id_of,
     parse_all,
@@ -24,7 +24,6 @@ from core.providers._openai_shapes import (
     unique_by_id,
 )
 from core.types import (
-    AudioResult,
     Capability,
     GeneratedImage,
     ImageResult,
@@ -72,7 +71,8 @@ def _short_name(model_id: str) -> str:
 def parse_router_model(item: dict[str, Any]) -> ModelInfo | None:
     """A router chat model; dropped when it outputs no text or no provider serves it live."""
     model_id = model_id_of(item)
-    arch = item.get("architecture") if isinstance(item.get("architecture"), dict) else {}
+    raw_arch = item.get("architecture")
+    arch: dict[str, Any] = raw_arch if isinstance(raw_arch, dict) else {}
     inputs, outputs = strings(arch.get("input_modalities")), strings(arch.get("output_modalities"))
     providers = _live_providers(item)
     listed_providers = isinstance(item.get("providers"), list) and bool(item["providers"])
@@ -112,7 +112,7 @@ def parse_hub_model(item: dict[str, Any], capability: Capability) -> ModelInfo |
     )
 
 
-class HuggingFaceProvider(OpenAIChatMixin):
+class HuggingFaceProvider(OpenAIShapeProvider):
     slug = "huggingface"
     display_name = "Hugging Face"
     default_base_url = "https://router.huggingface.co"
@@ -122,6 +122,7 @@ class HuggingFaceProvider(OpenAIChatMixin):
     default_priority = 30
     key_prefix_hint = "hf_…"
     docs_url = "https://huggingface.co/settings/tokens"
+    key_patterns = (r"hf_[A-Za-z0-9]+",)
     chat_path = "v1/chat/completions"
     models_path = "v1/models"
 
@@ -140,7 +141,7 @@ class HuggingFaceProvider(OpenAIChatMixin):
     def _hub_models(
         self, task: str, capability: Capability, api_key: str | None
     ) -> list[ModelInfo]:
-        body = self._get_json(
+        body = self.http.get_json(
             f"{self.hub_url}/api/models",
             api_key,
             params={
@@ -154,7 +155,7 @@ class HuggingFaceProvider(OpenAIChatMixin):
 
     def test_key(self, api_key: str) -> None:
         """``GET /api/whoami-v2`` on the Hub: 401 when the token is not valid."""
-        self._get_json(f"{self.hub_url}/api/whoami-v2", api_key)
+        self.http.get_json(f"{self.hub_url}/api/whoami-v2", api_key)
 
     def generate_image(
         self, model: str, prompt: str, api_key: str | None, *, size: str | None = None, n: int = 1
@@ -170,26 +171,26 @@ class HuggingFaceProvider(OpenAIChatMixin):
             images.append(GeneratedImage(data=data, mime=mime))
         return ImageResult(images)
 
-    def text_to_speech(
-        self,
-        model: str,
-        text: str,
-        api_key: str | None,
-        *,
-        voice: str | None = None,
-        response_format: str = "mp3",
-    ) -> AudioResult:
+    def _speech_request(
+        self, model: str, text: str, voice: str, response_format: str
+    ) -> tuple[str, dict[str, Any]]:
+        """The hf-inference route takes the text alone; voice and format are the model's."""
+        return self.inference_path(model), {"inputs": text}
+
+    def _speech_mime(self, mime: str, response_format: str) -> str:
         """The audio comes back in the model's own format (flac, wav...), named by its mime."""
-        data, mime = self._post_media(model, api_key, {"inputs": text}, "audio/")
-        return AudioResult(data, mime)
+        return self._expect_media(mime, "audio/")
 
     def _post_media(
         self, model: str, api_key: str | None, payload: dict[str, Any], kind: str
     ) -> tuple[bytes, str]:
-        data, mime = self._post_bytes(self.inference_path(model), api_key, payload)
+        data, mime = self.http.post_bytes(self.inference_path(model), api_key, payload)
+        return data, self._expect_media(mime, kind)
+
+    def _expect_media(self, mime: str, kind: str) -> str:
         if not mime.startswith(kind):
-            raise self._bad_response(f"sent {mime} where {kind.rstrip('/')} was expected.")
-        return data, mime
+            raise self.http.bad_response(f"sent {mime} where {kind.rstrip('/')} was expected.")
+        return mime
 
     def inference_path(self, model: str) -> str:
         """``hf-inference/models/{owner}/{name}``: each id segment quoted, never the key."""

@@ -10,19 +10,20 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from typing import Any
 
-from core.providers._openai_shapes import (
+from core.providers.openai_shape import OpenAIShapeProvider
+from core.providers.parsing import (
     AUDIO,
     IMAGE,
-    OpenAIChatMixin,
     capabilities_by_rule,
     listed_items,
     model_id_of,
     rule_model,
     text_of,
 )
-from core.types import AudioResult, Capability, GeneratedImage, ImageResult, ModelInfo, Usage
+from core.types import Capability, GeneratedImage, ImageResult, ModelInfo, Usage
 
 EXCLUDED = (
     "whisper",
@@ -68,7 +69,7 @@ def parse_model(item: dict[str, Any]) -> ModelInfo | None:
     return rule_model(model_id, OpenAICompatibleProvider.slug, capabilities, voices=VOICES)
 
 
-class OpenAICompatibleProvider(OpenAIChatMixin):
+class OpenAICompatibleProvider(OpenAIShapeProvider):
     slug = "openai"
     display_name = "OpenAI-compatible"
     default_base_url = "https://api.openai.com/v1"
@@ -79,6 +80,8 @@ class OpenAICompatibleProvider(OpenAIChatMixin):
     default_priority = 40
     key_prefix_hint = "sk-…"
     docs_url = "https://platform.openai.com/api-keys"
+    key_patterns = (r"sk-proj-[A-Za-z0-9_\-]+", r"sk-[A-Za-z0-9_\-]{12,}")
+    default_voice = DEFAULT_VOICE
 
     def list_models(self, api_key: str | None) -> list[ModelInfo]:
         return self._list_models(parse_model, api_key)
@@ -93,24 +96,13 @@ class OpenAICompatibleProvider(OpenAIChatMixin):
         while len(images) < n:
             count = 1 if model.startswith("dall-e-3") else n - len(images)
             payload = image_payload(model, prompt, size, count)
-            body = self._post_json("images/generations", api_key, payload)
-            found = images_of(body)
+            body = self.http.post_json("images/generations", api_key, payload)
+            found = images_of(body, self.http.fetch_image)
             if not found:
                 raise self._no_result("returned no image.", "Try again or pick another model.")
             images += found
             usage = image_usage(body) or usage
         return ImageResult(images[:n], usage)
-
-    def text_to_speech(
-        self,
-        model: str,
-        text: str,
-        api_key: str | None,
-        *,
-        voice: str | None = None,
-        response_format: str = "mp3",
-    ) -> AudioResult:
-        return self._speech(model, text, api_key, voice or DEFAULT_VOICE, response_format)
 
 
 def image_payload(model: str, prompt: str, size: str | None, n: int) -> dict[str, Any]:
@@ -123,8 +115,8 @@ def image_payload(model: str, prompt: str, size: str | None, n: int) -> dict[str
     return payload
 
 
-def images_of(body: Any) -> list[GeneratedImage]:
-    """``data[].b64_json`` (decoded) or ``data[].url``; broken entries are skipped."""
+def images_of(body: Any, fetch: Callable[[str], GeneratedImage]) -> list[GeneratedImage]:
+    """``data[].b64_json`` (decoded; broken ones skipped) or ``data[].url`` (via `fetch`)."""
     mime = IMAGE_MIME.get(text_of(body.get("output_format")) if isinstance(body, dict) else "")
     found = []
     for item in listed_items(body):
@@ -135,7 +127,7 @@ def images_of(body: Any) -> list[GeneratedImage]:
                 continue
             found.append(GeneratedImage(data=data, mime=mime or "image/png"))
         elif isinstance(item.get("url"), str) and item["url"]:
-            found.append(GeneratedImage(url=item["url"]))
+            found.append(fetch(item["url"]))
     return found
 
 

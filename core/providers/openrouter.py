@@ -10,24 +10,21 @@ speech from ``/audio/speech``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from core.errors import ProviderError
-from core.providers._openai_shapes import (
+from core.providers.openai_shape import OpenAIShapeProvider, chat_payload, usage_of
+from core.providers.parsing import (
     AUDIO,
     IMAGE,
     TEXT,
-    OpenAIChatMixin,
-    chat_payload,
     model_id_of,
     positive_int,
     strings,
     text_of,
-    usage_of,
 )
-from core.providers.base import decode_data_url
 from core.types import (
-    AudioResult,
     Capability,
     ChatMessage,
     ChatOptions,
@@ -108,7 +105,7 @@ def parse_model(item: dict[str, Any]) -> ModelInfo | None:
     )
 
 
-class OpenRouterProvider(OpenAIChatMixin):
+class OpenRouterProvider(OpenAIShapeProvider):
     slug = "openrouter"
     display_name = "OpenRouter"
     default_base_url = "https://openrouter.ai/api/v1"
@@ -118,6 +115,8 @@ class OpenRouterProvider(OpenAIChatMixin):
     default_priority = 10
     key_prefix_hint = "sk-or-v1-…"
     docs_url = "https://openrouter.ai/keys"
+    key_patterns = (r"sk-or-v1-[A-Za-z0-9]+",)
+    default_voice = DEFAULT_VOICE
 
     def list_models(self, api_key: str | None) -> list[ModelInfo]:
         """Exactly one request; ``output_modalities=all`` adds image and speech models."""
@@ -125,7 +124,7 @@ class OpenRouterProvider(OpenAIChatMixin):
 
     def test_key(self, api_key: str) -> None:
         """``GET /key`` describes the calling key; 401 when it is not valid."""
-        self._get_json("key", api_key)
+        self.http.get_json("key", api_key)
 
     def generate_image(
         self, model: str, prompt: str, api_key: str | None, *, size: str | None = None, n: int = 1
@@ -137,10 +136,10 @@ class OpenRouterProvider(OpenAIChatMixin):
             extra["image_config"] = {"aspect_ratio": ratio}
         images: list[GeneratedImage] = []
         usage: Usage | None = None
-        modalities = IMAGE_AND_TEXT
+        modalities: tuple[str, ...] = IMAGE_AND_TEXT
         for _ in range(max(1, n)):
             body, modalities = self._image_reply(model, prompt, api_key, modalities, extra)
-            images += images_of(body)
+            images += images_of(body, self.http.fetch_image)
             usage = add_usage(usage, usage_of(body))
         if not images:
             raise self._no_result("returned no image.", "Pick a model that outputs images.")
@@ -167,20 +166,9 @@ class OpenRouterProvider(OpenAIChatMixin):
         payload["modalities"] = list(IMAGE_ONLY)
         return self._complete(payload, api_key), IMAGE_ONLY
 
-    def text_to_speech(
-        self,
-        model: str,
-        text: str,
-        api_key: str | None,
-        *,
-        voice: str | None = None,
-        response_format: str = "mp3",
-    ) -> AudioResult:
-        return self._speech(model, text, api_key, voice or DEFAULT_VOICE, response_format)
 
-
-def images_of(body: Any) -> list[GeneratedImage]:
-    """Every ``choices[].message.images[].image_url.url`` (data URLs decoded)."""
+def images_of(body: Any, fetch: Callable[[str], GeneratedImage]) -> list[GeneratedImage]:
+    """Every ``choices[].message.images[].image_url.url``, turned into bytes by `fetch`."""
     choices = body.get("choices") if isinstance(body, dict) else None
     found: list[GeneratedImage] = []
     for choice in choices if isinstance(choices, list) else []:
@@ -190,10 +178,7 @@ def images_of(body: Any) -> list[GeneratedImage]:
             image_url = entry.get("image_url") if isinstance(entry, dict) else None
             url = image_url.get("url") if isinstance(image_url, dict) else None
             if isinstance(url, str) and url:
-                try:
-                    found.append(decode_data_url(url))
-                except ValueError:  # a data URL whose base64 is broken
-                    continue
+                found.append(fetch(url))
     return found
 
 

@@ -1,11 +1,13 @@
 """Finds every provider by itself: modules of this package, then plug-ins.
 
-A module in ``core/providers/`` (other than ``base`` and ``registry``) registers
-every :class:`BaseProvider` subclass it defines with a ``slug``. Third-party
+Every module of ``core/providers/`` is imported and registers each
+:class:`BaseProvider` subclass it defines with a ``slug``; a class without one
+(``BaseProvider``, ``OpenAIShapeProvider``) is an abstract base and is skipped. Third-party
 packages add providers through the entry-point group ``modeldesk.providers``
 (the entry point loads a provider class or a module holding some). A module or
 plug-in that fails to import is recorded in :attr:`Registry.errors` with its
-error, never raised: one broken provider never breaks the others.
+error, never raised: one broken provider never breaks the others. Each registered
+class's ``key_patterns`` join the redaction rules, so a plug-in's keys are masked too.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from types import ModuleType
 
+from core.errors import register_key_patterns
 from core.providers.base import BaseProvider
 
 log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "modeldesk.providers"
-_SKIPPED_MODULES = {"base", "registry"}
+# Infrastructure modules: they define no provider (a base without a slug is skipped anyway).
+_SKIPPED_MODULES = {"base", "registry", "transport", "limits", "parsing", "openai_shape"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,19 +50,36 @@ class Registry:
         return list(self.providers)
 
     def register(self, cls: type[BaseProvider], source: str) -> None:
-        slug = getattr(cls, "slug", None)
-        if not slug:
+        if not is_concrete_provider(cls):
+            self.errors.append(LoadError(source, "is an abstract provider base (no slug)"))
             return
+        slug = cls.slug
         if slug in self.providers and self.providers[slug] is not cls:
             self.errors.append(LoadError(source, f"provider slug {slug!r} is already taken"))
+            return
+        try:
+            register_key_patterns(cls.key_patterns)
+        except Exception as exc:  # noqa: BLE001 - a broken pattern is reported, never fatal
+            self.errors.append(LoadError(source, f"key_patterns: {type(exc).__name__}: {exc}"))
             return
         self.providers[slug] = cls
 
     def register_module(self, module: ModuleType, source: str) -> None:
+        """Every concrete provider class the module itself defines (imported bases are not)."""
         for _, obj in inspect.getmembers(module, inspect.isclass):
-            is_provider = issubclass(obj, BaseProvider) and obj is not BaseProvider
-            if is_provider and obj.__module__ == module.__name__:
+            if is_concrete_provider(obj) and obj.__module__ == module.__name__:
                 self.register(obj, source)
+
+    def key_patterns(self) -> tuple[str, ...]:
+        """The key shapes of every registered provider (all are masked by `redact`)."""
+        return tuple(p for cls in self.providers.values() for p in cls.key_patterns)
+
+
+def is_concrete_provider(obj: object) -> bool:
+    """A BaseProvider subclass with a non-empty ``slug`` (abstract bases have none)."""
+    return (
+        inspect.isclass(obj) and issubclass(obj, BaseProvider) and bool(getattr(obj, "slug", None))
+    )
 
 
 def _scan_package(registry: Registry) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
 import pytest
 import respx
@@ -19,6 +21,7 @@ from tests.providers.helpers import (
     fake_key,
     sent_json,
     split_events,
+    sse_body,
     sse_response,
 )
 
@@ -126,10 +129,31 @@ def test_groq_usage_inside_x_groq_is_read(client: httpx.Client, router: respx.Mo
     assert end.usage.total_tokens == 26
 
 
+class RecordingStream(httpx.SyncByteStream):
+    """An upstream body that records how far it was read and whether it was closed."""
+
+    def __init__(self, *parts: bytes) -> None:
+        self.parts, self.sent, self.closed = parts, 0, False
+
+    def __iter__(self) -> Iterator[bytes]:
+        for part in self.parts:
+            self.sent += 1
+            yield part
+
+    def close(self) -> None:
+        self.closed = True
+
+
 def test_closing_the_stream_early_closes_the_response(
     provider: BaseProvider, router: respx.MockRouter
 ) -> None:
-    _route(router, provider, sse_response(chunk("one"), chunk("two"), chunk("three")))
+    parts = [sse_body(chunk(word), done=False) for word in ("one", "two", "three")]
+    body = RecordingStream(*parts, b"data: [DONE]\n\n")
+    headers = {"content-type": "text/event-stream"}
+    route = _route(router, provider, httpx.Response(200, headers=headers, stream=body))
     stream = provider.chat("m", MESSAGES, fake_key(provider.slug))
     assert next(stream) == "one"
+    assert not body.closed  # still streaming
     stream.close()  # the caller stopped reading: no error, nothing left open
+    assert body.closed and body.sent < len(body.parts) and route.call_count == 1
+    assert list(stream) == []  # a closed stream yields nothing more and asks for nothing

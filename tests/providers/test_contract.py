@@ -61,6 +61,10 @@ def _not_json() -> httpx.Response:
     )
 
 
+def _chat(provider: BaseProvider, key: str, stream: bool) -> list[Any]:
+    return list(provider.chat("test/model", MESSAGES, key, ChatOptions(stream=stream)))
+
+
 def _mock_everything(router: respx.MockRouter, behaviour: Any) -> respx.Route:
     route = router.route()
     if isinstance(behaviour, Exception):
@@ -158,33 +162,6 @@ def test_listing_without_a_key_sends_no_authorization(
 
 
 @pytest.mark.parametrize("slug", SLUGS)
-@pytest.mark.parametrize(
-    ("case", "upstream", "kind", "status", "retryable"), FAULTS, ids=[f[0] for f in FAULTS]
-)
-def test_listing_faults_become_clear_provider_errors(
-    slug: str,
-    case: str,
-    upstream: Callable[[str], Any],
-    kind: str,
-    status: int | None,
-    retryable: bool,
-    client: httpx.Client,
-    router: respx.MockRouter,
-) -> None:
-    key = fake_key(slug)
-    provider = _provider(slug, client)
-    _mock_everything(router, upstream(key))
-    with pytest.raises(ProviderError) as caught:
-        provider.list_models(key)
-    exc = caught.value
-    assert (exc.kind, exc.status, exc.retryable) == (kind, status, retryable)
-    if case == "429":
-        assert exc.retry_after == 7 and "7" in exc.action
-    _assert_admin_message(exc, provider, key)
-    _assert_key_never_in_urls(router, key)
-
-
-@pytest.mark.parametrize("slug", SLUGS)
 def test_a_listing_that_is_not_json_is_a_provider_error(
     slug: str, client: httpx.Client, router: respx.MockRouter
 ) -> None:
@@ -201,18 +178,39 @@ def test_a_listing_that_is_not_json_is_a_provider_error(
 CHAT_SLUGS = [s for s in SLUGS if Capability.CHAT in PROVIDERS[s].capabilities]
 
 
-def _chat(provider: BaseProvider, key: str, stream: bool) -> list[Any]:
-    return list(provider.chat("test/model", MESSAGES, key, ChatOptions(stream=stream)))
+# ---- one fault matrix: every provider, every call that talks to the upstream -------------
+def _list(provider: BaseProvider, key: str) -> Any:
+    return provider.list_models(key)
 
 
-@pytest.mark.parametrize("slug", CHAT_SLUGS)
-@pytest.mark.parametrize("stream", [True, False], ids=["stream", "whole"])
+def _chat_streamed(provider: BaseProvider, key: str) -> Any:
+    return _chat(provider, key, stream=True)
+
+
+def _chat_whole(provider: BaseProvider, key: str) -> Any:
+    return _chat(provider, key, stream=False)
+
+
+CALLS: list[tuple[str, Callable[[BaseProvider, str], Any], Capability | None]] = [
+    ("list", _list, None),
+    ("chat-stream", _chat_streamed, Capability.CHAT),
+    ("chat-whole", _chat_whole, Capability.CHAT),
+]
+CALL_CASES = [
+    pytest.param(slug, call, id=f"{slug}-{name}")
+    for slug in SLUGS
+    for name, call, needs in CALLS
+    if needs is None or needs in PROVIDERS[slug].capabilities
+]
+
+
+@pytest.mark.parametrize(("slug", "call"), CALL_CASES)
 @pytest.mark.parametrize(
     ("case", "upstream", "kind", "status", "retryable"), FAULTS, ids=[f[0] for f in FAULTS]
 )
-def test_chat_faults_become_clear_provider_errors(
+def test_upstream_faults_become_clear_provider_errors(
     slug: str,
-    stream: bool,
+    call: Callable[[BaseProvider, str], Any],
     case: str,
     upstream: Callable[[str], Any],
     kind: str,
@@ -225,11 +223,11 @@ def test_chat_faults_become_clear_provider_errors(
     provider = _provider(slug, client)
     _mock_everything(router, upstream(key))
     with pytest.raises(ProviderError) as caught:
-        _chat(provider, key, stream)
+        call(provider, key)
     exc = caught.value
     assert (exc.kind, exc.status, exc.retryable) == (kind, status, retryable)
     if case == "429":
-        assert exc.retry_after == 7
+        assert exc.retry_after == 7 and "7" in exc.action
     _assert_admin_message(exc, provider, key)
     _assert_key_never_in_urls(router, key)
 
@@ -270,16 +268,44 @@ def test_a_truncated_stream_is_a_retryable_provider_error(
 
 
 @pytest.mark.parametrize("slug", CHAT_SLUGS)
+@pytest.mark.parametrize(
+    ("code", "retryable"),
+    [(502, True), (429, True), (400, False), (None, False), ("overloaded", False)],
+)
 def test_an_error_event_mid_stream_is_a_provider_error_without_the_key(
-    slug: str, client: httpx.Client, router: respx.MockRouter
+    slug: str,
+    code: Any,
+    retryable: bool,
+    client: httpx.Client,
+    router: respx.MockRouter,
 ) -> None:
+    """Retryable only when its own code says 429 or 5xx, like an error inside a 200 reply."""
     key = fake_key(slug)
     provider = _provider(slug, client)
-    error = {"error": {"message": f"upstream overloaded for {key}", "code": 502}}
+    error = {"error": {"message": f"upstream overloaded for {key}", "code": code}}
     _mock_everything(router, sse_response(chunk("Hi"), error))
     with pytest.raises(ProviderError) as caught:
         _chat(provider, key, stream=True)
-    assert caught.value.kind == "stream_error"
+    assert caught.value.kind == "stream_error" and caught.value.retryable is retryable
+    assert "reported an error mid-stream" in caught.value.message
+    _assert_admin_message(caught.value, provider, key)
+
+
+@pytest.mark.parametrize("slug", CHAT_SLUGS)
+@pytest.mark.parametrize(("code", "retryable"), [(503, True), (400, False), (None, False)])
+def test_an_error_inside_a_200_reply_follows_the_same_retry_rule(
+    slug: str,
+    code: Any,
+    retryable: bool,
+    client: httpx.Client,
+    router: respx.MockRouter,
+) -> None:
+    key = fake_key(slug)
+    provider = _provider(slug, client)
+    _mock_everything(router, httpx.Response(200, json={"error": {"message": "no", "code": code}}))
+    with pytest.raises(ProviderError) as caught:
+        _chat(provider, key, stream=False)
+    assert caught.value.kind == "reply_error" and caught.value.retryable is retryable
     _assert_admin_message(caught.value, provider, key)
 
 
@@ -318,9 +344,12 @@ def test_listed_models_belong_to_the_provider(
     slug: str, client: httpx.Client, router: respx.MockRouter
 ) -> None:
     """Whatever a provider lists is normalised: its slug, known capabilities, a provenance."""
+    text = {"input_modalities": ["text"], "output_modalities": ["text"]}
     entries = [{"id": "vendor/some-chat-model", "object": "model", "active": True}]
+    entries[0]["architecture"] = text  # OpenRouter and the HF router read capabilities here
     router.route().mock(return_value=httpx.Response(200, json={"data": entries}))
     models = _provider(slug, client).list_models(fake_key(slug))
+    assert [m.id for m in models] == ["vendor/some-chat-model"]
     for model in models:
         assert isinstance(model, ModelInfo)
         assert model.provider == slug

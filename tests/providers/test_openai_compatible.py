@@ -154,11 +154,45 @@ def test_dall_e_3_draws_one_image_per_request(
     assert [sent_json(route, i)["n"] for i in (0, 1)] == [1, 1]
 
 
-def test_hosted_urls_are_kept(provider: OpenAICompatibleProvider, router: respx.MockRouter) -> None:
-    reply = {"created": 1, "data": [{"url": "https://images.example.test/fox.png"}]}
+def test_hosted_images_are_downloaded_without_the_key(
+    provider: OpenAICompatibleProvider, router: respx.MockRouter
+) -> None:
+    url = "https://images.example.test/fox.png"
+    reply = {"created": 1, "data": [{"url": url}]}
     router.post(f"{BASE}/images/generations").mock(return_value=httpx.Response(200, json=reply))
+    download = router.get(url).mock(
+        return_value=httpx.Response(200, content=PNG, headers={"content-type": "image/png"})
+    )
     [image] = provider.generate_image("dall-e-2", "a fox", KEY).images
-    assert image.url == "https://images.example.test/fox.png" and image.data is None
+    assert (image.data, image.mime, image.url) == (PNG, "image/png", url)
+    assert auth_header(download.calls.last.request) is None
+
+
+@pytest.mark.parametrize(
+    "url", ["/etc/passwd", "file:///etc/passwd", "ftp://images.example.test/a.png", "fox.png"]
+)
+def test_image_addresses_that_are_not_http_or_data_are_refused(
+    provider: OpenAICompatibleProvider, router: respx.MockRouter, url: str
+) -> None:
+    reply = {"created": 1, "data": [{"url": url}]}
+    route = router.post(f"{BASE}/images/generations").mock(
+        return_value=httpx.Response(200, json=reply)
+    )
+    with pytest.raises(ProviderError, match="neither an http") as caught:
+        provider.generate_image("dall-e-2", "a fox", KEY)
+    assert caught.value.kind == "bad_response" and len(router.calls) == route.call_count == 1
+
+
+def test_a_hosted_image_that_is_not_an_image_is_refused(
+    provider: OpenAICompatibleProvider, router: respx.MockRouter
+) -> None:
+    url = "https://images.example.test/fox.png"
+    router.post(f"{BASE}/images/generations").mock(
+        return_value=httpx.Response(200, json={"data": [{"url": url}]})
+    )
+    router.get(url).mock(return_value=httpx.Response(200, text="<html>login</html>"))
+    with pytest.raises(ProviderError, match="where an image was expected"):
+        provider.generate_image("dall-e-2", "a fox", KEY)
 
 
 @pytest.mark.parametrize(

@@ -187,14 +187,36 @@ def test_images_come_back_as_data_urls_in_the_chat_reply(
     assert "stream" not in sent and "image_config" not in sent
 
 
-def test_hosted_image_urls_are_kept_as_urls(
+def test_hosted_image_urls_are_downloaded(
     provider: OpenRouterProvider, router: respx.MockRouter
 ) -> None:
+    url = "https://cdn.example.test/fox.png"
     router.post(f"{BASE}/chat/completions").mock(
-        return_value=httpx.Response(200, json=_image_reply("https://cdn.example.test/fox.png"))
+        return_value=httpx.Response(200, json=_image_reply(url))
+    )
+    router.get(url).mock(
+        return_value=httpx.Response(200, content=PNG, headers={"content-type": "image/webp"})
     )
     [image] = provider.generate_image("google/gemini-2.5-flash-image", "a fox", KEY).images
-    assert image.url == "https://cdn.example.test/fox.png" and image.data is None
+    assert (image.data, image.mime, image.url) == (PNG, "image/webp", url)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("/etc/passwd", "neither an http"),
+        ("data:image/png;base64,%%%", "base64 is broken"),
+        ("data:text/html;base64,PGI+", "holds no image"),
+    ],
+)
+def test_image_urls_that_are_not_images_are_refused(
+    provider: OpenRouterProvider, router: respx.MockRouter, url: str, message: str
+) -> None:
+    router.post(f"{BASE}/chat/completions").mock(
+        return_value=httpx.Response(200, json=_image_reply(url))
+    )
+    with pytest.raises(ProviderError, match=message):
+        provider.generate_image("google/gemini-2.5-flash-image", "a fox", KEY)
 
 
 def test_image_only_models_are_retried_asking_for_images_alone(
