@@ -11,7 +11,7 @@ from core.catalog import CatalogEntry
 from core.crypto import mask
 from core.service import ModelDesk, ProviderView
 from core.types import Capability
-from ui import catalog, state
+from ui import catalog, sign_in, state
 from ui.widgets import reporting_errors
 
 STATUS_BADGE = {
@@ -27,6 +27,7 @@ def render() -> None:
     desk = state.get_desk()
     personal = state.personal()
     st.title("Providers")
+    sign_in.weak_password_warning()
     for error in desk.registry.errors:
         st.warning(
             f"Plug-in **{error.source}** failed to load: {error.error}",

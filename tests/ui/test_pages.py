@@ -94,13 +94,6 @@ def test_roles_map_to_pages() -> None:
     assert list(pages_for(Role.ADMIN)) == ["Setup", "Playground"]
 
 
-def test_entrypoint_in_local_mode_shows_the_banner_and_providers() -> None:
-    app = AppTest.from_file("../../streamlit_app.py", default_timeout=30).run()
-    assert not app.exception
-    assert any("Local mode" in i.value for i in app.sidebar.info)
-    assert app.title[0].value == "Providers"
-
-
 def test_a_page_without_a_signed_in_user_shows_nothing_else() -> None:
     app = page("providers", user=None).run()
     assert not app.exception
