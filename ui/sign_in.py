@@ -15,6 +15,7 @@ import math
 import os
 import time
 from collections.abc import Callable
+from typing import NoReturn
 
 import streamlit as st
 from streamlit.config import get_option
@@ -108,7 +109,7 @@ def gate() -> tuple[User, SignInConfig]:
     return user, config
 
 
-def _only_page(render: Callable[[], None], title: str) -> None:
+def _only_page(render: Callable[[], None], title: str) -> NoReturn:
     """A navigation of one page, so no file in pages/ is ever served; then stop."""
     page = st.Page(render, title=title, url_path="sign-in", icon=":material/login:")
     st.navigation([page], position="hidden").run()
@@ -160,8 +161,11 @@ def _oidc_session(config: SignInConfig) -> SignedIn | None:
 
 
 def _oidc_problem(session: SignedIn, config: SignInConfig) -> str | None:
-    """The identity behind an OIDC session must still hold the same role."""
-    if role_for_identity(st.user.to_dict(), config) is not session.user.role:
+    """The identity behind an OIDC session must still be signed in with the same role."""
+    claims = st.user.to_dict()
+    if not claims.get("is_logged_in") or claims.get("email") != session.user.email:
+        return "Your sign-in with the identity provider ended. Please sign in again."
+    if role_for_identity(claims, config) is not session.user.role:
         return "Your ModelDesk role changed. Please sign in again."
     return None
 
