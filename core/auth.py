@@ -108,7 +108,7 @@ class SignInConfig:
         return tuple(e for e in self.passwords if e.form != "scrypt")
 
 
-_SECTIONS = ("auth", "passwords", "roles")
+SIGN_IN_SECTIONS = ("auth", "passwords", "roles")
 _PASSWORD_KEYS = {f"{r.value}{s}": r for r in Role for s in ("", "_sha256")}
 _ROLE_KEYS = ("super_admins", "admins")
 _AUTH_SHARED = ("redirect_uri", "cookie_secret")
@@ -142,7 +142,7 @@ def parse_sign_in(
 
     problems = _stray_keys(secrets, where)
     blocks: dict[str, Mapping[str, Any]] = {}
-    for name in _SECTIONS:
+    for name in SIGN_IN_SECTIONS:
         if name not in secrets:
             continue
         block = secrets[name]
@@ -176,7 +176,7 @@ def _stray_keys(secrets: Mapping[str, Any], where: Callable[[str], str]) -> list
     problems = []
     for key in secrets:
         lowered = str(key).lower()
-        if lowered in _SECTIONS and key != lowered:
+        if lowered in SIGN_IN_SECTIONS and key != lowered:
             problems.append(f"{where(key)}: [{key}] must be written [{lowered}] (lower case).")
         elif lowered in _STRAY:
             problems.append(

@@ -15,7 +15,7 @@ import math
 import os
 import time
 from collections.abc import Callable
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import streamlit as st
 from streamlit.config import get_option
@@ -23,6 +23,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core.auth import (
     LOCAL_USER,
+    SIGN_IN_SECTIONS,
     Role,
     SignedIn,
     SignInConfig,
@@ -64,13 +65,26 @@ def on_community_cloud() -> bool:
 
 
 def load_config() -> SignInConfig | list[str]:
-    """The sign-in configuration from the one secrets reading, or its problems."""
+    """The sign-in configuration from the one secrets reading, or its problems.
+
+    ``st.secrets`` is only checked for agreement: a sign-in section Streamlit sees but
+    this reading lacks, or an ``[auth]`` that ``st.login`` would not find, is a problem.
+    """
     read = state.secrets_read()
     if read.problems:
         return list(read.problems)
+    theirs = _streamlit_secrets()
+    unread = [name for name in SIGN_IN_SECTIONS if name in theirs and name not in read.values]
+    if unread:
+        return [
+            f"Streamlit's own secrets hold [{name}], which ModelDesk does not read "
+            f"(it reads: {', '.join(read.files) or 'no file'}); MODELDESK_SECRETS_FILE "
+            "replaces the default secrets files, so put the section there or unset it."
+            for name in unread
+        ]
     result = parse_sign_in(read.values, read.origins, os.environ)
     oidc = isinstance(result, SignInConfig) and result.mode == "oidc"
-    if oidc and _streamlit_auth() != read.values.get("auth"):
+    if oidc and theirs.get("auth") != read.values.get("auth"):
         where = read.origins.get("auth", "the secrets")
         return [
             f"{where}: [auth] is not in a file Streamlit reads, so st.login cannot use it; "
@@ -79,11 +93,11 @@ def load_config() -> SignInConfig | list[str]:
     return result
 
 
-def _streamlit_auth() -> object:
+def _streamlit_secrets() -> dict[str, Any]:
     try:
-        return st.secrets.to_dict().get("auth")
-    except Exception:  # noqa: BLE001 - no or unreadable Streamlit secrets: no [auth] there
-        return None
+        return st.secrets.to_dict()
+    except Exception:  # noqa: BLE001 - no or unreadable Streamlit secrets: nothing there
+        return {}
 
 
 def gate() -> tuple[User, SignInConfig]:

@@ -297,3 +297,14 @@ def test_auth_that_streamlit_cannot_read_is_a_configuration_error(tmp_path) -> N
     at.run()
     assert "misconfigured" in at.title[0].value
     assert "--secrets.files" in everything(at)
+
+
+def test_sign_in_secrets_streamlit_sees_but_modeldesk_does_not_read_stop_the_app() -> None:
+    """MODELDESK_SECRETS_FILE replaces the default files: a [passwords] left in one of
+    them (which st.secrets still reads) must not silently become local mode."""
+    at = app()
+    at.secrets["passwords"] = {"super_admin": VALUE}
+    at.run()
+    assert "misconfigured" in at.title[0].value
+    assert "[passwords]" in everything(at) and VALUE not in everything(at)
+    assert "modeldesk_user" not in at.session_state
