@@ -43,7 +43,7 @@ if wanted in registered:
 
 with st.sidebar:
     for section, pages in sections.items():
-        st.caption(section)
+        st.markdown(f"**{section}**")
         for page in pages:
             st.page_link(page)
     st.divider()

@@ -284,9 +284,12 @@ COMMANDS: dict[str, Callable[[ModelDesk, argparse.Namespace, TextIO], int]] = {
 
 
 def cmd_hash_password(out: TextIO) -> int:
+    from getpass import getpass
+
     from core.passwords import hash_password
 
-    password = sys.stdin.readline().rstrip("\r\n")
+    tty = sys.stdin.isatty()  # typed at a terminal: not echoed, not in the shell history
+    password = getpass("Password: ") if tty else sys.stdin.readline().rstrip("\r\n")
     if not password:
         print("error: no password on stdin", file=sys.stderr)
         return 2
