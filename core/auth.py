@@ -1,15 +1,10 @@
 """Users, roles and sign-in decisions, as plain functions (no Streamlit).
 
-The dashboard reads the secrets, ``st.user`` and ``st.context`` and hands the values
-here, so every rule is testable alone:
-
-- :func:`parse_sign_in` turns the secrets into a valid :class:`SignInConfig` or a list
-  of problems (never values): a broken configuration stops the app, it never falls
-  back to local mode;
-- :func:`local_mode_refusal` says why an unconfigured app is not in local mode;
-- :func:`role_for_identity` trusts only e-mails the provider marks verified;
-- :class:`Throttle` limits password guessing; :func:`session_problem` ends a session
-  whose password changed, that sat idle too long or moved to another client.
+The dashboard hands the secrets, ``st.user`` and ``st.context`` values here:
+:func:`parse_sign_in` gives a valid :class:`SignInConfig` or the problems (never values);
+:func:`local_mode_refusal` says why an unconfigured app is not local;
+:func:`role_for_identity` trusts only verified e-mails; :class:`Throttle` limits password
+guessing; :func:`session_problem` ends sessions whose sign-in no longer holds.
 """
 
 from __future__ import annotations
@@ -27,6 +22,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from core import passwords
+from core.errors import PermissionDenied
 
 SignInMode = Literal["oidc", "password", "none"]
 PasswordForm = Literal["scrypt", "sha256", "plain"]
@@ -113,15 +109,8 @@ _PASSWORD_KEYS = {f"{r.value}{s}": r for r in Role for s in ("", "_sha256")}
 _ROLE_KEYS = ("super_admins", "admins")
 _AUTH_SHARED = ("redirect_uri", "cookie_secret")
 _AUTH_PROVIDER = ("client_id", "client_secret", "server_metadata_url")
-_STRAY = {
-    "password",
-    "super_admin_password",
-    "admin_password",
-    *_PASSWORD_KEYS,
-    *_ROLE_KEYS,
-    *_AUTH_SHARED,
-    *_AUTH_PROVIDER,
-}
+_STRAY = {"password", "super_admin_password", "admin_password", *_PASSWORD_KEYS, *_ROLE_KEYS}
+_STRAY |= {*_AUTH_SHARED, *_AUTH_PROVIDER}
 
 
 def parse_sign_in(
@@ -368,12 +357,10 @@ def role_for_identity(claims: Mapping[str, Any], config: SignInConfig) -> Role |
 def check_password(given: str, config: SignInConfig) -> PasswordEntry | None:
     """The entry `given` matches (super admin first), or None. Every entry is checked."""
     matched = [entry for entry in config.passwords if entry.matches(given or "")]
-    return matched[0] if matched else None
+    return next(iter(matched), None)
 
 
 def require_super_admin(user: User, action: str) -> None:
-    from core.errors import PermissionDenied
-
     if not user.is_super_admin:
         raise PermissionDenied(f"Only a super admin can {action}.")
 
