@@ -17,9 +17,9 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
-## Start the dashboard on SQLite (data/), no secrets needed.
+## Start the dashboard on SQLite (data/), no secrets needed (local mode needs 127.0.0.1).
 run: $(VENV)/.runtime
-	$(PY) -m streamlit run streamlit_app.py
+	$(PY) -m streamlit run streamlit_app.py --server.address 127.0.0.1
 
 ## Install Debian's Chromium for the browser tests when it is missing.
 chromium:

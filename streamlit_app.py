@@ -1,9 +1,11 @@
-"""ModelDesk's entrypoint: sign-in, role-based navigation, the sidebar.
+"""ModelDesk's entrypoint: the sign-in gate, role-based navigation, the sidebar.
 
 Page modules only define ``render()``; they are registered here as callables, so
 a fresh server asked for ``/providers`` before any session ran ``st.navigation``
 finds nothing to show (Streamlit's legacy ``pages/`` path would otherwise run
 the file directly and skip this gate). Each page re-checks the role too.
+Streamlit's own page list is hidden (``client.showSidebarNavigation = false``), so
+the sidebar menu below is drawn with ``st.page_link``.
 """
 
 from __future__ import annotations
@@ -12,26 +14,14 @@ import importlib
 
 import streamlit as st
 
-from core.auth import auth_mode
 from core.db import StorageUnavailable
-from ui import state
+from ui import sign_in, state
 from ui.navigation import pages_for
 from ui.widgets import storage_unavailable
 
 st.set_page_config(page_title="ModelDesk", page_icon=":material/hub:", layout="wide")
 
-config = state.secrets()
-mode = auth_mode(config)
-user = state.signed_in_user(config)
-if user is None:  # a navigation of one page, so no file in pages/ is ever served
-    sign_in = st.Page(
-        lambda: state.sign_in_page(config),
-        title="Sign in",
-        url_path="sign-in",
-        icon=":material/login:",
-    )
-    st.navigation([sign_in], position="hidden").run()
-    st.stop()
+user, config = sign_in.gate()  # shows the one page that applies and stops if not signed in
 
 sections: dict[str, list] = {}
 registered = {}
@@ -48,21 +38,26 @@ for section, specs in pages_for(user.role).items():
         sections.setdefault(section, []).append(page)
         registered[spec.url_path] = page
 st.session_state["modeldesk_pages"] = registered
-navigation = st.navigation(sections)
+navigation = st.navigation(sections, position="hidden")
 wanted = st.query_params.pop("next", None)  # a deep link that went through the gate first
 if wanted in registered:
     st.switch_page(registered[wanted])
 
 with st.sidebar:
+    for section, pages in sections.items():
+        st.markdown(f"**{section}**")
+        for page in pages:
+            st.page_link(page)
+    st.divider()
     st.markdown(f"**{user.name or user.email}**  \n{user.role.value.replace('_', ' ')}")
-    if mode == "local":
+    if config.mode == "none":
         st.info(
             "Local mode: no sign-in is configured, so you are the only (super) admin. "
             "Configure `[auth]` or `[passwords]` before sharing this app.",
             icon=":material/lock_open:",
         )
     else:
-        st.button("Sign out", on_click=state.sign_out, args=(mode,), icon=":material/logout:")
+        sign_in.sign_out_button(config)
     errors = state.get_desk().registry.errors
     if errors:
         st.warning(f"{len(errors)} provider plug-in(s) failed to load; see Providers.")

@@ -1,20 +1,35 @@
 """Users, roles and sign-in decisions, as plain functions (no Streamlit).
 
-The dashboard reads ``st.user`` / ``st.secrets`` and hands the values here, so
-every rule (which mode, which role, does the password match) is testable alone.
+The dashboard hands the secrets, ``st.user`` and ``st.context`` values here:
+:func:`parse_sign_in` gives a valid :class:`SignInConfig` or the problems (never values);
+:func:`local_mode_refusal` says why an unconfigured app is not local;
+:func:`role_for_identity` trusts only verified e-mails; :class:`Throttle` limits password
+guessing; :func:`session_problem` ends sessions whose sign-in no longer holds.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping
+import ipaddress
+import secrets as _random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
-AuthMode = Literal["oidc", "password", "local"]
+from core import passwords
+from core.errors import PermissionDenied
+
+SignInMode = Literal["oidc", "password", "none"]
+PasswordForm = Literal["scrypt", "sha256", "plain"]
 LOCAL_USER_EMAIL = "local-admin@localhost"
+DEFAULT_IDLE_HOURS = 8.0
+IDLE_ENV = "MODELDESK_SESSION_IDLE_HOURS"
+_PROCESS_KEY = _random.token_bytes(32)  # fingerprints are only compared within one process
 
 
 class Role(StrEnum):
@@ -53,69 +68,383 @@ class PersonalSettings:
 LOCAL_USER = User(email=LOCAL_USER_EMAIL, role=Role.SUPER_ADMIN, name="Local admin")
 
 
-def auth_mode(secrets: Mapping[str, Any]) -> AuthMode:
-    """OIDC when ``[auth]`` is configured, else a password gate, else local mode."""
-    auth = secrets.get("auth")
-    if isinstance(auth, Mapping) and (auth.get("client_id") or _has_named_provider(auth)):
-        return "oidc"
-    if _password_config(secrets):
-        return "password"
-    return "local"
+# ---------------------------------------------------------------- the configuration
+@dataclass(frozen=True, slots=True)
+class PasswordEntry:
+    role: Role
+    form: PasswordForm
+    stored: str = field(repr=False)
+
+    def matches(self, given: str) -> bool:
+        if self.form == "scrypt":
+            return passwords.verify(given, self.stored)
+        if self.form == "sha256":
+            return passwords.verify_sha256(given, self.stored)
+        return passwords.verify_plain(given, self.stored)
+
+    @property
+    def fingerprint(self) -> str:
+        """Identifies this entry (role and stored value) without revealing it."""
+        message = f"{self.role.value}\0{self.stored}".encode()
+        return hmac.new(_PROCESS_KEY, message, hashlib.sha256).hexdigest()[:32]
 
 
-def _has_named_provider(auth: Mapping[str, Any]) -> bool:
-    return any(isinstance(v, Mapping) and v.get("client_id") for v in auth.values())
+@dataclass(frozen=True, slots=True)
+class SignInConfig:
+    mode: SignInMode
+    passwords: tuple[PasswordEntry, ...] = ()
+    super_admins: frozenset[str] = frozenset()
+    admins: frozenset[str] = frozenset()
+    providers: tuple[str | None, ...] = ()  # OIDC: None = [auth] itself, else [auth.<name>]
+    idle_limit: float = DEFAULT_IDLE_HOURS * 3600
+
+    @property
+    def weak_passwords(self) -> tuple[PasswordEntry, ...]:
+        """Entries not stored as a salted hash (plain text or unsalted SHA-256)."""
+        return tuple(e for e in self.passwords if e.form != "scrypt")
 
 
-def _password_config(secrets: Mapping[str, Any]) -> Mapping[str, Any]:
-    block = secrets.get("passwords") or {}
-    return block if isinstance(block, Mapping) and block else {}
+SIGN_IN_SECTIONS = ("auth", "passwords", "roles")
+_PASSWORD_KEYS = {f"{r.value}{s}": r for r in Role for s in ("", "_sha256")}
+_ROLE_KEYS = ("super_admins", "admins")
+_AUTH_SHARED = ("redirect_uri", "cookie_secret")
+_AUTH_PROVIDER = ("client_id", "client_secret", "server_metadata_url")
+_STRAY = {"password", "super_admin_password", "admin_password", *_PASSWORD_KEYS, *_ROLE_KEYS}
+_STRAY |= {*_AUTH_SHARED, *_AUTH_PROVIDER}
 
 
-def _as_list(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    return [str(v) for v in value] if isinstance(value, (list, tuple)) else []
+def parse_sign_in(
+    secrets: Mapping[str, Any],
+    origins: Mapping[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> SignInConfig | list[str]:
+    """The sign-in configuration in `secrets`, or every problem found in it.
+
+    `origins` maps a top-level key to the file it came from (named in problems);
+    `environ` supplies ``MODELDESK_SESSION_IDLE_HOURS``. Problems name sections and
+    keys, never values. Nothing configured at all gives mode "none".
+    """
+    origins = origins or {}
+
+    def where(key: str) -> str:
+        return origins.get(key, "the secrets")
+
+    problems = _stray_keys(secrets, where)
+    blocks: dict[str, Mapping[str, Any]] = {}
+    for name in SIGN_IN_SECTIONS:
+        if name not in secrets:
+            continue
+        block = secrets[name]
+        if not isinstance(block, Mapping) or not block:
+            problems.append(f"{where(name)}: [{name}] must be a non-empty section (a TOML table).")
+        else:
+            blocks[name] = block
+    entries = _password_entries(blocks.get("passwords"), where, problems)
+    roles = _roles(blocks.get("roles"), where, problems)
+    providers = _oidc_providers(blocks.get("auth"), where, problems)
+    idle = _idle_limit(secrets, environ or {}, where("session"), problems)
+    if "auth" in secrets and "passwords" in secrets:
+        problems.append(
+            f"{where('passwords')}: both [auth] and [passwords] are set; keep only one way "
+            "to sign in."
+        )
+    if "auth" in secrets and "roles" not in secrets:
+        problems.append(f"{where('auth')}: [auth] needs a [roles] section, or nobody gets a role.")
+    if "roles" in secrets and "auth" not in secrets:
+        problems.append(
+            f"{where('roles')}: [roles] is set but [auth] is not: e-mail roles need OIDC sign-in."
+        )
+    if problems:
+        return problems
+    mode: SignInMode = "oidc" if providers else "password" if entries else "none"
+    return SignInConfig(mode, entries, roles[0], roles[1], providers, idle)
 
 
-def role_for_email(email: str | None, secrets: Mapping[str, Any]) -> Role | None:
+def _stray_keys(secrets: Mapping[str, Any], where: Callable[[str], str]) -> list[str]:
+    """Sign-in settings at the top level or in a mis-cased section name."""
+    problems = []
+    for key in secrets:
+        lowered = str(key).lower()
+        if lowered in SIGN_IN_SECTIONS and key != lowered:
+            problems.append(f"{where(key)}: [{key}] must be written [{lowered}] (lower case).")
+        elif lowered in _STRAY:
+            problems.append(
+                f"{where(key)}: `{key}` is a top-level key; sign-in settings belong in the "
+                "[passwords], [auth] or [roles] section."
+            )
+    return problems
+
+
+def _password_entries(
+    block: Mapping[str, Any] | None, where: Callable[[str], str], problems: list[str]
+) -> tuple[PasswordEntry, ...]:
+    if block is None:
+        return ()
+    here = where("passwords")
+    entries: dict[Role, PasswordEntry] = {}
+    for key, value in block.items():
+        role = _PASSWORD_KEYS.get(key)
+        if role is None:
+            expected = ", ".join(_PASSWORD_KEYS)
+            problems.append(f"{here}: [passwords] has an unknown entry `{key}` ({expected}).")
+            continue
+        if not isinstance(value, str) or not value.strip():
+            problems.append(f"{here}: [passwords] `{key}` must be a non-empty string.")
+            continue
+        if role in entries:
+            problems.append(f"{here}: [passwords] sets the {role.value} password twice.")
+            continue
+        entry = _entry(role, key, value, here, problems)
+        if entry is not None:
+            entries[role] = entry
+    if entries and Role.SUPER_ADMIN not in entries:
+        problems.append(f"{here}: [passwords] has no super_admin entry.")
+    plain = [e.stored for e in entries.values() if e.form == "plain"]
+    if len(plain) == 2 and plain[0] == plain[1]:
+        problems.append(f"{here}: [passwords] gives super_admin and admin the same password.")
+    return tuple(entries[r] for r in Role if r in entries)
+
+
+def _entry(
+    role: Role, key: str, value: str, here: str, problems: list[str]
+) -> PasswordEntry | None:
+    if key.endswith("_sha256"):
+        if passwords.is_sha256_hex(value):
+            return PasswordEntry(role, "sha256", value.lower())
+        problems.append(f"{here}: [passwords] `{key}` is not a 64-character SHA-256 hex digest.")
+        return None
+    if passwords.is_hash(value):
+        try:
+            passwords.check_hash(value)
+        except passwords.HashFormatError as exc:
+            problems.append(f"{here}: [passwords] `{key}` is not a usable scrypt hash: {exc}.")
+            return None
+        return PasswordEntry(role, "scrypt", value)
+    return PasswordEntry(role, "plain", value)
+
+
+def _roles(
+    block: Mapping[str, Any] | None, where: Callable[[str], str], problems: list[str]
+) -> tuple[frozenset[str], frozenset[str]]:
+    if block is None:
+        return frozenset(), frozenset()
+    here = where("roles")
+    lists: dict[str, frozenset[str]] = {}
+    for key, value in block.items():
+        if key not in _ROLE_KEYS:
+            problems.append(f"{here}: [roles] has an unknown entry `{key}` (super_admins, admins).")
+            continue
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            problems.append(f"{here}: [roles] `{key}` must be a list of e-mail addresses.")
+            continue
+        if any("@" not in i.strip() for i in items):
+            problems.append(f"{here}: [roles] `{key}` holds an entry that is not an e-mail.")
+            continue
+        lists[key] = frozenset(i.strip().lower() for i in items)
+    if not lists.get("super_admins"):
+        problems.append(f"{here}: [roles] needs a non-empty `super_admins` list.")
+    return lists.get("super_admins", frozenset()), lists.get("admins", frozenset())
+
+
+def _oidc_providers(
+    block: Mapping[str, Any] | None, where: Callable[[str], str], problems: list[str]
+) -> tuple[str | None, ...]:
+    if block is None:
+        return ()
+    here = where("auth")
+    for key in _AUTH_SHARED:
+        if not isinstance(block.get(key), str) or not block[key].strip():
+            problems.append(f"{here}: [auth] needs `{key}`.")
+    redirect = block.get("redirect_uri")
+    if isinstance(redirect, str) and not (
+        redirect.startswith(("http://", "https://")) and redirect.endswith("/oauth2callback")
+    ):
+        problems.append(f"{here}: [auth] `redirect_uri` must be the app's URL + /oauth2callback.")
+    secret = block.get("cookie_secret")
+    if isinstance(secret, str) and secret.strip() and len(secret) < 16:
+        problems.append(f"{here}: [auth] `cookie_secret` must be at least 16 random characters.")
+    named = [k for k, v in block.items() if isinstance(v, Mapping)]
+    sections: list[tuple[str | None, Mapping[str, Any]]] = [(n, block[n]) for n in named]
+    if not named or any(k in block for k in _AUTH_PROVIDER):
+        sections.insert(0, (None, block))
+    for name, section in sections:
+        label = "[auth]" if name is None else f"[auth.{name}]"
+        for key in _AUTH_PROVIDER:
+            if not isinstance(section.get(key), str) or not section[key].strip():
+                problems.append(f"{here}: {label} needs `{key}`.")
+    return tuple(name for name, _ in sections)
+
+
+def _idle_limit(
+    secrets: Mapping[str, Any], environ: Mapping[str, str], here: str, problems: list[str]
+) -> float:
+    session = secrets.get("session")
+    raw: Any = environ.get(IDLE_ENV) or (
+        session.get("idle_hours") if isinstance(session, Mapping) else None
+    )
+    if raw is None or raw == "":
+        return DEFAULT_IDLE_HOURS * 3600
+    try:
+        hours = float(raw)
+    except (TypeError, ValueError):
+        hours = -1.0
+    if not 0 < hours <= 24 * 90:
+        source = IDLE_ENV if environ.get(IDLE_ENV) else f"{here}: [session] idle_hours"
+        problems.append(f"{source} must be a number of hours (more than 0, at most 2160).")
+        return DEFAULT_IDLE_HOURS * 3600
+    return hours * 3600
+
+
+# ---------------------------------------------------------------- local mode
+def is_loopback(address: str | None) -> bool:
+    """True only for an explicit loopback listen address (unset means every interface)."""
+    if not address:
+        return False
+    if address.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def local_mode_refusal(
+    listen_address: str | None, client_ip: str | None, on_cloud: bool
+) -> str | None:
+    """Why an app with no sign-in configured may not run in local mode (None = it may).
+
+    Local mode needs all three: not Community Cloud, a server listening on loopback
+    only (behind a proxy on the same host every visitor looks local), and a browser
+    on this machine (Streamlit reports no client address for a localhost client).
+    """
+    if on_cloud:
+        return "this app runs on Streamlit Community Cloud"
+    if not is_loopback(listen_address):
+        shown = listen_address or "every network interface"
+        return f"the server listens on {shown}, not only on 127.0.0.1"
+    if client_ip is not None:
+        return "your browser is not on the machine that runs the app"
+    return None
+
+
+# ---------------------------------------------------------------- who gets which role
+def role_for_email(email: str | None, config: SignInConfig) -> Role | None:
     """Map an e-mail to a role with the ``[roles]`` allow-lists; None = no access."""
     if not email:
         return None
-    roles = secrets.get("roles") or {}
     email = email.strip().lower()
-    if email in {e.lower() for e in _as_list(roles.get("super_admins"))}:
+    if email in config.super_admins:
         return Role.SUPER_ADMIN
-    if email in {e.lower() for e in _as_list(roles.get("admins"))}:
+    if email in config.admins:
         return Role.ADMIN
     return None
 
 
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
+def email_is_verified(claims: Mapping[str, Any]) -> bool:
+    """Only an explicit ``email_verified: true`` counts; false or missing is unverified."""
+    verified = claims.get("email_verified")
+    return verified is True or (isinstance(verified, str) and verified.lower() == "true")
 
 
-def check_password(given: str, secrets: Mapping[str, Any]) -> Role | None:
-    """Compare `given` in constant time with the configured passwords.
+def role_for_identity(claims: Mapping[str, Any], config: SignInConfig) -> Role | None:
+    """The role of a signed-in OIDC identity: verified e-mail on an allow-list, else None."""
+    if not claims.get("is_logged_in") or not email_is_verified(claims):
+        return None
+    return role_for_email(str(claims.get("email") or ""), config)
 
-    ``[passwords]`` holds ``super_admin`` / ``admin`` as a SHA-256 hex digest
-    (``super_admin_sha256``) or as plain text; the plain one is hashed first so
-    both compare digests of equal length.
-    """
-    block = _password_config(secrets)
-    given_digest = _sha256(given or "")
-    matched: Role | None = None
-    for role in (Role.SUPER_ADMIN, Role.ADMIN):
-        expected = block.get(f"{role.value}_sha256") or (
-            _sha256(str(block[role.value])) if block.get(role.value) else None
-        )
-        if expected and hmac.compare_digest(given_digest, str(expected).lower()):
-            matched = matched or role
-    return matched
+
+def check_password(given: str, config: SignInConfig) -> PasswordEntry | None:
+    """The entry `given` matches (super admin first), or None. Every entry is checked."""
+    matched = [entry for entry in config.passwords if entry.matches(given or "")]
+    return next(iter(matched), None)
 
 
 def require_super_admin(user: User, action: str) -> None:
-    from core.errors import PermissionDenied
-
     if not user.is_super_admin:
         raise PermissionDenied(f"Only a super admin can {action}.")
+
+
+# ---------------------------------------------------------------- guessing and sessions
+class Throttle:
+    """At most `limit` failures per key within `window` seconds, then `lockout` seconds
+    of refusal (renewed by each further failure inside the window). Thread-safe."""
+
+    def __init__(
+        self,
+        limit: int = 5,
+        window: float = 300.0,
+        lockout: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        max_keys: int = 10_000,
+    ) -> None:
+        self.limit, self.window, self.lockout, self.clock = limit, window, lockout, clock
+        self._failures: dict[str, deque[float]] = {}
+        self._locked_until: dict[str, float] = {}
+        self._max_keys = max_keys
+        self._lock = threading.Lock()
+
+    def retry_after(self, *keys: str) -> float:
+        """Seconds until any of `keys` may try again; 0 when none is locked."""
+        now = self.clock()
+        with self._lock:
+            return max((self._locked_until.get(k, now) - now for k in keys), default=0.0)
+
+    def record_failure(self, *keys: str) -> int:
+        """Count a failed attempt for each key; returns the highest recent count."""
+        now = self.clock()
+        worst = 0
+        with self._lock:
+            if len(self._failures) > self._max_keys:
+                self._forget_old(now)
+            for key in keys:
+                times = self._failures.setdefault(key, deque())
+                times.append(now)
+                while times and times[0] <= now - self.window:
+                    times.popleft()
+                if len(times) >= self.limit:
+                    self._locked_until[key] = now + self.lockout
+                worst = max(worst, len(times))
+        return worst
+
+    def forget(self, key: str) -> None:
+        with self._lock:
+            self._failures.pop(key, None)
+            self._locked_until.pop(key, None)
+
+    def _forget_old(self, now: float) -> None:
+        for key in [k for k, t in self._failures.items() if not t or t[-1] <= now - self.window]:
+            self._failures.pop(key, None)
+            if self._locked_until.get(key, now) <= now:
+                self._locked_until.pop(key, None)
+
+
+def client_fingerprint(user_agent: str | None, address: str | None) -> str:
+    """A short, non-reversible id of the browser a session signed in from."""
+    message = f"{user_agent or ''}\0{address or ''}".encode()
+    return hmac.new(_PROCESS_KEY, message, hashlib.sha256).hexdigest()[:24]
+
+
+@dataclass(slots=True)
+class SignedIn:
+    """What a session remembers about its sign-in (kept in session state)."""
+
+    user: User
+    mode: SignInMode
+    entry: str | None  # fingerprint of the password entry used; None for OIDC
+    client: str
+    last_seen: float
+
+
+def session_problem(session: SignedIn, config: SignInConfig, client: str, now: float) -> str | None:
+    """Why a signed-in session must end now (None = it stays signed in)."""
+    if session.mode != config.mode:
+        return "The sign-in configuration changed. Please sign in again."
+    if session.entry is not None and session.entry not in {e.fingerprint for e in config.passwords}:
+        return "Your password was changed or removed. Please sign in again."
+    if now - session.last_seen > config.idle_limit:
+        hours = config.idle_limit / 3600
+        return f"You were signed out after {hours:g} h without activity."
+    if session.client != client:
+        return "This session was resumed from another browser, so it was signed out."
+    return None

@@ -93,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--voice")
 
     sub.add_parser("rotate-key", help="re-encrypt stored keys with the newest secret")
+    sub.add_parser("hash-password", help="print a [passwords] hash of a password read from stdin")
     export = sub.add_parser("export", help="configuration as JSON, never keys")
     export.add_argument("--out", type=Path)
     imp = sub.add_parser("import", help="import a configuration export")
@@ -309,6 +310,20 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def cmd_hash_password(out: TextIO) -> int:
+    from getpass import getpass
+
+    from core.passwords import hash_password
+
+    tty = sys.stdin.isatty()  # typed at a terminal: not echoed, not in the shell history
+    password = getpass("Password: ") if tty else sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        print("error: no password on stdin", file=sys.stderr)
+        return 2
+    print(hash_password(password), file=out)
+    return 0
+
+
 def _table(out: TextIO, rows: list[dict[str, Any]], columns: list[str]) -> None:
     if not rows:
         print("(none)", file=out)
@@ -324,6 +339,8 @@ def main(
 ) -> int:
     args = build_parser().parse_args(argv)
     out = out or sys.stdout
+    if args.command == "hash-password":  # needs no database: the hash goes into secrets
+        return cmd_hash_password(out)
     owned = desk is None
     try:
         desk = desk or ModelDesk()

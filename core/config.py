@@ -9,11 +9,14 @@ and the dashboard therefore read exactly the same configuration.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from core.errors import ValidationError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CATALOG_TTL = 6 * 3600.0
@@ -21,27 +24,93 @@ DEFAULT_REQUEST_DEADLINE = 120.0  # seconds for any one upstream call, a whole s
 DEFAULT_MAX_RESPONSE_MB = 32.0  # any one upstream body
 
 
-def read_secrets_file(path: Path | None = None) -> dict[str, Any]:
-    """Parse ``.streamlit/secrets.toml`` (project root, then CWD); {} when absent.
+SECRETS_ENV = "MODELDESK_SECRETS_FILE"
+_TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
-    ``MODELDESK_SECRETS_FILE`` names another file instead (the tests point it nowhere).
+
+class SecretsFileError(ValidationError):
+    """A secrets file exists but cannot be used; names the file, never its contents."""
+
+
+@dataclass(frozen=True, slots=True)
+class SecretsRead:
+    """The merged secrets (later files win per top-level key, as in Streamlit), the
+    file each top-level key came from, the files read, and every file that failed."""
+
+    values: dict[str, Any]
+    origins: dict[str, str]
+    files: tuple[str, ...]
+    problems: tuple[str, ...]
+
+
+def default_secrets_files() -> list[Path]:
+    """Streamlit's own search order: ~/.streamlit, then the CWD, then the project root."""
+    found: list[Path] = []
+    for base in (Path.home(), Path.cwd(), PROJECT_ROOT):
+        path = base / ".streamlit" / "secrets.toml"
+        if path not in found:
+            found.append(path)
+    return found
+
+
+def secrets_files(
+    streamlit_files: Sequence[str | Path] | None = None, explicit: bool = False
+) -> list[Path]:
+    """The one list of secrets files that settings and sign-in read.
+
+    Files given to Streamlit explicitly (``--secrets.files``, config, env) are always
+    read, since ``st.login`` reads them; ``MODELDESK_SECRETS_FILE`` is read last and
+    otherwise replaces the default locations (the tests point it nowhere).
     """
-    override = os.environ.get("MODELDESK_SECRETS_FILE")
-    if path is None and override:
-        path = Path(override)
-    candidates = (
-        [path]
-        if path
-        else [
-            PROJECT_ROOT / ".streamlit" / "secrets.toml",
-            Path.cwd() / ".streamlit" / "secrets.toml",
-        ]
-    )
-    for candidate in candidates:
-        if candidate and candidate.is_file():
-            with candidate.open("rb") as handle:
-                return tomllib.load(handle)
-    return {}
+    override = os.environ.get(SECRETS_ENV)
+    if explicit and streamlit_files is not None:
+        files = [Path(f) for f in streamlit_files]
+        return [*files, Path(override)] if override else files
+    if override:
+        return [Path(override)]
+    if streamlit_files is not None:
+        return [Path(f) for f in streamlit_files]
+    return default_secrets_files()
+
+
+def read_secrets(files: Sequence[Path]) -> SecretsRead:
+    """Parse every existing file in `files`; a file that cannot be parsed is a problem."""
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    read: list[str] = []
+    problems: list[str] = []
+    for path in files:
+        if path.is_dir():
+            problems.append(f"{path}: directory secrets are not supported; use a .toml file.")
+            continue
+        if not path.is_file():
+            continue
+        try:
+            parsed = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(f"{path}: cannot be read ({type(exc).__name__}).")
+            continue
+        except tomllib.TOMLDecodeError as exc:
+            position = _TOML_POSITION.search(str(exc))
+            at = f" at line {position[1]}, column {position[2]}" if position else ""
+            problems.append(f"{path}: is not valid TOML (syntax error{at}).")
+            continue
+        read.append(str(path))
+        values.update(parsed)
+        origins.update(dict.fromkeys(parsed, str(path)))
+    return SecretsRead(values, origins, tuple(read), tuple(problems))
+
+
+def read_secrets_file(path: Path | None = None) -> dict[str, Any]:
+    """The parsed secrets (`path`, else :func:`secrets_files`); {} when there are none.
+
+    Raises SecretsFileError (naming the file and line, never a value) when a file
+    exists but cannot be parsed.
+    """
+    result = read_secrets([path] if path else secrets_files())
+    if result.problems:
+        raise SecretsFileError(" ".join(result.problems))
+    return result.values
 
 
 def _lookup(secrets: Mapping[str, Any], env: str, section: str, key: str) -> str | None:

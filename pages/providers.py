@@ -14,7 +14,7 @@ from core.crypto import mask
 from core.requester import Requester
 from core.service import ImportPlan, ModelDesk, ProviderView
 from core.types import Capability
-from ui import catalog, state
+from ui import catalog, sign_in, state
 from ui.widgets import reporting_errors
 
 STATUS_BADGE = {
@@ -29,6 +29,7 @@ def render() -> None:
     who = state.requester()
     desk = state.get_desk()
     st.title("Providers")
+    sign_in.weak_password_warning()
     for error in desk.registry.errors:
         st.warning(
             f"Plug-in **{error.source}** failed to load: {error.error}",

@@ -13,12 +13,23 @@ import pandas as pd
 import streamlit as st
 
 from core.catalog import CatalogEntry, key_fingerprint
-from core.config import load_settings
+from core.config import DEFAULT_CATALOG_TTL, load_settings
+from core.errors import ModelDeskError
 from core.requester import Requester
 from core.service import ModelDesk, ProviderView
 from core.types import Capability
 
-_TTL = load_settings().catalog_ttl
+
+def _catalog_ttl() -> float:
+    """The configured catalogue TTL; the default while the secrets cannot be read (the
+    entrypoint then shows the configuration error page and no catalogue is drawn)."""
+    try:
+        return load_settings().catalog_ttl
+    except ModelDeskError:
+        return DEFAULT_CATALOG_TTL
+
+
+_TTL = _catalog_ttl()
 COLUMNS = [
     "provider",
     "id",

@@ -1,37 +1,55 @@
-"""Streamlit edge: the shared service, secrets, the signed-in user and session memory."""
+"""Streamlit edge: the shared service, the secrets, the signed-in user and session memory.
+
+The sign-in pages live in :mod:`ui.sign_in`; this module only holds the state.
+"""
 
 from __future__ import annotations
 
 import functools
 import gc
-from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
+from streamlit import config as config_module
+from streamlit.config import get_option
 from streamlit.errors import StreamlitAPIException
 
-from core.auth import (
-    LOCAL_USER,
-    PersonalSettings,
-    Role,
-    User,
-    auth_mode,
-    check_password,
-    role_for_email,
-)
-from core.config import load_settings
+from core.auth import PersonalSettings, User
+from core.config import SecretsRead, load_settings, read_secrets, secrets_files
+from core.requester import Requester
 from core.service import ModelDesk
 
 USER_KEY = "modeldesk_user"
 PERSONAL_KEY = "modeldesk_personal"
 
 
-def secrets() -> dict[str, Any]:
-    """``st.secrets`` as a plain dict; {} when there is no secrets file."""
+def secrets_read() -> SecretsRead:
+    """The one reading of the secrets files, for settings and sign-in alike: the files
+    Streamlit reads (``secrets.files``) plus ``MODELDESK_SECRETS_FILE``. Re-read only
+    when a file changes, so an edited password takes effect without a restart."""
+    files = secrets_files(
+        get_option("secrets.files"), explicit=config_module.is_manually_set("secrets.files")
+    )
+    return _read_cached(tuple((str(path), _stamp(path)) for path in files))
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
     try:
-        return st.secrets.to_dict()
-    except Exception:  # noqa: BLE001 - no or unreadable secrets file: local mode
-        return {}
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size
+
+
+@functools.lru_cache(maxsize=4)
+def _read_cached(stamped: tuple[tuple[str, tuple[int, int] | None], ...]) -> SecretsRead:
+    return read_secrets([Path(path) for path, _ in stamped])
+
+
+def secrets() -> dict[str, Any]:
+    """The parsed secrets ({} when there are none; problems are the sign-in gate's job)."""
+    return secrets_read().values
 
 
 @st.cache_resource(show_spinner="Starting ModelDesk…")
@@ -85,66 +103,6 @@ def require_user(super_admin: bool = False) -> User:
         st.error("This page is for super admins.")
         st.stop()
     return user
-
-
-def signed_in_user(config: Mapping[str, Any]) -> User | None:
-    """The session's user under the configured sign-in mode, or None (not signed in)."""
-    mode = auth_mode(config)
-    if mode == "local":
-        user: User | None = LOCAL_USER
-    elif mode == "oidc":
-        user = _oidc_user(config)
-    else:
-        user = current_user()
-    if user is not None:
-        st.session_state[USER_KEY] = user
-    return user
-
-
-def _oidc_user(config: Mapping[str, Any]) -> User | None:
-    if not st.user.get("is_logged_in"):
-        return None
-    role = role_for_email(str(st.user.get("email") or ""), config)
-    if role is None:
-        return None
-    return User(str(st.user.get("email")), role, str(st.user.get("name") or ""))
-
-
-def sign_in_page(config: Mapping[str, Any]) -> None:
-    """The only page before sign-in: an OIDC button or the password form."""
-    st.title("ModelDesk")
-    if auth_mode(config) == "oidc":
-        if st.user.get("is_logged_in"):
-            st.error(
-                f"{st.user.get('email')} is signed in but has no ModelDesk role. Ask a "
-                "super admin to add you to [roles] in the app's secrets."
-            )
-            st.button("Sign out", on_click=st.logout)
-            return
-        st.write("Sign in to manage AI providers.")
-        st.button("Sign in", type="primary", on_click=st.login, icon=":material/login:")
-        return
-    with st.form("sign_in"):
-        password = st.text_input("Password", type="password")
-        submitted = st.form_submit_button("Sign in", type="primary")
-    if submitted:
-        role = check_password(password, config)
-        if role is None:
-            st.error("Wrong password.")
-            return
-        name = "Super admin" if role is Role.SUPER_ADMIN else "Admin"
-        st.session_state[USER_KEY] = User(f"{role.value}@password", role, name)
-        st.rerun()
-
-
-def sign_out(mode: str) -> None:
-    for key in (USER_KEY, PERSONAL_KEY):
-        st.session_state.pop(key, None)
-    if mode == "oidc":
-        st.logout()
-
-
-from core.requester import Requester  # noqa: E402 - added at the end with its only user
 
 
 def requester(super_admin: bool = False) -> Requester:

@@ -21,6 +21,7 @@ from core.requester import Requester
 from core.service import ChatRequest
 from core.types import ChatMessage
 from devtools.fake_providers import FakeProviderServer
+from tests.ui.entrypoint import entrypoint, listen, local_browser
 from ui.navigation import PAGES, pages_for
 
 ROOT = str(Path(__file__).resolve().parents[2])
@@ -46,8 +47,12 @@ def fake() -> Iterator[FakeProviderServer]:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_service(fake: FakeProviderServer, monkeypatch) -> Iterator[None]:
+def _fresh_service(fake: FakeProviderServer, monkeypatch, tmp_path) -> Iterator[None]:
     fake.reset()
+    monkeypatch.delenv("HOSTNAME", raising=False)
+    monkeypatch.setenv("MODELDESK_SECRETS_FILE", str(tmp_path / "no-secrets.toml"))
+    listen("127.0.0.1")  # the entrypoint's local mode: loopback server, local browser
+    local_browser(monkeypatch)
     for name, value in fake.base_urls().items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("MODELDESK_SECRET_KEY", Fernet.generate_key().decode())
@@ -55,6 +60,7 @@ def _fresh_service(fake: FakeProviderServer, monkeypatch) -> Iterator[None]:
     st.cache_resource.clear()
     st.cache_data.clear()
     yield
+    listen(None)
     from ui.state import get_desk
 
     get_desk().close()
@@ -97,13 +103,6 @@ def test_roles_map_to_pages() -> None:
     super_pages = [p.url_path for ps in pages_for(Role.SUPER_ADMIN).values() for p in ps]
     assert super_pages == [p.url_path for p in PAGES]
     assert list(pages_for(Role.ADMIN)) == ["Setup", "Playground"]
-
-
-def test_entrypoint_in_local_mode_shows_the_banner_and_providers() -> None:
-    app = AppTest.from_file("../../streamlit_app.py", default_timeout=30).run()
-    assert not app.exception
-    assert any("Local mode" in i.value for i in app.sidebar.info)
-    assert app.title[0].value == "Providers"
 
 
 def test_a_page_without_a_signed_in_user_shows_nothing_else() -> None:
@@ -251,7 +250,7 @@ def test_a_database_outage_is_a_clear_message_and_recovers_by_itself(
     blocked = tmp_path / "db" / "modeldesk.db"
     blocked.mkdir(parents=True)  # a directory where the database file should be: cannot open
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{blocked}")
-    app = AppTest.from_file("../../streamlit_app.py", default_timeout=30)
+    app = entrypoint()
     app.query_params["next"] = url_path
     app.run()
     assert not app.exception, app.exception
@@ -312,7 +311,7 @@ def test_invalid_stored_config_never_breaks_a_page(module: str) -> None:
 
 def test_a_malformed_secret_key_is_a_clear_message(monkeypatch) -> None:
     monkeypatch.setenv("MODELDESK_SECRET_KEY", "not-a-fernet-key")
-    app = AppTest.from_file("../../streamlit_app.py", default_timeout=30).run()
+    app = entrypoint().run()
     assert not app.exception, app.exception
     message = " ".join(e.value for e in app.error)
     assert "cannot use its storage" in message and "not a valid Fernet key" in message
