@@ -6,115 +6,20 @@ log file that the leak test reads. Screenshots land in tests/e2e/screenshots/.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from cryptography.fernet import Fernet
 
+from devtools.app_server import App, free_port, start_app, stop_app
+from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 from devtools.fake_providers import FakeProviderServer
 
-ROOT = Path(__file__).resolve().parents[2]
+__all__ = ["App", "free_port", "start_app", "stop_app"]  # test modules import them from here
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 pytestmark = pytest.mark.e2e
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class App:
-    url: str
-    log_path: Path
-    process: subprocess.Popen
-
-    def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-
-def start_app(tmp: Path, env_extra: dict[str, str], secrets_toml: str | None = None) -> App:
-    """`streamlit run streamlit_app.py` on a free loopback port; waits for /_stcore/health.
-
-    `secrets_toml` becomes the app's only secrets file (otherwise it has none: local mode).
-    """
-    port = free_port()
-    log_path = tmp / f"streamlit-{port}.log"
-    env = {
-        **os.environ,
-        **env_extra,
-        "MODELDESK_DATA_DIR": str(tmp / "data"),
-        "MODELDESK_SECRETS_FILE": str(tmp / "no-secrets.toml"),
-        "MODELDESK_CATALOG_TIMEOUT": "5",
-        "MODELDESK_REQUEST_TIMEOUT": "5",
-    }
-    env.pop("DATABASE_URL", None)
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "streamlit_app.py",
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.fileWatcherType",
-        "none",
-        "--logger.level",
-        "info",
-    ]
-    if secrets_toml is not None:
-        secrets_path = tmp / "secrets.toml"
-        secrets_path.write_text(secrets_toml)
-        command += ["--secrets.files", str(secrets_path)]
-    with log_path.open("w") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/_stcore/health", timeout=2).text == "ok":
-                return App(url, log_path, process)
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None:
-            break
-        time.sleep(0.3)
-    process.terminate()
-    raise RuntimeError(f"streamlit did not start:\n{log_path.read_text()[-2000:]}")
-
-
-def stop_app(app: App) -> None:
-    app.process.terminate()
-    try:
-        app.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        app.process.kill()
 
 
 @pytest.fixture(scope="session")
