@@ -14,6 +14,7 @@ from typing import Any
 from benchmarks.ui.browser import open_chat, send
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 from devtools.fake_providers import FakeProviderProcess
+from devtools.seed import seed_shared_chat
 
 ROOT = str(Path(__file__).resolve().parents[2])
 KEY = "sk-or-bench-fake-key-0000"
@@ -42,13 +43,7 @@ def _open_desk(env: dict[str, str], data_dir: Path) -> Any:
 
 def configure(env: dict[str, str], data_dir: Path) -> None:
     """Save a shared key and a chat model, as an admin would, in the app's database."""
-    from core.auth import LOCAL_USER
-
-    desk = _open_desk(env, data_dir)
-    desk.set_shared_key(LOCAL_USER, "openrouter", KEY)
-    model = desk.catalogue_entry("openrouter", LOCAL_USER).models_for("chat")[0].id
-    desk.select_model(LOCAL_USER, "openrouter", "chat", model)
-    desk.close()
+    seed_shared_chat(env, data_dir, {"openrouter": KEY}, "openrouter")
 
 
 def core_first_token(env: dict[str, str], data_dir: Path, fake: FakeProviderProcess) -> list[float]:

@@ -44,8 +44,9 @@ def app(tmp_path_factory: pytest.TempPathFactory, app_env: dict[str, str]) -> It
 def browser():
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (make test installs it)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=30_000)  # assertions wait this long for their condition
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield instance
@@ -62,26 +63,35 @@ def page(browser):
 
 
 # ---------------------------------------------------------------- page helpers
+_APP_IDLE_JS = """() => {
+  const app = document.querySelector("[data-testid='stApp']");
+  return app !== null && app.dataset.testConnectionState === 'CONNECTED'
+      && app.dataset.testScriptState === 'notRunning';
+}"""
+
+
 def wait_for_app_run(page, timeout: float = 30_000) -> None:
-    """Wait until the app is connected and the script has finished its run."""
-    page.wait_for_selector(
-        "[data-testid='stApp'][data-test-connection-state='CONNECTED']", timeout=timeout
-    )
-    page.wait_for_timeout(250)
-    page.wait_for_selector(
-        "[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout
-    )
-    page.wait_for_timeout(150)
+    """Wait (up to `timeout` ms) until the app is connected and no script run is going on.
+
+    This is not proof that the run an action triggers has finished: that run may not have
+    started yet, and a run that calls ``st.rerun``/``st.switch_page`` passes through "not
+    running" on its way. Assert with ``expect(...)``, which waits for the condition itself;
+    check an absence only after waiting for something present on the same screen.
+    """
+    page.wait_for_function(_APP_IDLE_JS, timeout=timeout)
 
 
 def goto(page, app: App, url_path: str = "") -> None:
+    """Open `url_path` (a new session) and wait for its first run to finish."""
     page.goto(f"{app.url}/{url_path}")
     wait_for_app_run(page)
 
 
 def open_page(page, title: str) -> None:
-    """Navigate inside the session (keeps session_state) through the sidebar."""
-    page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
+    """Navigate inside the session (keeps session_state) with the sidebar's link to
+    `title` (st.navigation's menu or st.page_link alike)."""
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.locator("a").filter(has=page.get_by_text(title, exact=True)).first.click()
     wait_for_app_run(page)
 
 
