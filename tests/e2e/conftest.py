@@ -56,6 +56,7 @@ def browser():
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    context.add_init_script(_COUNT_FINISHED_RUNS_JS)
     tab = context.new_page()
     tab.set_default_timeout(30_000)
     yield tab
@@ -63,22 +64,71 @@ def page(browser):
 
 
 # ---------------------------------------------------------------- page helpers
-_APP_IDLE_JS = """() => {
+_COUNT_FINISHED_RUNS_JS = """
+// Before Streamlit connects: count the script runs the server reports finished, read from
+// each ForwardMsg's top-level `script_finished` field (6). A run stopped early for a rerun
+// (st.rerun, st.switch_page: status 2) is not a finished run.
+(() => {
+  const Native = window.WebSocket;
+  const finishedStatus = bytes => {
+    let i = 0;
+    const varint = () => {
+      let value = 0, shift = 0, byte;
+      do { byte = bytes[i++]; value += (byte & 0x7f) * 2 ** shift; shift += 7; }
+      while (byte & 0x80 && i < bytes.length);
+      return value;
+    };
+    while (i < bytes.length) {
+      const tag = varint(), field = Math.floor(tag / 8), wire = tag % 8;
+      if (wire === 0) { const value = varint(); if (field === 6) return value; }
+      else if (wire === 2) { const length = varint(); i += length; }
+      else if (wire === 1) i += 8;
+      else if (wire === 5) i += 4;
+      else return -1;
+    }
+    return -1;
+  };
+  window.__finishedRuns = 0;
+  window.WebSocket = function (...args) {
+    const socket = new Native(...args);
+    socket.addEventListener('message', event => {
+      if (!(event.data instanceof ArrayBuffer)) return;
+      const status = finishedStatus(new Uint8Array(event.data));
+      if (status >= 0 && status !== 2) window.__finishedRuns += 1;
+    });
+    return socket;
+  };
+  window.WebSocket.prototype = Native.prototype;
+  Object.assign(window.WebSocket, Native);
+})();
+"""
+# True once a run has finished since the last wait (or the page load), the app shows it is
+# idle with no element still loading, and both held on the previous animation frame too.
+_RUN_DONE_JS = """() => {
   const app = document.querySelector("[data-testid='stApp']");
-  return app !== null && app.dataset.testConnectionState === 'CONNECTED'
-      && app.dataset.testScriptState === 'notRunning';
+  const idle = app !== null && app.dataset.testConnectionState === 'CONNECTED'
+      && app.dataset.testScriptState === 'notRunning'
+      && !document.querySelector("[data-testid='stSkeleton']");  // lazy elements still loading
+  const finished = window.__finishedRuns ?? 0;
+  const done = idle && finished > (window.__waitedRuns ?? 0);
+  if (done && window.__doneAt === finished) {
+    window.__waitedRuns = finished;
+    return true;
+  }
+  window.__doneAt = done ? finished : undefined;
+  return false;
 }"""
 
 
 def wait_for_app_run(page, timeout: float = 30_000) -> None:
-    """Wait (up to `timeout` ms) until the app is connected and no script run is going on.
+    """Wait (up to `timeout` ms) until a script run has finished since the previous call
+    (or the page load) and the app is idle: call it once after each action that reruns.
 
-    This is not proof that the run an action triggers has finished: that run may not have
-    started yet, and a run that calls ``st.rerun``/``st.switch_page`` passes through "not
-    running" on its way. Assert with ``expect(...)``, which waits for the condition itself;
-    check an absence only after waiting for something present on the same screen.
+    Runs cut short by ``st.rerun``/``st.switch_page`` do not count, so a chain of runs is
+    waited for to its end. Still, assert with ``expect(...)``, which waits for the asserted
+    condition itself; check an absence only after waiting for something present.
     """
-    page.wait_for_function(_APP_IDLE_JS, timeout=timeout)
+    page.wait_for_function(_RUN_DONE_JS, timeout=timeout)
 
 
 def goto(page, app: App, url_path: str = "") -> None:

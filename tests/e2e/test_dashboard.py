@@ -139,7 +139,7 @@ def test_4_content_in_persian_reads_right_to_left(app, recorded) -> None:
     page.get_by_role("button", name="Generate").click()
     output = page.locator(".st-key-content_output")
     expect(output).to_contain_text("چای سبز")
-    assert output.evaluate("e => getComputedStyle(e).direction") == "rtl"
+    expect(output).to_have_css("direction", "rtl")
     expect(page.get_by_test_id("stDownloadButton").first).to_be_visible()
     screenshot(page, "04-content-persian")
 
