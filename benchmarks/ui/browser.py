@@ -8,26 +8,21 @@ import time
 from itertools import pairwise
 from typing import Any
 
-STAMP_WEBSOCKET_JS = """
-// Before Streamlit connects: keep (epoch ms, text) of every websocket frame the page gets.
-(() => {
-  const Native = window.WebSocket;
-  const decoder = new TextDecoder('utf-8');  // protobuf strings are plain UTF-8 bytes
-  window.__frames = [];
-  window.WebSocket = function (...args) {
-    const socket = new Native(...args);
-    socket.addEventListener('message', event => {
+from devtools.page_scripts import on_websocket_message
+
+# Before Streamlit connects: keep (epoch ms, text) of every websocket frame the page gets.
+STAMP_WEBSOCKET_JS = on_websocket_message(
+    """
+    window.__frames = [];
+    const decoder = new TextDecoder('utf-8');  // protobuf strings are plain UTF-8 bytes
+    """,
+    """event => {
       const now = performance.timeOrigin + performance.now();
       if (event.data instanceof ArrayBuffer) {
         window.__frames.push([now, decoder.decode(event.data)]);
       }
-    });
-    return socket;
-  };
-  window.WebSocket.prototype = Native.prototype;
-  Object.assign(window.WebSocket, Native);
-})();
-"""
+    }""",
+)
 WATCH_NEXT_REPLY_JS = """() => {
   // Epoch ms when the next reply's first word is in the DOM, when it is rendered visibly
   // (innerText skips hidden text; attribute changes can reveal it), and when the reply ends.

@@ -15,6 +15,7 @@ from cryptography.fernet import Fernet
 from devtools.app_server import App, free_port, start_app, stop_app
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 from devtools.fake_providers import FakeProviderServer
+from devtools.page_scripts import on_websocket_message
 
 __all__ = ["App", "free_port", "start_app", "stop_app"]  # test modules import them from here
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
@@ -64,44 +65,37 @@ def page(browser):
 
 
 # ---------------------------------------------------------------- page helpers
-_COUNT_FINISHED_RUNS_JS = """
-// Before Streamlit connects: count the script runs the server reports finished, read from
-// each ForwardMsg's top-level `script_finished` field (6). A run stopped early for a rerun
-// (st.rerun, st.switch_page: status 2) is not a finished run.
-(() => {
-  const Native = window.WebSocket;
-  const finishedStatus = bytes => {
-    let i = 0;
-    const varint = () => {
-      let value = 0, shift = 0, byte;
-      do { byte = bytes[i++]; value += (byte & 0x7f) * 2 ** shift; shift += 7; }
-      while (byte & 0x80 && i < bytes.length);
-      return value;
+# Before Streamlit connects: count the script runs the server reports finished, read from
+# each ForwardMsg's top-level `script_finished` field (6). A run stopped early for a rerun
+# (st.rerun, st.switch_page: status 2) is not a finished run.
+_COUNT_FINISHED_RUNS_JS = on_websocket_message(
+    """
+    window.__finishedRuns = 0;
+    const finishedStatus = bytes => {
+      let i = 0;
+      const varint = () => {
+        let value = 0, shift = 0, byte;
+        do { byte = bytes[i++]; value += (byte & 0x7f) * 2 ** shift; shift += 7; }
+        while (byte & 0x80 && i < bytes.length);
+        return value;
+      };
+      while (i < bytes.length) {
+        const tag = varint(), field = Math.floor(tag / 8), wire = tag % 8;
+        if (wire === 0) { const value = varint(); if (field === 6) return value; }
+        else if (wire === 2) { const length = varint(); i += length; }
+        else if (wire === 1) i += 8;
+        else if (wire === 5) i += 4;
+        else return -1;
+      }
+      return -1;
     };
-    while (i < bytes.length) {
-      const tag = varint(), field = Math.floor(tag / 8), wire = tag % 8;
-      if (wire === 0) { const value = varint(); if (field === 6) return value; }
-      else if (wire === 2) { const length = varint(); i += length; }
-      else if (wire === 1) i += 8;
-      else if (wire === 5) i += 4;
-      else return -1;
-    }
-    return -1;
-  };
-  window.__finishedRuns = 0;
-  window.WebSocket = function (...args) {
-    const socket = new Native(...args);
-    socket.addEventListener('message', event => {
+    """,
+    """event => {
       if (!(event.data instanceof ArrayBuffer)) return;
       const status = finishedStatus(new Uint8Array(event.data));
       if (status >= 0 && status !== 2) window.__finishedRuns += 1;
-    });
-    return socket;
-  };
-  window.WebSocket.prototype = Native.prototype;
-  Object.assign(window.WebSocket, Native);
-})();
-"""
+    }""",
+)
 # True once a run has finished since the last wait (or the page load), the app shows it is
 # idle with no element still loading, and both held on the previous animation frame too.
 _RUN_DONE_JS = """() => {
