@@ -21,7 +21,15 @@ from playwright.sync_api import expect
 from devtools.fake_providers import FakeProviderServer
 from devtools.fake_providers.hostile import BEACON_PATH
 from devtools.seed import seed_shared_chat
-from tests.e2e.conftest import App, goto, screenshot, start_app, stop_app, wait_for_app_run
+from tests.e2e.conftest import (
+    App,
+    goto,
+    open_page,
+    screenshot,
+    start_app,
+    stop_app,
+    wait_for_app_run,
+)
 
 pytestmark = [
     pytest.mark.e2e,
@@ -131,12 +139,14 @@ def test_providers_page_shows_hostile_catalogues_and_errors_inertly(
 def test_model_selection_lists_hostile_models_inertly(
     hostile_app: App, hostile_fake: FakeProviderServer, page, requested: list[str]
 ) -> None:
-    goto(page, hostile_app, "model-selection")
+    goto(page, hostile_app)  # then navigate as an admin does (no fresh-server deep link)
+    open_page(page, "Model Selection")
     panel = page.get_by_role("tabpanel")
     expect(panel).to_contain_text(re.compile(r"Found [\d,]+ models"))
     everything = _found(page)
-    panel.get_by_label("Search").fill("evil")
-    panel.get_by_label("Search").press("Enter")
+    search = panel.get_by_test_id("stTextInput").filter(has_text="Search").locator("input")
+    search.fill("evil")
+    search.press("Enter")
     page.wait_for_function(
         """before => {
           const panel = [...document.querySelectorAll('[role=tabpanel]')]
@@ -158,7 +168,8 @@ def test_model_selection_lists_hostile_models_inertly(
 def test_chat_streams_a_hostile_reply_inertly(
     hostile_app: App, hostile_fake: FakeProviderServer, page, requested: list[str]
 ) -> None:
-    goto(page, hostile_app, "chat")
+    goto(page, hostile_app)
+    open_page(page, "Chat")
     _send_chat(page, "tell me something")
     reply = page.get_by_test_id("stChatMessage").last
     expect(reply).to_contain_text("Here you go")
@@ -172,7 +183,8 @@ def test_an_upstream_error_with_hostile_text_is_shown_inertly(
 ) -> None:
     hostile_fake.configure("openrouter", failure=500, hostile_errors=True)
     try:
-        goto(page, hostile_app, "chat")
+        goto(page, hostile_app)
+        open_page(page, "Chat")
         _send_chat(page, "are you there?")
         expect(page.get_by_test_id("stAlert").filter(has_text="500")).to_be_visible()
         screenshot(page, "hostile-04-error")
