@@ -1,6 +1,6 @@
 """``make demo``: the fake providers on loopback, and the dashboard pointed at them.
 
-Starts ``python -m devtools.fake_providers.server`` (a real HTTP fake of every provider), reads
+Starts ``python -m devtools.fake_providers`` (a real HTTP fake of every provider), reads
 the ``export NAME=value`` lines it prints, then runs ``streamlit run`` with those base
 URLs and a throwaway data directory, so every page can be toured with no keys and no
 internet. Ctrl+C stops both.
@@ -30,7 +30,15 @@ def main() -> int:
     print("Any key works in the demo, e.g. sk-demo-0000000000000000.")
     try:
         return subprocess.call(
-            [sys.executable, "-m", "streamlit", "run", "streamlit_app.py"],
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "streamlit_app.py",
+                "--server.address",
+                "127.0.0.1",  # local mode needs a loopback-only server
+            ],
             cwd=ROOT,
             env={**os.environ, **env},
         )

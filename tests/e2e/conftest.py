@@ -6,115 +6,21 @@ log file that the leak test reads. Screenshots land in tests/e2e/screenshots/.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from cryptography.fernet import Fernet
 
+from devtools.app_server import App, free_port, start_app, stop_app
+from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 from devtools.fake_providers import FakeProviderServer
+from devtools.page_scripts import on_websocket_message
 
-ROOT = Path(__file__).resolve().parents[2]
+__all__ = ["App", "free_port", "start_app", "stop_app"]  # test modules import them from here
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 pytestmark = pytest.mark.e2e
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class App:
-    url: str
-    log_path: Path
-    process: subprocess.Popen
-
-    def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-
-def start_app(tmp: Path, env_extra: dict[str, str], secrets_toml: str | None = None) -> App:
-    """`streamlit run streamlit_app.py` on a free loopback port; waits for /_stcore/health.
-
-    `secrets_toml` becomes the app's only secrets file (otherwise it has none: local mode).
-    """
-    port = free_port()
-    log_path = tmp / f"streamlit-{port}.log"
-    env = {
-        **os.environ,
-        **env_extra,
-        "MODELDESK_DATA_DIR": str(tmp / "data"),
-        "MODELDESK_SECRETS_FILE": str(tmp / "no-secrets.toml"),
-        "MODELDESK_CATALOG_TIMEOUT": "5",
-        "MODELDESK_REQUEST_TIMEOUT": "5",
-    }
-    env.pop("DATABASE_URL", None)
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "streamlit_app.py",
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.fileWatcherType",
-        "none",
-        "--logger.level",
-        "info",
-    ]
-    if secrets_toml is not None:
-        secrets_path = tmp / "secrets.toml"
-        secrets_path.write_text(secrets_toml)
-        command += ["--secrets.files", str(secrets_path)]
-    with log_path.open("w") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/_stcore/health", timeout=2).text == "ok":
-                return App(url, log_path, process)
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None:
-            break
-        time.sleep(0.3)
-    process.terminate()
-    raise RuntimeError(f"streamlit did not start:\n{log_path.read_text()[-2000:]}")
-
-
-def stop_app(app: App) -> None:
-    app.process.terminate()
-    try:
-        app.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        app.process.kill()
 
 
 @pytest.fixture(scope="session")
@@ -139,8 +45,9 @@ def app(tmp_path_factory: pytest.TempPathFactory, app_env: dict[str, str]) -> It
 def browser():
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (make test installs it)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=30_000)  # assertions wait this long for their condition
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield instance
@@ -150,6 +57,7 @@ def browser():
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    context.add_init_script(_COUNT_FINISHED_RUNS_JS)
     tab = context.new_page()
     tab.set_default_timeout(30_000)
     yield tab
@@ -157,26 +65,77 @@ def page(browser):
 
 
 # ---------------------------------------------------------------- page helpers
+# Before Streamlit connects: count the script runs the server reports finished, read from
+# each ForwardMsg's top-level `script_finished` field (6). A run stopped early for a rerun
+# (st.rerun, st.switch_page: status 2) is not a finished run.
+_COUNT_FINISHED_RUNS_JS = on_websocket_message(
+    """
+    window.__finishedRuns = 0;
+    const finishedStatus = bytes => {
+      let i = 0;
+      const varint = () => {
+        let value = 0, shift = 0, byte;
+        do { byte = bytes[i++]; value += (byte & 0x7f) * 2 ** shift; shift += 7; }
+        while (byte & 0x80 && i < bytes.length);
+        return value;
+      };
+      while (i < bytes.length) {
+        const tag = varint(), field = Math.floor(tag / 8), wire = tag % 8;
+        if (wire === 0) { const value = varint(); if (field === 6) return value; }
+        else if (wire === 2) { const length = varint(); i += length; }
+        else if (wire === 1) i += 8;
+        else if (wire === 5) i += 4;
+        else return -1;
+      }
+      return -1;
+    };
+    """,
+    """event => {
+      if (!(event.data instanceof ArrayBuffer)) return;
+      const status = finishedStatus(new Uint8Array(event.data));
+      if (status >= 0 && status !== 2) window.__finishedRuns += 1;
+    }""",
+)
+# True once a run has finished since the last wait (or the page load), the app shows it is
+# idle with no element still loading, and both held on the previous animation frame too.
+_RUN_DONE_JS = """() => {
+  const app = document.querySelector("[data-testid='stApp']");
+  const idle = app !== null && app.dataset.testConnectionState === 'CONNECTED'
+      && app.dataset.testScriptState === 'notRunning'
+      && !document.querySelector("[data-testid='stSkeleton']");  // lazy elements still loading
+  const finished = window.__finishedRuns ?? 0;
+  const done = idle && finished > (window.__waitedRuns ?? 0);
+  if (done && window.__doneAt === finished) {
+    window.__waitedRuns = finished;
+    return true;
+  }
+  window.__doneAt = done ? finished : undefined;
+  return false;
+}"""
+
+
 def wait_for_app_run(page, timeout: float = 30_000) -> None:
-    """Wait until the app is connected and the script has finished its run."""
-    page.wait_for_selector(
-        "[data-testid='stApp'][data-test-connection-state='CONNECTED']", timeout=timeout
-    )
-    page.wait_for_timeout(250)
-    page.wait_for_selector(
-        "[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout
-    )
-    page.wait_for_timeout(150)
+    """Wait (up to `timeout` ms) until a script run has finished since the previous call
+    (or the page load) and the app is idle: call it once after each action that reruns.
+
+    Runs cut short by ``st.rerun``/``st.switch_page`` do not count, so a chain of runs is
+    waited for to its end. Still, assert with ``expect(...)``, which waits for the asserted
+    condition itself; check an absence only after waiting for something present.
+    """
+    page.wait_for_function(_RUN_DONE_JS, timeout=timeout)
 
 
 def goto(page, app: App, url_path: str = "") -> None:
+    """Open `url_path` (a new session) and wait for its first run to finish."""
     page.goto(f"{app.url}/{url_path}")
     wait_for_app_run(page)
 
 
 def open_page(page, title: str) -> None:
-    """Navigate inside the session (keeps session_state) through the sidebar."""
-    page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
+    """Navigate inside the session (keeps session_state) with the sidebar's link to
+    `title` (st.navigation's menu or st.page_link alike)."""
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.locator("a").filter(has=page.get_by_text(title, exact=True)).first.click()
     wait_for_app_run(page)
 
 

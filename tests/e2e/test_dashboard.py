@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import goto, open_page, screenshot, wait_for_app_run
 
@@ -48,13 +49,31 @@ def _card(page, slug: str):
     return page.locator(f".st-key-provider_{slug}")
 
 
+# True once the visible tab lists OpenRouter's models only ("Found N" = "OpenRouter: N").
+_ONLY_OPENROUTER_JS = """() => {
+  const panel = [...document.querySelectorAll('[role=tabpanel]')]
+      .find(p => p.offsetParent !== null);
+  const text = panel ? panel.innerText : '';
+  const found = text.match(/Found ([\\d,]+) models/);
+  const listed = text.match(/OpenRouter: ([\\d,]+)/);
+  return Boolean(found && listed && found[1] === listed[1]);
+}"""
+# Keeps the text of the last chat message after every DOM change, to see a reply stream.
+_RECORD_LAST_MESSAGE_JS = """() => {
+  window.__lastMessages = [];
+  new MutationObserver(() => {
+    const messages = document.querySelectorAll('[data-testid="stChatMessage"]');
+    if (messages.length) window.__lastMessages.push(messages[messages.length - 1].innerText);
+  }).observe(document.body, {childList: true, subtree: true, characterData: true});
+}"""
+
+
 def _click_first_row(page) -> None:
     """Select the first row of the visible st.dataframe (its row-marker column)."""
     grid = page.get_by_test_id("stDataFrame").first
-    grid.wait_for()
+    expect(grid).to_be_visible()
     box = grid.bounding_box()
     page.mouse.click(box["x"] + 20, box["y"] + 35 + 17)
-    wait_for_app_run(page)
 
 
 def test_1_add_a_key_see_it_masked_and_counts(app, recorded) -> None:
@@ -63,10 +82,9 @@ def test_1_add_a_key_see_it_masked_and_counts(app, recorded) -> None:
     card = _card(page, "openrouter")
     card.locator("input[aria-label='Replace key']").fill(SENTINEL)
     card.get_by_role("button", name="Save key").click()
-    wait_for_app_run(page)
-    card = _card(page, "openrouter")
-    card.get_by_text("sk-or-…3a9c", exact=False).wait_for()
-    assert "Chat" in card.inner_text() and "needs a key" not in card.inner_text()
+    expect(card.get_by_text("sk-or-…3a9c", exact=False)).to_be_visible()
+    expect(card).to_contain_text("Chat")
+    expect(card).not_to_contain_text("needs a key")
     assert SENTINEL not in page.content()
     screenshot(page, "01-providers")
 
@@ -76,18 +94,18 @@ def test_2_select_a_model_per_capability(app, recorded, capability: str) -> None
     page = recorded
     goto(page, app, "model-selection")
     page.get_by_role("tab", name=capability).click()
-    wait_for_app_run(page)
     panel = page.get_by_role("tabpanel")
     panel.get_by_label("Providers").click()
     page.get_by_role("option", name="OpenRouter").click()
     page.keyboard.press("Escape")
-    wait_for_app_run(page)
-    assert re.search(r"Found \d+ models", panel.inner_text())
+    page.wait_for_function(_ONLY_OPENROUTER_JS)
+    wait_for_app_run(page)  # the filtered table is drawn before a row is clicked
     _click_first_row(page)
+    expect(panel).to_contain_text(re.compile(r"Selected OpenRouter · vendor\d/"))
     page.get_by_role("button", name=f"Use as shared {capability.lower()} model").click()
-    wait_for_app_run(page)
-    choices = page.get_by_role("tabpanel").inner_text()
-    assert re.search(r"OpenRouter: shared vendor\d/", choices), choices
+    expect(page.get_by_role("tabpanel")).to_contain_text(
+        re.compile(r"OpenRouter: shared vendor\d/")
+    )
     screenshot(page, f"02-model-selection-{capability.lower()}")
 
 
@@ -96,17 +114,17 @@ def test_3_chat_streams_the_reply(app, fake, recorded) -> None:
     fake.configure("openrouter", chunk_delay=0.25)
     try:
         goto(page, app, "chat")
-        assert "OpenRouter" in page.get_by_test_id("stCaptionContainer").first.inner_text()
+        expect(page.get_by_test_id("stCaptionContainer").first).to_contain_text("OpenRouter")
+        page.evaluate(_RECORD_LAST_MESSAGE_JS)
         page.get_by_test_id("stChatInputTextArea").fill("streaming works in the browser")
         page.keyboard.press("Enter")
-        # Part of the reply is on screen while the rest is still being sent.
-        page.get_by_text("Echo from", exact=False).first.wait_for(timeout=15_000)
-        partial = page.get_by_test_id("stChatMessage").last.inner_text()
-        assert "browser" not in partial
-        wait_for_app_run(page)
-        reply = page.get_by_test_id("stChatMessage").last.inner_text()
-        assert "streaming works in the browser" in reply
-        assert re.search(r"\d+ ms", reply) and "tokens" in reply
+        reply = page.get_by_test_id("stChatMessage").last
+        expect(reply).to_contain_text("streaming works in the browser")
+        expect(reply).to_contain_text(re.compile(r"\d+ ms"))
+        expect(reply).to_contain_text("tokens")
+        # Part of the reply was on screen while the rest was still being sent.
+        seen = page.evaluate("() => window.__lastMessages")
+        assert [text for text in seen if "Echo from" in text and "browser" not in text]
         screenshot(page, "03-chat")
     finally:
         fake.configure("openrouter", chunk_delay=0.0)
@@ -119,11 +137,10 @@ def test_4_content_in_persian_reads_right_to_left(app, recorded) -> None:
     page.get_by_test_id("stSelectbox").filter(has_text="Language").locator("input").click()
     page.get_by_role("option", name=re.compile("Persian")).click()
     page.get_by_role("button", name="Generate").click()
-    wait_for_app_run(page)
     output = page.locator(".st-key-content_output")
-    assert "چای سبز" in output.inner_text()
-    assert output.evaluate("e => getComputedStyle(e).direction") == "rtl"
-    page.get_by_test_id("stDownloadButton").first.wait_for()
+    expect(output).to_contain_text("چای سبز")
+    expect(output).to_have_css("direction", "rtl")
+    expect(page.get_by_test_id("stDownloadButton").first).to_be_visible()
     screenshot(page, "04-content-persian")
 
 
@@ -132,10 +149,10 @@ def test_5_image_is_shown_and_downloadable(app, recorded) -> None:
     goto(page, app, "image")
     page.get_by_label("Prompt").fill("a red fox in the snow")
     page.get_by_role("button", name="Generate").click()
-    wait_for_app_run(page)
     image = page.get_by_test_id("stImage").locator("img").first
-    image.wait_for()
-    assert image.evaluate("img => img.naturalWidth") > 0
+    expect(image).to_be_visible()
+    loaded = "img => img.complete && img.naturalWidth > 0"
+    page.wait_for_function(loaded, arg=image.element_handle())
     with page.expect_download() as download:
         page.get_by_test_id("stDownloadButton").first.click()
     data = Path(download.value.path()).read_bytes()
@@ -148,8 +165,7 @@ def test_6_speech_plays_and_downloads(app, recorded) -> None:
     goto(page, app, "audio")
     page.get_by_label("Text").fill("Welcome to ModelDesk")
     page.get_by_role("button", name="Speak").click()
-    wait_for_app_run(page)
-    page.locator("audio").first.wait_for(state="attached")
+    expect(page.locator("audio").first).to_be_attached()
     with page.expect_download() as download:
         page.get_by_test_id("stDownloadButton").first.click()
     assert Path(download.value.path()).read_bytes()[:4] == b"RIFF"
@@ -163,13 +179,13 @@ def test_7_a_provider_failing_mid_session_gives_a_clear_error(app, fake, recorde
     try:
         page.get_by_test_id("stChatInputTextArea").fill("are you there?")
         page.keyboard.press("Enter")
-        wait_for_app_run(page)
-        alert = page.get_by_test_id("stAlert").last.inner_text()
-        assert "OpenRouter" in alert and "500" in alert
-        assert page.get_by_test_id("stException").count() == 0
+        alert = page.get_by_test_id("stAlert").filter(has_text="500")
+        expect(alert).to_be_visible()
+        expect(alert).to_contain_text("OpenRouter")
+        expect(page.get_by_test_id("stException")).to_have_count(0)
         screenshot(page, "07-provider-failing")
         open_page(page, "Providers")  # the rest of the dashboard still works
-        assert "Hugging Face" in page.inner_text("body")
+        expect(_card(page, "huggingface")).to_contain_text("Hugging Face")
     finally:
         fake.configure("openrouter", failure=None)
 

@@ -1,0 +1,199 @@
+"""The UI benchmark's scenarios: core's first token, warm Model Selection reruns under
+AppTest, and (in Chromium) first-token samples and many sessions chatting at once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from benchmarks.ui.browser import open_chat, send
+from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
+from devtools.fake_providers import FakeProviderProcess
+from devtools.seed import seed_shared_chat
+
+ROOT = str(Path(__file__).resolve().parents[2])
+KEY = "sk-or-bench-fake-key-0000"
+SESSIONS = 25
+SAMPLES = 10
+# The fake echoes the message word by word: 30 words at 100 ms make each reply stream ~3 s,
+# long enough for 25 replies to overlap however unevenly the sessions get going.
+LONG_MESSAGE = " ".join(["streaming"] * 25)
+TTFTS = (0.0, 0.1, 0.4)  # upstream's own time to first token, in seconds
+CONCURRENT_TIMEOUT_S = 300
+SCRIPT_RUNS_MS: list[float] = []  # filled from inside the AppTest script thread
+
+
+def progress(message: str) -> None:
+    print(f"[ui bench] {message}", file=sys.stderr, flush=True)
+
+
+def _open_desk(env: dict[str, str], data_dir: Path) -> Any:
+    """The service as the app will build it: same environment, same database."""
+    from core.config import load_settings
+    from core.service import ModelDesk
+
+    os.environ.update(env, MODELDESK_DATA_DIR=str(data_dir))
+    return ModelDesk(load_settings({}))
+
+
+def configure(env: dict[str, str], data_dir: Path) -> None:
+    """Save a shared key and a chat model, as an admin would, in the app's database."""
+    seed_shared_chat(env, data_dir, {"openrouter": KEY}, "openrouter")
+
+
+def core_first_token(env: dict[str, str], data_dir: Path, fake: FakeProviderProcess) -> list[float]:
+    """ms from the fake upstream writing the first token to ChatStream yielding it (no UI)."""
+    from core.auth import LOCAL_USER
+    from core.requester import Requester
+    from core.service import ChatRequest
+    from core.types import ChatMessage, ChatOptions
+
+    desk = _open_desk(env, data_dir)
+    fake.configure("openrouter", chunk_delay=0.01)
+    delays = []
+    for index in range(SAMPLES):
+        request = ChatRequest([ChatMessage("user", f"core sample {index}")], ChatOptions())
+        stream = desk.generate("chat", request, Requester(LOCAL_USER))
+        text = iter(stream)
+        next(text)
+        delays.append(time.time() * 1000 - fake.stats()["first_chunk_times"][-1] * 1000)
+        for _ in text:  # drain, so the connection goes back to the pool
+            pass
+    desk.close()
+    return delays
+
+
+def _timed_page(module: str, root: str) -> None:
+    """The page script under AppTest, timing its own run (AppTest's polling left out)."""
+    import importlib
+    import sys
+    import time
+
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from benchmarks.ui.scenarios import SCRIPT_RUNS_MS
+
+    started = time.perf_counter()
+    importlib.import_module(f"pages.{module}").render()
+    SCRIPT_RUNS_MS.append((time.perf_counter() - started) * 1000)
+
+
+def warm_rerun(
+    env: dict[str, str], data_dir: Path, runs: int = 30
+) -> tuple[int, list[float], list[float]]:
+    """Model Selection reruns after a cold one: (models, script ms, AppTest round trip ms)."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from core.auth import LOCAL_USER
+
+    os.environ.update(env, MODELDESK_DATA_DIR=str(data_dir))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    app = AppTest.from_function(_timed_page, args=("model_selection", ROOT), default_timeout=60)
+    app.session_state["modeldesk_user"] = LOCAL_USER
+    app.run()  # cold: fetches every catalogue
+    found = next(m.value for m in app.markdown if "Found" in m.value)
+    SCRIPT_RUNS_MS.clear()
+    round_trips = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        app.run()
+        round_trips.append((time.perf_counter() - started) * 1000)
+    models = int(found.split("**Found ")[1].split(" ")[0].replace(",", ""))
+    return models, list(SCRIPT_RUNS_MS), round_trips
+
+
+def _cpu_seconds() -> dict[str, float]:
+    """CPU seconds used so far by the Streamlit server, Chromium and the fake (from /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = {"streamlit": 0.0, "chromium": 0.0, "fake provider": 0.0}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        group = next((g for g in used if g.split()[0] in command), None)
+        if group == "fake provider" and "devtools.fake_providers" not in command:
+            group = None
+        if group:
+            used[group] += (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+    return used
+
+
+def _most_at_once(spans: list[tuple[float, float]]) -> int:
+    """The largest number of upstream streams open at the same moment."""
+    edges = sorted([(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans])
+    open_now = peak = 0
+    for _, change in edges:
+        open_now += change
+        peak = max(peak, open_now)
+    return peak
+
+
+async def _first_token_samples(
+    browser: Any, app_url: str, fake: FakeProviderProcess, ttft: float
+) -> dict[str, list[float]]:
+    """ms from upstream sending the first word to it reaching the page's websocket, the DOM,
+    and the screen; upstream waits `ttft` seconds before answering, as real models do."""
+    progress(f"browser: {SAMPLES} first-token samples, upstream time to first token {ttft}s")
+    fake.configure("openrouter", latency=ttft, chunk_delay=0.1)
+    context, page, wire = await open_chat(browser, app_url)
+    await send(page, wire, "warm-up")
+    delays: dict[str, list[float]] = {"wire": [], "frame": [], "dom": [], "shown": []}
+    for index in range(SAMPLES):
+        message = f"first token sample {index} {uuid.uuid4().hex[:8]}"
+        reply = await send(page, wire, message)
+        upstream = fake.stats()["first_chunk_times"][-1] * 1000
+        for stage, values in delays.items():
+            values.append(reply[stage] - upstream)
+    await context.close()
+    return delays
+
+
+async def browser_numbers(app_url: str, fake: FakeProviderProcess) -> dict[str, Any]:
+    """First-token samples per upstream TTFT, then SESSIONS contexts chatting at once."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        first_token = {
+            ttft: await _first_token_samples(browser, app_url, fake, ttft) for ttft in TTFTS
+        }
+        fake.configure("openrouter", latency=0.0, chunk_delay=0.1)
+
+        progress(f"browser: opening {SESSIONS} sessions")
+        opened = await asyncio.gather(*(open_chat(browser, app_url) for _ in range(SESSIONS)))
+        before = len(fake.stats()["stream_spans"])
+        progress(f"browser: {SESSIONS} sessions chatting at once")
+        cpu_before, wall_started = _cpu_seconds(), time.perf_counter()
+        sends = (
+            send(page, wire, f"session {i} {uuid.uuid4().hex[:8]} {LONG_MESSAGE}")
+            for i, (_, page, wire) in enumerate(opened)
+        )
+        results = await asyncio.wait_for(asyncio.gather(*sends), timeout=CONCURRENT_TIMEOUT_S)
+        wall = time.perf_counter() - wall_started
+        cpu = {name: used - cpu_before[name] for name, used in _cpu_seconds().items()}
+        spans = fake.stats()["stream_spans"][before:]
+        for context, _, _ in opened:
+            await context.close()
+        await browser.close()
+    return {
+        "first_token": first_token,
+        "to_first": [r["shown"] - r["sent"] for r in results],
+        "streaming": [r["done"] - r["shown"] for r in results],
+        "whole": [r["done"] - r["sent"] for r in results],
+        "upstream_ms": [(end - start) * 1000 for start, end in spans],
+        "largest_gap": [r["largest_gap"] for r in results],
+        "largest_wire_gap": [r["largest_wire_gap"] for r in results],
+        "at_once": _most_at_once(spans),
+        "streams": len(spans),
+        "cpu": ", ".join(f"{name} {seconds:.1f} s" for name, seconds in cpu.items())
+        + f" in {wall:.1f} s wall on {os.cpu_count()} cores",
+    }

@@ -1,0 +1,108 @@
+"""A real ``streamlit run streamlit_app.py`` on a free loopback port (e2e tests, benchmarks).
+
+Its output goes to a log file (``App.log_text()``); it has its own data directory and no
+secrets file unless one is given (then it is the app's only secrets file).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+START_TIMEOUT_S = 60
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class App:
+    """A running app: its URL, its log file, its process."""
+
+    url: str
+    log_path: Path
+    process: subprocess.Popen[bytes]
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def start_app(tmp: Path, env_extra: dict[str, str], secrets_toml: str | None = None) -> App:
+    """`streamlit run streamlit_app.py` on a free loopback port; waits for /_stcore/health.
+
+    `secrets_toml` becomes the app's only secrets file (otherwise it has none: local mode).
+    """
+    port = free_port()
+    log_path = tmp / f"streamlit-{port}.log"
+    env = {
+        **os.environ,
+        **env_extra,
+        "MODELDESK_DATA_DIR": str(tmp / "data"),
+        "MODELDESK_SECRETS_FILE": str(tmp / "no-secrets.toml"),
+        "MODELDESK_CATALOG_TIMEOUT": "5",
+        "MODELDESK_REQUEST_TIMEOUT": "5",
+    }
+    env.pop("DATABASE_URL", None)
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "streamlit_app.py",
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+        "--logger.level",
+        "info",
+    ]
+    if secrets_toml is not None:
+        secrets_path = tmp / "secrets.toml"
+        secrets_path.write_text(secrets_toml)
+        command += ["--secrets.files", str(secrets_path)]
+    with log_path.open("w") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    app = App(f"http://127.0.0.1:{port}", log_path, process)
+    if not _healthy(app):
+        stop_app(app)
+        raise RuntimeError(f"streamlit did not start:\n{log_path.read_text()[-2000:]}")
+    return app
+
+
+def _healthy(app: App) -> bool:
+    """Poll /_stcore/health until it answers "ok", the process dies, or time runs out."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline and app.process.poll() is None:
+        try:
+            if httpx.get(f"{app.url}/_stcore/health", timeout=2).text == "ok":
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)  # polling interval, not a wait for the app
+    return False
+
+
+def stop_app(app: App) -> None:
+    app.process.terminate()
+    try:
+        app.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        app.process.kill()
+        app.process.wait()
