@@ -25,6 +25,7 @@ from cachetools import TTLCache
 from core.errors import ProviderError
 from core.providers.base import BaseProvider
 from core.types import Capability, ModelInfo
+from core.untrusted import usable_models
 
 log = logging.getLogger(__name__)
 Status = Literal["ok", "stale", "error", "no_key"]
@@ -178,7 +179,7 @@ class Catalog:
             return self._remember(key, entry, failed=True)
         started = time.perf_counter()
         try:
-            models = tuple(provider.list_models(target.api_key))
+            models = usable_models(provider.list_models(target.api_key), provider.slug)
         except ProviderError as exc:
             return self._failure(key, provider, str(exc), started)
         except Exception as exc:  # noqa: BLE001 - a broken provider module is reported

@@ -7,7 +7,7 @@ import streamlit as st
 from core.auth import PersonalSettings, User
 from core.service import ChatRequest, ModelDesk
 from core.types import Capability, ChatMessage, ChatOptions
-from ui import catalog, state
+from ui import catalog, state, untrusted
 from ui.widgets import call_stats, reporting_errors, resolution_box
 
 HISTORY = "chat_history"
@@ -28,7 +28,7 @@ def render() -> None:
         return
     history.append({"role": "user", "content": prompt})
     with st.chat_message("user"):
-        st.markdown(prompt)
+        untrusted.reply(prompt)
     messages = _messages(system, history)
     if compare:
         _compare(desk, user, personal, messages, options, compare, history)
@@ -48,7 +48,7 @@ def _show_turn(turn: dict) -> None:
 
 def _show_message(role: str, message: dict) -> None:
     with st.chat_message(role):
-        st.markdown(message["content"])
+        untrusted.reply(message["content"])
         if message.get("info"):
             call_stats(message["info"])
 
@@ -89,7 +89,7 @@ def _reply(desk, user, personal, messages, options, history) -> None:
     with st.chat_message("assistant"), reporting_errors("The chat"):
         stream = desk.generate("chat", ChatRequest(messages, options), user, personal)
         try:
-            st.write_stream(stream)
+            untrusted.stream_reply(stream)
         finally:  # keep what arrived even when the user stops or reruns mid-stream
             history.append({"role": "assistant", "content": stream.text, "info": stream.info})
         call_stats(stream.info)
@@ -105,7 +105,7 @@ def _compare(desk, user, personal, messages, options, second, history) -> None:
                     "chat", ChatRequest(messages, options), user, personal, pin=pin
                 )
                 try:
-                    st.write_stream(stream)
+                    untrusted.stream_reply(stream)
                 finally:
                     replies.append({"content": stream.text, "info": stream.info})
                 call_stats(stream.info)
