@@ -56,8 +56,8 @@ _BREAKS = re.compile(r"[\t\n]")
 _ESCAPE = re.compile(r"([\\`*_\[\]<>&$|~])")
 _LINE_MARKER = re.compile(r"(?m)^([ \t]*)([#+=-])")
 _LINE_NUMBER = re.compile(r"(?m)^([ \t]*\d{1,9})([.)])")
-_COLON = re.compile(r":(?=[\w/+-])")
-_WWW = re.compile(r"(?i)(www)(?=\.)")
+_COLON = re.compile(r":(?!\s)")
+_WWW = re.compile(r"(?i)(www)(?=\.|$)")
 _BACKTICKS = re.compile(r"`+")
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _URL = re.compile(r"(?i)(?:[a-z][a-z0-9+.-]{0,31}:/{1,3}|www\.)[^\s<>\x00]*")
@@ -258,7 +258,7 @@ class _Inline:
                 continue
             out.append(self._char(i, escaped))
             i += 1
-        return "".join(out)
+        return _join(out)
 
     def _construct(self, i: int, end: int, depth: int) -> tuple[str, int] | None:
         ch = self.tokens[i][1]
@@ -366,7 +366,7 @@ class _Inline:
         ch = self.tokens[i][1]
         nxt = self.logical[i + 1] if i + 1 < len(self.logical) else ""
         if ch == ":":
-            return ":" + WORD_JOINER if (nxt.isalnum() or nxt in "/_+-") else ":"
+            return ":" if nxt.isspace() or not nxt else ":" + WORD_JOINER
         if ch == "@":
             return "@" + WORD_JOINER
         if ch in "wW" and nxt == "." and self.logical[max(0, i - 2) : i + 1].lower() == "www":
@@ -436,9 +436,19 @@ def _inline_code(content: str) -> str:
     content = content.replace("\n", " ")
     if len(content) > 2 and content[0] == content[-1] == " " and content.strip():
         content = content[1:-1]
-    if "|" in content:
-        return plain_markdown(content, None, multiline=False)
+    if "|" in content:  # the joiner keeps it from completing a "www" or ":" just before
+        return WORD_JOINER + plain_markdown(content, None, multiline=False)
     return code_span(content, None)
+
+
+def _join(pieces: list[str]) -> str:
+    """Concatenate, keeping a code span's closing backticks apart from the next opening ones."""
+    out: list[str] = []
+    for piece in pieces:
+        if out and piece.startswith("`") and out[-1].endswith("`"):
+            out.append(WORD_JOINER)
+        out.append(piece)
+    return "".join(out)
 
 
 # ---------------------------------------------------------------- streaming
