@@ -332,6 +332,8 @@ class Hostile(BaseProvider):
         return list(HOSTILE_MODELS)
 
     def chat(self, model, messages, api_key, options=None) -> Iterator[object]:
+        if self.failure is not None:
+            raise self.failure
         yield "reply \x1b[2J\x1b]0;title\x07 ok \u202e"
         yield StreamEnd()
 
@@ -370,8 +372,8 @@ def test_cli_output_has_no_control_characters(hostile_desk: ModelDesk, capsys) -
 
 
 def test_cli_errors_have_no_control_characters(hostile_desk: ModelDesk, capsys) -> None:
-    code, _, err = _run_cli(
-        hostile_desk, ["select", "hostile", "chat", "nope\x1b[2J\u202e"], capsys
-    )
-    assert code == 2 and "nope" in err
+    hostile_desk.select_model(LOCAL_USER, "hostile", "chat", "ok/chat")
+    Hostile.failure = ProviderError("Hostile", "nope \x1b]0;title\x07\x1b[2J\u202e")
+    code, _, err = _run_cli(hostile_desk, ["generate", "chat", "--prompt", "hi"], capsys)
+    assert code == 1 and "nope" in err
     assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202e]", err)
