@@ -53,6 +53,10 @@ def stream_reply(chunks: Iterable[str]) -> str:
             yield chunk
 
     placeholder = st.empty()
-    for snapshot in safe_stream(collect()):
-        placeholder.markdown(snapshot)
+    try:
+        for snapshot in safe_stream(collect()):
+            placeholder.markdown(snapshot)
+    except Exception:  # an upstream error mid-reply: keep everything that arrived on screen
+        placeholder.markdown(safe_reply_markdown("".join(received)))
+        raise
     return "".join(received)

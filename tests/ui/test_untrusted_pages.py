@@ -62,6 +62,7 @@ class Hostile(BaseProvider):
     key_required = False
     models: ClassVar[list[ModelInfo]] = []
     failure: ClassVar[ProviderError | None] = None
+    fail_midway: ClassVar[bool] = False
 
     def list_models(self, api_key: str | None) -> list[ModelInfo]:
         if self.failure is not None:
@@ -71,6 +72,9 @@ class Hostile(BaseProvider):
     def chat(self, model, messages, api_key, options=None) -> Iterator[object]:
         if self.failure is not None:
             raise self.failure
+        if self.fail_midway:
+            yield from REPLY[:2]
+            raise HOSTILE_ERROR
         yield from REPLY
         yield StreamEnd()
 
@@ -99,6 +103,7 @@ def desk(monkeypatch) -> Iterator[ModelDesk]:
     monkeypatch.setenv("MODELDESK_SECRET_KEY", Fernet.generate_key().decode())
     Hostile.models = _catalogue("good/chat", EVIL_ID)
     Hostile.failure = None
+    Hostile.fail_midway = False
     st.cache_resource.clear()
     st.cache_data.clear()
     service = ModelDesk(load_settings({}), registry=Registry({"hostile": Hostile}))
@@ -206,3 +211,12 @@ def test_an_error_during_a_reply_is_shown_literally(desk) -> None:
     errors = [e.value for e in app.error]
     assert any("refused" in e for e in errors)
     assert all(reaches_out(e) == [] for e in errors)
+
+
+def test_a_reply_cut_by_an_error_keeps_what_arrived_and_stays_inert(desk) -> None:
+    Hostile.fail_midway = True
+    app = page("chat").run()
+    app.chat_input[0].set_value("hello").run()
+    shown = assert_inert(app)
+    assert any(v.startswith("Hello") and "evil.test/beacon.png?q=" in v for v in shown)
+    assert any("refused" in e.value for e in app.error)
