@@ -79,9 +79,9 @@ def clean_text(value: object, limit: int | None = MAX_ERROR, *, multiline: bool 
     """
     text = value if isinstance(value, str) else str(value)
     total = len(text)
-    cut = limit is not None and total > 2 * limit + 64
-    if cut:
-        text = text[: 2 * limit + 64]  # type: ignore[operator]  # never clean megabytes to cut them
+    cut = False
+    if limit is not None and total > 2 * limit + 64:
+        text, cut = text[: 2 * limit + 64], True  # never clean megabytes only to cut them
     text = _CONTROL.sub("\ufffd", _ANSI.sub("", _NEWLINES.sub("\n", text)))
     if not multiline:
         text = _BREAKS.sub(" ", text)
@@ -299,10 +299,10 @@ class _Inline:
             return None
         k = self._spaces(j, end)
         if k > j and k < end and self.logical[k] in "\"'(":
-            k = self._title(k, end)
-            if k is None:
+            title_end = self._title(k, end)
+            if title_end is None:
                 return None
-            k = self._spaces(k, end)
+            k = self._spaces(title_end, end)
         if not self._is(k, ")"):
             return None
         return close, dest, k + 1
@@ -398,7 +398,9 @@ def _tokens(source: str) -> list[_Token]:
                 tokens.append((False, char, True))
             i = entity.end()
         elif ch == "`":
-            width = len(_BACKTICKS.match(source, i).group())  # type: ignore[union-attr]
+            width = 1
+            while i + width < n and source[i + width] == "`":
+                width += 1
             close = _next_run(runs.get(width, []), i + width)
             if close is None:
                 tokens.extend((False, "`", False) for _ in range(width))

@@ -30,7 +30,7 @@ from core.errors import ProviderError
 from core.providers.base import BaseProvider
 from core.providers.registry import Registry
 from core.service import ModelDesk
-from core.types import Capability, ModelInfo, StreamEnd
+from core.types import Capability, ChatEvent, ModelInfo, StreamEnd
 from core.untrusted import (
     MAX_ID,
     WORD_JOINER,
@@ -105,7 +105,7 @@ def _spans(line: str) -> tuple[str, str, list[str]]:
             resolved.append(line[i + 1])
             i += 2
         elif ch == "`":
-            run = re.match(r"`+", line[i:]).group()
+            run = "`" * (len(line[i:]) - len(line[i:].lstrip("`")))
             close = re.search(rf"(?<!`){run}(?!`)", line[i + len(run) :])
             if close is None:
                 raw.append(run)
@@ -331,7 +331,7 @@ class Hostile(BaseProvider):
             raise self.failure
         return list(HOSTILE_MODELS)
 
-    def chat(self, model, messages, api_key, options=None) -> Iterator[object]:
+    def chat(self, model, messages, api_key, options=None) -> Iterator[ChatEvent]:
         if self.failure is not None:
             raise self.failure
         yield "reply \x1b[2J\x1b]0;title\x07 ok \u202e"

@@ -7,7 +7,7 @@ names and error text through :func:`plain_markdown`, replies through
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Literal
 
 import streamlit as st
@@ -47,7 +47,7 @@ def stream_reply(chunks: Iterable[str]) -> str:
     """Stream a reply into the page, sanitised as it grows; returns the raw text."""
     received: list[str] = []
 
-    def collect() -> Iterable[str]:
+    def collect() -> Iterator[str]:
         for chunk in chunks:
             received.append(chunk)
             yield chunk

@@ -24,7 +24,7 @@ from core.errors import ProviderError
 from core.providers.base import BaseProvider
 from core.providers.registry import Registry
 from core.service import ModelDesk
-from core.types import Capability, ModelInfo, StreamEnd
+from core.types import Capability, ChatEvent, ModelInfo, StreamEnd
 from tests.test_untrusted import _spans, active_syntax
 
 ROOT = str(Path(__file__).resolve().parents[2])
@@ -69,7 +69,7 @@ class Hostile(BaseProvider):
             raise self.failure
         return list(self.models)
 
-    def chat(self, model, messages, api_key, options=None) -> Iterator[object]:
+    def chat(self, model, messages, api_key, options=None) -> Iterator[ChatEvent]:
         if self.failure is not None:
             raise self.failure
         if self.fail_midway:
