@@ -7,6 +7,7 @@ names and error text through :func:`plain_markdown`, replies through
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 from typing import Literal
 
@@ -40,7 +41,16 @@ def caption(prefix: str, text: object, limit: int = MAX_ERROR) -> None:
 
 def reply(text: str) -> None:
     """A model's reply: Markdown formatting kept, no image loads, links show their target."""
-    st.markdown(safe_reply_markdown(text))
+    st.markdown(_sanitised(text) if len(text) <= _CACHED_LENGTH else safe_reply_markdown(text))
+
+
+_CACHED_LENGTH = 20_000
+
+
+@functools.lru_cache(maxsize=256)
+def _sanitised(text: str) -> str:
+    """Chat history re-renders every turn on every rerun: sanitise each reply once."""
+    return safe_reply_markdown(text)
 
 
 def stream_reply(chunks: Iterable[str]) -> str:
