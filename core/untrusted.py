@@ -170,8 +170,8 @@ def safe_reply_markdown(text: object, limit: int | None = MAX_REPLY) -> str:
 
     Code (fenced blocks, inline spans) is re-emitted in a canonical form we
     control; everywhere else brackets, ``<``, ``$``, ``&`` and stray backticks are
-    escaped, so the only links or images are none: complete inline links become
-    ``text (`url`)`` and images ``[image: alt — `url`]``; bare URLs become code.
+    escaped, so no link, image, autolink, HTML or math can form: complete inline
+    links become ``text (`url`)``, images ``[image: alt — `url`]``, bare URLs code.
     Works on any prefix of a reply (a half-received ``![b](http://`` stays text).
     """
     lines = clean_text(text, limit).split("\n")
