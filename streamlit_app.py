@@ -11,15 +11,18 @@ the sidebar menu below is drawn with ``st.page_link``.
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 import streamlit as st
 
 from core.db import StorageUnavailable
-from ui import sign_in, state
+from ui import sign_in, state, untrusted
 from ui.navigation import pages_for
 from ui.widgets import storage_unavailable
 
-st.set_page_config(page_title="ModelDesk", page_icon=":material/hub:", layout="wide")
+# A local icon: a ":material/…:" page icon makes every browser fetch the favicon from a font CDN.
+FAVICON = str(Path(__file__).parent / "ui" / "assets" / "favicon.png")
+st.set_page_config(page_title="ModelDesk", page_icon=FAVICON, layout="wide")
 
 user, config = sign_in.gate()  # shows the one page that applies and stops if not signed in
 
@@ -49,7 +52,8 @@ with st.sidebar:
         for page in pages:
             st.page_link(page)
     st.divider()
-    st.markdown(f"**{user.name or user.email}**  \n{user.role.value.replace('_', ' ')}")
+    who = untrusted.plain_markdown(user.name or user.email)  # the identity provider's text
+    st.markdown(f"**{who}**  \n{user.role.value.replace('_', ' ')}")
     if config.mode == "none":
         st.info(
             "Local mode: no sign-in is configured, so you are the only (super) admin. "

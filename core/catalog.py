@@ -30,6 +30,7 @@ from core.errors import ProviderError
 from core.providers.base import BaseProvider
 from core.providers.limits import overall_deadline
 from core.types import Capability, ModelInfo
+from core.untrusted import usable_models
 
 log = logging.getLogger(__name__)
 Status = Literal["ok", "stale", "error", "no_key"]
@@ -225,7 +226,8 @@ class Catalog:
         try:
             with overall_deadline(provider.timeout):  # every request of this fetch together
                 listed = provider.list_models(target.api_key)
-            models = tuple(listed)  # the one place a fetched list enters the cache
+            # the one place a fetched list enters the cache: unusable ids are dropped here
+            models = usable_models(listed, provider.slug)
         except ProviderError as exc:
             return self._failure(key, provider, str(exc), started)
         except Exception as exc:  # noqa: BLE001 - a broken provider module is reported

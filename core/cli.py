@@ -44,6 +44,7 @@ from core.service import (
     SpeechRequest,
 )
 from core.types import ALL_CAPABILITIES, ChatMessage, ModelInfo
+from core.untrusted import MAX_DESCRIPTION, clean_text
 
 EXIT_CODES: list[tuple[type[Exception], int]] = [
     (StorageUnavailable, 5),
@@ -121,7 +122,10 @@ def cmd_providers(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int
         else:
             _table(out, rows, ["slug", "display_name", "active", "priority", "key", "base_url"])
         for error in desk.registry.errors:
-            print(f"plug-in failed to load: {error.source}: {error.error}", file=sys.stderr)
+            print(
+                clean_text(f"plug-in failed to load: {error.source}: {error.error}"),
+                file=sys.stderr,
+            )
         return 0
     if args.action == "set-key":
         key = sys.stdin.readline().strip()
@@ -166,7 +170,7 @@ def cmd_models(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
             models = entry.models_for(args.capability)
             print(
                 f"# {entry.display_name}: {len(models)} {args.capability} models "
-                f"[{entry.status}]" + (f" - {entry.error}" if entry.error else ""),
+                f"[{entry.status}]" + (f" - {clean_text(entry.error)}" if entry.error else ""),
                 file=out,
             )
             _table(out, [_model_row(m) for m in models], ["id", "context", "prompt/M", "source"])
@@ -226,17 +230,17 @@ def cmd_generate(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
     result = desk.generate(args.capability, request, CLI)
     if isinstance(result, ChatStream):
         for delta in result:
-            out.write(delta)
+            out.write(clean_text(delta, None))
             out.flush()
         out.write("\n")
     else:
         _write_media(result, args.out, out)
     info = result.info
     for note in info.fallbacks:
-        print(f"fell back: {note}", file=sys.stderr)
+        print(f"fell back: {clean_text(note)}", file=sys.stderr)
     tokens = info.usage.total_tokens if info.usage else None
     print(
-        f"[{info.display_name} / {info.model}, {info.key_source} key, "
+        f"[{clean_text(info.display_name)} / {clean_text(info.model)}, {info.key_source} key, "
         f"{(info.latency_ms or 0):.0f} ms, tokens {tokens or '-'}]",
         file=sys.stderr,
     )
@@ -328,10 +332,14 @@ def _table(out: TextIO, rows: list[dict[str, Any]], columns: list[str]) -> None:
     if not rows:
         print("(none)", file=out)
         return
-    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in columns}
+    cells = [
+        {c: clean_text(row.get(c, ""), MAX_DESCRIPTION, multiline=False) for c in columns}
+        for row in rows
+    ]
+    widths = {c: max(len(c), *(len(r[c]) for r in cells)) for c in columns}
     print("  ".join(c.ljust(widths[c]) for c in columns), file=out)
-    for row in rows:
-        print("  ".join(str(row.get(c, "")).ljust(widths[c]) for c in columns).rstrip(), file=out)
+    for row in cells:
+        print("  ".join(row[c].ljust(widths[c]) for c in columns).rstrip(), file=out)
 
 
 def main(
@@ -347,7 +355,7 @@ def main(
         desk.check_storage()
         return COMMANDS[args.command](desk, args, out)
     except ModelDeskError as exc:
-        print(f"error: {_one_line(str(exc))}", file=sys.stderr)
+        print(f"error: {_one_line(clean_text(exc))}", file=sys.stderr)
         return next(code for cls, code in EXIT_CODES if isinstance(exc, cls))
     except KeyboardInterrupt:
         return 130

@@ -7,7 +7,7 @@ import streamlit as st
 from core.requester import Requester
 from core.service import ChatRequest, ModelDesk
 from core.types import Capability, ChatMessage, ChatOptions
-from ui import catalog, state
+from ui import catalog, state, untrusted
 from ui.widgets import call_stats, reporting_errors, resolution_box
 
 HISTORY = "chat_history"
@@ -27,7 +27,7 @@ def render() -> None:
         return
     history.append({"role": "user", "content": prompt})
     with st.chat_message("user"):
-        st.markdown(prompt)
+        untrusted.reply(prompt)
     messages = _messages(system, history)
     if compare:
         _compare(desk, who, messages, options, compare, history)
@@ -47,7 +47,7 @@ def _show_turn(turn: dict) -> None:
 
 def _show_message(role: str, message: dict) -> None:
     with st.chat_message(role):
-        st.markdown(message["content"])
+        untrusted.reply(message["content"])
         if message.get("info"):
             call_stats(message["info"])
 
@@ -93,7 +93,7 @@ def _reply(desk: ModelDesk, who: Requester, messages, options, history) -> None:
     with st.chat_message("assistant"), reporting_errors("The chat"):
         stream = desk.generate("chat", ChatRequest(messages, options), who)
         try:
-            st.write_stream(stream)
+            untrusted.stream_reply(stream)
         finally:  # keep what arrived even when the user stops or reruns mid-stream
             history.append({"role": "assistant", "content": stream.text, "info": stream.info})
         call_stats(stream.info)
@@ -107,7 +107,7 @@ def _compare(desk: ModelDesk, who: Requester, messages, options, second, history
             with column, st.chat_message("assistant"), reporting_errors("The chat"):
                 stream = desk.generate("chat", ChatRequest(messages, options), who, pin=pin)
                 try:
-                    st.write_stream(stream)
+                    untrusted.stream_reply(stream)
                 finally:
                     replies.append({"content": stream.text, "info": stream.info})
                 call_stats(stream.info)

@@ -8,7 +8,7 @@ from core.content import LANGUAGES, LENGTHS, TEMPLATES, TONES, ContentRequest, i
 from core.requester import Requester
 from core.service import ModelDesk
 from core.types import Capability
-from ui import state
+from ui import state, untrusted
 from ui.widgets import call_stats, reporting_errors, resolution_box
 
 RESULT = "content_result"
@@ -45,7 +45,7 @@ def _generate(desk: ModelDesk, request: ContentRequest, who: Requester) -> None:
     with reporting_errors("Generating content"):
         stream = desk.generate("content", request, who)
         with st.container(key="content_output", border=True):
-            st.write_stream(stream)
+            untrusted.stream_reply(stream)
         st.session_state[RESULT] = {
             "text": stream.text,
             "info": stream.info,
@@ -59,7 +59,7 @@ def _show(result: dict) -> None:
     if result["rtl"]:
         st.markdown(RTL_STYLE, unsafe_allow_html=True)
     with st.container(key="content_output", border=True):
-        st.markdown(result["text"])
+        untrusted.reply(result["text"])
     _actions(result)
 
 

@@ -8,7 +8,7 @@ import streamlit as st
 from core.requester import Requester
 from core.service import ModelDesk, ProviderView
 from core.types import Capability
-from ui import catalog, state
+from ui import catalog, state, untrusted
 from ui.widgets import reporting_errors
 
 COLUMN_CONFIG = {
@@ -44,11 +44,13 @@ def render() -> None:
 def _stale_warnings(desk: ModelDesk, who: Requester) -> None:
     for stale in desk.stale_selections(who):
         text = (
-            f"**{stale.display_name} · {stale.capability}**: {stale.reason} ({stale.scope} choice)."
+            f"**{untrusted.plain_markdown(stale.display_name)} · {stale.capability}**: "
+            f"{untrusted.plain_markdown(stale.reason)} ({stale.scope} choice)."
         )
         warning, fix = st.columns([5, 2], vertical_alignment="center")
         warning.warning(
-            text + (f" Suggested: `{stale.suggestion}`." if stale.suggestion else ""),
+            text
+            + (f" Suggested: {untrusted.code_span(stale.suggestion)}." if stale.suggestion else ""),
             icon=":material/history:",
         )
         can_fix = stale.suggestion and (stale.scope == "personal" or who.is_super_admin)
@@ -84,7 +86,7 @@ def _capability_tab(
     st.markdown(f"**Found {len(filtered):,} models** · " + " · ".join(counts))
     for entry in serving.values():
         if entry.error:
-            st.caption(f":material/warning: {entry.error}")
+            untrusted.caption(":material/warning: ", entry.error)
     event = st.dataframe(
         filtered,
         hide_index=True,
@@ -107,8 +109,8 @@ def _current_choices(views: list[ProviderView], capability: Capability, who: Req
         shared = view.config.selected(capability)
         mine = who.personal_model(view.slug, capability.value)
         if shared or mine:
-            text = f"**{view.display_name}**: shared `{shared or '—'}`"
-            lines.append(text + (f", yours `{mine}`" if mine else ""))
+            text = f"**{view.display_name}**: shared {untrusted.code_span(shared or '—')}"
+            lines.append(text + (f", yours {untrusted.code_span(mine)}" if mine else ""))
     st.caption("Current choices — " + ("; ".join(lines) if lines else "none yet."))
 
 
@@ -147,19 +149,24 @@ def _choose(
     model_id: str,
     who: Requester,
 ) -> None:
-    st.markdown(f"Selected **{view.display_name}** · `{model_id}`")
+    st.markdown(f"Selected **{view.display_name}** · {untrusted.code_span(model_id)}")
     shared, mine, forget = st.columns(3)
     if who.is_super_admin and shared.button(
         f"Use as shared {capability} model", type="primary", key=f"shared_{capability}"
     ):
         with reporting_errors("Selecting the model"):
             desk.select_model(who, view.slug, capability, model_id)
-            st.toast(f"{model_id} now serves {capability} for everyone on {view.display_name}.")
+            st.toast(
+                f"{untrusted.code_span(model_id)} now serves {capability} for everyone on "
+                f"{view.display_name}."
+            )
             st.rerun()
     if view.row.allow_personal_keys and mine.button("Use as my model", key=f"mine_{capability}"):
         with reporting_errors("Selecting the model"):
             desk.select_model(who, view.slug, capability, model_id, scope="personal")
-            st.toast(f"You now use {model_id} for {capability} (this session only).")
+            st.toast(
+                f"You now use {untrusted.code_span(model_id)} for {capability} (this session only)."
+            )
             st.rerun()
     if who.personal_model(view.slug, capability.value) and forget.button(
         "Forget my choice", key=f"forget_{capability}"

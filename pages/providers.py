@@ -14,7 +14,7 @@ from core.crypto import mask
 from core.requester import Requester
 from core.service import ImportPlan, ModelDesk, ProviderView
 from core.types import Capability
-from ui import catalog, sign_in, state
+from ui import catalog, sign_in, state, untrusted
 from ui.widgets import reporting_errors
 
 STATUS_BADGE = {
@@ -32,7 +32,8 @@ def render() -> None:
     sign_in.weak_password_warning()
     for error in desk.registry.errors:
         st.warning(
-            f"Plug-in **{error.source}** failed to load: {error.error}",
+            f"Plug-in **{untrusted.plain_markdown(error.source)}** failed to load: "
+            f"{untrusted.plain_markdown(error.error)}",
             icon=":material/extension_off:",
         )
     views = desk.providers()
@@ -84,9 +85,11 @@ def _health(view: ProviderView, entry: CatalogEntry | None) -> None:
         details.append(f"fetched {_age(age)} ago")
     if entry.latency_ms is not None:
         details.append(f"{entry.latency_ms:,.0f} ms")
-    st.caption(" · ".join(details) + f" · {view.base_url}")
+    st.caption(" · ".join(details) + f" · {untrusted.plain_markdown(view.base_url)}")
     if entry.error:
-        (st.warning if entry.status in ("stale", "no_key") else st.error)(entry.error)
+        untrusted.show_error(
+            entry.error, "warning" if entry.status in ("stale", "no_key") else "error"
+        )
 
 
 def _age(seconds: float) -> str:

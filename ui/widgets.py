@@ -20,6 +20,7 @@ from core.errors import (
 from core.requester import Requester
 from core.service import CallInfo, ModelDesk, Resolution
 from core.types import Capability
+from ui.untrusted import code_span, plain_markdown, show_error
 
 log = logging.getLogger(__name__)
 SOURCE_LABEL = {"personal": "your personal key", "shared": "the shared key", "none": "no key"}
@@ -33,20 +34,20 @@ def reporting_errors(action: str = "That") -> Iterator[None]:
     except StorageUnavailable as exc:
         storage_unavailable(exc)
     except ProviderError as exc:
-        st.error(str(exc), icon=":material/cloud_off:")
+        show_error(exc, icon=":material/cloud_off:")
         for note in exc.fallbacks:
-            st.caption(f"Tried first: {note}")
+            st.caption(f"Tried first: {plain_markdown(note)}")
     except NotConfigured as exc:
-        st.info(str(exc), icon=":material/settings:")
+        show_error(exc, "info", icon=":material/settings:")
         page = st.session_state.get("modeldesk_pages", {}).get("model-selection")
         if page is not None:
             st.page_link(page, label="Choose models", icon=":material/tune:")
     except ConflictError as exc:
-        st.warning(str(exc), icon=":material/sync_problem:")
+        show_error(exc, "warning", icon=":material/sync_problem:")
     except (ValidationError, PermissionDenied) as exc:
-        st.error(str(exc), icon=":material/block:")
+        show_error(exc, icon=":material/block:")
     except ModelDeskError as exc:
-        st.error(str(exc))
+        show_error(exc)
     except Exception as exc:
         log.exception("unexpected error during %s", action)
         st.error(
@@ -70,8 +71,9 @@ def resolution_box(desk: ModelDesk, capability: Capability, who: Requester) -> R
     with reporting_errors("Resolving the provider"):
         found = desk.resolve(capability, who)
         st.caption(
-            f":material/route: **{found.display_name}** · `{found.model_id}` · "
-            f"{SOURCE_LABEL[found.key_source]} — because: {found.reason}."
+            f":material/route: **{plain_markdown(found.display_name)}** · "
+            f"{code_span(found.model_id)} · "
+            f"{SOURCE_LABEL[found.key_source]} — because: {plain_markdown(found.reason)}."
         )
         return found
     return None
@@ -79,7 +81,8 @@ def resolution_box(desk: ModelDesk, capability: Capability, who: Requester) -> R
 
 def call_stats(info: CallInfo) -> None:
     """Latency, tokens and cost of a finished call, and any fallback on the way."""
-    parts = [f"{info.display_name} · `{info.model}` · {SOURCE_LABEL[info.key_source]}"]
+    model = code_span(info.model)
+    parts = [f"{plain_markdown(info.display_name)} · {model} · {SOURCE_LABEL[info.key_source]}"]
     if info.latency_ms is not None:
         parts.append(f"{info.latency_ms:,.0f} ms")
     if info.first_token_ms is not None:
@@ -90,4 +93,4 @@ def call_stats(info: CallInfo) -> None:
         parts.append(f"${info.cost:.6f}")
     st.caption(" · ".join(parts))
     for note in info.fallbacks:
-        st.caption(f":material/alt_route: Fell back after: {note}")
+        st.caption(f":material/alt_route: Fell back after: {plain_markdown(note)}")

@@ -33,7 +33,6 @@ from tests.e2e.conftest import (
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.xfail(strict=False, reason="until untrusted-text rendering lands"),
 ]
 KEYS = {
     "openrouter": "sk-or-hostile-test-0000000000",
