@@ -26,14 +26,15 @@ chromium:
 	@[ -x /usr/bin/chromium ] || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
 
-## Lint, then every test: unit, page (AppTest) and end-to-end (Chromium).
-test: $(VENV)/.dev chromium
-	$(PY) -m ruff check .
+## Lint and type-check, then every test: unit, page (AppTest) and end-to-end (Chromium).
+test: lint chromium
 	$(PY) -m pytest
 
+## ruff (lint + format) and mypy (types: core, ui, pages, devtools, benchmarks, scripts).
 lint: $(VENV)/.dev
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 
 ## Offline tour: the fake providers on loopback and the app pointed at them.
 demo: $(VENV)/.dev

@@ -19,6 +19,7 @@ import logging
 import secrets
 import threading
 import time
+from collections.abc import Sized
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -175,7 +176,7 @@ class Catalog:
     def sizes(self) -> dict[str, int]:
         """How many entries each per-key map holds (all are bounded)."""
         with self._lock:
-            maps = {
+            maps: dict[str, Sized] = {
                 "fresh": self._fresh,
                 "failed": self._failed,
                 "last_good": self._last_good,

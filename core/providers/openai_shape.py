@@ -120,7 +120,7 @@ class OpenAIShapeProvider(BaseProvider):
             raise self.http.reported_error(body["error"], api_key, "reply_error")
         if first_choice(body) is None:
             raise self.http.bad_response("sent a reply without choices.")
-        return body  # type: ignore[no-any-return]
+        return body
 
     def _whole_chat(self, payload: dict[str, Any], api_key: str | None) -> Iterator[ChatEvent]:
         body = self._complete(payload, api_key)
