@@ -13,11 +13,7 @@ from __future__ import annotations
 import io
 import logging
 import re
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import ClassVar
 
 import httpx
@@ -382,72 +378,3 @@ def test_cli_errors_have_no_control_characters(hostile_desk: ModelDesk, capsys) 
     code, _, err = _run_cli(hostile_desk, ["generate", "chat", "--prompt", "hi"], capsys)
     assert code == 1 and "nope" in err
     assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202e]", err)
-
-
-# ---------------------------------------------------------------- the real renderer
-BROWSER_APP = """
-import sys
-sys.path.insert(0, {root!r})
-import streamlit as st
-from core.untrusted import code_span, plain_markdown, safe_reply_markdown
-from tests.test_untrusted import ERROR, HOSTILE
-
-for text in HOSTILE + [t[:n] for t in HOSTILE[:8] for n in range(4, len(t), 7)]:
-    st.markdown(safe_reply_markdown(text))
-st.markdown("Suggested: " + code_span("evil`![b](http://evil.test/id.png)`[p](http://evil.test/l)"))
-st.error(plain_markdown(ERROR))
-st.caption(plain_markdown(ERROR))
-st.markdown("![control](http://control.test/loaded.png)")  # proves images do load here
-"""
-
-
-@pytest.mark.e2e
-def test_chromium_loads_nothing_from_sanitised_text(tmp_path: Path) -> None:
-    """Streamlit's real Markdown in Chromium: the control image loads, no evil.test request."""
-    from playwright.sync_api import sync_playwright
-
-    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, free_port
-
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed")
-    script = tmp_path / "render_untrusted.py"
-    script.write_text(BROWSER_APP.format(root=str(Path(__file__).resolve().parents[1])))
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        _wait_healthy(f"http://127.0.0.1:{port}")
-        requests: list[str] = []
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page()
-            page.on("request", lambda request: requests.append(request.url))
-            with page.expect_request(lambda r: "control.test" in r.url, timeout=90_000):
-                page.goto(f"http://127.0.0.1:{port}/")
-            markdown = page.locator("[data-testid='stMarkdownContainer']")
-            evil_elements = markdown.locator("img[src*='evil'], a[href*='evil']").count()
-            shown = markdown.all_inner_texts()
-            browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-    assert [url for url in requests if "evil" in url] == []
-    assert evil_elements == 0
-    assert any("[image: b — http://evil.test/beacon.png?data=secret]" in t for t in shown)
-
-
-def _wait_healthy(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/_stcore/health", timeout=2).text == "ok":
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"streamlit did not start at {url}")
