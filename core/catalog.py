@@ -19,8 +19,8 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Sized
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator, Sized
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Literal
@@ -74,6 +74,7 @@ class CatalogEntry:
     fetched_at: float | None = None  # wall clock of the last successful fetch
     checked_at: float = 0.0
     latency_ms: float | None = None
+    server_flavour: str | None = None  # what an OpenAI-compatible server turned out to be
 
     def counts(self) -> dict[Capability, int]:
         """Models per capability, from this one fetch."""
@@ -155,6 +156,23 @@ class Catalog:
         futures = {t.slug: self._pool.submit(self.get, t) for t in targets}
         started = time.monotonic()
         return {t.slug: self._wait(t, futures[t.slug], started) for t in targets}
+
+    def iter_many(self, targets: list[CatalogTarget]) -> Iterator[CatalogEntry]:
+        """Every target's entry as soon as it is ready (fastest first), concurrently; a
+        provider past its deadline (and a short grace) comes last as a "did not answer"
+        entry while its fetch carries on and caches itself."""
+        started = time.monotonic()
+        futures = {self._pool.submit(self.get, t): t for t in targets}
+        ends = started + max((t.provider.timeout for t in targets), default=0) + WAIT_GRACE
+        pending = set(futures)
+        try:
+            for future in as_completed(futures, timeout=max(0.0, ends - time.monotonic())):
+                pending.discard(future)
+                yield self._wait(futures[future], future, started)
+        except FutureTimeout:
+            pass
+        for future in pending:
+            yield self._wait(futures[future], future, started)
 
     def _wait(
         self, target: CatalogTarget, future: Future[CatalogEntry], started: float | None = None

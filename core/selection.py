@@ -5,6 +5,7 @@ overrides."""
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -60,6 +61,22 @@ class Selection:
         targets = [self.target_for(r, who) for r in rows if r.slug not in lost]
         entries = {**self.ctx.catalog_cache.get_many(targets), **lost}
         return {r.slug: _with_overrides(entries[r.slug], r) for r in rows if r.slug in entries}
+
+    def entries_as_ready(
+        self, who: Requester, slugs: list[str] | None = None
+    ) -> Iterator[CatalogEntry]:
+        """The active providers' catalogues one by one as each arrives (fastest first), so a
+        page can draw every healthy provider without waiting for a slow one."""
+        rows = [r for r in self.ctx.rows() if r.is_active and (slugs is None or r.slug in slugs)]
+        by_slug = {r.slug: r for r in rows}
+        targets = []
+        for row in rows:
+            if self.resolver.key_for(row, who).unreadable:
+                yield _key_lost(row)
+            else:
+                targets.append(self.target_for(row, who))
+        for entry in self.ctx.catalog_cache.iter_many(targets):
+            yield _with_overrides(entry, by_slug[entry.slug])
 
     def entry(self, slug: str, who: Requester, refresh: bool = False) -> CatalogEntry:
         """One provider's catalogue (cached, fetched when cold; `refresh` refetches)."""

@@ -15,6 +15,7 @@ enforced in core: whatever the UI shows or hides, a call outside a role is refus
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, overload
 
@@ -244,6 +245,12 @@ class ModelDesk:
     ) -> dict[str, CatalogEntry]:
         """Live catalogues of the active providers, fetched concurrently, overrides applied."""
         return self.selection.entries(who, slugs, include_inactive)
+
+    def catalog_entries_as_ready(
+        self, who: Requester, *, slugs: list[str] | None = None
+    ) -> Iterator[CatalogEntry]:
+        """The active providers' catalogues as each arrives (for progressive pages)."""
+        return self.selection.entries_as_ready(who, slugs)
 
     def catalog_entry(self, slug: str, who: Requester) -> CatalogEntry:
         """One provider's catalogue (fetched when cold)."""

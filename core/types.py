@@ -60,6 +60,7 @@ class ModelInfo:
     output_modalities: tuple[str, ...] = ()
     voices: tuple[str, ...] = ()
     description: str = ""
+    supported_parameters: tuple[str, ...] = ()  # request parameters the catalogue lists
 
     def supports(self, capability: Capability | str) -> bool:
         return Capability(capability) in self.capabilities

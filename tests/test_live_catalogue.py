@@ -304,3 +304,46 @@ def test_remembered_lists_also_expire_by_age(counting: CatalogTarget) -> None:
     while any(catalog.sizes().values()) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert not any(catalog.sizes().values())
+
+
+class Gated(BaseProvider):
+    """Lists one model once its `gate` opens (a slow provider the test controls)."""
+
+    display_name, default_base_url, base_url_env = "Gated", "http://gated.invalid", "GATED_URL"
+    key_required_for_listing = False
+    gate: threading.Event
+
+    def list_models(self, api_key: str | None) -> list[ModelInfo]:
+        self.gate.wait(timeout=30)
+        return [_model(f"{self.slug}-model", Capability.CHAT)]
+
+
+def test_iter_many_yields_each_provider_as_it_arrives() -> None:
+    """The slow provider holds back nobody: the fast one is yielded while the slow one is
+    still blocked, and the slow one follows once it answers."""
+    slow_gate, fast_gate = threading.Event(), threading.Event()
+    fast_gate.set()
+    with make_client() as client:
+        targets = []
+        for name, gate in (("slow", slow_gate), ("fast", fast_gate)):
+            provider = type(name, (Gated,), {"slug": name})(client)
+            provider.gate = gate
+            targets.append(CatalogTarget(provider))
+        arriving = Catalog().iter_many(targets)
+        first = next(arriving)
+        assert first.slug == "fast" and first.status == "ok"
+        assert not slow_gate.is_set()  # yielded while the slow provider was still blocked
+        slow_gate.set()
+        rest = list(arriving)
+    assert [(e.slug, e.status) for e in rest] == [("slow", "ok")]
+
+
+def test_iter_many_reports_a_provider_past_its_deadline_without_waiting_for_it() -> None:
+    gate = threading.Event()
+    with make_client() as client:
+        provider = type("stuck", (Gated,), {"slug": "stuck"})(client, timeout=0.2)
+        provider.gate = gate
+        entries = list(Catalog().iter_many([CatalogTarget(provider)]))
+        gate.set()
+    assert [(e.slug, e.status) for e in entries] == [("stuck", "error")]
+    assert "did not answer within 0.2 s" in (entries[0].error or "")
