@@ -1,0 +1,128 @@
+"""The whole service against a misbehaving fake provider server, with small limits.
+
+Each upstream misbehaviour (a trickling catalogue, an endless stream, a huge catalogue,
+a huge image, an image "url" naming a server file) ends in a clear ProviderError within
+its limit, memory stays bounded, and the healthy providers are not held up.
+"""
+
+from __future__ import annotations
+
+import time
+import tracemalloc
+from collections.abc import Iterator
+
+import pytest
+from cryptography.fernet import Fernet
+
+from core.auth import LOCAL_USER
+from core.config import load_settings
+from core.errors import ProviderError
+from core.generation import ChatRequest, ImageRequest
+from core.requester import Requester
+from core.service import ModelDesk
+from core.types import ChatMessage
+from devtools.fake_providers import FakeProviderProcess
+
+KEYS = {"openrouter": "sk-or-bounded-test-0000000000", "openai": "sk-bounded-test-000000000000"}
+WHO = Requester(LOCAL_USER)
+CATALOG_DEADLINE, REQUEST_DEADLINE, MAX_MB = 1.5, 2.0, 1
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeProviderProcess]:
+    """In its own process, so the memory measured below is ModelDesk's alone."""
+    with FakeProviderProcess() as server:
+        yield server
+
+
+@pytest.fixture
+def desk(fake: FakeProviderProcess, monkeypatch, tmp_path) -> Iterator[ModelDesk]:
+    fake.reset()
+    env = {
+        **fake.base_urls(),
+        "MODELDESK_SECRET_KEY": Fernet.generate_key().decode(),
+        "MODELDESK_DATA_DIR": str(tmp_path),
+        "MODELDESK_CATALOG_TIMEOUT": str(CATALOG_DEADLINE),
+        "MODELDESK_REQUEST_DEADLINE": str(REQUEST_DEADLINE),
+        "MODELDESK_MAX_RESPONSE_MB": str(MAX_MB),
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    service = ModelDesk(load_settings({}))
+    for slug, key in KEYS.items():
+        service.set_shared_key(LOCAL_USER, slug, key)
+    yield service
+    service.close()
+
+
+def _select_first(desk: ModelDesk, slug: str, capability: str) -> None:
+    model = desk.catalog_entry(slug, WHO).models_for(capability)[0].id
+    desk.select_model(WHO, slug, capability, model)
+
+
+def test_a_trickling_catalogue_ends_at_its_deadline_and_holds_nobody_up(desk, fake) -> None:
+    fake.configure("openai", trickle=0.3)  # one byte every 0.3 s: thousands of seconds in all
+    started = time.monotonic()
+    entries = desk.catalog_entries(WHO, slugs=["openrouter", "openai"])
+    elapsed = time.monotonic() - started
+    assert entries["openrouter"].status == "ok" and entries["openrouter"].models
+    assert entries["openai"].status == "error"
+    assert f"within {CATALOG_DEADLINE:g} s" in (entries["openai"].error or "")
+    assert elapsed < CATALOG_DEADLINE + 5  # the deadline, plus generous slack for a busy CI
+
+
+def test_an_endless_stream_is_cut_off_by_the_request_deadline(desk, fake) -> None:
+    _select_first(desk, "openrouter", "chat")
+    fake.configure("openrouter", endless_stream=True, chunk_delay=0.02)
+    request = ChatRequest([ChatMessage("user", "never stop")])
+    started = time.monotonic()
+    stream = desk.generate("chat", request, WHO)
+    with pytest.raises(ProviderError) as caught:
+        for _ in stream:
+            pass
+    assert caught.value.kind == "deadline"
+    assert "MODELDESK_REQUEST_DEADLINE" in str(caught.value)
+    assert time.monotonic() - started < REQUEST_DEADLINE + 5
+
+
+def test_a_huge_catalogue_is_refused_while_reading_with_memory_bounded(desk, fake) -> None:
+    fake.configure("openai", huge_catalogue_mb=20)
+    tracemalloc.start()
+    try:
+        entry = desk.catalog_entry("openai", WHO)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert entry.status == "error" and f"more than {MAX_MB} MB" in (entry.error or "")
+    assert peak < 8 * 1024 * 1024  # far below the 20 MB the fake sends
+
+
+def test_a_huge_image_is_refused_with_memory_bounded(desk, fake) -> None:
+    _select_first(desk, "openai", "image")
+    fake.configure("openai", huge_image_mb=20)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ProviderError) as caught:
+            desk.generate("image", ImageRequest("a lighthouse"), WHO)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert caught.value.kind == "too_large" and "MODELDESK_MAX_RESPONSE_MB" in str(caught.value)
+    assert peak < 8 * 1024 * 1024
+
+
+def test_an_image_url_naming_a_server_file_is_never_read(desk, fake) -> None:
+    _select_first(desk, "openai", "image")
+    fake.configure("openai", image_url="/etc/passwd")
+    with pytest.raises(ProviderError) as caught:
+        desk.generate("image", ImageRequest("a lighthouse"), WHO)
+    assert "passwd" not in repr(caught.value.__dict__.get("data", ""))
+    assert "http" in str(caught.value).lower() or "image" in str(caught.value).lower()
+
+
+def test_an_image_url_on_the_server_is_downloaded_as_bytes(desk, fake) -> None:
+    _select_first(desk, "openai", "image")
+    fake.configure("openai", image_url=f"{fake.url}/image.png")
+    outcome = desk.generate("image", ImageRequest("a lighthouse"), WHO)
+    assert outcome.result.images[0].data.startswith(b"\x89PNG")
+    assert fake.count("files", "/image.png") == 1
