@@ -20,7 +20,7 @@ from core.catalog import Catalog, CatalogTarget
 from core.providers.flavours import clear_ollama_cache, detect_flavour, flavour_name, native_root
 from core.providers.openai_compatible import OpenAICompatibleProvider
 from core.types import Capability, ChatMessage, ModelInfo
-from devtools.fake_providers import FakeProviderServer
+from devtools.fake_providers import FakeProviderProcess, FakeProviderServer
 from tests.providers.helpers import auth_header, sent_json
 
 TEXT = {Capability.CHAT, Capability.CONTENT}
@@ -605,3 +605,13 @@ def test_fake_flavours_chat(live: httpx.Client, fake: FakeProviderServer) -> Non
             e for e in provider.chat(model, [ChatMessage("user", "hi")], None) if isinstance(e, str)
         )
         assert reply.startswith(f"Echo from {model}")
+
+
+def test_the_fake_process_exports_the_flavour_base_urls() -> None:
+    with FakeProviderProcess() as fake, httpx.Client() as real:
+        urls = fake.base_urls()
+        assert {"VLLM_BASE_URL", "OLLAMA_BASE_URL", "LMSTUDIO_BASE_URL", "LITELLM_BASE_URL"} <= set(
+            urls
+        )
+        provider = OpenAICompatibleProvider(real, urls["LMSTUDIO_BASE_URL"])
+        assert len(provider.list_models(None)) == 2 and provider.server_flavour == "lmstudio"
