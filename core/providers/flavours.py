@@ -6,7 +6,8 @@ The flavour is read from the server's own ``/models`` answer (no extra call):
   that same answer carries the context length and, for LoRA adapters, ``root``/``parent``.
 - **LM Studio**: ``owned_by: "organization_owner"``; richer: ``GET /api/v0/models``
   (``type`` llm / vlm / embeddings, ``max_context_length``).
-- **Ollama**: ``owned_by: "library"`` (Ollama's default namespace); richer: ``GET /api/tags``
+- **Ollama**: ``owned_by: "library"`` (Ollama's default namespace), or every id a
+  ``namespace/model:tag`` owned by its namespace; richer: ``GET /api/tags``
   then ``POST /api/show`` per model for ``capabilities`` and ``<arch>.context_length``,
   cached per model digest so a refresh costs one extra call once the cache is warm.
 - **LiteLLM**: every entry ``owned_by: "openai"`` with ``created: 1677610602`` (the proxy's
@@ -78,13 +79,24 @@ def detect_flavour(items: list[dict[str, Any]]) -> Flavour:
         return "vllm"
     if "organization_owner" in owners:
         return "lmstudio"
-    if "library" in owners:
+    if "library" in owners or _ollama_names(items):
         return "ollama"
     if items and owners == {"openai"} and all(i.get("created") == LITELLM_CREATED for i in items):
         return "litellm"
     if owners & {"system", "openai-internal"}:
         return "openai"
     return "generic"
+
+
+def _ollama_names(items: list[dict[str, Any]]) -> bool:
+    """Every id is Ollama's ``[host/]namespace/model:tag`` with ``owned_by`` its namespace
+    (models pulled from other namespaces than ``library``, e.g. ``hf.co/org/repo:Q4_K_M``)."""
+    return bool(items) and all(
+        ":" in (model_id := text_of(i.get("id")))
+        and bool(owner := text_of(i.get("owned_by")))
+        and f"{owner}/" in model_id.rsplit(":", 1)[0]
+        for i in items
+    )
 
 
 def native_root(base_url: str) -> str:

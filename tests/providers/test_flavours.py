@@ -506,6 +506,8 @@ def test_openai_and_generic_servers_list_by_rule_in_one_call(
         ([{"id": "m", "owned_by": "someone", "max_model_len": 4096}], "vllm"),
         ([{"id": "m", "owned_by": "organization_owner"}], "lmstudio"),
         ([{"id": "m:latest", "owned_by": "library"}, {"id": "me/m", "owned_by": "me"}], "ollama"),
+        ([{"id": "hf.co/bartowski/Llama-3.2-1B-GGUF:Q4_K_M", "owned_by": "bartowski"}], "ollama"),
+        ([{"id": "meta-llama/Llama-3.1-8B:fp8", "owned_by": "someone"}], "generic"),
         ([{"id": "m", "owned_by": "openai", "created": 1677610602}], "litellm"),
         ([{"id": "m", "owned_by": "openai", "created": 1677610602}, {"id": "n"}], "generic"),
         ([{"id": "gpt-4o", "owned_by": "openai", "created": 1715367049}], "generic"),
