@@ -132,18 +132,27 @@ def read_listing(
     ``/api/show``); raises ProviderError when that listing fails."""
     root = native_root(http.base_url)
     if flavour == "lmstudio":
-        return lmstudio_listing(http.get_json(f"{root}/api/v0/models", api_key))
+        return lmstudio_listing(_entries(http, f"{root}/api/v0/models", api_key, "data"))
     if flavour == "litellm":
-        return litellm_listing(http.get_json("model/info", api_key), items)
+        return litellm_listing(_entries(http, "model/info", api_key, "data"), items)
     if flavour == "ollama":
-        return ollama_listing(http, api_key, http.get_json(f"{root}/api/tags", api_key))
+        return ollama_listing(http, api_key, _entries(http, f"{root}/api/tags", api_key, "models"))
     return plain_listing(items)
 
 
-def lmstudio_listing(body: Any) -> list[Listed]:
+def _entries(http: Transport, path: str, api_key: str | None, key: str) -> list[dict[str, Any]]:
+    """The ``key`` list of a richer listing; any other shape is a ProviderError (so the
+    plain listing is used rather than an empty one)."""
+    body = http.get_json(path, api_key)
+    if not isinstance(body, dict) or not isinstance(body.get(key), list):
+        raise http.bad_response(f"sent a model listing without a {key!r} list.")
+    return listed_items(body[key])
+
+
+def lmstudio_listing(entries: list[dict[str, Any]]) -> list[Listed]:
     """``/api/v0/models``: ``type`` decides, ``max_context_length`` is the context."""
     listed = []
-    for item in listed_items(body):
+    for item in entries:
         model_id = model_id_of(item)
         if model_id is None:
             continue
@@ -162,12 +171,12 @@ def lmstudio_listing(body: Any) -> list[Listed]:
     return listed
 
 
-def litellm_listing(body: Any, items: list[dict[str, Any]]) -> list[Listed]:
+def litellm_listing(entries: list[dict[str, Any]], items: list[dict[str, Any]]) -> list[Listed]:
     """``/model/info``: one entry per deployment, grouped by ``model_name``; ``mode``
     decides, ``max_input_tokens`` is the context. Ids ``/models`` lists without info
     come back with nothing said (decided by rule)."""
     infos: dict[str, Listed] = {}
-    for entry in listed_items(body):
+    for entry in entries:
         name = model_id_of(entry, "model_name")
         info = entry.get("model_info")
         if name is None or not isinstance(info, dict) or _decided(infos.get(name)):
@@ -197,13 +206,14 @@ _show_cache: LRUCache[tuple[str, str, str], Listed] = LRUCache(OLLAMA_SHOW_CACHE
 _show_lock = threading.Lock()
 
 
-def ollama_listing(http: Transport, api_key: str | None, tags: Any) -> list[Listed]:
+def ollama_listing(
+    http: Transport, api_key: str | None, tags: list[dict[str, Any]]
+) -> list[Listed]:
     """Every model of ``/api/tags`` with what its ``/api/show`` says (cached per digest);
     a model whose show fails is listed with nothing said, and is asked again next time."""
-    models = tags.get("models") if isinstance(tags, dict) else None
     listed = []
-    for item in models if isinstance(models, list) else []:
-        if not isinstance(item, dict) or (name := model_id_of(item, "model", "name")) is None:
+    for item in tags:
+        if (name := model_id_of(item, "model", "name")) is None:
             continue
         listed.append(_ollama_model(http, api_key, name, text_of(item.get("digest"))))
     return listed

@@ -273,6 +273,17 @@ def test_ollama_without_its_native_api_falls_back_to_the_plain_listing(
     }
 
 
+@pytest.mark.parametrize("tags", [{"models": None}, {"error": "nope"}, [], "text"])
+def test_an_ollama_tags_answer_of_the_wrong_shape_falls_back_rather_than_listing_nothing(
+    client: httpx.Client, router: respx.MockRouter, tags: Any
+) -> None:
+    router.get(f"{OLLAMA}/models").mock(return_value=httpx.Response(200, json=OLLAMA_V1))
+    router.get("http://localhost:11434/api/tags").mock(return_value=httpx.Response(200, json=tags))
+    provider, models = listing(client, OLLAMA)
+    assert provider.server_flavour == "ollama"
+    assert sorted(models) == ["llama3.2:latest", "llava:latest"]
+
+
 # ---- LM Studio: /api/v0/models -------------------------------------------------------------
 LMSTUDIO_V1 = {  # no "created": LM Studio leaves it out
     "data": [
