@@ -266,6 +266,7 @@ class Catalog:
             now,
             now,
             (time.perf_counter() - started) * 1000,
+            getattr(provider, "server_flavour", None),  # set by an OpenAI-compatible listing
         )
         with self._lock:
             self._last_good[key] = entry

@@ -11,6 +11,7 @@ from core.auth import PersonalSettings, User
 from core.catalog import CatalogEntry
 from core.config_io import ImportInvalid, read_import
 from core.crypto import mask
+from core.providers.flavours import flavour_name
 from core.requester import Requester
 from core.service import ImportPlan, ModelDesk, ProviderView
 from core.types import Capability
@@ -81,6 +82,7 @@ def _health(view: ProviderView, entry: CatalogEntry | None) -> None:
         column.metric(capability.value.title(), counts[capability] if supported else "—")
     age = entry.age_seconds()
     details = [f"{len(entry.models)} models"]
+    details += [f"server: {flavour_name(entry.server_flavour)}"] if entry.server_flavour else []
     if age is not None:
         details.append(f"fetched {_age(age)} ago")
     if entry.latency_ms is not None:

@@ -1,41 +1,65 @@
-"""OpenAI and OpenAI-compatible servers (Ollama, vLLM, LM Studio) by base URL.
+"""OpenAI and OpenAI-compatible servers (vLLM, Ollama, LM Studio, LiteLLM...) by base URL.
 
-``/models`` carries only ids, so capabilities come from the id by rule: DALL·E
-and gpt-image draw, tts models speak, speech-to-text / embedding / moderation /
-realtime / video models are left out, everything else chats. Local servers need
-no key.
+The server's flavour is read from its own ``/models`` answer and decides which richer
+listing is read in the same refresh (see :mod:`core.providers.flavours`): where the
+server's metadata says what a model does, it decides (``capability_source="metadata"``)
+and gives the context length. Otherwise capabilities come from the id by rule: DALL·E
+and gpt-image draw, tts models speak; speech-to-text, embedding and rerank models
+(``bge-*``, ``e5-*``, ``*rerank*``...), moderation, realtime, video and models that do not
+speak chat completions (o1-pro, codex, ``gpt-3.5-turbo-instruct``, davinci/babbage) are
+left out; everything else chats. Local servers need no key.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
+from core.errors import ProviderError
+from core.providers.flavours import (
+    Flavour,
+    Listed,
+    detect_flavour,
+    plain_listing,
+    read_listing,
+)
 from core.providers.openai_shape import OpenAIShapeProvider
 from core.providers.parsing import (
     AUDIO,
     IMAGE,
     capabilities_by_rule,
     listed_items,
-    model_id_of,
     rule_model,
     text_of,
+    unique_by_id,
 )
 from core.types import Capability, GeneratedImage, ImageResult, ModelInfo, Usage
 
+log = logging.getLogger(__name__)
 EXCLUDED = (
     "whisper",
     "transcribe",
     "embed",  # embedding, nomic-embed-text...
+    "rerank",  # BAAI/bge-reranker-v2-m3, rerank-english...
     "moderation",
     "realtime",
-    "-search",
     "davinci",
     "babbage",
     "computer-use",
+    "deep-research",  # Responses API only
+    "codex",  # gpt-5-codex, codex-mini-latest: Responses API only
     "sora",  # video
+)
+# Ids no chat-completions endpoint serves, or embedding models without "embed" in the id:
+# matched against the last path segment of the lower-cased id.
+EXCLUDED_PATTERNS = re.compile(
+    r"^(o\d+(-mini)?-pro|gpt-5(\.\d+)?-pro)\b"  # o1-pro, o3-pro, gpt-5-pro: Responses API only
+    r"|^(gpt-3\.5-turbo|text-\w+)-instruct"  # OpenAI's completions-only instruct models
+    r"|^(bge|gte|e5|multilingual-e5|all-minilm|colbert)\b"  # bge-m3, e5-large-v2...
 )
 ID_RULES = ((("dall-e", "gpt-image"), IMAGE), (("tts",), AUDIO))
 VOICES = (
@@ -58,15 +82,29 @@ IMAGE_MIME = {"png": "image/png", "jpeg": "image/jpeg", "jpg": "image/jpeg", "we
 
 
 def capabilities_for(model_id: str) -> frozenset[Capability]:
+    if EXCLUDED_PATTERNS.search(model_id.lower().rsplit("/", 1)[-1]):
+        return frozenset()
     return capabilities_by_rule(model_id, EXCLUDED, ID_RULES)
 
 
-def parse_model(item: dict[str, Any]) -> ModelInfo | None:
-    model_id = model_id_of(item)
-    capabilities = capabilities_for(model_id) if model_id else frozenset()
-    if model_id is None or not capabilities:
+def model_of(listed: Listed, provider: str) -> ModelInfo | None:
+    """A listed model: the server's metadata decides where it said something, else the
+    id by rule; a model that serves none of the four capabilities is left out."""
+    by_metadata = listed.capabilities is not None
+    capabilities = listed.capabilities if by_metadata else capabilities_for(listed.id)
+    if not capabilities:
         return None
-    return rule_model(model_id, OpenAICompatibleProvider.slug, capabilities, voices=VOICES)
+    return rule_model(
+        listed.id,
+        provider,
+        capabilities,
+        source="metadata" if by_metadata else "rule",
+        context_length=listed.context_length,
+        voices=VOICES,
+        input_modalities=listed.input_modalities,
+        pricing=listed.pricing,
+        description=listed.description,
+    )
 
 
 class OpenAICompatibleProvider(OpenAIShapeProvider):
@@ -82,9 +120,22 @@ class OpenAICompatibleProvider(OpenAIShapeProvider):
     docs_url = "https://platform.openai.com/api-keys"
     key_patterns = (r"sk-proj-[A-Za-z0-9_\-]+", r"sk-[A-Za-z0-9_\-]{12,}")
     default_voice = DEFAULT_VOICE
+    server_flavour: Flavour | None = None  # set by list_models: what the server turned out to be
 
     def list_models(self, api_key: str | None) -> list[ModelInfo]:
-        return self._list_models(parse_model, api_key)
+        """``/models``, then the richest listing the server's flavour offers; when that
+        fails, the plain listing by rule (the flavour is still reported)."""
+        items = listed_items(self.http.get_json(self.models_path, api_key))
+        flavour = detect_flavour(items)
+        try:
+            listed = read_listing(flavour, self.http, api_key, items)
+        except ProviderError as exc:
+            log.info("%s: the %s model listing failed (%s)", self.slug, flavour, exc.kind)
+            if flavour == "litellm" and exc.status == 404:
+                flavour = "generic"  # every LiteLLM proxy serves /model/info
+            listed = plain_listing(items)
+        self.server_flavour = flavour
+        return unique_by_id(model_of(entry, self.slug) for entry in listed)
 
     def generate_image(
         self, model: str, prompt: str, api_key: str | None, *, size: str | None = None, n: int = 1

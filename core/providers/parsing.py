@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from core.types import Capability, ModelInfo
+from core.types import Capability, CapabilitySource, ModelInfo, Pricing
 
 TEXT = frozenset({Capability.CHAT, Capability.CONTENT})
 IMAGE = frozenset({Capability.IMAGE})
@@ -100,18 +100,25 @@ def rule_model(
     provider: str,
     capabilities: frozenset[Capability],
     *,
+    source: CapabilitySource = "rule",
     context_length: int | None = None,
     voices: tuple[str, ...] = (),
+    input_modalities: tuple[str, ...] = ("text",),
+    pricing: Pricing | None = None,
+    description: str = "",
 ) -> ModelInfo:
-    """A ModelInfo for a model known only by its id (``capability_source="rule"``)."""
+    """A ModelInfo for a model known by its id and a few fields: capabilities by rule
+    (``source="rule"``) or from the server's short metadata (``source="metadata"``)."""
     return ModelInfo(
         id=model_id,
         name=model_id,
         provider=provider,
         capabilities=capabilities,
-        capability_source="rule",
+        capability_source=source,
         context_length=context_length,
-        input_modalities=("text",),
+        pricing=pricing or Pricing(),
+        input_modalities=input_modalities,
         output_modalities=output_modalities_for(capabilities),
         voices=voices if Capability.AUDIO in capabilities else (),
+        description=description,
     )

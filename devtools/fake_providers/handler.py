@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from devtools.fake_providers import replies
 from devtools.fake_providers.behaviour import Behaviour
+from devtools.fake_providers.flavours import FLAVOUR_ROUTES, FLAVOURS, KEYLESS
 from devtools.fake_providers.hostile import BEACON_PATH, hostile_error_text, hostile_reply_text
 from devtools.fake_providers.media import png_bytes
 from devtools.fake_providers.routes import PROVIDER_ROUTES
@@ -30,6 +31,7 @@ _PREFIXES = [
     (re.compile(r"^/hfhub/(?P<rest>.*)$"), "huggingface"),
     (re.compile(r"^/hf/(?P<rest>.*)$"), "huggingface"),
     (re.compile(r"^/openai/v1/(?P<rest>.*)$"), "openai"),
+    *((re.compile(rf"^/{flavour}/(?P<rest>.*)$"), flavour) for flavour in FLAVOURS),
 ]
 # Routes a real provider serves without a key.
 _OPEN_ROUTES = {
@@ -37,6 +39,7 @@ _OPEN_ROUTES = {
     ("huggingface", "v1/models"),
     ("huggingface", "api/models"),
     ("openai", "models"),
+    *((flavour, "") for flavour in KEYLESS),  # local servers want no key
 }
 ENDLESS_CHUNK_DELAY = 0.05  # seconds between an endless stream's chunks by default
 
@@ -180,7 +183,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         if self._misbehave(behaviour, body):
             return
-        if not PROVIDER_ROUTES[provider](self, method, rest, query, body):
+        if not {**PROVIDER_ROUTES, **FLAVOUR_ROUTES}[provider](self, method, rest, query, body):
             self.error(404, f"{provider} has no route {method} /{rest}")
 
     def _authorised(self, provider: str, rest: str, behaviour: Behaviour) -> bool:

@@ -44,7 +44,7 @@ class FakeProviderProcess:
             if line.startswith("export ") and "=" in line:
                 name, value = line[len("export ") :].strip().split("=", 1)
                 env[name] = value
-            if len(env) == 5:
+            if line.startswith("# control"):  # printed after every export
                 return env
         self.stop()
         raise RuntimeError("the fake provider server did not start")

@@ -24,6 +24,7 @@ from typing import Any
 
 from devtools.fake_providers.behaviour import Behaviour
 from devtools.fake_providers.catalogues import DEFAULT_COUNTS, PROVIDERS
+from devtools.fake_providers.flavours import FLAVOUR_COUNTS, flavour_base_urls
 from devtools.fake_providers.handler import FakeHTTPServer
 
 
@@ -42,7 +43,7 @@ class FakeProviderServer:
     """Threaded loopback HTTP server faking OpenRouter, Groq, Hugging Face and OpenAI."""
 
     def __init__(self, port: int = 0, counts: dict[str, int] | None = None) -> None:
-        self._counts = {**DEFAULT_COUNTS, **(counts or {})}
+        self._counts = {**DEFAULT_COUNTS, **FLAVOUR_COUNTS, **(counts or {})}
         self.behaviour: dict[str, Behaviour] = {}
         self.requests: Counter[str] = Counter()
         self.first_chunk_times: list[float] = []
@@ -65,6 +66,7 @@ class FakeProviderServer:
             "HF_BASE_URL": f"{self.url}/hf",
             "HF_HUB_URL": f"{self.url}/hfhub",
             "OPENAI_BASE_URL": f"{self.url}/openai/v1",
+            **flavour_base_urls(self.url),  # VLLM_BASE_URL...: for tests, not read by ModelDesk
         }
 
     def start(self) -> FakeProviderServer:
@@ -89,7 +91,9 @@ class FakeProviderServer:
     def reset(self) -> None:
         """Every provider back to healthy defaults; counters cleared."""
         with self.lock:
-            self.behaviour = {p: Behaviour(models=self._counts[p]) for p in PROVIDERS}
+            self.behaviour = {
+                p: Behaviour(models=self._counts[p]) for p in (*PROVIDERS, *FLAVOUR_COUNTS)
+            }
             self.requests.clear()
             self.first_chunk_times.clear()
             self.stream_spans.clear()

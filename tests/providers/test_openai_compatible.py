@@ -1,4 +1,7 @@
-"""OpenAI-compatible servers: id rules, images (base64 and URL), speech, keyless local use."""
+"""OpenAI-compatible servers: id rules, images (base64 and URL), speech, keyless local use.
+
+Server flavours (vLLM, Ollama, LM Studio, LiteLLM) and their richer listings: test_flavours.
+"""
 
 from __future__ import annotations
 
@@ -52,7 +55,7 @@ def test_tts_models_speak_with_the_documented_voices(listed: dict) -> None:
     assert listed["gpt-4o"].voices == ()
 
 
-def test_speech_to_text_embedding_moderation_realtime_search_legacy_and_video_are_out(
+def test_speech_to_text_embedding_moderation_realtime_legacy_and_video_are_out(
     listed: dict,
 ) -> None:
     for model_id in (
@@ -61,14 +64,18 @@ def test_speech_to_text_embedding_moderation_realtime_search_legacy_and_video_ar
         "text-embedding-3-small",
         "omni-moderation-latest",
         "gpt-4o-realtime-preview",
-        "gpt-4o-search-preview",
         "davinci-002",
         "babbage-002",
         "sora-2",
         "computer-use-preview",
     ):
         assert model_id not in listed
-    assert len(listed) == 11
+    assert len(listed) == 12
+
+
+def test_search_preview_models_chat(listed: dict) -> None:
+    """They answer on /chat/completions (they were wrongly left out before)."""
+    assert listed["gpt-4o-search-preview"].capabilities == TEXT
 
 
 @pytest.mark.parametrize(
@@ -79,6 +86,39 @@ def test_speech_to_text_embedding_moderation_realtime_search_legacy_and_video_ar
         ("text-embedding-ada-002", set()),
         ("llama3.2:latest", TEXT),
         ("mxbai-embed-large", set()),
+        # chat-completions models, whatever their name says
+        ("gpt-4o-search-preview", TEXT),
+        ("gpt-4o-mini-search-preview", TEXT),
+        ("gpt-5", TEXT),
+        ("o1", TEXT),
+        ("o3-mini", TEXT),
+        ("o1-preview", TEXT),
+        ("meta-llama/Llama-3.1-8B-Instruct", TEXT),
+        ("Qwen/Qwen2.5-7B-Instruct", TEXT),
+        ("mistral-7b-instruct-v0.3", TEXT),
+        # not served by /chat/completions (Responses API or legacy completions only)
+        ("o1-pro", set()),
+        ("o1-pro-2025-03-19", set()),
+        ("o3-pro", set()),
+        ("gpt-5-pro", set()),
+        ("gpt-5-codex", set()),
+        ("codex-mini-latest", set()),
+        ("o4-mini-deep-research", set()),
+        ("gpt-3.5-turbo-instruct", set()),
+        ("gpt-3.5-turbo-instruct-0914", set()),
+        ("davinci-002", set()),
+        ("babbage-002", set()),
+        # embedding and rerank models without "embed" in the id
+        ("bge-m3", set()),
+        ("BAAI/bge-m3", set()),
+        ("BAAI/bge-large-en-v1.5", set()),
+        ("BAAI/bge-reranker-v2-m3", set()),
+        ("intfloat/e5-mistral-7b-instruct", set()),
+        ("intfloat/multilingual-e5-large", set()),
+        ("thenlper/gte-large", set()),
+        ("all-minilm:latest", set()),
+        ("jinaai/jina-reranker-v2-base-multilingual", set()),
+        ("rerank-english-v3.0", set()),
     ],
 )
 def test_rules(model_id: str, expected: set) -> None:
@@ -92,9 +132,11 @@ def test_a_local_server_lists_without_a_key_and_gets_no_authorization(
     route = router.get("http://localhost:11434/v1/models").mock(
         return_value=httpx.Response(200, json=OLLAMA_MODELS)
     )
+    tags = router.get("http://localhost:11434/api/tags").mock(return_value=httpx.Response(500))
     models = OpenAICompatibleProvider(client).list_models(None)
     assert [m.id for m in models] == ["llama3.2:latest"]
     assert auth_header(route.calls[0].request) is None
+    assert auth_header(tags.calls[0].request) is None
 
 
 def test_a_server_that_wants_a_key_says_so(
