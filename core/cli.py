@@ -183,8 +183,7 @@ def cmd_add_connection(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -
 
 
 def cmd_remove_connection(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
-    row = desk.ctx.row(args.slug)
-    desk.remove_connection(LOCAL_USER, args.slug)
+    row = desk.remove_connection(LOCAL_USER, args.slug)
     print(f"Removed {clean_text(row.display_name)} ({row.slug}).", file=out)
     return 0
 

@@ -230,10 +230,13 @@ class ModelDesk:
         )
         provider.test_key(api_key.strip())
 
-    def remove_connection(self, user: User, slug: str) -> None:
-        """Delete an added connection; a built-in provider is switched off, never removed."""
+    def remove_connection(self, user: User, slug: str) -> AIProvider:
+        """Delete an added connection (also one whose stored config is no longer usable);
+        a built-in provider is switched off, never removed. Returns the removed row."""
         require_super_admin(user, "remove a connection")
-        row = self.ctx.row(slug)
+        row = self.ctx.store.get(slug)
+        if row is None:
+            raise ValidationError(f"Unknown provider {slug!r}.")
         if not row.provider_config().is_connection:
             raise ValidationError(
                 f"{row.display_name} is built in and cannot be removed; switch it off instead."
@@ -241,6 +244,7 @@ class ModelDesk:
         self.ctx.store.delete(slug)
         self.ctx.registry.unbind_connection(slug)
         self.ctx.catalog_cache.invalidate(slug)
+        return row
 
     def set_provider_active(self, user: User, slug: str, active: bool) -> AIProvider:
         """Switch a provider on or off, re-applied on a concurrent save (never a conflict)."""

@@ -17,6 +17,8 @@ import httpx
 import pytest
 import respx
 from cryptography.fernet import Fernet
+from sqlalchemy import update
+from sqlmodel import Session, col
 
 from core.auth import LOCAL_USER, Role, User
 from core.cli import main
@@ -26,6 +28,7 @@ from core.providers.huggingface import HuggingFaceProvider, router_root
 from core.providers.openai_compatible import OpenAICompatibleProvider
 from core.requester import Requester
 from core.service import ModelDesk
+from core.tables import AIProvider
 from devtools.fake_providers import FakeProviderServer
 
 ADMIN = User("dev@example.com", Role.ADMIN, "Dev")
@@ -314,6 +317,18 @@ def test_a_removed_connection_is_no_longer_a_provider(desk, fakes) -> None:
     assert "lab" not in [v.slug for v in desk.providers()]
     with pytest.raises(ValidationError, match="Unknown provider"):
         desk.set_provider_active(LOCAL_USER, "lab", True)
+
+
+def test_a_connection_whose_stored_base_url_is_unusable_is_hidden_but_removable(desk) -> None:
+    desk.add_connection(LOCAL_USER, "lab", "http://127.0.0.1:9/v1")
+    broken = {"kind": "openai-compatible", "base_url": "http://169.254.169.254/v1"}
+    with Session(desk.engine) as session:  # a hand-edited database
+        where = col(AIProvider.slug) == "lab"
+        session.execute(update(AIProvider).where(where).values(config=broken))
+        session.commit()
+    assert "lab" not in [v.slug for v in desk.providers()]
+    assert desk.remove_connection(LOCAL_USER, "lab").slug == "lab"
+    assert desk.store.get("lab") is None
 
 
 # ---------------------------------------------------------------- Hugging Face base URL
