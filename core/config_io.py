@@ -291,9 +291,9 @@ class ConfigIO:
 
     def _plan_addition(self, item: ProviderImport, plan: ImportPlan) -> None:
         """A new connection: its row (flags and config from the item) and every field."""
-        row = self._new_connection(item)
-        for name in FLAGS[1:]:
-            if name in item.model_fields_set:
+        row = self._new_connection(item)  # the display name is set here
+        for name in FLAGS:
+            if name != "display_name" and name in item.model_fields_set:
                 setattr(row, name, getattr(item, name))
         try:
             config = item.config.merged_into(row.provider_config())

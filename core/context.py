@@ -133,12 +133,10 @@ class DeskContext:
             raise ValidationError(f"Unknown connection kind {kind!r}; use {CONNECTION_KINDS[0]}.")
         if not base_url:
             raise ValidationError("A connection needs a base URL.")
-        try:
-            base = self.registry.connection_base(kind)
-        except KeyError:
-            raise ValidationError(f"No loaded provider serves {kind!r} connections.") from None
         data: dict[str, Any] = {"kind": kind, "base_url": base_url}
-        data["priority"] = base.default_priority if priority is None else priority
+        if priority is None:
+            priority = self.connection_base(kind).default_priority
+        data["priority"] = priority
         config = ProviderConfig.parse(data, slug)
         name = check_display_name(display_name, slug)
         return AIProvider(slug=slug, display_name=name, config=config.to_stored())
@@ -156,15 +154,19 @@ class DeskContext:
             base_url = self.base_url(row)
         return self.instantiate(cls or self.registry.get(slug), base_url, timeout)
 
-    def connection_provider(
-        self, kind: str, slug: str, display_name: str, base_url: str, timeout: float | None = None
-    ) -> BaseProvider:
-        """A provider for a connection not saved yet (to test it before saving)."""
+    def connection_base(self, kind: str) -> type[BaseProvider]:
+        """The built-in provider class serving `kind` connections (ValidationError if none)."""
         try:
-            base = self.registry.connection_base(kind)
+            return self.registry.connection_base(kind)
         except KeyError:
             raise ValidationError(f"No loaded provider serves {kind!r} connections.") from None
-        return self.instantiate(connection_class(base, slug, display_name, base_url), None, timeout)
+
+    def unsaved_connection(self, row: AIProvider, timeout: float | None = None) -> BaseProvider:
+        """A provider for a connection row not saved yet (to test it before saving)."""
+        config = row.provider_config()
+        base = self.connection_base(config.kind)
+        cls = connection_class(base, row.slug, row.display_name, config.base_url or "")
+        return self.instantiate(cls, None, timeout)
 
     def instantiate(
         self, cls: type[BaseProvider], base_url: str | None, timeout: float | None

@@ -220,14 +220,7 @@ class ModelDesk:
         """One live authenticated call to an unsaved connection (see :meth:`test_key`)."""
         if not api_key.strip():
             raise ValidationError("The key is empty.")
-        config = row.provider_config()
-        provider = self.ctx.connection_provider(
-            config.kind,
-            row.slug,
-            row.display_name,
-            config.base_url or "",
-            self.ctx.settings.catalog_timeout,
-        )
+        provider = self.ctx.unsaved_connection(row, self.ctx.settings.catalog_timeout)
         provider.test_key(api_key.strip())
 
     def remove_connection(self, user: User, slug: str) -> AIProvider:
