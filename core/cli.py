@@ -32,6 +32,7 @@ from core.errors import (
     ValidationError,
 )
 from core.generation import Request
+from core.provider_config import CONNECTION_KINDS
 from core.requester import Requester
 from core.service import (
     AudioOutcome,
@@ -74,12 +75,14 @@ def build_parser() -> argparse.ArgumentParser:
     setkey.add_argument("--no-test", action="store_true", help="save without a live check")
     for action in ("enable", "disable"):
         psub.add_parser(action, help=f"{action} a provider").add_argument("slug")
+    _connection_parsers(psub)
 
     models = sub.add_parser("models", help="the live catalogue for a capability")
-    models.add_argument("--capability", "-c", required=True, choices=_caps())
+    models.add_argument("--capability", "-c", choices=_caps(), help="required to list models")
     models.add_argument("--provider", "-p")
     models.add_argument("--json", action="store_true")
     models.add_argument("--refresh", action="store_true", help="bypass the cache")
+    _override_parser(models)
 
     select = sub.add_parser("select", help="choose the shared model for a capability")
     select.add_argument("slug")
@@ -112,6 +115,29 @@ def _caps() -> list[str]:
     return [c.value for c in ALL_CAPABILITIES]
 
 
+def _connection_parsers(psub: Any) -> None:
+    """``providers add`` and ``providers remove`` (added connections only)."""
+    add = psub.add_parser("add", help="add an OpenAI-compatible connection")
+    add.add_argument("slug", help="2-32 of a-z, 0-9 and '-'; unique")
+    add.add_argument("--kind", required=True, choices=list(CONNECTION_KINDS))
+    add.add_argument("--base-url", required=True, help="e.g. http://localhost:11434/v1")
+    add.add_argument("--name", help="display name (default: the slug)")
+    add.add_argument("--priority", type=int, help="lower is tried first")
+    remove = psub.add_parser("remove", help="remove an added connection")
+    remove.add_argument("slug")
+
+
+def _override_parser(models: argparse.ArgumentParser) -> None:
+    """``models override SLUG MODEL_ID --capabilities a,b | --clear``."""
+    msub = models.add_subparsers(dest="models_action")
+    override = msub.add_parser("override", help="force (or clear) a model's capabilities")
+    override.add_argument("slug")
+    override.add_argument("model_id")
+    how = override.add_mutually_exclusive_group(required=True)
+    how.add_argument("--capabilities", help=f"comma-separated: {','.join(_caps())}")
+    how.add_argument("--clear", action="store_true", help="back to the provider's own")
+
+
 # ---------------------------------------------------------------- commands
 def cmd_providers(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
     if args.action == "list":
@@ -127,6 +153,8 @@ def cmd_providers(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int
                 file=sys.stderr,
             )
         return 0
+    if args.action in CONNECTION_ACTIONS:
+        return CONNECTION_ACTIONS[args.action](desk, args, out)
     if args.action == "set-key":
         key = sys.stdin.readline().strip()
         if not key:
@@ -140,10 +168,34 @@ def cmd_providers(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int
     return 0
 
 
+def cmd_add_connection(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
+    row = desk.add_connection(
+        LOCAL_USER,
+        args.slug,
+        args.base_url,
+        display_name=args.name,
+        kind=args.kind,
+        priority=args.priority,
+    )
+    base_url = row.provider_config().base_url
+    print(f"Added {clean_text(row.display_name)} ({row.slug}) at {base_url}.", file=out)
+    return 0
+
+
+def cmd_remove_connection(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
+    row = desk.remove_connection(LOCAL_USER, args.slug)
+    print(f"Removed {clean_text(row.display_name)} ({row.slug}).", file=out)
+    return 0
+
+
+CONNECTION_ACTIONS = {"add": cmd_add_connection, "remove": cmd_remove_connection}
+
+
 def _provider_dict(view: ProviderView) -> dict[str, Any]:
     return {
         "slug": view.slug,
         "display_name": view.display_name,
+        "kind": view.config.kind,
         "active": view.row.is_active,
         "priority": view.config.priority,
         "key": view.masked_key or view.key_status,
@@ -155,6 +207,10 @@ def _provider_dict(view: ProviderView) -> dict[str, Any]:
 
 
 def cmd_models(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
+    if args.models_action == "override":
+        return cmd_override(desk, args, out)
+    if args.capability is None:
+        raise ValidationError("models needs --capability (one of " + ", ".join(_caps()) + ").")
     slugs = [args.provider] if args.provider else None
     if args.refresh:
         for slug in slugs or [v.slug for v in desk.providers() if v.row.is_active]:
@@ -211,6 +267,52 @@ def _model_row(model: ModelInfo) -> dict[str, Any]:
         "prompt/M": "" if per_m is None else f"${per_m:.2f}",
         "source": model.capability_source,
     }
+
+
+def cmd_override(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
+    """Force a model's capabilities (it must be in the live catalogue) or clear them."""
+    view = _view(desk, args.slug)
+    if args.clear:
+        desk.set_capability_override(LOCAL_USER, args.slug, args.model_id, None)
+        print(f"{view.display_name} / {clean_text(args.model_id)}: override cleared", file=out)
+        return 0
+    capabilities = _capability_list(args.capabilities)
+    entry = desk.catalog_entry(args.slug, CLI)
+    if entry.status in ("error", "no_key") and not entry.models:
+        raise ProviderError(
+            view.display_name,
+            f"listed no models, so {args.model_id!r} cannot be checked ({entry.error}).",
+            "Fix the provider (its key or base URL) and try again.",
+        )
+    if entry.find(args.model_id) is None:
+        raise ValidationError(
+            f"{args.model_id!r} is not in the live {view.display_name} catalogue; "
+            "see `python -m core models --provider " + args.slug + " --capability chat`."
+        )
+    desk.set_capability_override(LOCAL_USER, args.slug, args.model_id, capabilities)
+    shown = ", ".join(capabilities)
+    print(f"{view.display_name} / {clean_text(args.model_id)}: {shown} (override)", file=out)
+    return 0
+
+
+def _capability_list(text: str) -> list[str]:
+    """``image,chat`` → ["image", "chat"]; ValidationError for an unknown or empty list."""
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [n for n in names if n not in _caps()]
+    if not names or unknown:
+        raise ValidationError(
+            f"--capabilities takes a comma-separated list of {', '.join(_caps())}"
+            + (f"; unknown: {', '.join(unknown)}" if unknown else "")
+            + "."
+        )
+    return list(dict.fromkeys(names))
+
+
+def _view(desk: ModelDesk, slug: str) -> ProviderView:
+    found = next((v for v in desk.providers() if v.slug == slug), None)
+    if found is None:
+        raise ValidationError(f"Unknown provider {slug!r}.")
+    return found
 
 
 def cmd_select(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:

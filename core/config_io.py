@@ -2,8 +2,9 @@
 and apply an import.
 
 An import is a merge, never a replacement: fields and model choices absent from the
-file are kept; ``null`` for a model choice or override removes it, and removals are
-only applied when explicitly allowed. The whole file is validated first (same rules
+file are kept (a connection it names that does not exist yet is added, validated like
+the form and ``providers add``); ``null`` for a model choice or override removes it,
+and removals are only applied when explicitly allowed. The whole file is validated first (same rules
 as the forms, through :class:`ProviderConfig`); any problem refuses all of it, and a
 valid import is saved in one transaction.
 """
@@ -20,7 +21,15 @@ from pydantic import ValidationError as PydanticError
 from core.auth import User, require_super_admin
 from core.context import DeskContext
 from core.errors import ValidationError
-from core.provider_config import ModelId, Priority, ProviderConfig, check_base_url, problems
+from core.provider_config import (
+    DisplayName,
+    ModelId,
+    Priority,
+    ProviderConfig,
+    ProviderKind,
+    check_base_url,
+    problems,
+)
 from core.tables import AIProvider
 from core.types import Capability
 
@@ -68,6 +77,7 @@ class ImportPlan:
 
     changes: list[ConfigChange] = field(default_factory=list)
     saves: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    inserts: list[AIProvider] = field(default_factory=list)  # connections the import adds
 
     @property
     def removals(self) -> list[ConfigChange]:
@@ -75,17 +85,13 @@ class ImportPlan:
 
 
 # ---------------------------------------------------------------- the file's shape
-DisplayName = Annotated[
-    str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")
-]
-
-
 class ConfigPatch(BaseModel):
     """The ``config`` of one imported provider: any subset of :class:`ProviderConfig`;
     ``null`` for one model choice or override removes it."""
 
     model_config = ConfigDict(extra="forbid")
 
+    kind: ProviderKind = "builtin"
     selected_models: dict[Capability, ModelId | None] = Field(default_factory=dict)
     priority: Priority = 0
     base_url: str | None = None
@@ -195,8 +201,10 @@ class ConfigIO:
                 f"The import would remove {len(plan.removals)} model choice(s) or override(s) "
                 f"({listed}); confirm the removals (CLI: --allow-removals). Nothing was changed."
             )
-        if plan.saves:
-            self.ctx.store.save_many(plan.saves)
+        if plan.saves or plan.inserts:
+            self.ctx.store.save_many(plan.saves, plan.inserts)
+        for row in plan.inserts:
+            self.ctx.catalog_cache.invalidate(row.slug)
         return plan
 
     def _validated_items(self, data: Any) -> tuple[list[ProviderImport], list[str]]:
@@ -221,19 +229,43 @@ class ConfigIO:
             except PydanticError as exc:
                 errors += problems(exc, where)
                 continue
-            if (
-                item.slug not in self.ctx.registry.providers
-                or self.ctx.store.get(item.slug) is None
-            ):
-                errors.append(f"{where}.slug: unknown provider")
-            elif item.slug in seen:
-                errors.append(f"{where}.slug: listed twice")
+            problem = self._item_problem(item, seen)
+            if problem:
+                errors.append(f"{where}{problem}")
             else:
                 seen.add(item.slug)
                 items.append(item)
         return items, errors
 
+    def _item_problem(self, item: ProviderImport, seen: set[str]) -> str | None:
+        """What is wrong with one valid-looking item (``.field: problem``), or None."""
+        if item.slug in seen:
+            return ".slug: listed twice"
+        row = self.ctx.store.get(item.slug)
+        if row is None or self.ctx.provider_class(row) is None:
+            if item.config.kind == "builtin":
+                return ".slug: unknown provider"
+            try:
+                self._new_connection(item)
+            except ValidationError as exc:
+                return f": {exc}"
+            return None
+        kind = item.config.kind
+        if "kind" in item.config.model_fields_set and kind != row.provider_config().kind:
+            return ".config.kind: a provider's kind cannot change"
+        return None
+
+    def _new_connection(self, item: ProviderImport) -> AIProvider:
+        """The connection row an import item adds (validated like ``providers add``)."""
+        config = item.config
+        name = item.display_name if "display_name" in item.model_fields_set else None
+        priority = config.priority if "priority" in config.model_fields_set else None
+        return self.ctx.new_connection(item.slug, config.kind, config.base_url, name, priority)
+
     def _plan_item(self, item: ProviderImport, plan: ImportPlan) -> None:
+        if self.ctx.store.get(item.slug) is None:
+            self._plan_addition(item, plan)
+            return
         row = self.ctx.row(item.slug)
         current = _exported(row)
         fields: dict[str, Any] = {}
@@ -248,12 +280,29 @@ class ConfigIO:
                 new_config = item.config.merged_into(old_config)
             except ValidationError as exc:
                 raise ImportInvalid([f"{row.slug}.{exc}"]) from None
+            if new_config.is_connection and new_config.base_url is None:
+                raise ImportInvalid([f"{row.slug}.config.base_url: a connection needs one"])
             config_changes = _diff(row.slug, old_config.to_stored(), new_config.to_stored())
             if config_changes:
                 plan.changes += config_changes
                 fields["config"] = new_config
         if fields:
             plan.saves[row.slug] = (row.version, fields)
+
+    def _plan_addition(self, item: ProviderImport, plan: ImportPlan) -> None:
+        """A new connection: its row (flags and config from the item) and every field."""
+        row = self._new_connection(item)  # the display name is set here
+        for name in FLAGS:
+            if name != "display_name" and name in item.model_fields_set:
+                setattr(row, name, getattr(item, name))
+        try:
+            config = item.config.merged_into(row.provider_config())
+        except ValidationError as exc:
+            raise ImportInvalid([f"{row.slug}.{exc}"]) from None
+        row.config = config.to_stored()
+        plan.inserts.append(row)
+        plan.changes.append(ConfigChange(row.slug, "connection", None, f"add {row.display_name}"))
+        plan.changes += _diff(row.slug, {}, row.config)
 
 
 def _diff(slug: str, old: dict[str, Any], new: dict[str, Any]) -> list[ConfigChange]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
 
@@ -14,9 +14,15 @@ from core.config import Settings
 from core.crypto import RotationResult, SecretBox, mask, rotate_all
 from core.db import ProviderStore, StorageUnavailable
 from core.errors import KeyUnreadable, ValidationError
+from core.provider_config import (
+    CONNECTION_KINDS,
+    ProviderConfig,
+    check_display_name,
+    check_slug,
+)
 from core.providers.base import BaseProvider
 from core.providers.limits import Limits
-from core.providers.registry import Registry
+from core.providers.registry import Registry, connection_class
 from core.tables import AIProvider
 
 KeyStatus = Literal["missing", "stored", "unreadable"]
@@ -83,15 +89,57 @@ class DeskContext:
         self.keys = SharedKeys(self.settings)
 
     def row(self, slug: str) -> AIProvider:
-        """The row of a discovered provider; ValidationError for anything else."""
+        """The row of a discovered provider or a connection; ValidationError for anything else."""
         row = self.store.get(slug)
-        if row is None or slug not in self.registry.providers:
+        if row is None or self.provider_class(row) is None:
             raise ValidationError(f"Unknown provider {slug!r}.")
         return row
 
     def rows(self) -> list[AIProvider]:
-        """Rows of the discovered providers, in priority order."""
-        return [r for r in self.store.list() if r.slug in self.registry.providers]
+        """Rows of the discovered providers and of the connections, in priority order."""
+        return [r for r in self.store.list() if self.provider_class(r) is not None]
+
+    def provider_class(self, row: AIProvider) -> type[BaseProvider] | None:
+        """The class serving `row`: a connection's is bound from the row (its name and base
+        URL); None for a row no loaded provider serves (e.g. a plug-in since uninstalled)."""
+        config = row.provider_config()
+        if config.is_connection:
+            if config.base_url is None:
+                return None
+            try:
+                return self.registry.bind_connection(
+                    config.kind, row.slug, row.display_name, config.base_url
+                )
+            except KeyError:
+                return None
+        return self.registry.providers.get(row.slug)
+
+    def new_connection(
+        self,
+        slug: str,
+        kind: str,
+        base_url: str | None,
+        display_name: str | None = None,
+        priority: int | None = None,
+    ) -> AIProvider:
+        """An unsaved connection row, validated as every form, command and import does:
+        a free slug that no built-in provider uses, a known kind, a plain base URL."""
+        check_slug(slug)
+        if slug in self.registry.providers:
+            raise ValidationError(f"{slug!r} is a built-in provider; choose another slug.")
+        if self.store.get(slug) is not None:
+            raise ValidationError(f"A provider named {slug!r} already exists.")
+        if kind not in CONNECTION_KINDS:
+            raise ValidationError(f"Unknown connection kind {kind!r}; use {CONNECTION_KINDS[0]}.")
+        if not base_url:
+            raise ValidationError("A connection needs a base URL.")
+        data: dict[str, Any] = {"kind": kind, "base_url": base_url}
+        if priority is None:
+            priority = self.connection_base(kind).default_priority
+        data["priority"] = priority
+        config = ProviderConfig.parse(data, slug)
+        name = check_display_name(display_name, slug)
+        return AIProvider(slug=slug, display_name=name, config=config.to_stored())
 
     def base_url(self, row: AIProvider) -> str:
         return row.provider_config().base_url or self.registry.get(row.slug).configured_base_url()
@@ -100,10 +148,29 @@ class DeskContext:
         self, slug: str, base_url: str | None = None, timeout: float | None = None
     ) -> BaseProvider:
         """A provider object on the shared client; the base URL comes from its row."""
-        if base_url is None:
-            row = self.store.get(slug)
-            base_url = self.base_url(row) if row else None
-        cls = self.registry.get(slug)
+        row = self.store.get(slug)
+        cls = self.provider_class(row) if row is not None else None
+        if base_url is None and row is not None:
+            base_url = self.base_url(row)
+        return self.instantiate(cls or self.registry.get(slug), base_url, timeout)
+
+    def connection_base(self, kind: str) -> type[BaseProvider]:
+        """The built-in provider class serving `kind` connections (ValidationError if none)."""
+        try:
+            return self.registry.connection_base(kind)
+        except KeyError:
+            raise ValidationError(f"No loaded provider serves {kind!r} connections.") from None
+
+    def unsaved_connection(self, row: AIProvider, timeout: float | None = None) -> BaseProvider:
+        """A provider for a connection row not saved yet (to test it before saving)."""
+        config = row.provider_config()
+        base = self.connection_base(config.kind)
+        cls = connection_class(base, row.slug, row.display_name, config.base_url or "")
+        return self.instantiate(cls, None, timeout)
+
+    def instantiate(
+        self, cls: type[BaseProvider], base_url: str | None, timeout: float | None
+    ) -> BaseProvider:
         return cls(
             self.client,
             base_url,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
@@ -155,6 +155,20 @@ class ProviderStore:
             log.debug("provider %s was inserted concurrently", slug)
         return self._require(slug)
 
+    def insert(self, row: AIProvider) -> AIProvider:
+        """Add a new row; ValidationError when its slug is taken (also concurrently)."""
+        self.save_many({}, inserts=[row])
+        return self._require(row.slug)
+
+    def delete(self, slug: str) -> None:
+        """Remove the row; ValidationError when there is none."""
+        with self._session() as session:
+            row = session.exec(select(AIProvider).where(AIProvider.slug == slug)).first()
+            if row is None:
+                raise ValidationError(f"Unknown provider {slug!r}.")
+            session.delete(row)
+            session.commit()
+
     def save(self, slug: str, expected_version: int, **changes: Any) -> AIProvider:
         """Write `changes` only if the row is still at `expected_version`.
 
@@ -165,8 +179,13 @@ class ProviderStore:
         self.save_many({slug: (expected_version, changes)})
         return self._require(slug)
 
-    def save_many(self, updates: dict[str, tuple[int, dict[str, Any]]]) -> None:
-        """Compare-and-swap several rows in ONE transaction: all are saved, or none."""
+    def save_many(
+        self,
+        updates: dict[str, tuple[int, dict[str, Any]]],
+        inserts: Sequence[AIProvider] = (),
+    ) -> None:
+        """Compare-and-swap several rows and add new ones in ONE transaction: all are
+        saved, or none (a taken slug among `inserts` is a ValidationError)."""
         statements = [self._statement(slug, *update) for slug, update in updates.items()]
         with self._session() as session:
             for name, statement in statements:
@@ -176,7 +195,14 @@ class ProviderStore:
                         f"{name} was changed by someone else since you loaded it; "
                         "reload and try again."
                     )
-            session.commit()
+            for row in inserts:
+                session.add(row)
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                taken = ", ".join(repr(r.slug) for r in inserts)
+                raise ValidationError(f"A provider named {taken} already exists.") from None
 
     def _statement(
         self, slug: str, expected_version: int, changes: dict[str, Any]

@@ -9,7 +9,8 @@ bad field never takes a page down; the next save writes the cleaned config.
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+import re
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from pydantic import ValidationError as PydanticError
@@ -25,6 +26,9 @@ ModelId = Annotated[
     str, StringConstraints(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")
 ]
 Priority = Annotated[int, Field(strict=True, ge=-1_000_000, le=1_000_000)]
+# "builtin": a provider module's row; otherwise a connection an admin added (`providers add`).
+ProviderKind = Literal["builtin", "openai-compatible"]
+CONNECTION_KINDS: tuple[ProviderKind, ...] = ("openai-compatible",)
 
 
 def check_base_url(value: Any) -> str | None:
@@ -38,12 +42,37 @@ def check_base_url(value: Any) -> str | None:
         raise ValueError(str(exc)) from None
 
 
+SLUG_RULE = re.compile(r"[a-z0-9-]{2,32}")
+DisplayName = Annotated[
+    str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
+
+
+def check_slug(slug: str) -> str:
+    """A connection's slug: 2 to 32 of a-z, 0-9 and '-' (ValidationError otherwise)."""
+    if not SLUG_RULE.fullmatch(slug):
+        raise ValidationError(
+            f"{slug[:40]!r} is not a valid slug: use 2 to 32 lowercase letters, digits or '-'."
+        )
+    return slug
+
+
+def check_display_name(name: str | None, default: str) -> str:
+    """A row's display name (1 to 128 printable characters); empty means `default`."""
+    name = (name or "").strip() or default
+    if len(name) > 128 or any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise ValidationError("The name must be 1 to 128 characters, without control characters.")
+    return name
+
+
 class ProviderConfig(BaseModel):
-    """``selected_models`` per capability, ``priority`` (lower first), ``base_url``
-    (None = the provider's default) and ``capability_overrides`` (model id → capabilities)."""
+    """``kind`` (a built-in provider or an added connection), ``selected_models`` per
+    capability, ``priority`` (lower first), ``base_url`` (None = the provider's default;
+    a connection always has one) and ``capability_overrides`` (model id → capabilities)."""
 
     model_config = ConfigDict(extra="forbid")
 
+    kind: ProviderKind = "builtin"
     selected_models: dict[Capability, ModelId] = Field(default_factory=dict)
     priority: Priority = DEFAULT_PRIORITY
     base_url: str | None = None
@@ -86,11 +115,17 @@ class ProviderConfig(BaseModel):
         return cls()
 
     def to_stored(self) -> dict[str, Any]:
-        """JSON-ready data for the ``config`` column and for exports."""
-        return self.model_dump(mode="json")
+        """JSON-ready data for the ``config`` column and for exports (``kind`` only for a
+        connection: a built-in row's config reads as it always has)."""
+        return self.model_dump(mode="json", exclude={"kind"} if self.kind == "builtin" else None)
 
     def selected(self, capability: Capability | str) -> str | None:
         return self.selected_models.get(Capability(capability))
+
+    @property
+    def is_connection(self) -> bool:
+        """An admin-added connection (removable), not a built-in provider's row."""
+        return self.kind in CONNECTION_KINDS
 
 
 def _report(message: str) -> None:
@@ -127,6 +162,7 @@ _PLAIN_MESSAGES = {
     "string_pattern_mismatch": "must not contain control characters",
     "enum": "must be one of " + ", ".join(c.value for c in Capability),
     "missing": "is required",
+    "literal_error": "must be one of " + ", ".join(repr(k) for k in ("builtin", *CONNECTION_KINDS)),
 }
 
 

@@ -92,6 +92,11 @@ class ProviderView:
     def config(self) -> ProviderConfig:
         return self.row.provider_config()
 
+    @property
+    def is_connection(self) -> bool:
+        """An added connection (removable), not a built-in provider."""
+        return self.config.is_connection
+
 
 class ModelDesk:
     """One instance per process: thread-safe, shared by every session.
@@ -185,7 +190,54 @@ class ModelDesk:
         config = row.provider_config().to_stored()
         config.update({name: changes.pop(name) for name in CONFIG_FIELDS & set(changes)})
         typed = ProviderConfig.parse(config, slug)
+        if typed.is_connection and typed.base_url is None:
+            raise ValidationError(f"{row.display_name} is a connection: it needs a base URL.")
         return self.ctx.store.save(slug, expected_version, config=typed, **changes)
+
+    def add_connection(
+        self,
+        user: User,
+        slug: str,
+        base_url: str,
+        *,
+        display_name: str | None = None,
+        kind: str = "openai-compatible",
+        api_key: str | None = None,
+        priority: int | None = None,
+    ) -> AIProvider:
+        """Add a connection (a new row of kind `kind`); its key, when given, is tested live
+        against its base URL first. Local servers need no key."""
+        require_super_admin(user, "add a connection")
+        row = self.ctx.new_connection(slug, kind, base_url, display_name, priority)
+        if api_key and api_key.strip():
+            self.test_connection(row, api_key)
+            row.shared_api_key = self.ctx.keys.encrypt(api_key.strip())
+        saved = self.ctx.store.insert(row)
+        self.ctx.catalog_cache.invalidate(slug)
+        return saved
+
+    def test_connection(self, row: AIProvider, api_key: str) -> None:
+        """One live authenticated call to an unsaved connection (see :meth:`test_key`)."""
+        if not api_key.strip():
+            raise ValidationError("The key is empty.")
+        provider = self.ctx.unsaved_connection(row, self.ctx.settings.catalog_timeout)
+        provider.test_key(api_key.strip())
+
+    def remove_connection(self, user: User, slug: str) -> AIProvider:
+        """Delete an added connection (also one whose stored config is no longer usable);
+        a built-in provider is switched off, never removed. Returns the removed row."""
+        require_super_admin(user, "remove a connection")
+        row = self.ctx.store.get(slug)
+        if row is None:
+            raise ValidationError(f"Unknown provider {slug!r}.")
+        if not row.provider_config().is_connection:
+            raise ValidationError(
+                f"{row.display_name} is built in and cannot be removed; switch it off instead."
+            )
+        self.ctx.store.delete(slug)
+        self.ctx.registry.unbind_connection(slug)
+        self.ctx.catalog_cache.invalidate(slug)
+        return row
 
     def set_provider_active(self, user: User, slug: str, active: bool) -> AIProvider:
         """Switch a provider on or off, re-applied on a concurrent save (never a conflict)."""

@@ -15,7 +15,7 @@ from core.providers.flavours import flavour_name
 from core.requester import Requester
 from core.service import ImportPlan, ModelDesk, ProviderView
 from core.types import Capability
-from ui import catalog, sign_in, state, untrusted
+from ui import catalog, connections, sign_in, state, untrusted
 from ui.widgets import reporting_errors
 
 STATUS_BADGE = {
@@ -43,6 +43,7 @@ def render() -> None:
         with st.container(border=True, key=f"provider_{view.slug}"):
             _provider_card(desk, view, found.get(view.slug), who)
     if who.is_super_admin:
+        connections.add_form(desk, who.user)
         _export_import(desk, who.user)
 
 
@@ -69,6 +70,7 @@ def _provider_card(
             _personal_key(desk, view, who.personal, expanded=not user.is_super_admin)
     if user.is_super_admin:
         _settings_form(desk, view, user)
+        connections.remove_button(desk, view, user)
 
 
 def _health(view: ProviderView, entry: CatalogEntry | None) -> None:

@@ -87,7 +87,7 @@ BAD_FILES = {
     ),
     "priority as text": (one(config={"priority": "5"}), ["alpha.config.priority: must be a whole"]),
     "priority as a bool": (one(config={"priority": True}), ["alpha.config.priority"]),
-    "an unknown config field": (one(config={"kind": "x"}), ["alpha.config.kind: unknown field"]),
+    "an unknown config field": (one(config={"tint": "x"}), ["alpha.config.tint: unknown field"]),
     "an unknown provider field": (one(colour="red"), ["alpha.colour: unknown field"]),
     "an unknown provider": (one("nope"), ["nope.slug: unknown provider"]),
     "a provider twice": (

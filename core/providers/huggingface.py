@@ -12,7 +12,10 @@ import os
 from typing import Any
 from urllib.parse import quote
 
+import httpx
+
 from core.errors import ProviderError
+from core.providers.limits import Limits
 from core.providers.openai_shape import OpenAIShapeProvider
 from core.providers.parsing import (
     TEXT,
@@ -126,6 +129,17 @@ class HuggingFaceProvider(OpenAIShapeProvider):
     chat_path = "v1/chat/completions"
     models_path = "v1/models"
 
+    def __init__(
+        self,
+        client: httpx.Client,
+        base_url: str | None = None,
+        timeout: float = 20.0,
+        *,
+        limits: Limits | None = None,
+    ) -> None:
+        root = router_root(base_url or self.configured_base_url())
+        super().__init__(client, root, timeout, limits=limits)
+
     @property
     def hub_url(self) -> str:
         """The Hub API (``HF_HUB_URL``), used for media models and for checking keys."""
@@ -203,6 +217,13 @@ class HuggingFaceProvider(OpenAIShapeProvider):
                 kind="bad_request",
             )
         return "hf-inference/models/" + "/".join(quote(s, safe="") for s in segments)
+
+
+def router_root(base_url: str) -> str:
+    """The router's root: ``HF_BASE_URL`` may end in ``/v1`` (as Hugging Face's docs print
+    it, ``https://router.huggingface.co/v1``) or not; the paths add ``v1/`` themselves."""
+    root = base_url.rstrip("/")
+    return root.removesuffix("/v1")
 
 
 def _dimensions(size: str | None) -> dict[str, int] | None:

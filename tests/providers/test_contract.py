@@ -128,8 +128,8 @@ def test_an_explicit_base_url_wins_over_the_environment(
     slug: str, client: httpx.Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(PROVIDERS[slug].base_url_env, "http://from-env.test")
-    provider = PROVIDERS[slug](client, base_url="http://given.test/v1/")
-    assert provider.base_url == "http://given.test/v1"
+    provider = PROVIDERS[slug](client, base_url="http://given.test/api/")
+    assert provider.base_url == "http://given.test/api"
 
 
 # ---- listing ------------------------------------------------------------------------

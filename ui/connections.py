@@ -1,0 +1,86 @@
+"""Connections on the Providers page: add an OpenAI-compatible server, remove one.
+
+A connection is a row of the provider table (see ``ModelDesk.add_connection``); the
+key is optional (local servers need none) and, when given, tested live before the
+connection is saved. Every error shows through :mod:`ui.untrusted` (via
+:func:`ui.widgets.reporting_errors`), so upstream text is never rendered as Markdown.
+"""
+
+from __future__ import annotations
+
+import re
+
+import streamlit as st
+
+from core.auth import User
+from core.service import ModelDesk, ProviderView
+from ui.untrusted import plain_markdown
+from ui.widgets import reporting_errors
+
+CONFIRM_KEY = "connection_remove_confirm"  # the slug whose removal awaits confirmation
+FORM_FIELDS = ("connection_name", "connection_base_url", "connection_slug", "connection_key")
+
+
+def slug_for(name: str) -> str:
+    """A slug proposed from a display name: lowercase, a-z 0-9 and '-', at most 32."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:32].strip("-")
+
+
+def add_form(desk: ModelDesk, user: User) -> None:
+    """ "Add an OpenAI-compatible server": name, base URL, optional slug and key."""
+    with (
+        st.expander("Add an OpenAI-compatible server", icon=":material/add_link:"),
+        st.form("add_connection", clear_on_submit=False, border=False),
+    ):
+        name = st.text_input("Name", placeholder="Local Ollama", key="connection_name")
+        base_url = st.text_input(
+            "Base URL", placeholder="http://localhost:11434/v1", key="connection_base_url"
+        )
+        slug = st.text_input(
+            "Slug (optional)",
+            key="connection_slug",
+            help="2 to 32 of a-z, 0-9 and '-'; made from the name when empty.",
+        )
+        key = st.text_input(
+            "Key (optional)",
+            type="password",
+            key="connection_key",
+            help="Local servers need none. A key is tested live, then encrypted.",
+        )
+        submitted = st.form_submit_button("Add server", type="primary", icon=":material/add:")
+    if not submitted:
+        return
+    chosen = slug.strip() or slug_for(name)
+    with reporting_errors("Adding the server"), st.spinner("Adding the server…"):
+        row = desk.add_connection(
+            user, chosen, base_url.strip(), display_name=name, api_key=key or None
+        )
+        for field in FORM_FIELDS:
+            st.session_state.pop(field, None)
+        st.toast(f"Added {plain_markdown(row.display_name)}.", icon=":material/check_circle:")
+        st.rerun()
+
+
+def remove_button(desk: ModelDesk, view: ProviderView, user: User) -> None:
+    """For an added connection: "Remove", then a confirmation naming it."""
+    if not view.is_connection:
+        return
+    if st.session_state.get(CONFIRM_KEY) != view.slug:
+        if st.button("Remove connection", key=f"remove_{view.slug}", icon=":material/delete:"):
+            st.session_state[CONFIRM_KEY] = view.slug
+            st.rerun()
+        return
+    st.warning(
+        f"Remove **{plain_markdown(view.display_name)}**? Its key and model choices go with it.",
+        icon=":material/warning:",
+    )
+    yes, no = st.columns(2)
+    if yes.button("Yes, remove", key=f"remove_yes_{view.slug}", type="primary"):
+        st.session_state.pop(CONFIRM_KEY, None)
+        with reporting_errors("Removing the connection"):
+            desk.remove_connection(user, view.slug)
+            st.toast(f"Removed {plain_markdown(view.display_name)}.", icon=":material/delete:")
+            st.rerun()
+    if no.button("Cancel", key=f"remove_no_{view.slug}"):
+        st.session_state.pop(CONFIRM_KEY, None)
+        st.rerun()
