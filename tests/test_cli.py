@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from cryptography.fernet import Fernet
 
@@ -361,3 +362,20 @@ def test_provider_keeps_the_call_on_that_provider(desk, fake, monkeypatch, capsy
     assert fake.count("openrouter", "chat/completions") == 0
     code, _ = run(desk, "generate", "chat", "--prompt", "hi", "--provider", "groq")
     assert code == 3 and "no chat model is selected for Groq" in capsys.readouterr().err
+
+
+def test_a_reasoning_model_gets_only_what_it_takes(desk, fake, monkeypatch, capsys) -> None:
+    """The fake answers o3-mini as OpenAI does (400 for max_tokens or a temperature);
+    the CLI's flags still work: max_completion_tokens, the temperature left out with a note."""
+    _openai_ready(desk, monkeypatch)
+    strict = httpx.post(
+        fake.base_urls()["OPENAI_BASE_URL"] + "/chat/completions",
+        json={"model": "o3-mini", "messages": [], "max_tokens": 5},
+        headers={"Authorization": f"Bearer {OPENAI_KEY}"},
+    )
+    assert strict.status_code == 400 and strict.json()["error"]["param"] == "max_tokens"
+    argv = ("generate", "chat", "--prompt", "think", "--provider", "openai", "--model", "o3-mini")
+    code, text = run(desk, *argv, "--max-tokens", "50", "--temperature", "0.5")
+    err = capsys.readouterr().err
+    assert code == 0 and "think" in text, err
+    assert "note: Temperature left out: o3-mini is a reasoning model" in err
