@@ -378,3 +378,30 @@ def test_cli_refuses_an_invalid_size_with_exit_2_before_any_upstream_call(
     assert "1024x1792" in capsys.readouterr().err
     code, _ = _cli(desk, "generate", "chat", "--prompt", "hi", "--temperature", "3")
     assert code == 2
+
+
+def test_the_service_follows_openrouters_supported_parameters(
+    desk: ModelDesk, router: respx.MockRouter
+) -> None:
+    """A model whose catalogue entry lists no temperature gets none; max_tokens stays."""
+    models = [
+        {
+            "id": "acme/fixed-sampler",
+            "name": "Acme: Fixed Sampler",
+            "architecture": {"input_modalities": ["text"], "output_modalities": ["text"]},
+            "pricing": {"prompt": "0", "completion": "0"},
+            "supported_parameters": ["max_tokens", "reasoning", "include_reasoning"],
+        }
+    ]
+    router.get(f"{OPENROUTER}/models").mock(return_value=httpx.Response(200, json={"data": models}))
+    route = router.post(f"{OPENROUTER}/chat/completions").mock(
+        return_value=sse_response(chunk("fixed", finish="stop"))
+    )
+    desk.set_shared_key(LOCAL_USER, "openrouter", "sk-or-test-SENTINEL-0000", test=False)
+    desk.select_model(CLI, "openrouter", "chat", "acme/fixed-sampler")
+    request = ChatRequest(HI, ChatOptions(temperature=0.9, max_tokens=20))
+    stream = desk.generate("chat", request, CLI, only="openrouter")
+    assert "".join(stream) == "fixed"
+    sent = sent_json(route)
+    assert sent["max_tokens"] == 20 and "temperature" not in sent
+    assert "catalogue entry does not list one" in stream.info.notes[0]
