@@ -44,7 +44,7 @@ from core.service import (
     ProviderView,
     SpeechRequest,
 )
-from core.types import ALL_CAPABILITIES, ChatMessage, ModelInfo
+from core.types import ALL_CAPABILITIES, ChatMessage, ChatOptions, ModelInfo
 from core.untrusted import MAX_DESCRIPTION, clean_text
 
 EXIT_CODES: list[tuple[type[Exception], int]] = [
@@ -92,9 +92,19 @@ def build_parser() -> argparse.ArgumentParser:
     gen = sub.add_parser("generate", help="run a capability once")
     gen.add_argument("capability", choices=_caps())
     gen.add_argument("--prompt", required=True)
-    gen.add_argument("--out", type=Path, help="file for image/audio output")
+    gen.add_argument("--provider", "-p", help="only this provider (no fallback)")
+    gen.add_argument(
+        "--model", help="any listed model, for this call only (a personal choice: not selected)"
+    )
+    gen.add_argument("--out", type=Path, help="file for image/audio output (FILE, FILE-2...)")
     gen.add_argument("--template", default="blog_post", choices=list(TEMPLATES))
-    gen.add_argument("--voice")
+    gen.add_argument("--system", help="chat: a system prompt")
+    gen.add_argument("--max-tokens", type=int, help="chat: reply length cap (default: the model's)")
+    gen.add_argument("--temperature", type=float, help="chat: 0-2 (default: the model's)")
+    gen.add_argument("--size", help="image: WxH, one the model draws (default: the model's)")
+    gen.add_argument("--n", type=int, default=1, help="image: how many")
+    gen.add_argument("--voice", help="audio: the voice")
+    gen.add_argument("--format", default="mp3", help="audio: mp3, wav, opus, aac, flac, pcm")
 
     sub.add_parser("rotate-key", help="re-encrypt stored keys with the newest secret")
     sub.add_parser("hash-password", help="print a [passwords] hash of a password read from stdin")
@@ -322,14 +332,13 @@ def cmd_select(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_generate(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
-    builders: dict[str, Callable[[], Request]] = {
-        "chat": lambda: ChatRequest([ChatMessage("user", args.prompt)]),
-        "content": lambda: ContentRequest(args.template, args.prompt),
-        "image": lambda: ImageRequest(args.prompt),
-        "audio": lambda: SpeechRequest(args.prompt, voice=args.voice),
-    }
-    request = builders[args.capability]()
-    result = desk.generate(args.capability, request, CLI)
+    request = _generate_request(args)
+    pin = _pin(desk, args)
+    only = None if pin else args.provider
+    result = desk.generate(args.capability, request, CLI, pin=pin, only=only)
+    info = result.info
+    for note in info.notes:
+        print(f"note: {clean_text(note)}", file=sys.stderr)
     if isinstance(result, ChatStream):
         for delta in result:
             out.write(clean_text(delta, None))
@@ -337,7 +346,6 @@ def cmd_generate(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
         out.write("\n")
     else:
         _write_media(result, args.out, out)
-    info = result.info
     for note in info.fallbacks:
         print(f"fell back: {clean_text(note)}", file=sys.stderr)
     tokens = info.usage.total_tokens if info.usage else None
@@ -349,9 +357,39 @@ def cmd_generate(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def _write_media(result: ImageOutcome | AudioOutcome, path: Path | None, out: TextIO) -> None:
-    if path is None:
+def _generate_request(args: argparse.Namespace) -> Request:
+    """The request the flags describe; checked (media needs --out) before any call."""
+    if args.capability in ("image", "audio") and args.out is None:
         raise ValidationError("Image and audio need --out FILE.")
+    if args.capability == "chat":
+        messages = [ChatMessage("system", args.system)] if args.system else []
+        options = ChatOptions(temperature=args.temperature, max_tokens=args.max_tokens)
+        return ChatRequest([*messages, ChatMessage("user", args.prompt)], options)
+    if args.capability == "content":
+        return ContentRequest(args.template, args.prompt)
+    if args.capability == "image":
+        return ImageRequest(args.prompt, args.size, args.n)
+    return SpeechRequest(args.prompt, voice=args.voice, response_format=args.format)
+
+
+def _pin(desk: ModelDesk, args: argparse.Namespace) -> tuple[str, str] | None:
+    """--model as a pinned (slug, model): on --provider, else on the provider that
+    would serve (or the first that lacks only a selected model)."""
+    if not args.model:
+        return None
+    found = desk.candidates(args.capability, CLI)
+    if args.provider:
+        found = [r for r in found if r.slug == args.provider]
+    for res in found:
+        if res.usable or res.refused_by == "has_a_model":
+            return res.slug, args.model
+    if args.provider and not found:
+        raise ValidationError(f"There is no provider {args.provider!r}.")
+    raise NotConfigured(f"{found[0].reason}." if found else "No provider is installed.")
+
+
+def _write_media(result: ImageOutcome | AudioOutcome, path: Path, out: TextIO) -> None:
+    """Audio to `path`; images to `path`, then `path-2`, `path-3`... (always bytes)."""
     if isinstance(result, AudioOutcome):
         path.write_bytes(result.result.audio)
         print(f"wrote {path} ({result.result.mime})", file=out)

@@ -12,6 +12,7 @@ from typing import Any
 from core.content import ContentRequest, build_messages
 from core.context import DeskContext
 from core.errors import NotConfigured, ProviderError, ValidationError
+from core.model_params import ParameterSupport, parameter_support
 from core.requester import Requester
 from core.resolution import KeySource, Resolution, Resolver
 from core.selection import Selection
@@ -31,15 +32,22 @@ log = logging.getLogger(__name__)
 # ---------------------------------------------------------------- requests
 @dataclass(slots=True)
 class ChatRequest:
+    """Messages and options; an option left None is not sent (the model's default)."""
+
     messages: list[ChatMessage]
     options: ChatOptions = field(default_factory=ChatOptions)
 
 
 @dataclass(slots=True)
 class ImageRequest:
+    """A prompt; `size` None lets the model choose, else one it draws ("1024x1024")."""
+
     prompt: str
     size: str | None = None
     n: int = 1
+
+
+MAX_IMAGES = 10  # per request: OpenAI's own limit for n
 
 
 @dataclass(slots=True)
@@ -72,6 +80,7 @@ class CallInfo:
     latency_ms: float | None = None
     first_token_ms: float | None = None
     usage: Usage | None = None
+    notes: list[str] = field(default_factory=list)  # e.g. a parameter this model does not take
 
     @property
     def cost(self) -> float | None:
@@ -142,25 +151,34 @@ class Generation:
         request: Request,
         who: Requester,
         pin: tuple[str, str] | None = None,
+        only: str | None = None,
     ) -> Outcome:
         """Run `request`; fall back on 429/5xx/timeout/refused before the first token.
 
         `pin` = (slug, model_id) forces one provider and model (the chat compare
-        view): a personal model choice, so it obeys ``allow_personal_keys`` and the
-        live catalogue like any other; it uses the same key rules and never falls back.
+        view, the CLI's ``--model``): a personal, one-call model choice, so it obeys
+        ``allow_personal_keys`` and the live catalogue like any other; it uses the
+        same key rules and never falls back. `only` = a slug keeps the call on that
+        provider and its own model choice (the CLI's ``--provider``), without fallback.
         """
         capability = Capability(capability)
         expected = REQUEST_FOR[capability]
         if not isinstance(request, expected):
             raise ValidationError(f"{capability} needs a {expected.__name__}.")
-        plan = self._pinned(capability, who, pin) if pin else self._plan(capability, who)
+        check_request(request)
+        if pin:
+            plan = self._pinned(capability, who, pin)
+        elif only:
+            plan = [self._only(capability, who, only)]
+        else:
+            plan = self._plan(capability, who)
         notes: list[str] = []
         last_error: ProviderError | None = None
         for resolution in plan:
             try:
                 return self._attempt(capability, request, resolution, notes)
             except ProviderError as exc:
-                if not exc.retryable or pin:
+                if not exc.retryable or pin or only:
                     exc.fallbacks = list(notes)
                     raise
                 last_error = exc
@@ -182,6 +200,12 @@ class Generation:
         plan = [r for r in self.resolver.candidates(capability, who) if r.usable]
         return plan or [self.resolver.resolve(capability, who)]  # resolve() raises the reasons
 
+    def _only(self, capability: Capability, who: Requester, slug: str) -> Resolution:
+        resolution = self.resolver.resolve_row(self.ctx.row(slug), capability, who)
+        if not resolution.usable:
+            raise NotConfigured(resolution.reason + ".")
+        return resolution
+
     def _pinned(
         self, capability: Capability, who: Requester, pin: tuple[str, str]
     ) -> list[Resolution]:
@@ -194,6 +218,12 @@ class Generation:
             raise NotConfigured(resolution.reason + ".")
         return [resolution]
 
+    def support(self, res: Resolution, *, catalogue: bool = True) -> ParameterSupport:
+        """The parameters the resolved model accepts; `catalogue` also reads its catalogue
+        record (fetched when cold), where the model's own parameter list may be."""
+        model = self.selection.load_model_info(res) if catalogue else None
+        return parameter_support(res.slug, model, res.model_id or "")
+
     def _attempt(
         self, capability: Capability, request: Request, res: Resolution, notes: list[str]
     ) -> Outcome:
@@ -201,15 +231,20 @@ class Generation:
         info = CallInfo(
             res.slug, res.display_name, res.model_id or "", res.key_source, res.reason, list(notes)
         )
-        started = time.perf_counter()
         model = res.model_id or ""
+        if isinstance(request, ImageRequest):  # refused before any upstream call
+            problem = self.support(res, catalogue=False).check_size(request.size)
+            if problem:
+                raise ValidationError(f"{problem} ({res.display_name} / {model}).")
+        started = time.perf_counter()
         if isinstance(request, ChatRequest | ContentRequest):
             if isinstance(request, ContentRequest):
                 events = provider.generate_content(
                     model, _content_messages(request), res.api_key, ChatOptions()
                 )
             else:
-                events = provider.chat(model, request.messages, res.api_key, request.options)
+                options, info.notes = self.support(res).apply(request.options)
+                events = provider.chat(model, request.messages, res.api_key, options)
             events = iter(events)
             first = next(events, StreamEnd())  # errors before the first token surface here
             info.first_token_ms = (time.perf_counter() - started) * 1000
@@ -246,6 +281,18 @@ class Generation:
             return usage
 
         return price
+
+
+def check_request(request: Request) -> None:
+    """ValidationError for values no model takes (checked before any upstream call)."""
+    if isinstance(request, ChatRequest):
+        options = request.options
+        if options.temperature is not None and not 0 <= options.temperature <= 2:
+            raise ValidationError("Temperature must be between 0 and 2.")
+        if options.max_tokens is not None and options.max_tokens < 1:
+            raise ValidationError("Max tokens must be at least 1.")
+    if isinstance(request, ImageRequest) and not 1 <= request.n <= MAX_IMAGES:
+        raise ValidationError(f"The number of images must be between 1 and {MAX_IMAGES}.")
 
 
 def _content_messages(request: ContentRequest) -> list[ChatMessage]:

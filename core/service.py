@@ -43,6 +43,7 @@ from core.generation import (
     SpeechRequest,
 )
 from core.http import make_client
+from core.model_params import ParameterSupport
 from core.provider_config import ProviderConfig
 from core.providers.base import BaseProvider
 from core.providers.registry import Registry, discover
@@ -316,6 +317,11 @@ class ModelDesk:
         """The resolved model's catalogue record (fetches the catalogue when cold)."""
         return self.selection.load_model_info(res)
 
+    def parameter_support(self, resolution: Resolution) -> ParameterSupport:
+        """What the resolved model accepts: temperature (and why not), the max-tokens
+        field, the image sizes it draws (None: any)."""
+        return self.generation.support(resolution)
+
     def set_capability_override(
         self, user: User, slug: str, model_id: str, capabilities: list[str] | None
     ) -> AIProvider:
@@ -349,6 +355,7 @@ class ModelDesk:
         who: Requester,
         *,
         pin: tuple[str, str] | None = None,
+        only: str | None = None,
     ) -> ChatStream: ...
 
     @overload
@@ -359,6 +366,7 @@ class ModelDesk:
         who: Requester,
         *,
         pin: tuple[str, str] | None = None,
+        only: str | None = None,
     ) -> ImageOutcome: ...
 
     @overload
@@ -369,6 +377,7 @@ class ModelDesk:
         who: Requester,
         *,
         pin: tuple[str, str] | None = None,
+        only: str | None = None,
     ) -> AudioOutcome: ...
 
     def generate(
@@ -378,13 +387,15 @@ class ModelDesk:
         who: Requester,
         *,
         pin: tuple[str, str] | None = None,
+        only: str | None = None,
     ) -> Outcome:
         """Run `request` on the resolved provider (see :class:`core.generation.Generation`).
 
         The result's type follows the request's: chat and content stream a
         :class:`ChatStream`, images give an :class:`ImageOutcome`, speech an
-        :class:`AudioOutcome`."""
-        return self.generation.generate(capability, request, who, pin)
+        :class:`AudioOutcome`. `pin` = (slug, model) is a personal one-call model
+        choice; `only` = slug keeps the call on that provider; neither falls back."""
+        return self.generation.generate(capability, request, who, pin, only)
 
     # ------------------------------------------------------------ import / export
     def export_config(self) -> dict[str, Any]:

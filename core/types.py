@@ -98,6 +98,8 @@ class ChatOptions:
     temperature: float | None = None
     max_tokens: int | None = None
     stream: bool = True  # False: one request, the whole reply yielded as one delta
+    # the body field max_tokens travels in (OpenAI reasoning models: max_completion_tokens)
+    max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
 
 
 @dataclass(slots=True)

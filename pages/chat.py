@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.requester import Requester
+from core.resolution import Resolution
 from core.service import ChatRequest, ModelDesk
 from core.types import Capability, ChatMessage, ChatOptions
 from ui import catalog, state, untrusted
@@ -17,8 +18,8 @@ def render() -> None:
     who = state.requester()
     desk = state.get_desk()
     st.title("Chat")
-    resolution_box(desk, Capability.CHAT, who)
-    options, system, compare = _settings(desk, who)
+    resolution = resolution_box(desk, Capability.CHAT, who)
+    options, system, compare = _settings(desk, who, resolution)
     history: list[dict] = st.session_state.setdefault(HISTORY, [])
     for turn in history:
         _show_turn(turn)
@@ -52,19 +53,33 @@ def _show_message(role: str, message: dict) -> None:
             call_stats(message["info"])
 
 
-def _settings(desk: ModelDesk, who: Requester):
+def _settings(desk: ModelDesk, who: Requester, resolution: Resolution | None):
     with st.expander("Settings", icon=":material/tune:"):
         system = st.text_area(
             "System prompt", key="chat_system", placeholder="You are a helpful assistant."
         )
         left, right = st.columns(2)
-        temperature = left.slider("Temperature", 0.0, 2.0, 0.7, 0.1, key="chat_temperature")
-        max_tokens = right.number_input("Max tokens", 16, 32000, 1024, 64, key="chat_max_tokens")
+        support = desk.parameter_support(resolution) if resolution else None
+        fixed = support.reason if support and not support.temperature else None
+        own = left.toggle("Set a temperature", key="chat_set_temperature", disabled=bool(fixed))
+        temperature = left.slider(
+            "Temperature", 0.0, 2.0, 0.7, 0.1, key="chat_temperature", disabled=not own
+        )
+        if fixed:
+            with left:
+                untrusted.caption(":material/info: ", fixed)  # names the model: plain text
+        max_tokens = right.number_input(
+            "Max tokens", 16, 32000, None, 64, key="chat_max_tokens", placeholder="model's default"
+        )
         compare = _compare_picker(desk, who)
         if st.button("Clear conversation", icon=":material/delete_sweep:"):
             st.session_state[HISTORY] = []
             st.rerun()
-    return ChatOptions(temperature=temperature, max_tokens=int(max_tokens)), system, compare
+    options = ChatOptions(
+        temperature=temperature if own and not fixed else None,  # only what the user set
+        max_tokens=int(max_tokens) if max_tokens else None,
+    )
+    return options, system, compare
 
 
 def _compare_picker(desk: ModelDesk, who: Requester) -> tuple[str, str] | None:

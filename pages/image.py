@@ -18,11 +18,12 @@ def render() -> None:
     who = state.requester()
     desk = state.get_desk()
     st.title("Image")
-    resolution_box(desk, Capability.IMAGE, who)
+    resolution = resolution_box(desk, Capability.IMAGE, who)
+    sizes = (desk.parameter_support(resolution).image_sizes if resolution else None) or SIZES
     with st.form("image_form"):
         prompt = st.text_area("Prompt", placeholder="A red fox in the snow, watercolour")
         size_col, count_col = st.columns(2)
-        size = size_col.selectbox("Size", SIZES)
+        size = size_col.selectbox("Size", sizes)  # only the sizes this model draws
         count = count_col.number_input("Images", 1, 4, 1)
         submitted = st.form_submit_button("Generate", type="primary", icon=":material/brush:")
     gallery: list[dict] = st.session_state.setdefault(GALLERY, [])

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from cryptography.fernet import Fernet
 
@@ -290,3 +291,91 @@ def test_concurrent_enable_and_disable_all_succeed(desk: ModelDesk) -> None:
         thread.join(timeout=60)
     assert codes == [0] * 6
     assert desk.store.get("groq").version == 7  # every run saved once
+
+
+OPENAI_KEY = "sk-test-fake-CLI-SENTINEL-0000"
+
+
+def _openai_ready(desk: ModelDesk, monkeypatch) -> None:
+    """OpenAI configured with a key and dall-e-3 for images, OpenRouter with a key only."""
+    run(desk, "providers", "set-key", "openai", stdin=OPENAI_KEY + "\n", monkeypatch=monkeypatch)
+    run(desk, "providers", "set-key", "openrouter", stdin=KEY + "\n", monkeypatch=monkeypatch)
+    assert run(desk, "select", "openai", "image", "dall-e-3")[0] == 0
+
+
+@pytest.mark.parametrize("hosted", [False, True], ids=["base64", "url"])
+def test_generate_image_writes_every_image_as_file_file_2(
+    desk, fake, tmp_path, monkeypatch, hosted: bool
+) -> None:
+    """Images come back as base64 or as URLs (downloaded): either way every one is a file."""
+    _openai_ready(desk, monkeypatch)
+    if hosted:
+        fake.configure("openai", image_url=f"{fake.url}/image.png")
+    out = tmp_path / "fox.png"
+    code, text = run(desk, "generate", "image", "--prompt", "fox", "--n", "3", "--out", str(out))
+    assert code == 0 and fake.count("openai", "images/generations") == 3  # dall-e-3: one each
+    files = [out, tmp_path / "fox-2.png", tmp_path / "fox-3.png"]
+    assert all(f.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") for f in files)
+    assert text.count("wrote ") == 3 and not (tmp_path / "fox-4.png").exists()
+    assert fake.count("files") == (3 if hosted else 0)  # each hosted image downloaded
+
+
+def test_an_invalid_size_exits_2_before_any_upstream_call(
+    desk, fake, tmp_path, monkeypatch, capsys
+):
+    _openai_ready(desk, monkeypatch)
+    fake.reset()
+    out = tmp_path / "fox.png"
+    argv = ("generate", "image", "--prompt", "fox", "--size", "512x512", "--out", str(out))
+    assert run(desk, *argv)[0] == 2
+    assert "1792x1024" in capsys.readouterr().err
+    assert fake.count("openai", "images/generations") == 0 and not out.exists()
+    sized = ("generate", "image", "--prompt", "fox", "--size", "1792x1024", "--out", str(out))
+    assert run(desk, *sized)[0] == 0 and out.exists()
+
+
+def test_model_is_a_one_call_personal_choice_obeying_the_provider(
+    desk, fake, tmp_path, monkeypatch
+):
+    _openai_ready(desk, monkeypatch)
+    out = tmp_path / "fox.png"
+    argv = ("generate", "image", "--prompt", "fox", "--out", str(out))
+    assert run(desk, *argv, "--model", "gpt-image-1")[0] == 0
+    assert desk.resolve("image", CLI).model_id == "dall-e-3"  # nothing was selected
+    assert run(desk, *argv, "--model", "no-such-model")[0] == 2
+    view = next(v for v in desk.providers() if v.slug == "openai")
+    desk.update_provider(CLI.user, "openai", view.row.version, allow_personal_keys=False)
+    fake.reset()
+    assert run(desk, *argv, "--model", "gpt-image-1")[0] == 2  # personal choices refused
+    assert fake.count("openai", "images/generations") == 0
+
+
+def test_provider_keeps_the_call_on_that_provider(desk, fake, monkeypatch, capsys) -> None:
+    _openai_ready(desk, monkeypatch)
+    model = desk.catalog_entry("openrouter", CLI).models_for("chat")[0].id
+    run(desk, "select", "openrouter", "chat", model)
+    assert run(desk, "select", "openai", "chat", "gpt-4o")[0] == 0
+    fake.reset()
+    code, _ = run(desk, "generate", "chat", "--prompt", "hi", "--provider", "openai")
+    assert code == 0 and "OpenAI-compatible / gpt-4o" in capsys.readouterr().err
+    assert fake.count("openai", "chat/completions") == 1
+    assert fake.count("openrouter", "chat/completions") == 0
+    code, _ = run(desk, "generate", "chat", "--prompt", "hi", "--provider", "groq")
+    assert code == 3 and "no chat model is selected for Groq" in capsys.readouterr().err
+
+
+def test_a_reasoning_model_gets_only_what_it_takes(desk, fake, monkeypatch, capsys) -> None:
+    """The fake answers o3-mini as OpenAI does (400 for max_tokens or a temperature);
+    the CLI's flags still work: max_completion_tokens, the temperature left out with a note."""
+    _openai_ready(desk, monkeypatch)
+    strict = httpx.post(
+        fake.base_urls()["OPENAI_BASE_URL"] + "/chat/completions",
+        json={"model": "o3-mini", "messages": [], "max_tokens": 5},
+        headers={"Authorization": f"Bearer {OPENAI_KEY}"},
+    )
+    assert strict.status_code == 400 and strict.json()["error"]["param"] == "max_tokens"
+    argv = ("generate", "chat", "--prompt", "think", "--provider", "openai", "--model", "o3-mini")
+    code, text = run(desk, *argv, "--max-tokens", "50", "--temperature", "0.5")
+    err = capsys.readouterr().err
+    assert code == 0 and "think" in text, err
+    assert "note: Temperature left out: o3-mini is a reasoning model" in err

@@ -10,6 +10,8 @@ registers it as a provider.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -38,9 +40,18 @@ AUDIO_MIME: dict[str, str] = {
 
 # ---- chat completions -------------------------------------------------------------
 def chat_payload(
-    model: str, messages: list[ChatMessage], options: ChatOptions, **extra: Any
+    model: str,
+    messages: list[ChatMessage],
+    options: ChatOptions,
+    *,
+    stream_usage: bool = True,
+    **extra: Any,
 ) -> dict[str, Any]:
-    """The JSON body of ``POST /chat/completions``; optional fields only when set."""
+    """The JSON body of ``POST /chat/completions``; optional fields only when set.
+
+    ``max_tokens`` travels in ``options.max_tokens_field``; a stream asks for its
+    usage (``stream_options``) unless `stream_usage` is off for a server that refuses it.
+    """
     payload: dict[str, Any] = {
         "model": model,
         "messages": [{"role": m.role, "content": m.content} for m in messages],
@@ -49,11 +60,45 @@ def chat_payload(
     if options.temperature is not None:
         payload["temperature"] = options.temperature
     if options.max_tokens is not None:
-        payload["max_tokens"] = options.max_tokens
+        payload[options.max_tokens_field] = options.max_tokens
     if options.stream:
         payload["stream"] = True
-        payload["stream_options"] = {"include_usage": True}
+        if stream_usage:
+            payload["stream_options"] = {"include_usage": True}
     return payload
+
+
+class StreamOptionsMemory:
+    """Base URLs of servers that refused ``stream_options`` (older Azure versions,
+    Mistral, Databricks), for this process; bounded, oldest forgotten first."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._urls: OrderedDict[str, None] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def refuses(self, base_url: str) -> bool:
+        with self._lock:
+            return base_url in self._urls
+
+    def remember(self, base_url: str) -> None:
+        with self._lock:
+            self._urls[base_url] = None
+            self._urls.move_to_end(base_url)
+            while len(self._urls) > self._size:
+                self._urls.popitem(last=False)
+
+    def forget_all(self) -> None:
+        with self._lock:
+            self._urls.clear()
+
+
+NO_STREAM_OPTIONS = StreamOptionsMemory()
+
+
+def refused_stream_options(exc: ProviderError) -> bool:
+    """A 400/422 whose upstream message names ``stream_options``."""
+    return exc.status in (400, 422) and "stream_options" in exc.message
 
 
 def usage_of(event: dict[str, Any]) -> Usage | None:
@@ -108,7 +153,8 @@ class OpenAIShapeProvider(BaseProvider):
         options: ChatOptions | None = None,
     ) -> Iterator[ChatEvent]:
         options = options or ChatOptions()
-        payload = chat_payload(model, messages, options)
+        stream_usage = not NO_STREAM_OPTIONS.refuses(self.http.base_url)
+        payload = chat_payload(model, messages, options, stream_usage=stream_usage)
         if options.stream:
             return self._stream_chat(payload, api_key)
         return self._whole_chat(payload, api_key)
@@ -133,7 +179,7 @@ class OpenAIShapeProvider(BaseProvider):
     def _stream_chat(self, payload: dict[str, Any], api_key: str | None) -> Iterator[ChatEvent]:
         usage: Usage | None = None
         finish: str | None = None
-        for event in self.http.stream_sse(self.chat_path, api_key, payload):
+        for event in self._events(payload, api_key):
             if not isinstance(event, dict):
                 continue
             usage = usage_of(event) or usage
@@ -145,6 +191,22 @@ class OpenAIShapeProvider(BaseProvider):
                 yield text
             finish = _finish_reason(choice) or finish
         yield StreamEnd(usage, finish)
+
+    def _events(self, payload: dict[str, Any], api_key: str | None) -> Iterator[Any]:
+        """The stream's events; a server that refuses ``stream_options`` before the first
+        event is asked once more without them, and remembered (by base URL)."""
+        started = False
+        try:
+            for event in self.http.stream_sse(self.chat_path, api_key, payload):
+                started = True
+                yield event
+            return
+        except ProviderError as exc:
+            if started or "stream_options" not in payload or not refused_stream_options(exc):
+                raise
+        NO_STREAM_OPTIONS.remember(self.http.base_url)
+        without = {k: v for k, v in payload.items() if k != "stream_options"}
+        yield from self.http.stream_sse(self.chat_path, api_key, without)
 
     def _no_result(self, what: str, action: str) -> ProviderError:
         """A successful reply that holds nothing usable (no image, no audio)."""

@@ -46,6 +46,7 @@ OUTPUT_CAPABILITIES: dict[str, frozenset[Capability]] = {
 # Aspect ratios OpenRouter's ``image_config.aspect_ratio`` accepts.
 ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
 DEFAULT_VOICE = "alloy"
+MAX_PARAMETERS, MAX_PARAMETER_NAME = 100, 64
 IMAGE_AND_TEXT = ("image", "text")  # what image models are asked for first
 IMAGE_ONLY = ("image",)
 
@@ -82,6 +83,11 @@ def _pricing(raw: Any) -> Pricing:
     )
 
 
+def _parameters(raw: Any) -> tuple[str, ...]:
+    """``supported_parameters``: request field names, bounded (only ever looked up)."""
+    return tuple(p for p in strings(raw)[:MAX_PARAMETERS] if len(p) <= MAX_PARAMETER_NAME)
+
+
 def parse_model(item: dict[str, Any]) -> ModelInfo | None:
     """One catalogue entry -> ModelInfo; None when it has no id or serves nothing here."""
     model_id = model_id_of(item)
@@ -102,6 +108,7 @@ def parse_model(item: dict[str, Any]) -> ModelInfo | None:
         output_modalities=outputs,
         voices=strings(item.get("supported_voices")) if Capability.AUDIO in capabilities else (),
         description=text_of(item.get("description")),
+        supported_parameters=_parameters(item.get("supported_parameters")),
     )
 
 

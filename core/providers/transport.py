@@ -89,17 +89,39 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
 
 
 def upstream_message(body: bytes) -> str:
-    """The human part of an error body: OpenAI/OpenRouter/Groq/HF shapes."""
+    """The human part of an error body: OpenAI/OpenRouter/Groq/HF shapes, and the
+    ``detail`` list FastAPI servers (vLLM, Mistral) send for a rejected field."""
     try:
         parsed = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         return body[:200].decode("utf-8", "replace").strip()
     if isinstance(parsed, dict):
-        error = parsed.get("error", parsed.get("message", ""))
+        error = parsed.get("error") or parsed.get("message") or parsed.get("detail") or ""
         if isinstance(error, dict):
-            error = error.get("message", "")
+            error = error.get("message") or error.get("detail") or ""
+        if isinstance(error, list):
+            error = "; ".join(_field_error(item) for item in error[:5])
         return str(error)[:300]
     return ""
+
+
+def _field_error(item: Any) -> str:
+    """One FastAPI validation error: ``body.stream_options: Extra inputs are not permitted``."""
+    if not isinstance(item, dict):
+        return str(item)[:100]
+    loc = item.get("loc")
+    where = ".".join(str(part) for part in loc) if isinstance(loc, list) else ""
+    message = str(item.get("msg", ""))[:100]
+    return f"{where}: {message}" if where else message
+
+
+def _has_finish_reason(event: Any) -> bool:
+    """A chunk whose choice says why the reply ended: the stream's last content chunk."""
+    choices = event.get("choices") if isinstance(event, dict) else None
+    return isinstance(choices, list) and any(
+        isinstance(c, dict) and isinstance(c.get("finish_reason"), str) and c["finish_reason"]
+        for c in choices
+    )
 
 
 def _mime(response: httpx.Response) -> str:
@@ -215,7 +237,8 @@ class Transport:
         """POST and yield each ``data:`` JSON event of a server-sent-event stream.
 
         Comment lines (``: OPENROUTER PROCESSING``) are skipped; ``[DONE]`` ends the
-        stream. A stream that stops without ``[DONE]`` raises a truncation error.
+        stream. A stream that stops without ``[DONE]`` and without a ``finish_reason``
+        raises a truncation error.
         The response is closed in ``finally``, even when the consumer stops early.
         """
         headers = {"Accept": "text/event-stream"}
@@ -335,6 +358,10 @@ class Transport:
             yield pending.rstrip("\r")
 
     def _sse_events(self, lines: Iterator[str], api_key: str | None) -> Iterator[dict[str, Any]]:
+        """``data:`` events until ``[DONE]``. A stream that simply ends is complete when a
+        chunk carried a ``finish_reason`` (llama.cpp, TGI and mistral.rs never sent
+        ``[DONE]``); without either it was cut off. ``"error": null`` is no error."""
+        finished = False
         for line in lines:
             if not line.startswith("data:"):
                 continue  # blank separators, ": comments", event/id fields
@@ -345,9 +372,12 @@ class Transport:
                 event = json.loads(data)
             except ValueError:
                 raise self.bad_response("sent a malformed stream event.") from None
-            if isinstance(event, dict) and "error" in event:
+            if isinstance(event, dict) and event.get("error"):
                 raise self.reported_error(event["error"], api_key, "stream_error")
+            finished = finished or _has_finish_reason(event)
             yield event
+        if finished:
+            return
         raise ProviderError(
             self.provider,
             "the reply stream ended before it was complete.",

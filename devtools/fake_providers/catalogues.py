@@ -158,6 +158,7 @@ def openai_models(count: int) -> list[dict[str, Any]]:
     fixed = [
         "gpt-4o",
         "gpt-4o-mini",
+        "o3-mini",  # a reasoning model: strict about max_tokens and temperature
         "dall-e-3",
         "gpt-image-1",
         "tts-1",

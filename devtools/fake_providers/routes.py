@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from devtools.fake_providers import replies
+from devtools.fake_providers import replies, strict
 from devtools.fake_providers.catalogues import (
     groq_models,
     hf_hub_models,
@@ -135,6 +135,10 @@ def openai(handler: Handler, method: str, rest: str, query: Query, body: Body) -
     behaviour = handler.fake.behaviour["openai"]
     if method == "GET" and rest == "models":
         return _catalogue(handler, "openai", openai_models(behaviour.models))
+    refusal = strict.refusal(rest, body) if method == "POST" else None
+    if refusal:  # OpenAI's own 400 for a parameter this model rejects
+        handler.json(refusal, 400)
+        return True
     if method == "POST" and rest == "chat/completions":
         handler.chat(body, behaviour)
         return True
