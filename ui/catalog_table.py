@@ -97,7 +97,7 @@ def context_text(tokens: int | None) -> str:
         return UNKNOWN
     if tokens < 1000:
         return str(tokens)
-    base = 1024 if tokens % 1024 == 0 else 1000
+    base = 1024 if tokens % 1000 and tokens % 1024 == 0 else 1000
     if tokens >= base * base:
         return f"{tokens / (base * base):.3g}M"
     return f"{tokens / base:.3g}k"
@@ -190,7 +190,8 @@ def filter_frame(frame: pd.DataFrame, filters: Filters) -> pd.DataFrame:
 
 def _sorted(frame: pd.DataFrame, sort: str) -> pd.DataFrame:
     if sort == "Cheapest first":
-        price = frame["input_price"].fillna(frame["image_price"]).fillna(frame["request_price"])
+        price = frame["input_price"].combine_first(frame["image_price"])
+        price = price.combine_first(frame["request_price"])
         return frame.assign(_p=price).sort_values("_p", na_position="last").drop(columns="_p")
     if sort == "Largest context first":
         return frame.sort_values("context", ascending=False, na_position="last")
