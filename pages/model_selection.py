@@ -60,7 +60,8 @@ def _winners(desk: ModelDesk, views: list[ProviderView], who: Requester) -> None
     priority = {v.slug: v.config.priority for v in views}
     lines = []
     for capability in Capability:
-        found = desk.candidates(capability, who)
+        # the active rows in priority order, as desk.candidates would (without re-reading them)
+        found = [desk.resolver.resolve_row(v.row, capability, who) for v in views]
         usable = [r for r in found if r.usable]
         label = f"**{capability.value.title()}** →"
         if not usable:

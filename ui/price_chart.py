@@ -1,4 +1,4 @@
-"""Price against context for the filtered models (log scales), current choices stand out.
+"""Price against context for the filtered models (Vega-Lite, log scales), choices ringed.
 
 Picking by looking: cheap models with a large context sit bottom right. Only models
 with a known, non-zero input price and a known context can sit on log scales; the
@@ -7,7 +7,8 @@ caption says how many others are left out.
 
 from __future__ import annotations
 
-import altair as alt
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
@@ -19,44 +20,76 @@ MAX_POINTS = 5_000
 
 def chart_data(filtered: pd.DataFrame) -> pd.DataFrame:
     """The rows a log-log chart can place: known context and a positive input price."""
-    placed = filtered[(filtered["context"].fillna(0) > 0) & (filtered["input_price"].fillna(0) > 0)]
-    data = placed[["provider", "id", "context", "context_text", "input_price", "input_text"]]
-    data = data.assign(chosen=placed["chosen"].ne("")).head(MAX_POINTS)
-    return data.reset_index(drop=True)
+    data = filtered[["provider", "id", "context", "context_text", "input_price", "input_text"]]
+    placed = (data["context"] > 0) & (data["input_price"] > 0)  # NaN compares False
+    return data[placed].assign(chosen=filtered["chosen"][placed].ne("")).head(MAX_POINTS)
 
 
-def price_chart(filtered: pd.DataFrame) -> alt.LayerChart | alt.FacetChart:
-    """Input price per million tokens against context, choices drawn large and ringed."""
-    data = chart_data(filtered)
-    base = alt.Chart(data).encode(
-        x=alt.X("context:Q", scale=alt.Scale(type="log"), title="Context (tokens, log)"),
-        y=alt.Y("input_price:Q", scale=alt.Scale(type="log"), title="Input $ / M tokens (log)"),
-        tooltip=[
-            alt.Tooltip("provider:N", title="Provider"),
-            alt.Tooltip("id:N", title="Model"),
-            alt.Tooltip("context_text:N", title="Context"),
-            alt.Tooltip("input_text:N", title="Input"),
+def price_chart_spec() -> dict[str, Any]:
+    """Vega-Lite: input price per million tokens against context, log scales, one colour per
+    provider, current choices ringed by a large red diamond. (A plain spec: Altair's schema
+    validation would cost more than the rest of a warm rerun.)"""
+    axes = {
+        "x": {
+            "field": "context",
+            "type": "quantitative",
+            "scale": {"type": "log"},
+            "title": "Context (tokens, log)",
+        },
+        "y": {
+            "field": "input_price",
+            "type": "quantitative",
+            "scale": {"type": "log"},
+            "title": "Input $ / M tokens (log)",
+        },
+        "tooltip": [
+            {"field": "provider", "type": "nominal", "title": "Provider"},
+            {"field": "id", "type": "nominal", "title": "Model"},
+            {"field": "context_text", "type": "nominal", "title": "Context"},
+            {"field": "input_text", "type": "nominal", "title": "Input"},
         ],
-    )
-    points = base.mark_circle(size=28, opacity=0.55).encode(
-        color=alt.Color("provider:N", title="Provider")
-    )
-    chosen = base.transform_filter(alt.datum.chosen).mark_point(
-        size=260, shape="diamond", filled=False, strokeWidth=3, color="#d62728"
-    )
-    return alt.layer(points, chosen).properties(height=320)
+    }
+    return {
+        "height": 320,
+        "layer": [
+            {
+                "mark": {"type": "circle", "size": 28, "opacity": 0.55},
+                "encoding": {**axes, "color": {"field": "provider", "type": "nominal"}},
+            },
+            {
+                "transform": [{"filter": "datum.chosen"}],
+                "mark": {
+                    "type": "point",
+                    "shape": "diamond",
+                    "size": 260,
+                    "filled": False,
+                    "strokeWidth": 3,
+                    "color": "#d62728",
+                },
+                "encoding": axes,
+            },
+        ],
+    }
 
 
 def show_price_chart(capability: Capability, filtered: pd.DataFrame) -> None:
     """The chart for chat and content (images and speech have no context to speak of)."""
     if capability not in TEXT_CAPABILITIES:
         return
+    chart = st.expander(
+        "Price against context",
+        expanded=True,
+        key=f"chart_{capability.value}",
+        on_change="rerun",  # closed, it costs a rerun nothing
+    )
+    if not chart.open:
+        return
     placed = chart_data(filtered)
-    with st.expander("Price against context", expanded=True, key=f"chart_{capability.value}"):
+    with chart:
         if placed.empty:
             st.caption("No filtered model has both a known price and a known context.")
             return
-        st.altair_chart(price_chart(filtered), width="stretch")
+        st.vega_lite_chart(placed, price_chart_spec(), width="stretch")
         left_out = len(filtered) - len(placed)
         note = "The red diamond is the current choice. " if placed["chosen"].any() else ""
         if left_out:
