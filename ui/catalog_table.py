@@ -56,11 +56,10 @@ SHOWN: dict[Capability, list[str]] = {
         "input_text",
         "output_text",
         "inputs",
-        "source",
     ],
     Capability.IMAGE: ["chosen", "provider", "id", "name", "image_text", "request_text", "source"],
     Capability.AUDIO: ["chosen", "provider", "id", "name", "request_text", "source"],
-}
+}  # chat's capability source is in the detail panel: its table is wide enough already
 SHOWN[Capability.CONTENT] = SHOWN[Capability.CHAT]
 SORTS = ["Provider priority", "Cheapest first", "Largest context first", "Name"]
 
@@ -237,9 +236,9 @@ def column_config(capability: Capability) -> dict[str, ColumnConfig]:
     """Labels and widths of the columns `capability`'s table shows."""
     text = st.column_config.TextColumn
     config: dict[str, ColumnConfig] = {
-        "chosen": text("Chosen", width="small", help="Current choice: shared, yours or both"),
+        "chosen": text("Chosen", width=90, help="Current choice: shared, yours or both"),
         "provider": text("Provider"),
-        "id": text("Model id", width="large"),
+        "id": text("Model id", width="medium"),
         "name": text("Name"),
         "context_text": text("Context", width="small", help="Tokens the model reads at once"),
         "input_text": text("Input", help="Price per million input tokens"),

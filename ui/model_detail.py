@@ -56,13 +56,11 @@ def _facts(model: ModelInfo) -> None:
         st.markdown(untrusted.plain_markdown(model.description))
     inputs = ", ".join(model.input_modalities) or "not stated"
     outputs = ", ".join(model.output_modalities) or "not stated"
-    price = model.pricing
     lines = [
         f"**Reads** {untrusted.plain_markdown(inputs)} → **writes** "
         f"{untrusted.plain_markdown(outputs)}",
         f"**Context** {context_text(model.context_length)}",
-        f"**Prices** input {per_million(price.prompt)} · output {per_million(price.completion)}"
-        f" · image {per_unit(price.image, 'image')} · request {per_unit(price.request, 'request')}",
+        f"**Prices** {_prices(model)}",
         f"**Serves** {', '.join(c.value for c in ALL_CAPABILITIES if model.supports(c))}"
         f" — from {SOURCE_WORDS[model.capability_source]}",
     ]
@@ -74,6 +72,24 @@ def _facts(model: ModelInfo) -> None:
         st.markdown(f"**Supported parameters** {params}")
     else:
         st.caption("The provider lists no supported parameters for this model.")
+
+
+def _prices(model: ModelInfo) -> str:
+    """The prices the catalogue gives, in words ("not listed" when it gives none)."""
+    price = model.pricing
+    known = [
+        (label, text)
+        for label, value, text in (
+            ("input", price.prompt, per_million(price.prompt)),
+            ("output", price.completion, per_million(price.completion)),
+            ("per image", price.image, per_unit(price.image, "image")),
+            ("per request", price.request, per_unit(price.request, "request")),
+        )
+        if value is not None
+    ]
+    if not known:
+        return "not listed by the provider"
+    return " · ".join(f"{label} {text}" for label, text in known)
 
 
 def _no_key_warning(desk: ModelDesk, view: ProviderView, who: Requester) -> None:

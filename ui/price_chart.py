@@ -54,7 +54,14 @@ def price_chart_spec() -> dict[str, Any]:
         "layer": [
             {
                 "mark": {"type": "circle", "size": 28, "opacity": 0.55},
-                "encoding": {**axes, "color": {"field": "provider", "type": "nominal"}},
+                "encoding": {
+                    **axes,
+                    "color": {
+                        "field": "provider",
+                        "type": "nominal",
+                        "legend": {"orient": "bottom", "title": None},
+                    },
+                },
             },
             {
                 "transform": [{"filter": "datum.chosen"}],
@@ -92,6 +99,8 @@ def show_price_chart(capability: Capability, filtered: pd.DataFrame) -> None:
         st.vega_lite_chart(placed, price_chart_spec(), width="stretch")
         left_out = len(filtered) - len(placed)
         note = "The red diamond is the current choice. " if placed["chosen"].any() else ""
+        if filtered["chosen"].ne("").any() and not placed["chosen"].any():
+            note += "The current choice is free or unpriced, so it is not on the chart. "
         if left_out:
             note += f"{left_out:,} free or unpriced models (or of unknown context) are not shown."
         if note:

@@ -187,6 +187,7 @@ def test_the_detail_panel_shows_the_model_and_its_buttons_work() -> None:
     assert f"Selected **OpenRouter** · `{model.id}`" in shown
     assert "**Reads** text → **writes** text" in shown and "**Context**" in shown
     assert "**Prices** input $" in shown and "from the provider's own metadata" in shown
+    assert "per image —" not in shown  # only the prices the catalogue gives
     next(b for b in app.button if b.label == "Use as shared chat model").click().run()
     assert desk().store.get("openrouter").provider_config().selected("chat") == model.id
     next(b for b in app.button if b.label == "Use as my model").click().run()
@@ -306,6 +307,9 @@ def test_the_chart_plots_the_filtered_models_and_rings_the_choice() -> None:
     rows = _chart_rows(charts[0])
     assert rows.loc[rows["chosen"], "id"].tolist() == ["vendor2/text-model-2"]
     assert len(rows) > 10
+    desk().select_model(LOCAL, "openrouter", "chat", "vendor0/text-model-0:free")
+    app.run()
+    assert "The current choice is free or unpriced, so it is not on the chart." in texts(app)
     app.text_input(key="search_chat").input("no such model anywhere").run()
     assert not _charts(app)
 
