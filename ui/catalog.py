@@ -5,6 +5,10 @@ Each cached entry is keyed by provider slug, base URL, config version and a
 underscore argument (never hashed, never stored). Only healthy answers stay in
 this cache: an error or a stale list is dropped at once so the next rerun asks
 core again (core remembers failures briefly, so that costs no upstream call).
+
+Warm reruns read this cache only. With ``on_progress``, :func:`entries` fetches the
+cold providers progressively (:mod:`ui.progressive`): the page is told about each
+catalogue as it arrives, so one slow provider never holds the others.
 """
 
 from __future__ import annotations
