@@ -176,9 +176,12 @@ class Selection:
 
         return self.ctx.store.update_config(slug, apply)
 
-    def stale_selections(self, who: Requester) -> list[StaleSelection]:
-        """Selected models that vanished from the live catalogue, with a replacement."""
-        entries = self.entries(who)
+    def stale_selections(
+        self, who: Requester, entries: dict[str, CatalogEntry] | None = None
+    ) -> list[StaleSelection]:
+        """Selected models that vanished from the live catalogue, with a replacement
+        (checked against `entries` when the caller already has them)."""
+        entries = self.entries(who) if entries is None else entries
         stale: list[StaleSelection] = []
         for row in self.ctx.rows():
             entry = entries.get(row.slug)

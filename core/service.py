@@ -343,8 +343,10 @@ class ModelDesk:
         """
         self.selection.select_model(who, slug, capability, model_id, scope)
 
-    def stale_selections(self, who: Requester) -> list[StaleSelection]:
-        return self.selection.stale_selections(who)
+    def stale_selections(
+        self, who: Requester, *, entries: dict[str, CatalogEntry] | None = None
+    ) -> list[StaleSelection]:
+        return self.selection.stale_selections(who, entries)
 
     # ------------------------------------------------------------ generation
     @overload

@@ -1,4 +1,10 @@
-"""Model Selection: every active provider's live catalogue, per capability."""
+"""Model Selection: every active provider's live catalogue, per capability.
+
+At the top, which provider and model wins each capability now and why; then per
+capability a filterable table (filters apply as you type), the picked model's detail
+panel and a price/context chart. Cold catalogues load progressively: each provider's
+models appear as soon as its catalogue arrives, a slow one says "loading… N s".
+"""
 
 from __future__ import annotations
 
@@ -9,19 +15,23 @@ from core.requester import Requester
 from core.service import ModelDesk, ProviderView
 from core.types import Capability
 from ui import catalog, state, untrusted
+from ui.catalog_table import (
+    SHOWN,
+    SORTS,
+    TEXT_CAPABILITIES,
+    Filters,
+    column_config,
+    filter_frame,
+    found_line,
+    mark_choices,
+    models_frame,
+    table_height,
+)
+from ui.model_detail import show_detail
+from ui.price_chart import show_price_chart
 from ui.widgets import reporting_errors
 
-COLUMN_CONFIG = {
-    "provider": st.column_config.TextColumn("Provider"),
-    "id": st.column_config.TextColumn("Model id", width="large"),
-    "name": st.column_config.TextColumn("Name"),
-    "context": st.column_config.NumberColumn("Context", format="localized"),
-    "prompt $/M": st.column_config.NumberColumn("Prompt $/M", format="%.3f"),
-    "completion $/M": st.column_config.NumberColumn("Completion $/M", format="%.3f"),
-    "free": st.column_config.CheckboxColumn("Free"),
-    "inputs": st.column_config.TextColumn("Inputs"),
-    "source": st.column_config.TextColumn("Capability from", help="metadata, rule or override"),
-}
+TAB_KEY = "capability_tab"
 
 
 def render() -> None:
@@ -32,17 +42,81 @@ def render() -> None:
     if not views:
         st.info("No provider is active. Switch one on in Providers.")
         return
-    found = catalog.entries(desk, who, views)
-    _stale_warnings(desk, who)
-    tabs = st.tabs([c.value.title() for c in Capability], key="capability_tab", on_change="rerun")
+    _winners(desk, views, who)
+    stale_box = st.container()
+    tabs = st.tabs([c.value.title() for c in Capability], key=TAB_KEY, on_change="rerun")
+    found = None
     for capability, tab in zip(Capability, tabs, strict=True):
         if tab.open:
             with tab:
-                _capability_tab(desk, capability, views, found, who)
+                found = _capability_tab(desk, capability, views, who)
+    with stale_box:
+        _stale_warnings(desk, who, found)
 
 
-def _stale_warnings(desk: ModelDesk, who: Requester) -> None:
-    for stale in desk.stale_selections(who):
+# ---------------------------------------------------------------- who wins, and why
+def _winners(desk: ModelDesk, views: list[ProviderView], who: Requester) -> None:
+    """Per capability, the provider and model the next call uses (priority decides)."""
+    priority = {v.slug: v.config.priority for v in views}
+    lines = []
+    for capability in Capability:
+        # the active rows in priority order, as desk.candidates would (without re-reading them)
+        found = [desk.resolver.resolve_row(v.row, capability, who) for v in views]
+        usable = [r for r in found if r.usable]
+        label = f"**{capability.value.title()}** →"
+        if not usable:
+            offered = [r for r in found if r.refused_by != "offers_capability"]
+            why = offered[0].reason if offered else "no provider offers it"
+            lines.append(f"{label} nothing yet: {untrusted.plain_markdown(why)}")
+            continue
+        win = usable[0]
+        text = (
+            f"{label} {untrusted.plain_markdown(win.display_name)} · "
+            f"{untrusted.code_span(win.model_id)} (priority {priority.get(win.slug, '?')}, "
+            f"{win.model_scope} choice)"
+        )
+        if len(usable) > 1:
+            rest = ", ".join(untrusted.plain_markdown(r.display_name) for r in usable[1:])
+            text += f"; then {rest}"
+        lines.append(text)
+    with st.container(border=True, key="winners"):
+        st.markdown("  \n".join(lines))
+        st.caption(
+            "Choices are made per provider. For each call the usable provider with the "
+            "lowest priority number wins (your own choice first, then the shared one); the "
+            "next ones serve when it fails. Priorities are set on Providers."
+        )
+        if who.is_super_admin:
+            _shared_choices(desk, views, who)
+
+
+def _shared_choices(desk: ModelDesk, views: list[ProviderView], who: Requester) -> None:
+    """Every shared choice, each with a button that clears it (super admins)."""
+    chosen = [
+        (view, capability, model)
+        for view in views
+        for capability, model in view.config.selected_models.items()
+    ]
+    if not chosen:
+        return
+    with st.expander(f"Shared choices ({len(chosen)})", key="shared_choices"):
+        for view, capability, model in chosen:
+            text, button = st.columns([5, 1], vertical_alignment="center")
+            text.markdown(
+                f"{capability.value.title()} · {untrusted.plain_markdown(view.display_name)} · "
+                f"{untrusted.code_span(model)} (priority {view.config.priority})"
+            )
+            key = f"clear_{view.slug}_{capability.value}"
+            if button.button("Clear", key=key, help="Remove this shared choice"):
+                with reporting_errors("Clearing the choice"):
+                    desk.select_model(who, view.slug, capability, None)
+                    st.rerun()
+
+
+# ---------------------------------------------------------------- stale choices
+def _stale_warnings(desk: ModelDesk, who: Requester, found: catalog.CatalogSnapshot | None) -> None:
+    entries = found.entries if found is not None else None
+    for stale in desk.stale_selections(who, entries=entries):
         text = (
             f"**{untrusted.plain_markdown(stale.display_name)} · {stale.capability}**: "
             f"{untrusted.plain_markdown(stale.reason)} ({stale.scope} choice)."
@@ -53,8 +127,16 @@ def _stale_warnings(desk: ModelDesk, who: Requester) -> None:
             + (f" Suggested: {untrusted.code_span(stale.suggestion)}." if stale.suggestion else ""),
             icon=":material/history:",
         )
-        can_fix = stale.suggestion and (stale.scope == "personal" or who.is_super_admin)
         key = f"fix_{stale.slug}_{stale.capability}_{stale.scope}"
+        if not stale.suggestion:
+            fix.button(
+                f"Show {stale.display_name}'s {stale.capability} models",
+                key=key,
+                on_click=_show_catalogue,
+                args=(stale.capability, stale.display_name),
+            )
+            continue
+        can_fix = stale.scope == "personal" or who.is_super_admin
         if can_fix and fix.button("Use the suggestion", key=key):
             with reporting_errors("Replacing the model"):
                 desk.select_model(
@@ -63,44 +145,133 @@ def _stale_warnings(desk: ModelDesk, who: Requester) -> None:
                 st.rerun()
 
 
+def _show_catalogue(capability: Capability, provider: str) -> None:
+    """Open `capability`'s tab filtered to `provider`'s models (a stale choice's way out)."""
+    cap = capability.value
+    st.session_state[TAB_KEY] = cap.title()
+    st.session_state[f"providers_{cap}"] = [provider]
+    st.session_state[f"search_{cap}"] = ""
+
+
+# ---------------------------------------------------------------- one capability
 def _capability_tab(
     desk: ModelDesk,
     capability: Capability,
     views: list[ProviderView],
-    found: catalog.CatalogSnapshot,
     who: Requester,
-) -> None:
+) -> catalog.CatalogSnapshot:
+    serving = [v for v in views if capability in v.capabilities]
     _current_choices(views, capability, who)
-    serving = {
-        s: e
-        for s, e in found.entries.items()
-        if capability in next(v for v in views if v.slug == s).capabilities
-    }
-    counts = [
-        f"{e.display_name}: {len(e.models_for(capability))}"
-        + (f" ({e.status})" if e.status != "ok" else "")
-        for e in serving.values()
-    ]
-    frame = catalog.frame(capability, found)
-    filtered = _filters(frame, capability, serving)
-    st.markdown(f"**Found {len(filtered):,} models** · " + " · ".join(counts))
-    for entry in serving.values():
-        if entry.error:
-            untrusted.caption(":material/warning: ", entry.error)
-    event = st.dataframe(
+    filters = _filters(capability, [v.display_name for v in serving])
+    found_slot, notes_slot, table_slot = st.empty(), st.empty(), st.empty()
+    choices = _choice_marks(serving, capability, who)
+
+    def progress(step: catalog.CatalogProgress) -> None:
+        entries = {v.slug: step.arrived[v.slug] for v in serving if v.slug in step.arrived}
+        filtered = filter_frame(mark_choices(models_frame(capability, entries), choices), filters)
+        arrived = [(v.display_name, entries.get(v.slug)) for v in serving]
+        found_slot.markdown(found_line(filtered, arrived, step.waited))
+        if step.new is not None or step.waited == 0:
+            _table(table_slot, capability, filtered)  # a preview: no selection until all came
+
+    found = catalog.entries(desk, who, views, on_progress=progress)
+    frame = mark_choices(catalog.frame(capability, found), choices)
+    filtered = filter_frame(frame, filters)
+    found_slot.markdown(
+        found_line(filtered, [(v.display_name, found.entries.get(v.slug)) for v in serving])
+    )
+    with notes_slot.container():
+        for view in serving:
+            entry = found.entries.get(view.slug)
+            if entry is not None and entry.error:
+                untrusted.caption(":material/warning: ", entry.error)
+    key = filters.table_key(capability)
+    rows = _table(table_slot, capability, filtered, key)
+    picked = _picked(capability, filtered, key, rows)
+    if picked is not None:
+        _detail(desk, capability, views, found, picked, who)
+    show_price_chart(capability, filtered)
+    return found
+
+
+def _table(
+    slot: st.delta_generator.DeltaGenerator,
+    capability: Capability,
+    filtered: pd.DataFrame,
+    key: str | None = None,
+) -> list[int]:
+    """The models table in `slot`: selectable with a `key`, a plain preview without."""
+    if filtered.empty:
+        slot.info("No model matches these filters.", icon=":material/filter_alt_off:")
+        return []
+    config, order = column_config(capability), SHOWN[capability]
+    height = table_height(len(filtered))
+    if key is None:
+        slot.dataframe(
+            filtered, hide_index=True, column_config=config, column_order=order, height=height
+        )
+        return []
+    event = slot.dataframe(
         filtered,
         hide_index=True,
-        column_config=COLUMN_CONFIG,
+        column_config=config,
+        column_order=order,
+        height=height,
         on_select="rerun",
         selection_mode="single-row",
-        key=f"table_{capability.value}",
-        height=420,
+        key=key,
     )
-    rows = event.selection.rows if event else []
-    if rows:
-        chosen = filtered.iloc[rows[0]]
-        view = next(v for v in views if v.display_name == chosen["provider"])
-        _choose(desk, view, capability, str(chosen["id"]), who)
+    return list(event.selection.rows) if event else []
+
+
+def _picked(
+    capability: Capability, filtered: pd.DataFrame, key: str, rows: list[int]
+) -> tuple[str, str] | None:
+    """The (slug, model id) whose details show: the row picked last, kept by identity
+    while filters change; cleared when the admin unticks it."""
+    cap = capability.value
+    last = st.session_state.get(f"picked_rows_{cap}")
+    if rows and (key, rows) != last and rows[0] < len(filtered):
+        row = filtered.iloc[rows[0]]
+        st.session_state[f"picked_rows_{cap}"] = (key, rows)
+        st.session_state[f"picked_{cap}"] = (str(row["slug"]), str(row["id"]))
+    elif not rows and last is not None and last[0] == key:
+        st.session_state.pop(f"picked_rows_{cap}", None)
+        st.session_state.pop(f"picked_{cap}", None)
+    return st.session_state.get(f"picked_{cap}")
+
+
+def _detail(
+    desk: ModelDesk,
+    capability: Capability,
+    views: list[ProviderView],
+    found: catalog.CatalogSnapshot,
+    picked: tuple[str, str],
+    who: Requester,
+) -> None:
+    slug, model_id = picked
+    view = next((v for v in views if v.slug == slug), None)
+    entry = found.entries.get(slug)
+    model = entry.find(model_id) if entry is not None else None
+    if view is None or model is None:
+        st.caption("The picked model is no longer in its live catalogue.")
+        return
+    show_detail(desk, view, model, capability, who)
+
+
+def _choice_marks(
+    serving: list[ProviderView], capability: Capability, who: Requester
+) -> dict[tuple[str, str], str]:
+    """(slug, model id) → "shared", "yours" or "shared + yours", for the table."""
+    marks: dict[tuple[str, str], str] = {}
+    for view in serving:
+        shared = view.config.selected(capability)
+        mine = who.personal_model(view.slug, capability.value)
+        if shared:
+            marks[(view.slug, shared)] = "shared"
+        if mine:
+            marks[(view.slug, mine)] = "shared + yours" if mine == shared else "yours"
+    return marks
 
 
 def _current_choices(views: list[ProviderView], capability: Capability, who: Requester) -> None:
@@ -114,65 +285,29 @@ def _current_choices(views: list[ProviderView], capability: Capability, who: Req
     st.caption("Current choices — " + ("; ".join(lines) if lines else "none yet."))
 
 
-def _filters(frame: pd.DataFrame, capability: Capability, serving: dict) -> pd.DataFrame:
+def _filters(capability: Capability, providers: list[str]) -> Filters:
+    """The filter widgets; the search applies as you type (after a short pause)."""
     key = capability.value
-    search, providers, price, context = st.columns([3, 3, 2, 2])
-    text = search.text_input("Search", key=f"search_{key}", placeholder="id or name")
-    names = [e.display_name for e in serving.values()]
-    chosen = providers.multiselect(
-        "Providers", names, key=f"providers_{key}", placeholder="All providers"
+    search, names, price, context, order = st.columns([3, 3, 2, 2, 2])
+    text = search.text_input(
+        "Search",
+        key=f"search_{key}",
+        placeholder="id or name",
+        type="search",
+        live="300ms",
+    )
+    chosen = names.multiselect(
+        "Providers", providers, key=f"providers_{key}", placeholder="All providers"
     )
     cost = price.selectbox("Price", ["All", "Free", "Paid"], key=f"price_{key}")
     minimum = context.number_input("Min context", min_value=0, step=8192, key=f"ctx_{key}")
-    mask = pd.Series(True, index=frame.index)
-    if text:
-        mask &= frame["id"].str.contains(text, case=False, regex=False) | frame[
-            "name"
-        ].str.contains(text, case=False, regex=False)
-    if chosen:
-        mask &= frame["provider"].isin(chosen)
-    if cost != "All":
-        mask &= frame["free"] == (cost == "Free")
-    if minimum:
-        mask &= frame["context"].fillna(0) >= minimum
-    if capability in (Capability.CHAT, Capability.CONTENT) and st.toggle(
+    sort = order.selectbox("Order", SORTS, key=f"sort_{key}")
+    reads_images = capability in TEXT_CAPABILITIES and st.toggle(
         "Only models that also read images", key=f"vision_{key}"
-    ):
-        mask &= frame["inputs"].str.contains("image", regex=False)
-    return frame[mask].reset_index(drop=True)
-
-
-def _choose(
-    desk: ModelDesk,
-    view: ProviderView,
-    capability: Capability,
-    model_id: str,
-    who: Requester,
-) -> None:
-    st.markdown(f"Selected **{view.display_name}** · {untrusted.code_span(model_id)}")
-    shared, mine, forget = st.columns(3)
-    if who.is_super_admin and shared.button(
-        f"Use as shared {capability} model", type="primary", key=f"shared_{capability}"
-    ):
-        with reporting_errors("Selecting the model"):
-            desk.select_model(who, view.slug, capability, model_id)
-            st.toast(
-                f"{untrusted.code_span(model_id)} now serves {capability} for everyone on "
-                f"{view.display_name}."
-            )
-            st.rerun()
-    if view.row.allow_personal_keys and mine.button("Use as my model", key=f"mine_{capability}"):
-        with reporting_errors("Selecting the model"):
-            desk.select_model(who, view.slug, capability, model_id, scope="personal")
-            st.toast(
-                f"You now use {untrusted.code_span(model_id)} for {capability} (this session only)."
-            )
-            st.rerun()
-    if who.personal_model(view.slug, capability.value) and forget.button(
-        "Forget my choice", key=f"forget_{capability}"
-    ):
-        desk.select_model(who, view.slug, capability, None, scope="personal")
-        st.rerun()
+    )
+    return Filters(
+        text or "", tuple(chosen), cost or "All", int(minimum or 0), reads_images, sort or SORTS[0]
+    )
 
 
 if __name__ == "__main__":  # run as a file, not imported: go through the sign-in gate

@@ -5,9 +5,17 @@ Each cached entry is keyed by provider slug, base URL, config version and a
 underscore argument (never hashed, never stored). Only healthy answers stay in
 this cache: an error or a stale list is dropped at once so the next rerun asks
 core again (core remembers failures briefly, so that costs no upstream call).
+
+Warm reruns read this cache only. With ``on_progress``, :func:`entries` fetches the
+cold providers progressively (:mod:`ui.progressive`): the page is told about each
+catalogue as it arrives, so one slow provider never holds the others.
 """
 
 from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
@@ -18,6 +26,8 @@ from core.errors import ModelDeskError
 from core.requester import Requester
 from core.service import ModelDesk, ProviderView
 from core.types import Capability
+from ui.catalog_table import models_frame
+from ui.progressive import drain_as_ready
 
 
 def _catalog_ttl() -> float:
@@ -30,17 +40,6 @@ def _catalog_ttl() -> float:
 
 
 _TTL = _catalog_ttl()
-COLUMNS = [
-    "provider",
-    "id",
-    "name",
-    "context",
-    "prompt $/M",
-    "completion $/M",
-    "free",
-    "inputs",
-    "source",
-]
 
 
 @st.cache_data(ttl=_TTL, max_entries=256, show_spinner=False)
@@ -76,21 +75,78 @@ class CatalogSnapshot:
         self.entries, self.stamp = found, stamp
 
 
+@dataclass(frozen=True, slots=True)
+class CatalogProgress:
+    """Where a progressive load stands: the entries so far (warm ones included), the
+    providers still pending, seconds waited, and the entry that just arrived (None on a
+    tick of the clock)."""
+
+    arrived: dict[str, CatalogEntry]
+    pending: tuple[str, ...]
+    waited: float
+    new: CatalogEntry | None = None
+
+
 def entries(
-    desk: ModelDesk, who: Requester, views: list[ProviderView] | None = None
+    desk: ModelDesk,
+    who: Requester,
+    views: list[ProviderView] | None = None,
+    on_progress: Callable[[CatalogProgress], None] | None = None,
 ) -> CatalogSnapshot:
-    """Catalogues of the active providers; cold ones are fetched concurrently first."""
+    """Catalogues of the active providers. Warm ones come from ``st.cache_data``; cold
+    ones are fetched concurrently, and with `on_progress` each is handed over as soon as
+    it arrives (a provider past its deadline last, as a "did not answer" entry)."""
     views = [v for v in (views or desk.providers()) if v.row.is_active]
-    cold = [v.slug for v in views if not _is_warm(desk, v, who)]
-    if cold:
-        with st.spinner(f"Loading live catalogues ({', '.join(cold)})…"):
-            desk.catalog_entries(who, slugs=cold)  # one concurrent fetch for all
-    found, stamp = {}, []
+    found: dict[str, CatalogEntry] = {}
+    cold = []
     for view in views:
-        args = _cache_args(desk, view, who)
-        entry = found[view.slug] = entry_for(desk, view, who)
-        stamp.append((*args, entry.status, entry.fetched_at))
-    return CatalogSnapshot(found, tuple(stamp))
+        if _is_warm(desk, view, who):
+            found[view.slug] = entry_for(desk, view, who)
+        else:
+            cold.append(view)
+    if cold and on_progress is None:
+        with st.spinner(f"Loading live catalogues ({', '.join(v.slug for v in cold)})…"):
+            desk.catalog_entries(who, slugs=[v.slug for v in cold])  # one concurrent fetch
+        found.update({v.slug: entry_for(desk, v, who) for v in cold})
+    elif cold and on_progress is not None:
+        found.update(_progressively(desk, who, cold, found, on_progress))
+    ordered = {v.slug: found[v.slug] for v in views if v.slug in found}
+    by_slug = {v.slug: v for v in views}
+    stamp = tuple(
+        (*_cache_args(desk, by_slug[s], who), e.status, e.fetched_at) for s, e in ordered.items()
+    )
+    return CatalogSnapshot(ordered, stamp)
+
+
+def _progressively(
+    desk: ModelDesk,
+    who: Requester,
+    cold: list[ProviderView],
+    warm: dict[str, CatalogEntry],
+    on_progress: Callable[[CatalogProgress], None],
+) -> dict[str, CatalogEntry]:
+    """Fetch the cold providers, reporting each arrival (and every tick) to `on_progress`."""
+    by_slug = {v.slug: v for v in cold}
+    arrived = dict(warm)
+    pending = [v.slug for v in cold]
+    on_progress(CatalogProgress(dict(arrived), tuple(pending), 0.0))
+    started = time.monotonic()
+
+    def arrive(entry: CatalogEntry) -> None:
+        view = by_slug[entry.slug]
+        # a healthy answer goes through st.cache_data (core has it now: no second fetch);
+        # a failed or late one is shown as it is and never cached here
+        arrived[entry.slug] = entry_for(desk, view, who) if entry.status == "ok" else entry
+        pending.remove(entry.slug)
+        waited = time.monotonic() - started
+        on_progress(CatalogProgress(dict(arrived), tuple(pending), waited, arrived[entry.slug]))
+
+    def tick(waited: float) -> None:
+        on_progress(CatalogProgress(dict(arrived), tuple(pending), waited))
+
+    slugs = list(by_slug)
+    drain_as_ready(desk.catalog_entries_as_ready(who, slugs=slugs), arrive, tick)
+    return {s: arrived[s] for s in slugs if s in arrived}
 
 
 def _is_warm(desk: ModelDesk, view: ProviderView, who: Requester) -> bool:
@@ -109,25 +165,7 @@ def refresh(desk: ModelDesk, view: ProviderView, who: Requester) -> CatalogEntry
 
 @st.cache_data(ttl=_TTL, max_entries=64, show_spinner=False)
 def _frame(capability: str, stamp: tuple, _entries: dict[str, CatalogEntry]) -> pd.DataFrame:
-    rows = []
-    for entry in _entries.values():
-        for model in entry.models_for(capability):
-            prompt = model.pricing.per_million("prompt")
-            completion = model.pricing.per_million("completion")
-            rows.append(
-                (
-                    entry.display_name,
-                    model.id,
-                    model.name,
-                    model.context_length,
-                    prompt,
-                    completion,
-                    model.pricing.is_free,
-                    ", ".join(model.input_modalities),
-                    model.capability_source,
-                )
-            )
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return models_frame(Capability(capability), _entries)
 
 
 def frame(capability: Capability, snapshot: CatalogSnapshot) -> pd.DataFrame:
