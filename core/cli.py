@@ -19,8 +19,9 @@ from typing import Any, TextIO
 
 from core.auth import LOCAL_USER
 from core.catalog import CatalogEntry
-from core.config_io import read_import
-from core.content import TEMPLATES, ContentRequest
+from core.cli_config import cmd_export, cmd_import
+from core.cli_generate import CLI, cmd_generate
+from core.content import TEMPLATES
 from core.db import StorageUnavailable
 from core.errors import (
     ConflictError,
@@ -31,20 +32,12 @@ from core.errors import (
     ProviderError,
     ValidationError,
 )
-from core.generation import Request
 from core.provider_config import CONNECTION_KINDS
-from core.requester import Requester
 from core.service import (
-    AudioOutcome,
-    ChatRequest,
-    ChatStream,
-    ImageOutcome,
-    ImageRequest,
     ModelDesk,
     ProviderView,
-    SpeechRequest,
 )
-from core.types import ALL_CAPABILITIES, ChatMessage, ChatOptions, ModelInfo
+from core.types import ALL_CAPABILITIES, ModelInfo
 from core.untrusted import MAX_DESCRIPTION, clean_text
 
 EXIT_CODES: list[tuple[type[Exception], int]] = [
@@ -57,8 +50,6 @@ EXIT_CODES: list[tuple[type[Exception], int]] = [
     (ConflictError, 4),
     (ModelDeskError, 2),
 ]
-CLI = Requester(LOCAL_USER)
-MAX_IMPORT_READ = 1024 * 1024  # read_import refuses anything over its own, smaller limit
 log = logging.getLogger(__name__)  # the CLI runs as the local super admin, with no session
 
 
@@ -331,111 +322,11 @@ def cmd_select(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def cmd_generate(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
-    request = _generate_request(args)
-    pin = _pin(desk, args)
-    only = None if pin else args.provider
-    result = desk.generate(args.capability, request, CLI, pin=pin, only=only)
-    info = result.info
-    for note in info.notes:
-        print(f"note: {clean_text(note)}", file=sys.stderr)
-    if isinstance(result, ChatStream):
-        for delta in result:
-            out.write(clean_text(delta, None))
-            out.flush()
-        out.write("\n")
-    else:
-        _write_media(result, args.out, out)
-    for note in info.fallbacks:
-        print(f"fell back: {clean_text(note)}", file=sys.stderr)
-    tokens = info.usage.total_tokens if info.usage else None
-    print(
-        f"[{clean_text(info.display_name)} / {clean_text(info.model)}, {info.key_source} key, "
-        f"{(info.latency_ms or 0):.0f} ms, tokens {tokens or '-'}]",
-        file=sys.stderr,
-    )
-    return 0
-
-
-def _generate_request(args: argparse.Namespace) -> Request:
-    """The request the flags describe; checked (media needs --out) before any call."""
-    if args.capability in ("image", "audio") and args.out is None:
-        raise ValidationError("Image and audio need --out FILE.")
-    if args.capability == "chat":
-        messages = [ChatMessage("system", args.system)] if args.system else []
-        options = ChatOptions(temperature=args.temperature, max_tokens=args.max_tokens)
-        return ChatRequest([*messages, ChatMessage("user", args.prompt)], options)
-    if args.capability == "content":
-        return ContentRequest(args.template, args.prompt)
-    if args.capability == "image":
-        return ImageRequest(args.prompt, args.size, args.n)
-    return SpeechRequest(args.prompt, voice=args.voice, response_format=args.format)
-
-
-def _pin(desk: ModelDesk, args: argparse.Namespace) -> tuple[str, str] | None:
-    """--model as a pinned (slug, model): on --provider, else on the provider that
-    would serve (or the first that lacks only a selected model)."""
-    if not args.model:
-        return None
-    found = desk.candidates(args.capability, CLI)
-    if args.provider:
-        found = [r for r in found if r.slug == args.provider]
-    for res in found:
-        if res.usable or res.refused_by == "has_a_model":
-            return res.slug, args.model
-    if args.provider and not found:
-        raise ValidationError(f"There is no provider {args.provider!r}.")
-    raise NotConfigured(f"{found[0].reason}." if found else "No provider is installed.")
-
-
-def _write_media(result: ImageOutcome | AudioOutcome, path: Path, out: TextIO) -> None:
-    """Audio to `path`; images to `path`, then `path-2`, `path-3`... (always bytes)."""
-    if isinstance(result, AudioOutcome):
-        path.write_bytes(result.result.audio)
-        print(f"wrote {path} ({result.result.mime})", file=out)
-        return
-    for index, image in enumerate(result.result.images):
-        target = path if index == 0 else path.with_stem(f"{path.stem}-{index + 1}")
-        target.write_bytes(image.data)
-        print(f"wrote {target}", file=out)
-
-
 def cmd_rotate(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
     result = desk.rotate_keys(LOCAL_USER)
     print(f"re-encrypted {len(result.rotated)} key(s)", file=out)
     for slug in result.unreadable:
         print(f"{slug}: cannot be decrypted, needs a new key", file=sys.stderr)
-    return 0
-
-
-def cmd_export(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
-    text = json.dumps(desk.export_config(), indent=2)
-    if args.out:
-        args.out.write_text(text + "\n")
-    else:
-        out.write(text + "\n")
-    return 0
-
-
-def cmd_import(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
-    """Validate the whole file, show every change, apply only with --yes (merge, one
-    transaction); removals of model choices also need --allow-removals."""
-    try:
-        with args.file.open("rb") as handle:
-            raw = handle.read(MAX_IMPORT_READ)
-    except OSError as exc:
-        raise ValidationError(f"Cannot read {args.file}: {type(exc).__name__}.") from None
-    data = read_import(raw)
-    if args.yes:
-        plan = desk.import_apply(LOCAL_USER, data, allow_removals=args.allow_removals)
-    else:
-        plan = desk.import_preview(data)
-    for change in plan.changes:
-        print(str(change) + ("  (removal)" if change.is_removal else ""), file=out)
-    verb = "applied" if args.yes else "would change (use --yes to apply)"
-    print(f"{len(plan.changes)} change(s) {verb}", file=out)
-    if plan.removals and not args.yes:
-        print(f"{len(plan.removals)} removal(s) also need --allow-removals", file=out)
     return 0
 
 

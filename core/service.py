@@ -9,7 +9,8 @@ hands each call to the part responsible for it:
 - :mod:`core.generation`: dispatch, fallback, streams, cost;
 - :mod:`core.config_io`: export and import.
 
-Provider administration (keys, flags, priority, base URL) lives here. Roles are
+Provider administration (keys, flags, priority, base URL, connections) comes from
+:class:`~core.provider_admin.ProviderAdministration`. Roles are
 enforced in core: whatever the UI shows or hides, a call outside a role is refused.
 """
 
@@ -21,15 +22,13 @@ from typing import Any, overload
 
 import httpx
 
-from core.auth import User, require_super_admin
+from core.auth import User
 from core.catalog import Catalog, CatalogEntry, CatalogTarget
 from core.config import Settings, load_settings
 from core.config_io import ConfigChange, ConfigIO, ImportPlan
 from core.content import ContentRequest
 from core.context import DeskContext, KeyStatus
-from core.crypto import RotationResult
 from core.db import ProviderStore, make_engine, storage_guard
-from core.errors import ValidationError
 from core.generation import (
     AudioOutcome,
     CallInfo,
@@ -44,6 +43,7 @@ from core.generation import (
 )
 from core.http import make_client
 from core.model_params import ParameterSupport
+from core.provider_admin import ProviderAdministration
 from core.provider_config import ProviderConfig
 from core.providers.base import BaseProvider
 from core.providers.registry import Registry, discover
@@ -69,8 +69,6 @@ __all__ = [
     "SpeechRequest",
     "StaleSelection",
 ]
-FLAG_FIELDS = {"display_name", "is_active", "allow_personal_keys", "allow_shared_for_normal_admins"}
-CONFIG_FIELDS = {"priority", "base_url"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +97,7 @@ class ProviderView:
         return self.config.is_connection
 
 
-class ModelDesk:
+class ModelDesk(ProviderAdministration):
     """One instance per process: thread-safe, shared by every session.
 
     Nothing touches the database or the secret key until first needed, so the
@@ -178,106 +176,6 @@ class ModelDesk:
     ) -> BaseProvider:
         """A provider object on the shared client; the base URL comes from its row."""
         return self.ctx.provider(slug, base_url, timeout)
-
-    def update_provider(
-        self, user: User, slug: str, expected_version: int, **changes: Any
-    ) -> AIProvider:
-        """Save policy flags, active toggle, priority and base URL (compare-and-swap)."""
-        require_super_admin(user, "change provider settings")
-        row = self.ctx.row(slug)
-        unknown = set(changes) - FLAG_FIELDS - CONFIG_FIELDS
-        if unknown:
-            raise ValidationError(f"Cannot change {', '.join(sorted(unknown))}.")
-        config = row.provider_config().to_stored()
-        config.update({name: changes.pop(name) for name in CONFIG_FIELDS & set(changes)})
-        typed = ProviderConfig.parse(config, slug)
-        if typed.is_connection and typed.base_url is None:
-            raise ValidationError(f"{row.display_name} is a connection: it needs a base URL.")
-        return self.ctx.store.save(slug, expected_version, config=typed, **changes)
-
-    def add_connection(
-        self,
-        user: User,
-        slug: str,
-        base_url: str,
-        *,
-        display_name: str | None = None,
-        kind: str = "openai-compatible",
-        api_key: str | None = None,
-        priority: int | None = None,
-    ) -> AIProvider:
-        """Add a connection (a new row of kind `kind`); its key, when given, is tested live
-        against its base URL first. Local servers need no key."""
-        require_super_admin(user, "add a connection")
-        row = self.ctx.new_connection(slug, kind, base_url, display_name, priority)
-        if api_key and api_key.strip():
-            self.test_connection(row, api_key)
-            row.shared_api_key = self.ctx.keys.encrypt(api_key.strip())
-        saved = self.ctx.store.insert(row)
-        self.ctx.catalog_cache.invalidate(slug)
-        return saved
-
-    def test_connection(self, row: AIProvider, api_key: str) -> None:
-        """One live authenticated call to an unsaved connection (see :meth:`test_key`)."""
-        if not api_key.strip():
-            raise ValidationError("The key is empty.")
-        provider = self.ctx.unsaved_connection(row, self.ctx.settings.catalog_timeout)
-        provider.test_key(api_key.strip())
-
-    def remove_connection(self, user: User, slug: str) -> AIProvider:
-        """Delete an added connection (also one whose stored config is no longer usable);
-        a built-in provider is switched off, never removed. Returns the removed row."""
-        require_super_admin(user, "remove a connection")
-        row = self.ctx.store.get(slug)
-        if row is None:
-            raise ValidationError(f"Unknown provider {slug!r}.")
-        if not row.provider_config().is_connection:
-            raise ValidationError(
-                f"{row.display_name} is built in and cannot be removed; switch it off instead."
-            )
-        self.ctx.store.delete(slug)
-        self.ctx.registry.unbind_connection(slug)
-        self.ctx.catalog_cache.invalidate(slug)
-        return row
-
-    def set_provider_active(self, user: User, slug: str, active: bool) -> AIProvider:
-        """Switch a provider on or off, re-applied on a concurrent save (never a conflict)."""
-        require_super_admin(user, "change provider settings")
-        self.ctx.row(slug)
-        return self.ctx.store.update(slug, lambda _row: {"is_active": active})
-
-    def test_key(self, slug: str, api_key: str, base_url: str | None = None) -> None:
-        """One live authenticated call; raises ProviderError when the key is refused."""
-        if not api_key.strip():
-            raise ValidationError("The key is empty.")
-        provider = self.ctx.provider(slug, base_url, self.ctx.settings.catalog_timeout)
-        provider.test_key(api_key.strip())
-
-    def set_shared_key(
-        self,
-        user: User,
-        slug: str,
-        api_key: str | None,
-        *,
-        test: bool = True,
-        expected_version: int | None = None,
-    ) -> AIProvider:
-        """Encrypt and store the shared key (tested first), or remove it with None."""
-        require_super_admin(user, "change a shared key")
-        self.ctx.row(slug)
-        token = None
-        if api_key:
-            api_key = api_key.strip()
-            if test:
-                self.test_key(slug, api_key)
-            token = self.ctx.keys.encrypt(api_key)
-        row = self.ctx.store.set_shared_key_token(slug, token, expected_version)
-        self.ctx.catalog_cache.invalidate(slug)
-        return row
-
-    def rotate_keys(self, user: User) -> RotationResult:
-        require_super_admin(user, "rotate the encryption key")
-        return self.ctx.keys.rotate_all(self.ctx.store)
 
     # ------------------------------------------------------------ resolution
     def key_for(self, row: AIProvider, who: Requester) -> KeyChoice:

@@ -1,0 +1,45 @@
+"""``python -m core export`` / ``import``: the configuration as JSON, merged back in."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import TextIO
+
+from core.auth import LOCAL_USER
+from core.config_io import read_import
+from core.errors import ValidationError
+from core.service import ModelDesk
+
+MAX_IMPORT_READ = 1024 * 1024  # read_import refuses anything over its own, smaller limit
+
+
+def cmd_export(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
+    text = json.dumps(desk.export_config(), indent=2)
+    if args.out:
+        args.out.write_text(text + "\n")
+    else:
+        out.write(text + "\n")
+    return 0
+
+
+def cmd_import(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
+    """Validate the whole file, show every change, apply only with --yes (merge, one
+    transaction); removals of model choices also need --allow-removals."""
+    try:
+        with args.file.open("rb") as handle:
+            raw = handle.read(MAX_IMPORT_READ)
+    except OSError as exc:
+        raise ValidationError(f"Cannot read {args.file}: {type(exc).__name__}.") from None
+    data = read_import(raw)
+    if args.yes:
+        plan = desk.import_apply(LOCAL_USER, data, allow_removals=args.allow_removals)
+    else:
+        plan = desk.import_preview(data)
+    for change in plan.changes:
+        print(str(change) + ("  (removal)" if change.is_removal else ""), file=out)
+    verb = "applied" if args.yes else "would change (use --yes to apply)"
+    print(f"{len(plan.changes)} change(s) {verb}", file=out)
+    if plan.removals and not args.yes:
+        print(f"{len(plan.removals)} removal(s) also need --allow-removals", file=out)
+    return 0
