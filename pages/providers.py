@@ -23,6 +23,7 @@ def render() -> None:
     who = state.requester()
     desk = state.get_desk()
     st.title("Providers")
+    provider_cards.page_style()
     sign_in.weak_password_warning()
     _plugin_errors(desk)
     if who.is_super_admin:
@@ -95,12 +96,12 @@ def _shared_key(desk: ModelDesk, view: ProviderView, user: User) -> None:
             placeholder=view.provider_cls.key_prefix_hint,
             help="Write-only: the key is tested, encrypted and never shown again.",
         )
-        test, save, remove = st.columns(3)
-        do_test = test.form_submit_button("Test key", icon=":material/network_check:")
-        do_save = save.form_submit_button("Save key", type="primary", icon=":material/key:")
-        do_remove = remove.form_submit_button(
-            "Remove key", icon=":material/delete:", disabled=view.key_status == "missing"
-        )
+        with st.container(horizontal=True):  # one row, wrapping on a phone
+            do_test = st.form_submit_button("Test key", icon=":material/network_check:")
+            do_save = st.form_submit_button("Save key", type="primary", icon=":material/key:")
+            do_remove = st.form_submit_button(
+                "Remove key", icon=":material/delete:", disabled=view.key_status == "missing"
+            )
     if do_test and new_key:
         with reporting_errors("Testing the key"), st.spinner("Testing the key…"):
             desk.test_key(view.slug, new_key)
@@ -163,9 +164,9 @@ def _personal_key(
             else "You can use your own key for this session; it is never saved."
         )
         key = st.text_input("Personal key", type="password", key=f"personal_key_{view.slug}")
-        use, forget = st.columns(2)
-        do_use = use.form_submit_button("Use my key")
-        do_forget = forget.form_submit_button("Forget my key", disabled=not current)
+        with st.container(horizontal=True):
+            do_use = st.form_submit_button("Use my key")
+            do_forget = st.form_submit_button("Forget my key", disabled=not current)
     if do_use and key:
         with reporting_errors("Testing your key"), st.spinner("Testing your key…"):
             desk.test_key(view.slug, key)

@@ -29,6 +29,18 @@ STATUS_BADGE = {
 LOADING_BADGE = ":gray-badge[loading…]"
 OFF_BADGE = ":gray-badge[off]"
 TILE_WIDTH = 120  # px: four count tiles in a row on a desktop, two on a phone
+# On a phone, the cards' numbers in a smaller type: a card stays about one screen high.
+PHONE_CSS = """<style>
+@media (max-width: 640px) {
+  [class*="st-key-provider_"] [data-testid="stMetricValue"] { font-size: 1.4rem; }
+  [class*="st-key-provider_"] [data-testid="stMetric"] { padding-bottom: 0; }
+}
+</style>"""
+
+
+def page_style() -> None:
+    """The cards' phone layout (a style element only; nothing visible)."""
+    st.html(PHONE_CSS)
 
 
 @dataclass(frozen=True, slots=True)
