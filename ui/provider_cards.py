@@ -28,7 +28,7 @@ STATUS_BADGE = {
 }
 LOADING_BADGE = ":gray-badge[loading…]"
 OFF_BADGE = ":gray-badge[off]"
-TILE_WIDTH = 120  # px: four count tiles in a row on a desktop, two on a phone
+TILE_WIDTH = 90  # px: four count tiles in a row on a desktop, at most two rows on a phone
 # On a phone, the cards' numbers in a smaller type: a card stays about one screen high.
 PHONE_CSS = """<style>
 @media (max-width: 640px) {
