@@ -70,6 +70,8 @@ def test_healthy_providers_fill_while_a_hung_one_is_still_loading(own_app, page,
     page.goto(f"{own_app.url}/providers")
     for slug in HEALTHY:
         expect(_card(page, slug)).to_contain_text("Catalogue latency")
+    page.set_viewport_size({"width": 1400, "height": _layout(page)["height"]})
+    screenshot(page, "providers-loading-desktop")  # (illustration: the hung one loading)
     expect(_card(page, HUNG)).to_contain_text("did not answer within 5 s", timeout=40_000)
     wait_for_app_run(page)
     cards = page.evaluate("window.__cards")
