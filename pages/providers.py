@@ -70,7 +70,8 @@ def _key_lost_on_reboot_warning(desk: ModelDesk) -> None:
 def _provider_card(desk: ModelDesk, view: ProviderView, who: Requester) -> CatalogueSlots:
     """Heading and catalogue placeholder (filled later), keys, then settings."""
     user = who.user
-    slots, keys = provider_cards.card_layout(view)
+    warm = progressive_providers.warm_entry(desk, who, view)
+    slots, keys = provider_cards.card_layout(view, warm)
     with keys:
         if user.is_super_admin:
             _shared_key(desk, view, user)

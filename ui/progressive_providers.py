@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from core.catalog import CatalogEntry
 from core.requester import Requester
-from core.service import ModelDesk
+from core.service import ModelDesk, ProviderView
 from ui import catalog, provider_cards
 from ui.provider_cards import CatalogueSlots
 
@@ -71,18 +71,21 @@ def fill_as_ready(
             fill(entry, elapsed)
 
 
+def warm_entry(desk: ModelDesk, who: Requester, view: ProviderView) -> CatalogEntry | None:
+    """This provider's entry if it is at hand without an upstream call (else None)."""
+    if not view.row.is_active or not catalog._is_warm(desk, view, who):
+        return None
+    return catalog.entry_for(desk, view, who)  # the st.cache_data layer
+
+
 def fill_cards(desk: ModelDesk, who: Requester, cards: list[CatalogueSlots]) -> None:
-    """Fill every active card: the ones whose Refresh was clicked first (refetched), warm
-    ones at once from the cache, then cold ones as each provider answers."""
-    active = [c for c in cards if c.view.row.is_active]
+    """Fill every card still waiting: the ones whose Refresh was clicked (refetched), then
+    the cold ones as each provider answers (warm ones were drawn with their card)."""
     pending: dict[str, CatalogueSlots] = {}
-    for slots in active:
+    for slots in cards:
         if slots.refresh:
-            provider_cards.show_loading(slots, 0, "refreshing")
             provider_cards.show_entry(slots, catalog.refresh(desk, slots.view, who))
-        elif catalog._is_warm(desk, slots.view, who):  # answered without an upstream call
-            provider_cards.show_entry(slots, catalog.entry_for(desk, slots.view, who))
-        else:
+        elif slots.view.row.is_active and not slots.filled:
             pending[slots.view.slug] = slots
     if not pending:
         return

@@ -9,7 +9,7 @@ badge shows the state of the answer on screen (a Refresh included).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import streamlit as st
@@ -52,11 +52,15 @@ class CatalogueSlots:
     trend: DeltaGenerator
     body: DeltaGenerator
     refresh: bool  # its Refresh button was clicked on this run
+    filled: bool = False  # drawn from a cached entry already
 
 
-def card_layout(view: ProviderView) -> tuple[CatalogueSlots, DeltaGenerator]:
-    """The card's heading row (name, badge, latency, Refresh), then its catalogue
-    placeholder on the left; returns the slots and the right-hand column (for the keys)."""
+def card_layout(
+    view: ProviderView, warm: CatalogEntry | None
+) -> tuple[CatalogueSlots, DeltaGenerator]:
+    """The card's heading row (name, badge, latency, Refresh), then its catalogue on the
+    left: drawn at once from `warm` (a cached entry), else a placeholder filled later.
+    Returns the slots and the right-hand column (for the keys)."""
     title, trend, refresh = st.columns([5, 2, 1], vertical_alignment="center")
     active = view.row.is_active
     clicked = active and refresh.button(
@@ -64,9 +68,16 @@ def card_layout(view: ProviderView) -> tuple[CatalogueSlots, DeltaGenerator]:
     )
     health, side = st.columns(2, gap="large")
     slots = CatalogueSlots(view, title.empty(), trend.empty(), health.empty(), bool(clicked))
-    _heading(slots, LOADING_BADGE if active else OFF_BADGE)
     if not active:
+        _heading(slots, OFF_BADGE)
         slots.body.caption("Switched off: its catalogue is not loaded.")
+    elif clicked:
+        show_loading(slots, 0, "refreshing")
+    elif warm is not None:
+        show_entry(slots, warm)  # no "loading…" flash on a warm rerun
+        slots = replace(slots, filled=True)
+    else:
+        show_loading(slots, 0)
     return slots, side
 
 
@@ -76,6 +87,7 @@ def _heading(slots: CatalogueSlots, badge: str) -> None:
 
 def show_loading(slots: CatalogueSlots, seconds: float, what: str = "loading") -> None:
     """The placeholder while this provider's catalogue is on its way."""
+    _heading(slots, LOADING_BADGE)
     slots.body.caption(f":material/hourglass_top: {what}… {seconds:.0f} s")
 
 
