@@ -50,13 +50,10 @@ def _key_lost_on_reboot_warning(desk: ModelDesk) -> None:
     """Before any key is saved: with no MODELDESK_SECRET_KEY the key is generated into
     data/, which Community Cloud wipes on reboot (and which an external database outlives)."""
     settings = desk.settings
-    if settings.secret_key or not (sign_in.on_community_cloud() or not settings.is_sqlite):
+    on_cloud = sign_in.on_community_cloud()
+    if settings.secret_key or not (on_cloud or not settings.is_sqlite):
         return
-    where = (
-        "Community Cloud wipes this disk"
-        if sign_in.on_community_cloud()
-        else ("the database lives elsewhere, so it outlives this disk")
-    )
+    where = "Community Cloud wipes this disk" if on_cloud else "the database outlives this disk"
     st.warning(
         "**No `MODELDESK_SECRET_KEY` is set**, so keys are encrypted with a key generated "
         f"into `data/`, and {where}: a key saved now would become unreadable after a "
