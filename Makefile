@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PORT ?= 8501
 DEMO_PORT ?= 8765
 
 .PHONY: run test demo lint bench chromium clean
@@ -18,8 +19,9 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 	touch $@
 
 ## Start the dashboard on SQLite (data/), no secrets needed (local mode needs 127.0.0.1).
+## Another port: make run PORT=8600
 run: $(VENV)/.runtime
-	$(PY) -m streamlit run streamlit_app.py --server.address 127.0.0.1
+	$(PY) -m streamlit run streamlit_app.py --server.address 127.0.0.1 --server.port $(PORT)
 
 ## Install Debian's Chromium for the browser tests when it is missing.
 chromium:
@@ -36,9 +38,10 @@ lint: $(VENV)/.dev
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
-## Offline tour: the fake providers on loopback and the app pointed at them.
-demo: $(VENV)/.dev
-	DEMO_PORT=$(DEMO_PORT) $(PY) scripts/demo.py
+## Offline tour: the fake providers on loopback and the app pointed at them (runtime
+## requirements only; its data is removed on exit). make demo PORT=8600 DEMO_PORT=8766
+demo: $(VENV)/.runtime
+	PORT=$(PORT) DEMO_PORT=$(DEMO_PORT) $(PY) scripts/demo.py
 
 bench: $(VENV)/.dev chromium
 	$(PY) -m benchmarks.catalog

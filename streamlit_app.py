@@ -31,17 +31,16 @@ registered = {}
 for section, specs in pages_for(user.role).items():
     for spec in specs:
         module = importlib.import_module(f"pages.{spec.module}")
-        page = st.Page(
-            module.render,
-            title=spec.title,
-            icon=spec.icon,
-            url_path=spec.url_path,
-            default=spec.url_path == "providers",
-        )
+        page = st.Page(module.render, title=spec.title, icon=spec.icon, url_path=spec.url_path)
         sections.setdefault(section, []).append(page)
         registered[spec.url_path] = page
 st.session_state["modeldesk_pages"] = registered
-navigation = st.navigation(sections, position="hidden")
+# Streamlit serves the default page at `/` only (its own url_path answers "Page not
+# found"), so every real page keeps its path (`/providers` works) and `/` is a hidden
+# page that sends the visitor on to the first page of their menu.
+first = next(iter(registered.values()))
+home = st.Page(lambda: st.switch_page(first), title=first.title, url_path="home", default=True)
+navigation = st.navigation({"": [home], **sections}, position="hidden")
 wanted = st.query_params.pop("next", None)  # a deep link that went through the gate first
 if wanted in registered:
     st.switch_page(registered[wanted])

@@ -8,61 +8,68 @@ import time
 import streamlit as st
 
 from core.auth import PersonalSettings, User
-from core.catalog import CatalogEntry
 from core.config_io import ImportInvalid, read_import
 from core.crypto import mask
-from core.providers.flavours import flavour_name
 from core.requester import Requester
 from core.service import ImportPlan, ModelDesk, ProviderView
-from core.types import Capability
-from ui import catalog, connections, sign_in, state, untrusted
+from ui import connections, progressive_providers, provider_cards, sign_in, state, untrusted
+from ui.provider_cards import CatalogueSlots
 from ui.widgets import reporting_errors
-
-STATUS_BADGE = {
-    "ok": ":green-badge[ok]",
-    "stale": ":orange-badge[stale]",
-    "error": ":red-badge[error]",
-    "no_key": ":gray-badge[needs a key]",
-}
 
 
 def render() -> None:
+    """Every card drawn at once (catalogues as placeholders), then each catalogue filled
+    in as it arrives: one slow provider never holds the page."""
     who = state.requester()
     desk = state.get_desk()
     st.title("Providers")
+    provider_cards.page_style()
     sign_in.weak_password_warning()
+    _plugin_errors(desk)
+    if who.is_super_admin:
+        _key_lost_on_reboot_warning(desk)
+    cards = []
+    for view in desk.providers():
+        with st.container(border=True, key=f"provider_{view.slug}"):
+            cards.append(_provider_card(desk, view, who))
+    if who.is_super_admin:
+        connections.add_form(desk, who.user)
+        _export_import(desk, who.user)
+    progressive_providers.fill_cards(desk, who, cards)
+
+
+def _plugin_errors(desk: ModelDesk) -> None:
     for error in desk.registry.errors:
         st.warning(
             f"Plug-in **{untrusted.plain_markdown(error.source)}** failed to load: "
             f"{untrusted.plain_markdown(error.error)}",
             icon=":material/extension_off:",
         )
-    views = desk.providers()
-    found = catalog.entries(desk, who, views).entries
-    for view in views:
-        with st.container(border=True, key=f"provider_{view.slug}"):
-            _provider_card(desk, view, found.get(view.slug), who)
-    if who.is_super_admin:
-        connections.add_form(desk, who.user)
-        _export_import(desk, who.user)
 
 
-def _provider_card(
-    desk: ModelDesk, view: ProviderView, entry: CatalogEntry | None, who: Requester
-) -> None:
+def _key_lost_on_reboot_warning(desk: ModelDesk) -> None:
+    """Before any key is saved: with no MODELDESK_SECRET_KEY the key is generated into
+    data/, which Community Cloud wipes on reboot (and which an external database outlives)."""
+    settings = desk.settings
+    on_cloud = sign_in.on_community_cloud()
+    if settings.secret_key or not (on_cloud or not settings.is_sqlite):
+        return
+    where = "Community Cloud wipes this disk" if on_cloud else "the database outlives this disk"
+    st.warning(
+        "**No `MODELDESK_SECRET_KEY` is set**, so keys are encrypted with a key generated "
+        f"into `data/`, and {where}: a key saved now would become unreadable after a "
+        'reboot. Generate one (`python -c "from cryptography.fernet import Fernet; '
+        "print(Fernet.generate_key().decode())\"`), add it to the app's secrets as "
+        "`MODELDESK_SECRET_KEY`, reboot, then save keys.",
+        icon=":material/key_off:",
+    )
+
+
+def _provider_card(desk: ModelDesk, view: ProviderView, who: Requester) -> CatalogueSlots:
+    """Heading and catalogue placeholder (filled later), keys, then settings."""
     user = who.user
-    head, refresh = st.columns([6, 1], vertical_alignment="center")
-    status = "" if entry is None else STATUS_BADGE[entry.status]
-    active = "" if view.row.is_active else ":gray-badge[off]"
-    head.subheader(f"{view.display_name} {status} {active}", anchor=False)
-    if entry is not None and refresh.button(
-        "Refresh", key=f"refresh_{view.slug}", icon=":material/refresh:"
-    ):
-        with st.spinner(f"Refreshing {view.display_name}…"):
-            entry = catalog.refresh(desk, view, who)
-    health, keys = st.columns(2, gap="large")
-    with health:
-        _health(view, entry)
+    warm = progressive_providers.warm_entry(desk, who, view)
+    slots, keys = provider_cards.card_layout(view, warm)
     with keys:
         if user.is_super_admin:
             _shared_key(desk, view, user)
@@ -71,37 +78,7 @@ def _provider_card(
     if user.is_super_admin:
         _settings_form(desk, view, user)
         connections.remove_button(desk, view, user)
-
-
-def _health(view: ProviderView, entry: CatalogEntry | None) -> None:
-    if entry is None:
-        st.caption("Switched off: its catalogue is not loaded.")
-        return
-    counts = entry.counts()
-    columns = st.columns(4)
-    for column, capability in zip(columns, Capability, strict=True):
-        supported = capability in view.capabilities
-        column.metric(capability.value.title(), counts[capability] if supported else "—")
-    age = entry.age_seconds()
-    details = [f"{len(entry.models)} models"]
-    details += [f"server: {flavour_name(entry.server_flavour)}"] if entry.server_flavour else []
-    if age is not None:
-        details.append(f"fetched {_age(age)} ago")
-    if entry.latency_ms is not None:
-        details.append(f"{entry.latency_ms:,.0f} ms")
-    st.caption(" · ".join(details) + f" · {untrusted.plain_markdown(view.base_url)}")
-    if entry.error:
-        untrusted.show_error(
-            entry.error, "warning" if entry.status in ("stale", "no_key") else "error"
-        )
-
-
-def _age(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
+    return slots
 
 
 def _shared_key(desk: ModelDesk, view: ProviderView, user: User) -> None:
@@ -119,12 +96,12 @@ def _shared_key(desk: ModelDesk, view: ProviderView, user: User) -> None:
             placeholder=view.provider_cls.key_prefix_hint,
             help="Write-only: the key is tested, encrypted and never shown again.",
         )
-        test, save, remove = st.columns(3)
-        do_test = test.form_submit_button("Test key", icon=":material/network_check:")
-        do_save = save.form_submit_button("Save key", type="primary", icon=":material/key:")
-        do_remove = remove.form_submit_button(
-            "Remove key", icon=":material/delete:", disabled=view.key_status == "missing"
-        )
+        with st.container(horizontal=True):  # one row, wrapping on a phone
+            do_test = st.form_submit_button("Test key", icon=":material/network_check:")
+            do_save = st.form_submit_button("Save key", type="primary", icon=":material/key:")
+            do_remove = st.form_submit_button(
+                "Remove key", icon=":material/delete:", disabled=view.key_status == "missing"
+            )
     if do_test and new_key:
         with reporting_errors("Testing the key"), st.spinner("Testing the key…"):
             desk.test_key(view.slug, new_key)
@@ -187,9 +164,9 @@ def _personal_key(
             else "You can use your own key for this session; it is never saved."
         )
         key = st.text_input("Personal key", type="password", key=f"personal_key_{view.slug}")
-        use, forget = st.columns(2)
-        do_use = use.form_submit_button("Use my key")
-        do_forget = forget.form_submit_button("Forget my key", disabled=not current)
+        with st.container(horizontal=True):
+            do_use = st.form_submit_button("Use my key")
+            do_forget = st.form_submit_button("Forget my key", disabled=not current)
     if do_use and key:
         with reporting_errors("Testing your key"), st.spinner("Testing your key…"):
             desk.test_key(view.slug, key)

@@ -3,12 +3,14 @@
 Starts ``python -m devtools.fake_providers`` (a real HTTP fake of every provider), reads
 the ``export NAME=value`` lines it prints, then runs ``streamlit run`` with those base
 URLs and a throwaway data directory, so every page can be toured with no keys and no
-internet. Ctrl+C stops both.
+internet. Ctrl+C stops both and removes the data directory. Only requirements.txt is
+needed. ``PORT`` is the dashboard's port (default 8501), ``DEMO_PORT`` the fake's.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,32 +22,34 @@ sys.path.insert(0, str(ROOT))
 from devtools.fake_providers import FakeProviderProcess  # noqa: E402
 
 
+def streamlit_command(port: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "streamlit_app.py",
+        "--server.address",
+        "127.0.0.1",  # local mode needs a loopback-only server
+        "--server.port",
+        str(port),
+    ]
+
+
 def main() -> int:
-    port = int(os.environ.get("DEMO_PORT", "8765"))
-    fake = FakeProviderProcess(port)
-    env = fake.base_urls()
+    fake = FakeProviderProcess(int(os.environ.get("DEMO_PORT", "8765")))
+    port = int(os.environ.get("PORT") or "8501")
     data_dir = tempfile.mkdtemp(prefix="modeldesk-demo-")
-    env.update(MODELDESK_DATA_DIR=data_dir, MODELDESK_CATALOG_TTL="600")
+    env = {**fake.base_urls(), "MODELDESK_DATA_DIR": data_dir, "MODELDESK_CATALOG_TTL": "600"}
     print("Fake providers:", ", ".join(f"{k}={v}" for k, v in env.items()))
-    print("Any key works in the demo, e.g. sk-demo-0000000000000000.")
+    print(f"Open http://127.0.0.1:{port} — any key works, e.g. sk-demo-0000000000000000.")
     try:
-        return subprocess.call(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "streamlit_app.py",
-                "--server.address",
-                "127.0.0.1",  # local mode needs a loopback-only server
-            ],
-            cwd=ROOT,
-            env={**os.environ, **env},
-        )
+        return subprocess.call(streamlit_command(port), cwd=ROOT, env={**os.environ, **env})
     except KeyboardInterrupt:
         return 0
     finally:
         fake.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)  # the demo's keys and database
 
 
 if __name__ == "__main__":

@@ -100,7 +100,7 @@ def entries(
     found: dict[str, CatalogEntry] = {}
     cold = []
     for view in views:
-        if _is_warm(desk, view, who):
+        if is_warm(desk, view, who):
             found[view.slug] = entry_for(desk, view, who)
         else:
             cold.append(view)
@@ -149,7 +149,7 @@ def _progressively(
     return {s: arrived[s] for s in slugs if s in arrived}
 
 
-def _is_warm(desk: ModelDesk, view: ProviderView, who: Requester) -> bool:
+def is_warm(desk: ModelDesk, view: ProviderView, who: Requester) -> bool:
     choice = desk.key_for(view.row, who)
     if choice.unreadable or (choice.key is None and view.provider_cls.key_required_for_listing):
         return True  # answered without an upstream call

@@ -81,6 +81,29 @@ def rows(
     ]
 
 
+def hung_provider_rows(samples: dict[str, list[float]]) -> list[Row]:
+    """Providers opened cold with one provider hung (scenarios.healthy_visible_with_one_hung)."""
+    loading, total = (int(n) for n in samples["hung_loading"])
+    ratios = sorted(samples["ratio"])
+    stage = "Providers with one provider hung, navigation ->"
+    return [
+        (f"{stage} every card drawn (page start)", describe(samples["drawn"]), ""),
+        (f"{stage} healthy providers' models on screen", describe(samples["visible"]), ""),
+        ("same, after the cards are drawn", describe(samples["after_drawn"]), ""),
+        (
+            "same: slowest healthy catalogue fetch (as the app measured it)",
+            describe(samples["slowest_fetch"]),
+            "",
+        ),
+        (
+            "same: on screen after the cards / slowest healthy fetch",
+            f"median {statistics.median(ratios):.2f}x, max {ratios[-1]:.2f}x",
+            "<= 1.2x",
+        ),
+        ("same: hung provider still loading meanwhile", f"{loading} of {total}", str(total)),
+    ]
+
+
 def print_table(table: list[Row]) -> None:
     print("| measure | result | goal |")
     print("|---|---|---|")

@@ -197,3 +197,104 @@ async def browser_numbers(app_url: str, fake: FakeProviderProcess) -> dict[str, 
         "cpu": ", ".join(f"{name} {seconds:.1f} s" for name, seconds in cpu.items())
         + f" in {wall:.1f} s wall on {os.cpu_count()} cores",
     }
+
+
+# ---------------------------------------------------------------- one hung provider
+HUNG = "openai"
+HEALTHY_LATENCY = {"openrouter": 0.5, "huggingface": 1.0}  # upstream seconds per catalogue
+HUNG_SAMPLES = 5
+# From the first byte: ms since navigation when the page's cards appeared and when each
+# card was filled with its catalogue (its latency metric shown) or marked late, by slug.
+WATCH_PROVIDER_CARDS_JS = """
+window.__cards = {};
+new MutationObserver(() => {
+  const now = performance.now();
+  for (const card of document.querySelectorAll("[class*='st-key-provider_']")) {
+    const slug = [...card.classList].find(c => c.startsWith('st-key-provider_')).slice(16);
+    const seen = (window.__cards[slug] = window.__cards[slug] || {});
+    if (!seen.drawn) seen.drawn = now;
+    const text = card.innerText;
+    if (!seen.filled && text.includes('Catalogue latency')) seen.filled = now;
+    if (!seen.late && (text.includes('did not answer') || text.includes('Timed out'))) {
+      seen.late = now;
+    }
+  }
+}).observe(document, {childList: true, subtree: true, characterData: true});
+"""
+
+
+# The catalogue fetch time each healthy card shows (its "Catalogue latency" metric), in ms.
+SHOWN_FETCH_MS_JS = """slugs => slugs.map(slug => {
+  const card = document.querySelector('.st-key-provider_' + slug);
+  const metric = [...card.querySelectorAll("[data-testid='stMetric']")]
+      .find(m => m.innerText.includes('Catalogue latency'));
+  const value = metric.querySelector("[data-testid='stMetricValue']").innerText;
+  return Number(value.replace(/[^0-9.]/g, ''));
+})"""
+
+
+async def _one_hung_sample(browser: Any, app_url: str) -> dict[str, float]:
+    """One cold visit: ms from navigation to the cards drawn and to every healthy one filled."""
+    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    await context.add_init_script(WATCH_PROVIDER_CARDS_JS)
+    page = await context.new_page()
+    page.set_default_timeout(120_000)
+    await page.goto(f"{app_url}/providers")
+    healthy = list(HEALTHY_LATENCY)
+    await page.wait_for_function(
+        "slugs => slugs.every(s => (window.__cards[s] || {}).filled)", arg=healthy
+    )
+    cards = await page.evaluate("() => window.__cards")
+    fetch_ms = await page.evaluate(SHOWN_FETCH_MS_JS, healthy)
+    await context.close()
+    drawn = min(card["drawn"] for card in cards.values())
+    visible = max(cards[slug]["filled"] for slug in healthy)
+    hung_still_loading = cards.get(HUNG, {}).get("late", float("inf")) > visible
+    return {
+        "drawn": drawn,
+        "visible": visible,
+        "after_drawn": visible - drawn,
+        "slowest_fetch": max(fetch_ms),
+        "ratio": (visible - drawn) / max(fetch_ms),
+        "hung_loading": float(hung_still_loading),
+    }
+
+
+async def healthy_visible_with_one_hung(
+    env: dict[str, str], tmp: Path, fake: FakeProviderProcess
+) -> dict[str, list[float]]:
+    """Providers opened cold (a fresh server per sample) while one provider hangs: ms from
+    navigation to the cards drawn and to the healthy providers' models on screen, and the
+    slowest healthy catalogue fetch as the app measured it (a provider's fetch may be
+    several upstream requests, each paying the fake's latency)."""
+    from playwright.async_api import async_playwright
+
+    from devtools.app_server import start_app, stop_app
+
+    fake.configure(HUNG, latency=60)
+    for slug, seconds in HEALTHY_LATENCY.items():
+        fake.configure(slug, latency=seconds)
+    names = ("drawn", "visible", "after_drawn", "slowest_fetch", "ratio")
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    hung_loading = 0
+    try:
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            for index in range(HUNG_SAMPLES):
+                progress(f"browser: Providers with {HUNG} hung, cold sample {index + 1}")
+                folder = tmp / f"hung-{index}"
+                folder.mkdir(parents=True, exist_ok=True)
+                app = start_app(folder, env)  # a fresh process: cold caches
+                try:
+                    sample = await _one_hung_sample(browser, app.url)
+                finally:
+                    stop_app(app)
+                for name in samples:
+                    samples[name].append(sample[name])
+                hung_loading += int(sample["hung_loading"])
+            await browser.close()
+    finally:
+        for slug in (HUNG, *HEALTHY_LATENCY):
+            fake.configure(slug, latency=0.0)
+    samples["hung_loading"] = [float(hung_loading), float(HUNG_SAMPLES)]
+    return samples

@@ -1,0 +1,205 @@
+"""The Providers page through AppTest: badges that match the answer on screen, latency
+sparklines, progressive catalogues with one hung provider, the Community Cloud key
+warning and the count tiles' layout. Fixtures (fake providers, a fresh service per test)
+come from test_pages."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+from streamlit.testing.v1 import AppTest
+
+from core.auth import LOCAL_USER
+from core.catalog import CatalogEntry
+from tests.ui import test_pages as shared
+from ui.progressive_providers import as_ready
+from ui.sparkline import LatencyHistory
+
+ADMIN, desk, page = shared.ADMIN, shared.desk, shared.page
+fake, _fresh_service = shared.fake, shared._fresh_service  # the fixtures, used here too
+CLOUD_WARNING = "would become unreadable after a reboot"
+
+
+def _plain(text: str) -> str:
+    return text.replace("\\", "")
+
+
+def heading(app: AppTest, name: str) -> str:
+    """The card heading (name and health badge) of provider `name`."""
+    return next(s.value for s in app.subheader if s.value.startswith(name + " "))
+
+
+def alerts(app: AppTest) -> str:
+    return _plain(" ".join(str(a.value) for a in (*app.error, *app.warning)))
+
+
+def refresh(app: AppTest, slug: str) -> AppTest:
+    return app.button(key=f"refresh_{slug}").click().run()
+
+
+def latency_charts(app: AppTest) -> list[list[float]]:
+    return [list(m.proto.chart_data) for m in app.metric if m.label == "Catalogue latency"]
+
+
+# ---------------------------------------------------------------- the badge tells the truth
+def test_after_a_refresh_to_a_failing_provider_the_badge_matches_the_message(fake) -> None:
+    app = page("providers").run()
+    assert "ok" in heading(app, "OpenAI-compatible")
+    fake.configure("openai", failure=500)
+    refresh(app, "openai")
+    assert not app.exception, app.exception
+    shown = heading(app, "OpenAI-compatible")
+    assert "stale" in shown and "[ok]" not in shown  # on the same run as the 500 message
+    assert "500" in alerts(app) and "showing the last good list from" in alerts(app).lower()
+    app.run()  # and it stays so on the next run, without claiming a fresh fetch
+    assert "stale" in heading(app, "OpenAI-compatible")
+    [caption] = [c.value for c in app.caption if "/openai/v1" in c.value and "groq" not in c.value]
+    assert "fetched" not in caption  # the age of a stale list is its "from HH:MM"
+
+
+def test_a_refresh_that_recovers_turns_the_badge_ok_at_once(fake) -> None:
+    fake.configure("openai", failure=500)
+    app = page("providers").run()
+    assert "error" in heading(app, "OpenAI-compatible")
+    fake.configure("openai", failure=None)
+    refresh(app, "openai")
+    assert "[ok]" in heading(app, "OpenAI-compatible")
+    assert "500" not in alerts(app)
+
+
+# ---------------------------------------------------------------- latency sparkline
+def test_each_refresh_adds_a_point_to_the_latency_sparkline() -> None:
+    app = page("providers").run()
+    assert not any(len(points) >= 2 for points in latency_charts(app))  # one fetch: no line
+    refresh(app, "openrouter")
+    refresh(app, "openrouter")
+    assert not app.exception, app.exception
+    lines = [points for points in latency_charts(app) if len(points) >= 2]
+    assert len(lines) == 1 and len(lines[0]) == 3  # the first load and two refreshes
+    app.run()  # a rerun shows the same fetches: nothing is counted twice
+    assert sorted(len(p) for p in latency_charts(app) if len(p) >= 2) == [3]
+
+
+def test_the_latency_history_is_bounded_and_counts_each_fetch_once() -> None:
+    history = LatencyHistory(points=3, providers=2)
+    for checked in range(1, 6):
+        entry = CatalogEntry("a", "A", (), "ok", checked_at=float(checked), latency_ms=checked)
+        history.record(entry)
+        history.record(entry)  # the same fetch seen again (a rerun)
+    assert history.latencies("a") == [3.0, 4.0, 5.0]
+    for slug in ("b", "c"):
+        history.record(CatalogEntry(slug, slug, (), "ok", checked_at=1.0, latency_ms=1.0))
+    assert history.latencies("a") == []  # the least recently fetched provider went first
+    history.record(CatalogEntry("b", "B", (), "error", checked_at=2.0))  # no latency: skipped
+    assert history.latencies("b") == [1.0]
+
+
+# ---------------------------------------------------------------- progressive catalogues
+def test_a_hung_provider_is_marked_and_the_others_are_filled(fake) -> None:
+    fake.configure("openai", latency=30)  # far past MODELDESK_CATALOG_TIMEOUT=3
+    app = page("providers").run()
+    assert not app.exception, app.exception
+    for name in ("OpenRouter", "Hugging Face"):
+        assert "[ok]" in heading(app, name)
+    assert "error" in heading(app, "OpenAI-compatible")
+    assert "OpenAI-compatible: did not answer within 3 s" in alerts(app)
+    assert not any("loading…" in s.value for s in app.subheader)
+
+
+def test_a_hung_provider_with_a_last_good_list_shows_it_as_timed_out(fake) -> None:
+    page("providers").run()  # a good list is fetched
+    desk().catalog_cache.invalidate("openai")  # cold again, the last good list kept
+    fake.configure("openai", latency=30)
+    app = page("providers").run()
+    assert not app.exception, app.exception
+    assert "stale" in heading(app, "OpenAI-compatible")
+    assert "Timed out — showing the last good list from" in alerts(app)
+    assert "[ok]" in heading(app, "OpenRouter")
+
+
+def test_arrivals_come_as_ready_with_ticks_while_waiting() -> None:
+    """The fast entry reaches the page while the slow one is still blocked, and the page
+    gets a tick meanwhile (to update its "loading… N s")."""
+    slow = threading.Event()
+    fast = CatalogEntry("fast", "Fast", (), "ok")
+
+    def entries() -> Iterator[CatalogEntry]:
+        yield fast
+        slow.wait(timeout=30)
+        yield CatalogEntry("slow", "Slow", (), "ok")
+
+    arriving = as_ready(entries(), tick=0.01)
+    assert next(arriving) is fast and not slow.is_set()
+    assert next(arriving) is None  # a tick while the slow one is blocked
+    slow.set()
+    assert [e.slug for e in arriving if e is not None] == ["slow"]
+
+
+def test_an_error_while_listing_reaches_the_page() -> None:
+    def entries() -> Iterator[CatalogEntry]:
+        raise RuntimeError("storage went away")
+        yield  # a generator
+
+    try:
+        list(as_ready(entries(), tick=0.01))
+    except RuntimeError as exc:
+        assert "storage went away" in str(exc)
+    else:
+        raise AssertionError("the error was swallowed")
+
+
+# ---------------------------------------------------------------- Community Cloud key warning
+def test_on_community_cloud_without_a_secret_key_saving_a_key_is_warned(monkeypatch) -> None:
+    monkeypatch.delenv("MODELDESK_SECRET_KEY")
+    monkeypatch.setenv("HOSTNAME", "streamlit")
+    app = page("providers").run()
+    assert not app.exception, app.exception
+    assert CLOUD_WARNING in alerts(app)
+    assert CLOUD_WARNING not in alerts(page("providers", ADMIN).run())  # admins save no key
+
+
+def test_with_a_secret_key_or_locally_there_is_no_warning(monkeypatch) -> None:
+    monkeypatch.setenv("HOSTNAME", "streamlit")
+    assert CLOUD_WARNING not in alerts(page("providers").run())  # the key is set
+    monkeypatch.delenv("MODELDESK_SECRET_KEY")
+    monkeypatch.delenv("HOSTNAME")
+    assert CLOUD_WARNING not in alerts(page("providers").run())  # local SQLite in data/
+
+
+# ---------------------------------------------------------------- phone layout
+def _block(app: AppTest, key: str):
+    """The block whose element id carries `key` (a keyed container)."""
+
+    def walk(node):
+        for child in getattr(node, "children", {}).values():
+            if key in getattr(getattr(child, "proto", None), "id", ""):
+                return child
+            found = walk(child)
+            if found is not None:
+                return found
+        return None
+
+    return walk(app.main)
+
+
+def test_count_tiles_wrap_instead_of_stacking_full_width() -> None:
+    """Four narrow tiles in a wrapping row: two per row on a 390 px phone, where st.columns
+    would stack them one per row (e2e measures the page height)."""
+    app = page("providers").run()
+    counts = _block(app, "counts_openrouter")
+    assert counts is not None
+    flex = counts.proto.flex_container
+    assert flex.direction == flex.HORIZONTAL and flex.wrap
+    tiles = [e for e in counts.children.values() if type(e).__name__ == "Metric"]
+    assert [t.label for t in tiles] == ["Chat", "Content", "Image", "Audio"]
+
+
+def test_a_switched_off_provider_says_so_and_is_not_fetched(fake) -> None:
+    service = desk()
+    version = service.store.get("openai").version
+    service.update_provider(LOCAL_USER, "openai", version, is_active=False)
+    app = page("providers").run()
+    assert "off" in heading(app, "OpenAI-compatible")
+    assert any("Switched off" in c.value for c in app.caption)
+    assert fake.count("openai", "models") == 0

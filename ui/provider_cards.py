@@ -1,0 +1,160 @@
+"""The catalogue part of a provider's card on the Providers page: heading with its health
+badge, latency sparkline, counts per capability, age and error.
+
+A card is drawn first with placeholders ("loading… N s") and filled once its catalogue is
+in; the badge, the counts and the message are always drawn from the same entry, so the
+badge shows the state of the answer on screen (a Refresh included).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+from core.catalog import CatalogEntry
+from core.providers.flavours import flavour_name
+from core.service import ProviderView
+from core.types import Capability
+from ui import sparkline, untrusted
+
+STATUS_BADGE = {
+    "ok": ":green-badge[ok]",
+    "stale": ":orange-badge[stale]",
+    "error": ":red-badge[error]",
+    "no_key": ":gray-badge[needs a key]",
+}
+LOADING_BADGE = ":gray-badge[loading…]"
+OFF_BADGE = ":gray-badge[off]"
+TILE_WIDTH = 90  # px: four count tiles in a row on a desktop, at most two rows on a phone
+# On a phone, the cards' numbers in a smaller type: a card stays about one screen high.
+PHONE_CSS = """<style>
+@media (max-width: 640px) {
+  [class*="st-key-provider_"] [data-testid="stMetricValue"] { font-size: 1.4rem; }
+  [class*="st-key-provider_"] [data-testid="stMetric"] { padding-bottom: 0; }
+}
+</style>"""
+
+
+def page_style() -> None:
+    """The cards' phone layout (a style element only; nothing visible)."""
+    st.html(PHONE_CSS)
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogueSlots:
+    """Where one card shows its catalogue: filled in place as the entry arrives."""
+
+    view: ProviderView
+    heading: DeltaGenerator
+    trend: DeltaGenerator
+    body: DeltaGenerator
+    refresh: bool  # its Refresh button was clicked on this run
+    filled: bool = False  # drawn from a cached entry already
+
+
+def card_layout(
+    view: ProviderView, warm: CatalogEntry | None
+) -> tuple[CatalogueSlots, DeltaGenerator]:
+    """The card's heading row (name, badge, latency, Refresh), then its catalogue on the
+    left: drawn at once from `warm` (a cached entry), else a placeholder filled later.
+    Returns the slots and the right-hand column (for the keys)."""
+    title, trend, refresh = st.columns([5, 2, 1], vertical_alignment="center")
+    active = view.row.is_active
+    clicked = active and refresh.button(
+        "Refresh", key=f"refresh_{view.slug}", icon=":material/refresh:"
+    )
+    health, side = st.columns(2, gap="large")
+    slots = CatalogueSlots(view, title.empty(), trend.empty(), health.empty(), bool(clicked))
+    if not active:
+        _heading(slots, OFF_BADGE)
+        slots.body.caption("Switched off: its catalogue is not loaded.")
+    elif clicked:
+        show_loading(slots, 0, "refreshing")
+    elif warm is not None:
+        show_entry(slots, warm)  # no "loading…" flash on a warm rerun
+        slots = replace(slots, filled=True)
+    else:
+        show_loading(slots, 0)
+    return slots, side
+
+
+def _heading(slots: CatalogueSlots, badge: str) -> None:
+    slots.heading.subheader(f"{slots.view.display_name} {badge}", anchor=False)
+
+
+def show_loading(slots: CatalogueSlots, seconds: float, what: str = "loading") -> None:
+    """The placeholder while this provider's catalogue is on its way."""
+    _heading(slots, LOADING_BADGE)
+    slots.body.caption(f":material/hourglass_top: {what}… {seconds:.0f} s")
+
+
+def show_entry(slots: CatalogueSlots, entry: CatalogEntry, late: bool = False) -> None:
+    """Badge, latency, counts, age and message, all from `entry`; `late`: the provider
+    did not answer within its deadline (the card says it timed out)."""
+    _heading(slots, STATUS_BADGE[entry.status])
+    with slots.trend.container():
+        sparkline.latency_trend(entry)
+    with slots.body.container():
+        _counts(slots.view, entry)
+        st.caption(_details(slots.view, entry))
+        _message(entry, late)
+
+
+def _counts(view: ProviderView, entry: CatalogEntry) -> None:
+    counts = entry.counts()
+    with st.container(horizontal=True, gap="small", key=f"counts_{view.slug}"):
+        for capability in Capability:
+            supported = capability in view.capabilities
+            st.metric(
+                capability.value.title(),
+                counts[capability] if supported else "—",
+                width=TILE_WIDTH,
+            )
+
+
+def _details(view: ProviderView, entry: CatalogEntry) -> str:
+    details = [f"{len(entry.models)} models"]
+    if entry.server_flavour:
+        details.append(f"server: {flavour_name(entry.server_flavour)}")
+    age = entry.age_seconds()
+    if entry.status == "ok" and age is not None:
+        details.append(f"fetched {age_text(age)} ago")
+    if entry.latency_ms is not None:
+        details.append(f"{entry.latency_ms:,.0f} ms")
+    return " · ".join(details) + f" · {untrusted.plain_markdown(view.base_url)}"
+
+
+def _message(entry: CatalogEntry, late: bool) -> None:
+    if entry.status == "stale":
+        since = clock_time(entry.fetched_at)
+        lead = "Timed out — showing" if late else "Showing"
+        st.warning(f"{lead} the last good list from {since}.", icon=":material/history:")
+    if entry.error:
+        untrusted.show_error(
+            entry.error, "warning" if entry.status in ("stale", "no_key") else "error"
+        )
+
+
+def age_text(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def clock_time(timestamp: float | None) -> str:
+    """HH:MM in the browser's time zone (the server's if unknown); a date if not today."""
+    if timestamp is None:
+        return "an unknown time"
+    try:
+        zone = ZoneInfo(st.context.timezone) if st.context.timezone else None
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = None
+    when = dt.datetime.fromtimestamp(timestamp, zone)
+    today = dt.datetime.now(zone).date()
+    return when.strftime("%H:%M") if when.date() == today else when.strftime("%Y-%m-%d %H:%M")
