@@ -16,6 +16,7 @@ import fcntl
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -259,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m devtools.litellm_proxy [install|serve]", file=sys.stderr)
         return 2
     workdir = Path(os.environ.get("TMPDIR", "/tmp")) / "modeldesk-litellm"
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the proxy on the way out
     with LiteLLMProxy(venv, workdir) as proxy:
         print(f"LiteLLM proxy at {proxy.base_url} (key {proxy.master_key}); Ctrl-C stops it")
         try:
