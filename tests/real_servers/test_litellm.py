@@ -148,25 +148,23 @@ def test_a_dead_server_is_a_clear_error(cli: Cli, cli_env: dict[str, str]) -> No
 
 
 # ---------------------------------------------------------------- added connection
-def add_connection(cli: Cli, base_url: str) -> None:
-    ok(
-        cli(
-            "providers",
-            "add",
-            CONNECTION,
-            "--kind",
-            "openai-compatible",
-            "--base-url",
-            base_url,
-            "--name",
-            CONNECTION_NAME,
-        )
+def add_connection(cli: Cli, base_url: str) -> subprocess.CompletedProcess[str]:
+    return cli(
+        "providers",
+        "add",
+        CONNECTION,
+        "--kind",
+        "openai-compatible",
+        "--base-url",
+        base_url,
+        "--name",
+        CONNECTION_NAME,
     )
 
 
 @NEEDS_CONNECTIONS
 def test_connection_key_is_tested_live(cli: Cli, litellm: LiteLLMProxy) -> None:
-    add_connection(cli, litellm.base_url)
+    ok(add_connection(cli, litellm.base_url))
     assert_refused_key(set_key(cli, CONNECTION, WRONG_KEY), CONNECTION_NAME)
     assert key_status(cli, CONNECTION) == "missing"
     ok(set_key(cli, CONNECTION, litellm.master_key))
@@ -177,7 +175,7 @@ def test_connection_key_is_tested_live(cli: Cli, litellm: LiteLLMProxy) -> None:
 def test_connection_listing_takes_modes_from_litellm_metadata(
     cli: Cli, litellm: LiteLLMProxy
 ) -> None:
-    add_connection(cli, litellm.base_url)
+    ok(add_connection(cli, litellm.base_url))
     ok(set_key(cli, CONNECTION, litellm.master_key))
     chat = listing(cli, CONNECTION, "chat")
     assert CHAT_MODEL in ids(chat) and not ids(chat) & set(NOT_CHAT)
@@ -192,7 +190,7 @@ def test_connection_listing_takes_modes_from_litellm_metadata(
 
 @NEEDS_CONNECTIONS
 def test_connection_chat_streams_the_servers_reply(cli: Cli, litellm: LiteLLMProxy) -> None:
-    add_connection(cli, litellm.base_url)
+    ok(add_connection(cli, litellm.base_url))
     ok(set_key(cli, CONNECTION, litellm.master_key))
     ok(cli("providers", "disable", "openai"))  # the connection alone serves chat
     ok(cli("select", CONNECTION, "chat", CHAT_MODEL))
@@ -203,6 +201,11 @@ def test_connection_chat_streams_the_servers_reply(cli: Cli, litellm: LiteLLMPro
 
 @NEEDS_CONNECTIONS
 def test_connection_to_a_dead_server_is_a_clear_error(cli: Cli, litellm: LiteLLMProxy) -> None:
-    add_connection(cli, dead_url())
-    done = set_key(cli, CONNECTION, litellm.master_key)
-    assert_unreachable(done, CONNECTION_NAME, litellm.master_key)
+    """Whether adding probes the server or the key test is the first call, the admin
+    learns that the server cannot be reached."""
+    done = add_connection(cli, dead_url())
+    if done.returncode == 0:
+        done = set_key(cli, CONNECTION, litellm.master_key)
+        assert_unreachable(done, CONNECTION_NAME, litellm.master_key)
+    else:
+        assert done.returncode == 1 and "could not be reached" in done.stderr, output(done)
