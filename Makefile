@@ -6,7 +6,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT ?= 8501
 DEMO_PORT ?= 8765
 
-.PHONY: run test demo lint bench chromium clean
+.PHONY: run test demo lint bench chromium litellm clean
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,14 @@ chromium:
 	@[ -x /usr/bin/chromium ] || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
 
-## Lint and type-check, then every test: unit, page (AppTest) and end-to-end (Chromium).
-test: lint chromium
+## LiteLLM's proxy for the real-server tests, in its own cached venv (offline: they skip).
+litellm: $(VENV)/.runtime
+	@$(PY) -m devtools.litellm_proxy install || \
+		echo "LiteLLM could not be installed: the real-server tests will be skipped." >&2
+
+## Lint and type-check, then every test: unit, page (AppTest), real server (LiteLLM) and
+## end-to-end (Chromium).
+test: lint chromium litellm
 	$(PY) -m pytest
 
 ## ruff (lint + format) and mypy (types: core, ui, pages, devtools, benchmarks, scripts).
