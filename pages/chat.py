@@ -22,22 +22,20 @@ def render() -> None:
     resolution_box(desk, Capability.CHAT, who, pin)
     options, system, second = _settings(desk, who)
     history = chat_history.history()
-    if history and st.button("Clear conversation", icon=":material/delete_sweep:"):
-        chat_history.clear()
-        st.rerun()
+    retried = chat_history.take_retry(history)  # before drawing: it is asked again below
     chat_history.show(history)
-    prompt = st.chat_input("Message the model", submit_mode="disable")
-    prompt = prompt or chat_history.take_retry(history)
-    if not prompt:
-        return
-    history.append({"role": "user", "content": prompt})
-    with st.chat_message("user"):
-        untrusted.reply(prompt)
-    request = ChatRequest(chat_history.context(system, history), options)
-    if second:
-        _compare(desk, who, request, (pin, second), history)
-    else:
-        _reply(desk, who, request, pin, history)
+    prompt = st.chat_input("Message the model", submit_mode="disable") or retried
+    if prompt:
+        history.append({"role": "user", "content": prompt})
+        with st.chat_message("user"):
+            untrusted.reply(prompt)
+        request = ChatRequest(chat_history.context(system, history), options)
+        if second:
+            _compare(desk, who, request, (pin, second), history)
+        else:
+            _reply(desk, who, request, pin, history)
+    if history:  # under the conversation, not inside Settings
+        st.button("Clear conversation", icon=":material/delete_sweep:", on_click=chat_history.clear)
 
 
 def _settings(desk: ModelDesk, who: Requester):
