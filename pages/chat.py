@@ -46,7 +46,7 @@ def _settings(desk: ModelDesk, who: Requester):
         left, right = st.columns(2)
         temperature = left.slider("Temperature", 0.0, 2.0, 0.7, 0.1, key="chat_temperature")
         max_tokens = right.number_input("Max tokens", 16, 32000, 1024, 64, key="chat_max_tokens")
-        compare_with = _compare_picker(desk, who)
+    compare_with = _compare_picker(desk, who)  # in view, not inside Settings
     return ChatOptions(temperature=temperature, max_tokens=int(max_tokens)), system, compare_with
 
 

@@ -16,7 +16,8 @@ RESULT = "content_result"
 RTL_STYLE = "<style>.st-key-content_output { direction: rtl; text-align: right; }</style>"
 # Fixed CSS: the input boxes read right to left while the chosen language does.
 RTL_INPUT_STYLE = (
-    "<style>.st-key-content_inputs textarea, .st-key-content_inputs input "
+    "<style>.st-key-content_inputs textarea, "
+    ".st-key-content_inputs [data-testid='stTextInput'] input "
     "{ direction: rtl; text-align: right; }</style>"
 )
 
