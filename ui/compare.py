@@ -8,6 +8,7 @@ queue; the script thread drains it and redraws each column's placeholder, saniti
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -25,6 +26,7 @@ from core.untrusted import code_span, safe_reply_markdown
 from ui import untrusted
 from ui.widgets import call_stats
 
+log = logging.getLogger(__name__)
 Pin = tuple[str, str]
 REDRAW_S = 0.05  # at most one redraw per column this often while chunks pour in
 STOPPED = "stopped before the end (the page was rerun or stopped)"
@@ -61,6 +63,7 @@ def _work(
     try:
         stream = desk.generate("chat", request, who, pin=pin)
     except Exception as exc:  # noqa: BLE001 - reported in the column by the script thread
+        _log_unexpected(exc)
         events.put((index, "failed", exc))
         return
     events.put((index, "info", stream.info))
@@ -70,11 +73,17 @@ def _work(
                 break
             events.put((index, "chunk", chunk))
     except Exception as exc:  # noqa: BLE001 - a reply cut off mid-stream
+        _log_unexpected(exc)
         events.put((index, "cut", exc))
         return
     finally:
         stream.close()
     events.put((index, "done", None))
+
+
+def _log_unexpected(exc: Exception) -> None:
+    if not isinstance(exc, ModelDeskError):
+        log.error("unexpected error in a compared call", exc_info=exc)
 
 
 def stream_both(
