@@ -206,3 +206,24 @@ def test_the_content_inputs_read_right_to_left_for_persian_and_arabic(
     next(s for s in app.selectbox if s.label == "Language").select(language).run()
     assert not app.exception, app.exception
     assert (RTL_INPUT_STYLE in [m.value for m in app.markdown]) is rtl
+
+
+def test_a_pick_whose_provider_stops_allowing_personal_choices_is_dropped() -> None:
+    """The admin turns personal choices off mid-session: the pick falls back to the route
+    (never used behind the policy's back)."""
+    configure_openrouter()
+    other = _chat_models()[2]
+    app = page("chat", ADMIN).run()
+    version = desk().store.get("openrouter").version
+    desk().update_provider(LOCAL_USER, "openrouter", version, allow_shared_for_normal_admins=True)
+    app.run()
+    app.selectbox(key="chat_pick").set_value(("openrouter", other)).run()
+    assert "you picked this model" in texts(app)
+    version = desk().store.get("openrouter").version
+    desk().update_provider(LOCAL_USER, "openrouter", version, allow_personal_keys=False)
+    app.run()
+    assert not app.exception, app.exception
+    assert "you picked this model" not in texts(app)
+    send(app, "who answers now?")
+    [reply] = [m.value for m in app.markdown if m.value.startswith("Echo from")]
+    assert not reply.startswith(f"Echo from {other} ")
