@@ -22,11 +22,9 @@ from core.errors import ModelDeskError, ProviderError
 from core.service import ChatStream
 from core.types import ChatMessage
 from ui import compare, untrusted
-from ui.widgets import call_stats
 
 HISTORY = "chat_history"
 RETRY = "chat_retry"
-STOPPED = "stopped before the end (the page was rerun or stopped)"
 Turn = dict[str, Any]
 
 
@@ -78,7 +76,7 @@ def record_stream(stream: ChatStream, turns: list[Turn]) -> None:
         reply["incomplete"] = str(exc)
         raise
     except BaseException:  # a stop or a rerun mid-stream (Streamlit's control exceptions)
-        reply["incomplete"] = STOPPED
+        reply["incomplete"] = compare.STOPPED
         raise
     finally:  # keep what arrived, whatever ended the stream
         reply["content"] = stream.text
@@ -136,9 +134,4 @@ def show_reply(reply: Turn) -> None:
     with st.chat_message("assistant"):
         if reply.get("content"):
             untrusted.reply(reply["content"])
-        if reply.get("error"):
-            untrusted.show_error(reply["error"], icon=":material/cloud_off:")
-        if reply.get("incomplete"):
-            untrusted.caption(":material/warning: **Incomplete** — cut off: ", reply["incomplete"])
-        if reply.get("info"):
-            call_stats(reply["info"])
+        compare.reply_status(reply)

@@ -121,7 +121,7 @@ def stream_both(
     for lane in lanes:
         lane.draw(force=True)
         with lane.box:
-            _status(lane.reply)
+            reply_status(lane.reply)
     stats_table(replies)
 
 
@@ -147,7 +147,7 @@ def _message(exc: BaseException) -> str:
     return f"The call failed unexpectedly ({type(exc).__name__}). The details are in the log."
 
 
-def _status(reply: dict[str, Any]) -> None:
+def reply_status(reply: dict[str, Any]) -> None:
     """Under a reply: its error, why it is incomplete, its stats."""
     if reply.get("error"):
         untrusted.show_error(reply["error"], icon=":material/cloud_off:")
