@@ -77,8 +77,11 @@ def _reply(
             stream = desk.generate("chat", request, who, pin=pin)
         chat_history.record_stream(stream, history)
         call_stats(stream.info)
-    if history[-1].get("failed"):
+    last = history[-1]
+    if last.get("failed"):
         chat_history.retry_button(len(history) - 1)
+    elif last.get("incomplete"):
+        compare.incomplete_mark(last["incomplete"])
 
 
 def _compare(

@@ -152,9 +152,14 @@ def reply_status(reply: dict[str, Any]) -> None:
     if reply.get("error"):
         untrusted.show_error(reply["error"], icon=":material/cloud_off:")
     if reply.get("incomplete"):
-        untrusted.caption(":material/warning: **Incomplete** — cut off: ", reply["incomplete"])
+        incomplete_mark(reply["incomplete"])
     if reply.get("info"):
         call_stats(reply["info"])
+
+
+def incomplete_mark(reason: str) -> None:
+    """Under a reply cut off before its end: say so, and why."""
+    untrusted.caption(":material/warning: **Incomplete** — cut off: ", reason)
 
 
 def stats_table(replies: list[dict[str, Any]]) -> None:
@@ -169,7 +174,7 @@ def stats_table(replies: list[dict[str, Any]]) -> None:
         "Tokens": [_tokens(i) for i in infos],
         "Cost": [f"${i.cost:.6f}" if i and i.cost is not None else "—" for i in infos],
     }
-    st.table(pd.DataFrame(rows, index=["Left", "Right"][: len(infos)]).T)
+    st.table(pd.DataFrame(rows, index=["First", "Second"][: len(infos)]).T)
 
 
 def _ms(value: float | None) -> str:

@@ -71,9 +71,8 @@ def chat(page, playground_app):
     return page
 
 
-def test_1_compare_streams_both_models_at_once(chat, fake) -> None:
-    page = chat
-    fake.configure("openrouter", latency=0.3, chunk_delay=0.15)
+def _compare(page, message: str) -> None:
+    """Switch compare on with a second model, send `message`, wait for both replies."""
     toggle = page.get_by_role("switch", name="Compare with a second model")
     expect(toggle).to_be_visible()
     page.get_by_text("Compare with a second model").click()  # its label takes the click
@@ -81,14 +80,19 @@ def test_1_compare_streams_both_models_at_once(chat, fake) -> None:
     expect(page.get_by_test_id("stSelectbox").filter(has_text="Second model")).to_be_visible()
     wait_for_app_run(page)
     _choose(page, "Second model", "text-model-1")
-    before = len(fake.stats()["stream_spans"])
-    _send(page, "both at once please, word by word")
-    table = page.get_by_test_id("stTable")
-    expect(table).to_contain_text("First token")
+    _send(page, message)
+    expect(page.get_by_test_id("stTable")).to_contain_text("First token")
     replies = page.get_by_test_id("stChatMessage").filter(has_text="Echo from")
     expect(replies).to_have_count(2)
-    expect(replies.nth(1)).to_contain_text("word by word")
+    expect(replies.nth(1)).to_contain_text(message.split()[-1])
     wait_for_app_run(page)
+
+
+def test_1_compare_streams_both_models_at_once(chat, fake) -> None:
+    page = chat
+    fake.configure("openrouter", latency=0.3, chunk_delay=0.15)
+    before = len(fake.stats()["stream_spans"])
+    _compare(page, "both at once please, word by word")
     spans = fake.stats()["stream_spans"][before:]
     assert len(spans) == 2
     (_, first_end), (second_start, _) = sorted(spans)
@@ -142,3 +146,10 @@ def test_4_content_inputs_read_right_to_left_in_arabic(page, playground_app) -> 
     expect(page.get_by_label("Extra instructions (optional)")).to_have_css("direction", "rtl")
     box.fill("مرحبا بالعالم")
     screenshot(page, "13-content-rtl-input")
+
+
+def test_5_compare_on_a_phone(page, playground_app) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})  # before the app loads
+    goto(page, playground_app, "chat")
+    _compare(page, "small screen compare")
+    screenshot(page, "14-compare-phone")

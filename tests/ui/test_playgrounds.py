@@ -80,6 +80,7 @@ def test_a_reply_cut_off_mid_stream_is_marked_incomplete_after_a_rerun(fake) -> 
     fake.configure("openrouter", failure="truncated")
     app = send(page("chat").run(), "one two three four five six")
     assert not app.exception, app.exception
+    assert [c.value for c in app.caption if "Incomplete" in c.value]  # marked at once
     fake.configure("openrouter", failure=None)
     app.run()
     [reply] = [m.value for m in app.markdown if m.value.startswith("Echo from")]
@@ -116,8 +117,8 @@ def test_compare_shows_both_replies_and_a_side_by_side_table() -> None:
     [table] = app.table
     frame = table.value
     assert list(frame.index) == ["Model", "Latency", "First token", "Tokens", "Cost"]
-    assert other in frame.loc["Model", "Right"]
-    assert frame.loc["Tokens", "Left"] != "—" and frame.loc["Latency", "Right"].endswith("ms")
+    assert other in frame.loc["Model", "Second"]
+    assert frame.loc["Tokens", "First"] != "—" and frame.loc["Latency", "Second"].endswith("ms")
     app.run()  # the table is drawn again with the history
     assert len(app.table) == 1
 
