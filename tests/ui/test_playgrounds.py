@@ -228,3 +228,22 @@ def test_a_pick_whose_provider_stops_allowing_personal_choices_is_dropped() -> N
     send(app, "who answers now?")
     [reply] = [m.value for m in app.markdown if m.value.startswith("Echo from")]
     assert not reply.startswith(f"Echo from {other} ")
+
+
+def _hostile_table(model: str) -> None:
+    from core.service import CallInfo
+    from ui.compare import stats_table
+
+    info = CallInfo("x", "X", model, "shared", "test", latency_ms=12.0)
+    stats_table([{"info": info}, {"info": None}])
+
+
+def test_the_compare_table_shows_a_hostile_model_id_as_one_code_span() -> None:
+    from tests.test_untrusted import _spans, active_syntax
+
+    evil = "evil`![b](http://evil.test/id.png)`[p](http://evil.test/phish)"
+    app = AppTest.from_function(_hostile_table, args=(evil,)).run()
+    assert not app.exception, app.exception
+    cell = app.table[0].value.loc["Model", "First"]
+    assert active_syntax(cell) == [] and _spans(cell)[2] == [evil]
+    assert app.table[0].value.loc["Latency", "Second"] == "—"
