@@ -173,7 +173,7 @@ class Generation:
         else:
             plan = self._plan(capability, who)
         notes: list[str] = []
-        last_error: ProviderError | None = None
+        failed: list[ProviderError] = []
         for resolution in plan:
             try:
                 return self._attempt(capability, request, resolution, notes)
@@ -181,20 +181,10 @@ class Generation:
                 if not exc.retryable or pin or only:
                     exc.fallbacks = list(notes)
                     raise
-                last_error = exc
+                failed.append(exc)
                 notes.append(str(exc))
                 log.info("falling back from %s: %s", resolution.slug, exc.kind)
-        assert last_error is not None
-        raise ProviderError(
-            last_error.provider,
-            f"{last_error.message} No other provider could take over"
-            + (f" (tried {len(notes)})." if len(notes) > 1 else "."),
-            last_error.action,
-            status=last_error.status,
-            retry_after=last_error.retry_after,
-            retryable=True,
-            kind=last_error.kind,
-        )
+        raise _all_failed(capability, failed)
 
     def _plan(self, capability: Capability, who: Requester) -> list[Resolution]:
         plan = [r for r in self.resolver.candidates(capability, who) if r.usable]
@@ -293,6 +283,23 @@ def check_request(request: Request) -> None:
             raise ValidationError("Max tokens must be at least 1.")
     if isinstance(request, ImageRequest) and not 1 <= request.n <= MAX_IMAGES:
         raise ValidationError(f"The number of images must be between 1 and {MAX_IMAGES}.")
+
+
+def _all_failed(capability: Capability, failed: list[ProviderError]) -> ProviderError:
+    """One error naming every provider tried and why it failed, not only the last."""
+    last, notes = failed[-1], [str(exc) for exc in failed]
+    names = ", ".join(dict.fromkeys(exc.provider for exc in failed))
+    tried = "\n\n".join(f"• {note}" for note in notes)
+    error = ProviderError(
+        names,
+        f"no provider could answer this {capability} request. No other provider could take "
+        f"over; retry in a little while, or pick another model. Tried {len(notes)}:\n\n{tried}",
+        status=last.status,
+        retry_after=last.retry_after,
+        kind=last.kind,
+    )
+    error.fallbacks = list(notes)
+    return error
 
 
 def _content_messages(request: ContentRequest) -> list[ChatMessage]:

@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.service import ModelDesk, Resolution, SpeechRequest
 from core.types import Capability
-from ui import state
+from ui import picker, state
 from ui.widgets import call_stats, reporting_errors, resolution_box
 
 RESULT = "audio_result"
@@ -24,7 +24,8 @@ def render() -> None:
     who = state.requester()
     desk = state.get_desk()
     st.title("Audio")
-    resolution = resolution_box(desk, Capability.AUDIO, who)
+    pin = picker.model_picker(desk, Capability.AUDIO, who)
+    resolution = resolution_box(desk, Capability.AUDIO, who, pin)
     voices = _voices(desk, resolution)
     with st.form("audio_form"):
         text = st.text_area("Text", placeholder="Welcome to ModelDesk.")
@@ -40,9 +41,8 @@ def render() -> None:
         )
     if submitted and text.strip():
         with reporting_errors("Generating speech"), st.spinner("Generating speech…"):
-            outcome = desk.generate(
-                "audio", SpeechRequest(text, voice or None, response_format), who
-            )
+            request = SpeechRequest(text, voice or None, response_format)
+            outcome = desk.generate("audio", request, who, pin=pin)
             st.session_state[RESULT] = {
                 "audio": outcome.result.audio,
                 "mime": outcome.result.mime,

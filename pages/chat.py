@@ -7,50 +7,36 @@ import streamlit as st
 from core.requester import Requester
 from core.resolution import Resolution
 from core.service import ChatRequest, ModelDesk
-from core.types import Capability, ChatMessage, ChatOptions
-from ui import catalog, state, untrusted
+from core.types import Capability, ChatOptions
+from ui import chat_history, compare, picker, state, untrusted
+from ui.chat_history import Turn
 from ui.widgets import call_stats, reporting_errors, resolution_box
 
-HISTORY = "chat_history"
+HISTORY = chat_history.HISTORY
 
 
 def render() -> None:
     who = state.requester()
     desk = state.get_desk()
     st.title("Chat")
-    resolution = resolution_box(desk, Capability.CHAT, who)
-    options, system, compare = _settings(desk, who, resolution)
-    history: list[dict] = st.session_state.setdefault(HISTORY, [])
-    for turn in history:
-        _show_turn(turn)
-    prompt = st.chat_input("Message the model", submit_mode="disable")
-    if not prompt:
-        return
-    history.append({"role": "user", "content": prompt})
-    with st.chat_message("user"):
-        untrusted.reply(prompt)
-    messages = _messages(system, history)
-    if compare:
-        _compare(desk, who, messages, options, compare, history)
-    else:
-        _reply(desk, who, messages, options, history)
-
-
-def _show_turn(turn: dict) -> None:
-    """One stored turn; a compared reply shows both answers side by side again."""
-    if not turn.get("compared"):
-        _show_message(turn["role"], turn)
-        return
-    for column, reply in zip(st.columns(2), turn["compared"], strict=False):
-        with column:
-            _show_message("assistant", reply)
-
-
-def _show_message(role: str, message: dict) -> None:
-    with st.chat_message(role):
-        untrusted.reply(message["content"])
-        if message.get("info"):
-            call_stats(message["info"])
+    pin = picker.model_picker(desk, Capability.CHAT, who)
+    resolution = resolution_box(desk, Capability.CHAT, who, pin)
+    options, system, second = _settings(desk, who, resolution)
+    history = chat_history.history()
+    retried = chat_history.take_retry(history)  # before drawing: it is asked again below
+    chat_history.show(history)
+    prompt = st.chat_input("Message the model", submit_mode="disable") or retried
+    if prompt:
+        history.append({"role": "user", "content": prompt})
+        with st.chat_message("user"):
+            untrusted.reply(prompt)
+        request = ChatRequest(chat_history.context(system, history), options)
+        if second:
+            _compare(desk, who, request, (pin, second), history)
+        else:
+            _reply(desk, who, request, pin, history)
+    if history:  # under the conversation, not inside Settings
+        st.button("Clear conversation", icon=":material/delete_sweep:", on_click=chat_history.clear)
 
 
 def _settings(desk: ModelDesk, who: Requester, resolution: Resolution | None):
@@ -71,71 +57,65 @@ def _settings(desk: ModelDesk, who: Requester, resolution: Resolution | None):
         max_tokens = right.number_input(
             "Max tokens", 16, 32000, None, 64, key="chat_max_tokens", placeholder="model's default"
         )
-        compare = _compare_picker(desk, who)
-        if st.button("Clear conversation", icon=":material/delete_sweep:"):
-            st.session_state[HISTORY] = []
-            st.rerun()
+    compare_with = _compare_picker(desk, who)  # in view, not inside Settings
     options = ChatOptions(
         temperature=temperature if own and not fixed else None,  # only what the user set
         max_tokens=int(max_tokens) if max_tokens else None,
     )
-    return options, system, compare
+    return options, system, compare_with
 
 
 def _compare_picker(desk: ModelDesk, who: Requester) -> tuple[str, str] | None:
     """The second model is a personal choice: only providers that allow those offer one."""
     if not st.toggle("Compare with a second model", key="chat_compare"):
         return None
-    views = [v for v in desk.providers() if v.row.is_active and v.row.allow_personal_keys]
-    found = catalog.entries(desk, who, views).entries if views else {}
-    options = [(slug, m.id) for slug, e in found.items() for m in e.models_for("chat")]
-    if not options:
+    labels = picker.personal_models(desk, Capability.CHAT, who)
+    if not labels:
         st.caption(
             "No chat models are available to compare with (comparing is a personal model "
             "choice: it needs a provider that allows personal choices)."
         )
         return None
-    labels = {o: f"{found[o[0]].display_name} · {o[1]}" for o in options}
+    options: list[tuple[str, str]] = list(labels)
     return st.selectbox("Second model", options, format_func=lambda o: labels[o], key="chat_second")
 
 
-def _messages(system: str, history: list[dict]) -> list[ChatMessage]:
-    messages = [ChatMessage("system", system)] if system.strip() else []
-    return messages + [ChatMessage(t["role"], t["content"]) for t in history]
-
-
-def _reply(desk: ModelDesk, who: Requester, messages, options, history) -> None:
+def _reply(
+    desk: ModelDesk,
+    who: Requester,
+    request: ChatRequest,
+    pin: tuple[str, str] | None,
+    history: list[Turn],
+) -> None:
     with st.chat_message("assistant"), reporting_errors("The chat"):
-        stream = desk.generate("chat", ChatRequest(messages, options), who)
-        try:
-            untrusted.stream_reply(stream)
-        finally:  # keep what arrived even when the user stops or reruns mid-stream
-            history.append({"role": "assistant", "content": stream.text, "info": stream.info})
+        with chat_history.failing_turn(history):
+            stream = desk.generate("chat", request, who, pin=pin)
+        chat_history.record_stream(stream, history)
         call_stats(stream.info)
+    last = history[-1]
+    if last.get("failed"):
+        chat_history.retry_button(len(history) - 1)
+    elif last.get("incomplete"):
+        compare.incomplete_mark(last["incomplete"])
 
 
-def _compare(desk: ModelDesk, who: Requester, messages, options, second, history) -> None:
-    """Two replies side by side; the first (the resolved model) carries the conversation on."""
+def _compare(
+    desk: ModelDesk,
+    who: Requester,
+    request: ChatRequest,
+    pins: tuple[tuple[str, str] | None, tuple[str, str]],
+    history: list[Turn],
+) -> None:
+    """Two replies side by side, streamed at once; the first answer carries the conversation."""
     replies: list[dict] = []
     try:
-        for column, pin in zip(st.columns(2), (None, second), strict=True):
-            with column, st.chat_message("assistant"), reporting_errors("The chat"):
-                stream = desk.generate("chat", ChatRequest(messages, options), who, pin=pin)
-                try:
-                    untrusted.stream_reply(stream)
-                finally:
-                    replies.append({"content": stream.text, "info": stream.info})
-                call_stats(stream.info)
-    finally:  # keep whatever arrived, even after a stop or a failed second model
-        if replies:
-            history.append(
-                {
-                    "role": "assistant",
-                    "content": replies[0]["content"],
-                    "info": replies[0]["info"],
-                    "compared": replies,
-                }
-            )
+        compare.stream_both(desk, who, request, pins, replies)
+    finally:  # keep whatever arrived, even after a stop
+        if replies and compare.is_unanswered(replies):
+            history[-1]["failed"] = "\n\n".join(r["error"] for r in replies)
+            chat_history.retry_button(len(history) - 1)
+        elif replies:
+            history.append({"role": "assistant", "content": "", "compared": replies})
 
 
 if __name__ == "__main__":  # run as a file, not imported: go through the sign-in gate

@@ -8,42 +8,55 @@ from core.content import LANGUAGES, LENGTHS, TEMPLATES, TONES, ContentRequest, i
 from core.requester import Requester
 from core.service import ModelDesk
 from core.types import Capability
-from ui import state, untrusted
+from ui import picker, state, untrusted
 from ui.widgets import call_stats, reporting_errors, resolution_box
 
 RESULT = "content_result"
 # Fixed CSS (no model text inside): the output container reads right to left.
 RTL_STYLE = "<style>.st-key-content_output { direction: rtl; text-align: right; }</style>"
+# Fixed CSS: the input boxes read right to left while the chosen language does.
+RTL_INPUT_STYLE = (
+    "<style>.st-key-content_inputs textarea, "
+    ".st-key-content_inputs [data-testid='stTextInput'] input "
+    "{ direction: rtl; text-align: right; }</style>"
+)
 
 
 def render() -> None:
     who = state.requester()
     desk = state.get_desk()
     st.title("Content")
-    resolution_box(desk, Capability.CONTENT, who)
-    with st.form("content_form"):
-        template = st.selectbox(
-            "Template", list(TEMPLATES), format_func=lambda t: TEMPLATES[t].label
-        )
-        subject = st.text_area(TEMPLATES[template].subject_label + " / input", height=120)
-        tone_col, length_col, language_col = st.columns(3)
+    pin = picker.model_picker(desk, Capability.CONTENT, who)
+    resolution_box(desk, Capability.CONTENT, who, pin)
+    # Outside the form: the input's label and direction follow them at once.
+    template_col, language_col = st.columns(2)
+    template = template_col.selectbox(
+        "Template", list(TEMPLATES), format_func=lambda t: TEMPLATES[t].label
+    )
+    language = language_col.selectbox("Language", list(LANGUAGES))
+    if is_rtl(language):
+        st.markdown(RTL_INPUT_STYLE, unsafe_allow_html=True)
+    with st.form("content_form"), st.container(key="content_inputs"):
+        subject = st.text_area(TEMPLATES[template].subject_label, height=120)
+        tone_col, length_col = st.columns(2)
         tone = tone_col.selectbox("Tone", TONES)
         length = length_col.selectbox("Length", list(LENGTHS), index=1)
-        language = language_col.selectbox("Language", list(LANGUAGES))
         extra = st.text_input("Extra instructions (optional)")
         submitted = st.form_submit_button("Generate", type="primary", icon=":material/edit:")
     if submitted:
         request = ContentRequest(template, subject, tone, length, language, extra)
-        _generate(desk, request, who)
+        _generate(desk, request, who, pin)
     elif RESULT in st.session_state:
         _show(st.session_state[RESULT])
 
 
-def _generate(desk: ModelDesk, request: ContentRequest, who: Requester) -> None:
+def _generate(
+    desk: ModelDesk, request: ContentRequest, who: Requester, pin: tuple[str, str] | None
+) -> None:
     if is_rtl(request.language):
         st.markdown(RTL_STYLE, unsafe_allow_html=True)
     with reporting_errors("Generating content"):
-        stream = desk.generate("content", request, who)
+        stream = desk.generate("content", request, who, pin=pin)
         with st.container(key="content_output", border=True):
             untrusted.stream_reply(stream)
         st.session_state[RESULT] = {

@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.service import ImageRequest
 from core.types import Capability
-from ui import state
+from ui import picker, state
 from ui.widgets import call_stats, reporting_errors, resolution_box
 
 GALLERY = "image_gallery"
@@ -18,7 +18,8 @@ def render() -> None:
     who = state.requester()
     desk = state.get_desk()
     st.title("Image")
-    resolution = resolution_box(desk, Capability.IMAGE, who)
+    pin = picker.model_picker(desk, Capability.IMAGE, who)
+    resolution = resolution_box(desk, Capability.IMAGE, who, pin)
     sizes = (desk.parameter_support(resolution).image_sizes if resolution else None) or SIZES
     with st.form("image_form"):
         prompt = st.text_area("Prompt", placeholder="A red fox in the snow, watercolour")
@@ -29,7 +30,8 @@ def render() -> None:
     gallery: list[dict] = st.session_state.setdefault(GALLERY, [])
     if submitted and prompt.strip():
         with reporting_errors("Generating the image"), st.spinner("Generating…"):
-            outcome = desk.generate("image", ImageRequest(prompt, size, int(count)), who)
+            request = ImageRequest(prompt, size, int(count))
+            outcome = desk.generate("image", request, who, pin=pin)
             for image in outcome.result.images:
                 gallery.insert(0, {"prompt": prompt, "image": image, "info": outcome.info})
             call_stats(outcome.info)

@@ -36,7 +36,8 @@ def reporting_errors(action: str = "That") -> Iterator[None]:
     except ProviderError as exc:
         show_error(exc, icon=":material/cloud_off:")
         for note in exc.fallbacks:
-            st.caption(f"Tried first: {plain_markdown(note)}")
+            if note not in str(exc):  # an all-failed message already lists every provider
+                st.caption(f"Tried first: {plain_markdown(note)}")
     except NotConfigured as exc:
         show_error(exc, "info", icon=":material/settings:")
         page = st.session_state.get("modeldesk_pages", {}).get("model-selection")
@@ -66,17 +67,35 @@ def storage_unavailable(exc: StorageUnavailable) -> None:
     )
 
 
-def resolution_box(desk: ModelDesk, capability: Capability, who: Requester) -> Resolution | None:
-    """Say which provider, model and key the next call will use, and why."""
+def resolution_box(
+    desk: ModelDesk,
+    capability: Capability,
+    who: Requester,
+    pin: tuple[str, str] | None = None,
+) -> Resolution | None:
+    """Say which provider, model and key the next call will use, and why (`pin`: the
+    model this session picked, see :mod:`ui.picker`)."""
     with reporting_errors("Resolving the provider"):
-        found = desk.resolve(capability, who)
+        found = pinned_route(desk, capability, who, pin) if pin else desk.resolve(capability, who)
+        why = "you picked this model (this session only)" if pin else found.reason
         st.caption(
             f":material/route: **{plain_markdown(found.display_name)}** · "
-            f"{code_span(found.model_id)} · "
-            f"{SOURCE_LABEL[found.key_source]} — because: {plain_markdown(found.reason)}."
+            f"{code_span(found.model_id or (pin and pin[1]))} · "
+            f"{SOURCE_LABEL[found.key_source]} — because: {plain_markdown(why)}."
         )
+        if not found.usable:
+            show_error(found.reason + ".", "warning", icon=":material/key_off:")
         return found
     return None
+
+
+def pinned_route(
+    desk: ModelDesk, capability: Capability, who: Requester, pin: tuple[str, str]
+) -> Resolution:
+    """What a call pinned to (slug, model) would use: that provider's key rules apply."""
+    slug, model_id = pin
+    view = next(v for v in desk.providers() if v.slug == slug)
+    return desk.resolver.resolve_row(view.row, capability, who, model_id)
 
 
 def call_stats(info: CallInfo) -> None:

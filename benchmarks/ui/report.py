@@ -54,6 +54,12 @@ def rows(
         ("same, AppTest round trip (its polling included)", describe(round_trips), ""),
         ("first token: upstream send -> yielded by core", describe(core), ""),
         *first_token_rows(browser["first_token"]),
+        (
+            "compare: second column's first token after the first's (upstream 500 ms, "
+            "then a word every 100 ms)",
+            describe(browser["compare_delay"]),
+            "far below one reply (both stream at once)",
+        ),
         (f"{many}: Enter -> first word shown", describe(browser["to_first"]), ""),
         (f"{many}: first word shown -> reply done", describe(browser["streaming"]), ""),
         (

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 import time
 import uuid
@@ -157,6 +158,57 @@ async def _first_token_samples(
     return delays
 
 
+# Epoch ms when the first and the second compared column show their first word on screen.
+WATCH_COMPARE_JS = """() => {
+  const messages = '[data-testid="stColumn"] [data-testid="stChatMessage"]';
+  const shown = () => [...document.querySelectorAll(messages)]
+      .filter(m => m.innerText.includes('Echo')).length;
+  window.__compare = {};
+  const check = () => {
+    const now = performance.timeOrigin + performance.now(), count = shown();
+    if (count >= 1 && !window.__compare.first) window.__compare.first = now;
+    if (count >= 2 && !window.__compare.second) window.__compare.second = now;
+    return window.__compare.second;
+  };
+  const observer = new MutationObserver(() => { if (check()) observer.disconnect(); });
+  observer.observe(document.body, {childList: true, subtree: true, characterData: true});
+}"""
+
+
+async def compare_first_tokens(
+    browser: Any, app_url: str, fake: FakeProviderProcess
+) -> list[float]:
+    """ms between the two compared columns' first words on screen: both models stream at
+    once, so this is close to nothing, not one whole reply (upstream answers after 500 ms,
+    then a word every 100 ms)."""
+    from playwright.async_api import expect
+
+    progress(f"browser: {SAMPLES} compare samples (second column's first token)")
+    fake.configure("openrouter", latency=0.5, chunk_delay=0.1)
+    context, page, _ = await open_chat(browser, app_url)
+    await page.get_by_text("Compare with a second model").click()
+    second = page.get_by_test_id("stSelectbox").filter(has_text="Second model").locator("input")
+    await second.click()
+    await second.fill("text-model-1")
+    await page.get_by_role("option").filter(has_text="text-model-1").first.click()
+    await expect(second).to_have_value(re.compile("text-model-1"))
+    delays = []
+    for index in range(SAMPLES):
+        clear = page.get_by_role("button", name="Clear conversation")
+        if await clear.count():
+            await clear.click()
+            await clear.wait_for(state="detached")
+        await page.evaluate(WATCH_COMPARE_JS)
+        await page.get_by_test_id("stChatInputTextArea").fill(f"compare sample {index}")
+        await page.keyboard.press("Enter")
+        await page.wait_for_function("() => window.__compare.second")
+        stamps = await page.evaluate("() => window.__compare")
+        delays.append(stamps["second"] - stamps["first"])
+        await page.get_by_test_id("stTable").wait_for()  # both replies done
+    await context.close()
+    return delays
+
+
 async def browser_numbers(app_url: str, fake: FakeProviderProcess) -> dict[str, Any]:
     """First-token samples per upstream TTFT, then SESSIONS contexts chatting at once."""
     from playwright.async_api import async_playwright
@@ -166,6 +218,7 @@ async def browser_numbers(app_url: str, fake: FakeProviderProcess) -> dict[str, 
         first_token = {
             ttft: await _first_token_samples(browser, app_url, fake, ttft) for ttft in TTFTS
         }
+        compare_delay = await compare_first_tokens(browser, app_url, fake)
         fake.configure("openrouter", latency=0.0, chunk_delay=0.1)
 
         progress(f"browser: opening {SESSIONS} sessions")
@@ -186,6 +239,7 @@ async def browser_numbers(app_url: str, fake: FakeProviderProcess) -> dict[str, 
         await browser.close()
     return {
         "first_token": first_token,
+        "compare_delay": compare_delay,
         "to_first": [r["shown"] - r["sent"] for r in results],
         "streaming": [r["done"] - r["shown"] for r in results],
         "whole": [r["done"] - r["sent"] for r in results],

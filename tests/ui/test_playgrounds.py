@@ -1,0 +1,249 @@
+"""The playgrounds under AppTest against the fake providers: no chat turn lost or passed
+off as complete, compare side by side, the session-only model picker, content input.
+
+Fixtures (a fake on loopback, a fresh service per test) come from tests/ui/test_pages.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.auth import LOCAL_USER
+from pages.content import RTL_INPUT_STYLE
+from tests.ui import test_pages as base
+from tests.ui.test_pages import ADMIN, LOCAL, configure_openrouter, desk, page, texts
+from ui.chat_history import context
+
+fake = base.fake  # the same fixtures: a fake on loopback, a fresh service per test
+_fresh_service = base._fresh_service
+
+
+def _chat_models(slug: str = "openrouter") -> list[str]:
+    return [m.id for m in desk().catalog_entry(slug, LOCAL).models_for("chat")]
+
+
+def configure_groq_too() -> None:
+    """Groq as the second chat provider, so a failing OpenRouter falls back to it."""
+    desk().set_shared_key(LOCAL_USER, "groq", "gsk_test-APPTEST-0000")
+    desk().select_model(LOCAL, "groq", "chat", _chat_models("groq")[0])
+
+
+def send(app: AppTest, message: str) -> AppTest:
+    return app.chat_input[0].set_value(message).run()
+
+
+def buttons(app: AppTest, label: str) -> list:
+    return [b for b in app.button if b.label == label]
+
+
+# ---------------------------------------------------------------- nothing lost
+def test_when_every_provider_fails_the_error_lists_each_one(fake) -> None:
+    configure_openrouter()
+    configure_groq_too()
+    fake.configure("openrouter", failure=500)
+    fake.configure("groq", failure=503)
+    app = send(page("chat").run(), "anyone there?")
+    assert not app.exception, app.exception
+    [error] = [e.value for e in app.error]
+    assert "OpenRouter" in error and "(500)" in error
+    assert "Groq" in error and "(503)" in error
+    assert "Tried first" not in texts(app)  # the list is in the message, not repeated
+
+
+def test_a_failed_turn_stays_marked_is_left_out_and_can_be_retried(fake) -> None:
+    configure_openrouter()
+    fake.configure("openrouter", failure=500)
+    app = send(page("chat").run(), "first question")
+    assert not app.exception, app.exception
+    assert buttons(app, "Retry")  # offered at once
+    app.run()  # any rerun: the failed turn and its error are still there
+    assert "first question" in texts(app)
+    assert any("500" in e.value for e in app.error)
+    assert "left out of the conversation" in texts(app)
+    turns = app.session_state["chat_history"]
+    assert [m.content for m in context("", turns)] == []  # not sent again as context
+
+    fake.configure("openrouter", failure=None)
+    buttons(app, "Retry")[0].click().run()
+    assert not app.exception, app.exception
+    replies = [m.value for m in app.markdown if m.value.startswith("Echo from")]
+    assert len(replies) == 1 and "first question" in replies[0]
+    assert not buttons(app, "Retry") and not app.error
+    turns = app.session_state["chat_history"]
+    assert [t["role"] for t in turns] == ["user", "assistant"]
+    assert not turns[0].get("failed")
+
+
+def test_a_reply_cut_off_mid_stream_is_marked_incomplete_after_a_rerun(fake) -> None:
+    configure_openrouter()
+    fake.configure("openrouter", failure="truncated")
+    app = send(page("chat").run(), "one two three four five six")
+    assert not app.exception, app.exception
+    assert [c.value for c in app.caption if "Incomplete" in c.value]  # marked at once
+    fake.configure("openrouter", failure=None)
+    app.run()
+    [reply] = [m.value for m in app.markdown if m.value.startswith("Echo from")]
+    assert "six" not in reply  # only what arrived
+    incomplete = [c.value for c in app.caption if "Incomplete" in c.value]
+    assert incomplete and "OpenRouter" in incomplete[0]
+    # What arrived stays in the context (marked on screen, never passed off as complete).
+    turns = app.session_state["chat_history"]
+    assert turns[-1]["incomplete"] and context("", turns)[-1].content == turns[-1]["content"]
+
+
+def test_clear_conversation_is_a_visible_button() -> None:
+    configure_openrouter()
+    app = page("chat").run()
+    assert not buttons(app, "Clear conversation")  # nothing to clear yet
+    send(app, "hello")
+    [clear] = buttons(app, "Clear conversation")
+    assert clear.proto.id not in {b.proto.id for e in app.expander for b in e.button}
+    clear.click().run()
+    assert not app.exception, app.exception
+    assert app.session_state["chat_history"] == []
+    assert not [m for m in app.markdown if m.value.startswith("Echo from")]
+
+
+# ---------------------------------------------------------------- compare
+def test_compare_shows_both_replies_and_a_side_by_side_table() -> None:
+    configure_openrouter()
+    app = page("chat").run()
+    app.toggle(key="chat_compare").set_value(True).run()
+    other = _chat_models()[1]
+    app.selectbox(key="chat_second").set_value(("openrouter", other)).run()
+    send(app, "side by side")
+    assert not app.exception, app.exception
+    [table] = app.table
+    frame = table.value
+    assert list(frame.index) == ["Model", "Latency", "First token", "Tokens", "Cost"]
+    assert other in frame.loc["Model", "Second"]
+    assert frame.loc["Tokens", "First"] != "—" and frame.loc["Latency", "Second"].endswith("ms")
+    app.run()  # the table is drawn again with the history
+    assert len(app.table) == 1
+
+
+def test_compare_with_one_failing_model_keeps_the_other(fake) -> None:
+    configure_openrouter()
+    configure_groq_too()
+    app = page("chat").run()
+    app.toggle(key="chat_compare").set_value(True).run()
+    app.selectbox(key="chat_second").set_value(("groq", _chat_models("groq")[0])).run()
+    fake.configure("groq", failure=500)
+    send(app, "only one answers")
+    assert not app.exception, app.exception
+    assert any("Groq" in e.value and "500" in e.value for e in app.error)
+    assert [m.value for m in app.markdown if m.value.startswith("Echo from")]
+    assert not buttons(app, "Retry")  # one model answered: the turn is not a failed one
+
+
+# ---------------------------------------------------------------- the model picker
+PLAYGROUNDS = ["chat", "content", "image", "audio"]
+
+
+@pytest.mark.parametrize("module", PLAYGROUNDS)
+def test_each_playground_picks_a_model_for_this_session(module: str) -> None:
+    configure_openrouter()
+    entry = desk().catalog_entry("openrouter", LOCAL)
+    chosen = desk().store.get("openrouter").provider_config().selected(module)
+    other = next(m.id for m in entry.models_for(module) if m.id != chosen)
+    app = page(module).run()
+    picker = app.selectbox(key=f"{module}_pick")
+    assert picker.value is None  # defaults to the resolved route
+    picker.set_value(("openrouter", other)).run()
+    assert not app.exception, app.exception
+    route = next(c.value for c in app.caption if "because" in c.value)
+    assert "you picked this model" in route and other in route
+    # Nothing was saved: the shared choice is unchanged.
+    assert desk().store.get("openrouter").provider_config().selected(module) == chosen
+
+
+def test_a_picked_chat_model_answers() -> None:
+    configure_openrouter()
+    other = _chat_models()[2]
+    app = page("chat").run()
+    app.selectbox(key="chat_pick").set_value(("openrouter", other)).run()
+    send(app, "who answers?")
+    assert not app.exception, app.exception
+    [reply] = [m.value for m in app.markdown if m.value.startswith("Echo from")]
+    assert reply.startswith(f"Echo from {other} ")
+
+
+def test_the_picker_offers_no_provider_that_refuses_personal_choices() -> None:
+    configure_openrouter()
+    version = desk().store.get("openrouter").version
+    desk().update_provider(
+        LOCAL_USER,
+        "openrouter",
+        version,
+        allow_personal_keys=False,
+        allow_shared_for_normal_admins=True,
+    )
+    app = page("chat", ADMIN).run()
+    assert not app.exception, app.exception
+    picker = app.selectbox(key="chat_pick")
+    assert not any("OpenRouter" in option for option in picker.options)
+    assert "OpenRouter" in texts(app)  # the shared route still serves
+
+
+# ---------------------------------------------------------------- content input
+def test_the_content_input_label_follows_the_template() -> None:
+    configure_openrouter()
+    app = page("content").run()
+    assert app.text_area[0].label == "Topic"
+    template = next(s for s in app.selectbox if s.label == "Template")
+    template.set_value("translation").run()
+    assert not app.exception, app.exception
+    assert app.text_area[0].label == "Text to translate"
+
+
+@pytest.mark.parametrize(("language", "rtl"), [("Arabic (العربية)", True), ("French", False)])
+def test_the_content_inputs_read_right_to_left_for_persian_and_arabic(
+    language: str, rtl: bool
+) -> None:
+    configure_openrouter()
+    app = page("content").run()
+    assert RTL_INPUT_STYLE not in [m.value for m in app.markdown]
+    next(s for s in app.selectbox if s.label == "Language").select(language).run()
+    assert not app.exception, app.exception
+    assert (RTL_INPUT_STYLE in [m.value for m in app.markdown]) is rtl
+
+
+def test_a_pick_whose_provider_stops_allowing_personal_choices_is_dropped() -> None:
+    """The admin turns personal choices off mid-session: the pick falls back to the route
+    (never used behind the policy's back)."""
+    configure_openrouter()
+    other = _chat_models()[2]
+    app = page("chat", ADMIN).run()
+    version = desk().store.get("openrouter").version
+    desk().update_provider(LOCAL_USER, "openrouter", version, allow_shared_for_normal_admins=True)
+    app.run()
+    app.selectbox(key="chat_pick").set_value(("openrouter", other)).run()
+    assert "you picked this model" in texts(app)
+    version = desk().store.get("openrouter").version
+    desk().update_provider(LOCAL_USER, "openrouter", version, allow_personal_keys=False)
+    app.run()
+    assert not app.exception, app.exception
+    assert "you picked this model" not in texts(app)
+    send(app, "who answers now?")
+    [reply] = [m.value for m in app.markdown if m.value.startswith("Echo from")]
+    assert not reply.startswith(f"Echo from {other} ")
+
+
+def _hostile_table(model: str) -> None:
+    from core.service import CallInfo
+    from ui.compare import stats_table
+
+    info = CallInfo("x", "X", model, "shared", "test", latency_ms=12.0)
+    stats_table([{"info": info}, {"info": None}])
+
+
+def test_the_compare_table_shows_a_hostile_model_id_as_one_code_span() -> None:
+    from tests.test_untrusted import _spans, active_syntax
+
+    evil = "evil`![b](http://evil.test/id.png)`[p](http://evil.test/phish)"
+    app = AppTest.from_function(_hostile_table, args=(evil,)).run()
+    assert not app.exception, app.exception
+    cell = app.table[0].value.loc["Model", "First"]
+    assert active_syntax(cell) == [] and _spans(cell)[2] == [evil]
+    assert app.table[0].value.loc["Latency", "Second"] == "—"
