@@ -39,7 +39,9 @@ def main() -> None:
             browser = asyncio.run(scenarios.browser_numbers(app.url, fake))
         finally:
             stop_app(app)
+        hung = asyncio.run(scenarios.healthy_visible_with_one_hung(env, Path(tmp), fake))
     table = report.rows(models, reruns, round_trips, core, browser, scenarios.SESSIONS)
+    table += report.hung_provider_rows(hung)
     report.print_table(table)
 
 
