@@ -151,11 +151,15 @@ class Catalog:
     def get_many(self, targets: list[CatalogTarget]) -> dict[str, CatalogEntry]:
         """All targets at once, each bounded by its own provider's deadline: a provider
         still fetching after its deadline (and a short grace) is reported, not awaited."""
-        if len(targets) <= 1:
-            return {t.slug: self.get(t) for t in targets}
-        futures = {t.slug: self._pool.submit(self.get, t) for t in targets}
-        started = time.monotonic()
-        return {t.slug: self._wait(t, futures[t.slug], started) for t in targets}
+        found = {t.slug: entry for t in targets if (entry := self.peek(t)) is not None}
+        cold = [t for t in targets if t.slug not in found]  # only these need a thread
+        if len(cold) <= 1:
+            found.update({t.slug: self.get(t) for t in cold})
+        else:
+            futures = {t.slug: self._pool.submit(self.get, t) for t in cold}
+            started = time.monotonic()
+            found.update({t.slug: self._wait(t, futures[t.slug], started) for t in cold})
+        return {t.slug: found[t.slug] for t in targets}
 
     def iter_many(self, targets: list[CatalogTarget]) -> Iterator[CatalogEntry]:
         """Every target's entry as soon as it is ready (fastest first), concurrently; a

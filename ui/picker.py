@@ -13,7 +13,6 @@ import streamlit as st
 from core.requester import Requester
 from core.service import ModelDesk
 from core.types import Capability
-from ui import catalog
 
 Pin = tuple[str, str]  # (provider slug, model id)
 DEFAULT_LABEL = "Default: the selected model (route below)"
@@ -21,8 +20,12 @@ DEFAULT_LABEL = "Default: the selected model (route below)"
 
 def personal_models(desk: ModelDesk, capability: Capability, who: Requester) -> dict[Pin, str]:
     """Every model for `capability` a personal choice may use, with its label."""
-    views = [v for v in desk.providers() if v.row.is_active and v.row.allow_personal_keys]
-    found = catalog.entries(desk, who, views).entries if views else {}
+    slugs = [v.slug for v in desk.providers() if v.row.is_active and v.row.allow_personal_keys]
+    # core's in-memory catalogue (warm: no copy, no unpickling on every rerun of the page)
+    found = {}
+    if slugs:
+        with st.spinner("Loading the models you can pick…"):  # drawn only while it waits
+            found = desk.catalog_entries(who, slugs=slugs)
     return {
         (slug, model.id): f"{entry.display_name} · {model.id}"
         for slug, entry in found.items()
