@@ -33,6 +33,7 @@ from core.errors import (
     ValidationError,
 )
 from core.provider_config import CONNECTION_KINDS
+from core.providers.flavours import flavour_name
 from core.service import (
     ModelDesk,
     ProviderView,
@@ -227,7 +228,9 @@ def cmd_models(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
             models = entry.models_for(args.capability)
             print(
                 f"# {entry.display_name}: {len(models)} {args.capability} models "
-                f"[{entry.status}]" + (f" - {clean_text(entry.error)}" if entry.error else ""),
+                f"[{entry.status}]"
+                + (f" server: {flavour_name(entry.server_flavour)}" if entry.server_flavour else "")
+                + (f" - {clean_text(entry.error)}" if entry.error else ""),
                 file=out,
             )
             _table(out, [_model_row(m) for m in models], ["id", "context", "prompt/M", "source"])
@@ -241,6 +244,7 @@ def _entry_dict(entry: CatalogEntry, capability: str) -> dict[str, Any]:
         "stale": entry.status == "stale",
         "status": entry.status,
         "error": entry.error,
+        "server_flavour": entry.server_flavour,
         "models": [
             {
                 "id": m.id,

@@ -379,3 +379,18 @@ def test_a_reasoning_model_gets_only_what_it_takes(desk, fake, monkeypatch, caps
     err = capsys.readouterr().err
     assert code == 0 and "think" in text, err
     assert "note: Temperature left out: o3-mini is a reasoning model" in err
+
+
+def test_models_name_the_server_flavour_of_a_connection(desk: ModelDesk, fake) -> None:
+    """A connection's listing says which server answered (detected from its own answers)."""
+    vllm = fake.base_urls()["VLLM_BASE_URL"]
+    code, _ = run(
+        desk, "providers", "add", "lab", "--kind", "openai-compatible", "--base-url", vllm
+    )
+    assert code == 0
+    code, text = run(desk, "models", "-c", "chat", "--json")
+    lab = json.loads(text)["lab"]
+    assert lab["server_flavour"] == "vllm" and lab["models"]
+    assert all(m["context_length"] for m in lab["models"])  # vLLM's max_model_len
+    code, text = run(desk, "models", "-c", "chat")
+    assert "server: vLLM" in text
