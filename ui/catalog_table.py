@@ -142,10 +142,9 @@ def mark_choices(frame: pd.DataFrame, choices: Mapping[tuple[str, str], str]) ->
     if not choices or frame.empty:
         return frame
     marked = frame.copy()
-    marked["chosen"] = [
-        "● " + choices[key] if key in choices else ""
-        for key in zip(frame["slug"], frame["id"], strict=True)
-    ]
+    marked["chosen"] = ""
+    for (slug, model_id), label in choices.items():  # a handful of choices: one mask each
+        marked.loc[(frame["slug"] == slug) & (frame["id"] == model_id), "chosen"] = "● " + label
     return marked
 
 
