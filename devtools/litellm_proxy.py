@@ -17,7 +17,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from devtools.app_server import free_port
 
 LITELLM_VERSION = "1.106.12"  # the newest release whose [proxy] extra resolves on PyPI here
 VENV_ENV = "MODELDESK_LITELLM_VENV"
@@ -157,12 +158,6 @@ def write_config(path: Path, master_key: str = MASTER_KEY) -> Path:
     """JSON is YAML: LiteLLM reads it with ``yaml.safe_load``."""
     path.write_text(json.dumps(proxy_config(master_key), indent=2))
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
