@@ -147,7 +147,10 @@ def test_3_detail_panel_and_chart(selection_app: App, page) -> None:
     wait_for_app_run(page)
     expect(page.get_by_text(re.compile(r"Chat → OpenRouter · .+ \(priority 10"))).to_be_visible()
     chart = _panel(page).get_by_test_id("stVegaLiteChart")
+    expect(chart).to_have_count(0)  # closed by default
+    _panel(page).get_by_text("Price against context (chart)").click()
     expect(chart).to_be_visible()
+    wait_for_app_run(page)
     grid = _panel(page).get_by_test_id("stDataFrame").first
     box = grid.bounding_box()
     assert box is not None

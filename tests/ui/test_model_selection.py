@@ -298,6 +298,9 @@ def test_the_chart_plots_the_filtered_models_and_rings_the_choice() -> None:
     configure_openrouter()
     desk().select_model(LOCAL, "openrouter", "chat", "vendor2/text-model-2")
     app = page("model_selection").run()
+    assert not _charts(app)  # closed by default: it costs a rerun nothing
+    app.session_state["chart_chat"] = True  # the admin opens it
+    app.run()
     charts = _charts(app)
     assert len(charts) == 1
     layers = json.loads(charts[0].spec)["layer"]
