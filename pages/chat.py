@@ -19,7 +19,10 @@ def render() -> None:
     who = state.requester()
     desk = state.get_desk()
     st.title("Chat")
-    pin = picker.model_picker(desk, Capability.CHAT, who)
+    # The picker's box (up to thousands of models) is drawn last, into this slot: a sent
+    # message's first token then reaches the browser before the box's options do.
+    picker_slot = st.container()
+    pin = picker.pending_pick(desk, Capability.CHAT)
     resolution = resolution_box(desk, Capability.CHAT, who, pin)
     options, system, second = _settings(desk, who, resolution)
     history = chat_history.history()
@@ -37,6 +40,8 @@ def render() -> None:
             _reply(desk, who, request, pin, history)
     if history:  # under the conversation, not inside Settings
         st.button("Clear conversation", icon=":material/delete_sweep:", on_click=chat_history.clear)
+    with picker_slot:
+        picker.model_picker(desk, Capability.CHAT, who)
 
 
 def _settings(desk: ModelDesk, who: Requester, resolution: Resolution | None):

@@ -46,3 +46,14 @@ def model_picker(desk: ModelDesk, capability: Capability, who: Requester) -> Pin
         "only. Nobody else's choice changes.",
     )
     return picked
+
+
+def pending_pick(desk: ModelDesk, capability: Capability) -> Pin | None:
+    """The pick the box holds from the previous run, while its provider still allows
+    personal choices: lets a page use it before drawing the box (see the Chat page)."""
+    value = st.session_state.get(f"{capability.value}_pick")
+    if not value:
+        return None
+    slug, model_id = value
+    allowed = {v.slug for v in desk.providers() if v.row.is_active and v.row.allow_personal_keys}
+    return (slug, model_id) if slug in allowed else None
