@@ -62,9 +62,13 @@ class BaseProvider:
         (``Limits.from_settings(settings)``). A link-local base URL is refused by the
         transport before any request, with a ProviderError naming this provider."""
         register_key_patterns(self.key_patterns)
-        self.http = Transport(
-            client, base_url or self.configured_base_url(), self.display_name, timeout, limits
-        )
+        root = self.normalise_base_url(base_url or self.configured_base_url())
+        self.http = Transport(client, root, self.display_name, timeout, limits)
+
+    @classmethod
+    def normalise_base_url(cls, base_url: str) -> str:
+        """The base URL as this provider's paths expect it (given, or from its variable)."""
+        return base_url
 
     @property
     def base_url(self) -> str:

@@ -12,10 +12,7 @@ import os
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
 from core.errors import ProviderError
-from core.providers.limits import Limits
 from core.providers.openai_shape import OpenAIShapeProvider
 from core.providers.parsing import (
     TEXT,
@@ -129,16 +126,10 @@ class HuggingFaceProvider(OpenAIShapeProvider):
     chat_path = "v1/chat/completions"
     models_path = "v1/models"
 
-    def __init__(
-        self,
-        client: httpx.Client,
-        base_url: str | None = None,
-        timeout: float = 20.0,
-        *,
-        limits: Limits | None = None,
-    ) -> None:
-        root = router_root(base_url or self.configured_base_url())
-        super().__init__(client, root, timeout, limits=limits)
+    @classmethod
+    def normalise_base_url(cls, base_url: str) -> str:
+        """The router root, with or without the ``/v1`` Hugging Face's docs print."""
+        return router_root(base_url)
 
     @property
     def hub_url(self) -> str:
