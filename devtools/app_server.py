@@ -38,8 +38,14 @@ class App:
         return self.log_path.read_text(errors="replace")
 
 
-def start_app(tmp: Path, env_extra: dict[str, str], secrets_toml: str | None = None) -> App:
-    """`streamlit run streamlit_app.py` on a free loopback port; waits for /_stcore/health.
+def start_app(
+    tmp: Path,
+    env_extra: dict[str, str],
+    secrets_toml: str | None = None,
+    script: str = "streamlit_app.py",
+) -> App:
+    """`streamlit run <script>` (the dashboard by default) on a free loopback port; waits
+    for /_stcore/health.
 
     `secrets_toml` becomes the app's only secrets file (otherwise it has none: local mode).
     """
@@ -59,7 +65,7 @@ def start_app(tmp: Path, env_extra: dict[str, str], secrets_toml: str | None = N
         "-m",
         "streamlit",
         "run",
-        "streamlit_app.py",
+        script,
         "--server.headless",
         "true",
         "--server.port",

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
-from devtools.app_server import free_port
+from devtools.app_server import start_app, stop_app
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,41 +30,20 @@ def test_chromium_loads_nothing_from_sanitised_text(browser, tmp_path: Path) -> 
     """The control image loads (so the page would fetch images), no evil.test request."""
     script = tmp_path / "render_untrusted.py"
     script.write_text(BROWSER_APP.format(root=str(ROOT)))
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    app = start_app(tmp_path, {}, script=str(script))
     context = browser.new_context()
     try:
-        _wait_healthy(f"http://127.0.0.1:{port}")
         requests: list[str] = []
         page = context.new_page()
         page.on("request", lambda request: requests.append(request.url))
         with page.expect_request(lambda r: "control.test" in r.url, timeout=90_000):
-            page.goto(f"http://127.0.0.1:{port}/")
+            page.goto(app.url)
         markdown = page.locator("[data-testid='stMarkdownContainer']")
         evil_elements = markdown.locator("img[src*='evil'], a[href*='evil']").count()
         shown = markdown.all_inner_texts()
     finally:
         context.close()
-        server.terminate()
-        server.wait(timeout=10)
+        stop_app(app)
     assert [url for url in requests if "evil" in url] == []
     assert evil_elements == 0
     assert any("[image: b \u2014 http://evil.test/beacon.png?data=secret]" in t for t in shown)
-
-
-def _wait_healthy(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/_stcore/health", timeout=2).text == "ok":
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"streamlit did not start at {url}")
