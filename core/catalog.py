@@ -19,7 +19,7 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Iterator, Sized
+from collections.abc import Callable, Iterator, Sized
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -107,13 +107,18 @@ class Catalog:
         max_workers: int = 8,
         maxsize: int = 256,
         last_good_ttl: float = LAST_GOOD_TTL,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         # One entry per (provider, base URL, key fingerprint): personal keys make many, so
-        # every map is capped in entries (least recently used go first) and in age.
-        self._fresh: TTLCache[CacheKey, CatalogEntry] = TTLCache(maxsize, ttl)
-        self._failed: TTLCache[CacheKey, CatalogEntry] = TTLCache(maxsize, error_ttl)
-        self._last_good: TTLCache[CacheKey, CatalogEntry] = TTLCache(maxsize, last_good_ttl)
-        self._latest: TTLCache[CacheKey, CatalogEntry] = TTLCache(maxsize, max(ttl, error_ttl))
+        # every map is capped in entries (least recently used go first) and in age, aged
+        # by `clock` (injectable, so tests need not wait for real time to pass).
+        def ttl_cache(seconds: float) -> TTLCache[CacheKey, CatalogEntry]:
+            return TTLCache(maxsize, seconds, timer=clock)
+
+        self._fresh = ttl_cache(ttl)
+        self._failed = ttl_cache(error_ttl)
+        self._last_good = ttl_cache(last_good_ttl)
+        self._latest = ttl_cache(max(ttl, error_ttl))
         self._inflight: dict[CacheKey, Future[CatalogEntry]] = {}  # only while fetching
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers, thread_name_prefix="catalog")
