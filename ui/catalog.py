@@ -61,7 +61,11 @@ def _cache_args(desk: ModelDesk, view: ProviderView, who: Requester) -> tuple[st
 
 def entry_for(desk: ModelDesk, view: ProviderView, who: Requester) -> CatalogEntry:
     """One provider's catalogue, cached per provider + key fingerprint."""
-    args = _cache_args(desk, view, who)
+    return _cached_entry(desk, who, _cache_args(desk, view, who))
+
+
+def _cached_entry(desk: ModelDesk, who: Requester, args: tuple[str, str, int, str]) -> CatalogEntry:
+    """The st.cache_data entry for `args` (see :func:`_cache_args`); only healthy ones stay."""
     entry = _entry(*args, desk, who)
     if entry.status != "ok":
         _entry.clear(*args, desk, who)
@@ -97,11 +101,12 @@ def entries(
     ones are fetched concurrently, and with `on_progress` each is handed over as soon as
     it arrives (a provider past its deadline last, as a "did not answer" entry)."""
     views = [v for v in (views or desk.providers()) if v.row.is_active]
+    args = {v.slug: _cache_args(desk, v, who) for v in views}  # once per view and rerun
     found: dict[str, CatalogEntry] = {}
     cold = []
     for view in views:
         if is_warm(desk, view, who):
-            found[view.slug] = entry_for(desk, view, who)
+            found[view.slug] = _cached_entry(desk, who, args[view.slug])
         else:
             cold.append(view)
     if cold and on_progress is None:
@@ -111,10 +116,7 @@ def entries(
     elif cold and on_progress is not None:
         found.update(_progressively(desk, who, cold, found, on_progress))
     ordered = {v.slug: found[v.slug] for v in views if v.slug in found}
-    by_slug = {v.slug: v for v in views}
-    stamp = tuple(
-        (*_cache_args(desk, by_slug[s], who), e.status, e.fetched_at) for s, e in ordered.items()
-    )
+    stamp = tuple((*args[s], e.status, e.fetched_at) for s, e in ordered.items())
     return CatalogSnapshot(ordered, stamp)
 
 
