@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from core.auth import LOCAL_USER
 from core.catalog import CatalogEntry
 from tests.ui import test_pages as shared
-from ui.progressive_providers import as_ready
+from ui.progressive import drain_as_ready
 from ui.sparkline import LatencyHistory
 
 ADMIN, desk, page = shared.ADMIN, shared.desk, shared.page
@@ -123,17 +123,19 @@ def test_arrivals_come_as_ready_with_ticks_while_waiting() -> None:
     gets a tick meanwhile (to update its "loading… N s")."""
     slow = threading.Event()
     fast = CatalogEntry("fast", "Fast", (), "ok")
+    arrived: list[tuple[CatalogEntry, bool]] = []  # each entry, and whether slow was released
 
     def entries() -> Iterator[CatalogEntry]:
         yield fast
         slow.wait(timeout=30)
         yield CatalogEntry("slow", "Slow", (), "ok")
 
-    arriving = as_ready(entries(), tick=0.01)
-    assert next(arriving) is fast and not slow.is_set()
-    assert next(arriving) is None  # a tick while the slow one is blocked
-    slow.set()
-    assert [e.slug for e in arriving if e is not None] == ["slow"]
+    def tick(waited: float) -> None:  # a tick while the slow one is blocked releases it
+        slow.set()
+
+    drain_as_ready(entries(), lambda e: arrived.append((e, slow.is_set())), tick, tick=0.01)
+    assert arrived[0] == (fast, False)
+    assert [(e.slug, released) for e, released in arrived[1:]] == [("slow", True)]
 
 
 def test_an_error_while_listing_reaches_the_page() -> None:
@@ -142,7 +144,7 @@ def test_an_error_while_listing_reaches_the_page() -> None:
         yield  # a generator
 
     try:
-        list(as_ready(entries(), tick=0.01))
+        drain_as_ready(entries(), lambda entry: None, tick=0.01)
     except RuntimeError as exc:
         assert "storage went away" in str(exc)
     else:
