@@ -8,7 +8,6 @@ so the page stays thin and each rule is tested on its own. Cells are plain text 
 from __future__ import annotations
 
 import math
-import time
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from streamlit.elements.lib.column_types import ColumnConfig
 
 from core.catalog import CatalogEntry
 from core.types import Capability, ModelInfo
+from ui.progressive import clock_time, loading_label
 
 UNKNOWN = "—"
 ROW_PX, HEADER_PX, MAX_TABLE_PX = 35, 38, 420
@@ -202,14 +202,14 @@ def _sorted(frame: pd.DataFrame, sort: str) -> pd.DataFrame:
 def status_words(entry: CatalogEntry | None, waited: float | None = None) -> str:
     """A provider's catalogue state in words ("" when healthy); None entry: still loading."""
     if entry is None:
-        return f"loading… {int(waited or 0)} s"
+        return loading_label(waited or 0)
     late = bool(entry.error and "did not answer" in entry.error)
     if entry.status == "ok":
         return ""
     if entry.status == "no_key":
         return "needs a key"
     if entry.status == "stale":
-        when = time.strftime("%H:%M", time.localtime(entry.fetched_at or 0))
+        when = clock_time(entry.fetched_at)
         return f"{'timed out' if late else 'failed'} — showing the last good list from {when}"
     return "timed out" if late else "unavailable"
 

@@ -10,11 +10,15 @@ it for catalogues, and any page with several slow sources can.
 
 from __future__ import annotations
 
+import datetime as dt
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import streamlit as st
 
 T = TypeVar("T")
 TICK_SECONDS = 0.5
@@ -72,3 +76,16 @@ def drain_as_ready(
 def loading_label(seconds: float) -> str:
     """What a pending source shows: "loading… 3 s"."""
     return f"loading… {int(seconds)} s"
+
+
+def clock_time(timestamp: float | None) -> str:
+    """HH:MM in the browser's time zone (the server's if unknown); a date if not today."""
+    if timestamp is None:
+        return "an unknown time"
+    try:
+        zone = ZoneInfo(st.context.timezone) if st.context.timezone else None
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = None
+    when = dt.datetime.fromtimestamp(timestamp, zone)
+    today = dt.datetime.now(zone).date()
+    return when.strftime("%H:%M") if when.date() == today else when.strftime("%Y-%m-%d %H:%M")

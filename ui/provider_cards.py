@@ -8,9 +8,7 @@ badge shows the state of the answer on screen (a Refresh included).
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, replace
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
@@ -20,6 +18,7 @@ from core.providers.flavours import flavour_name
 from core.service import ProviderView
 from core.types import Capability
 from ui import sparkline, untrusted
+from ui.progressive import clock_time
 
 STATUS_BADGE = {
     "ok": ":green-badge[ok]",
@@ -145,16 +144,3 @@ def age_text(seconds: float) -> str:
     if seconds < 5400:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
-
-
-def clock_time(timestamp: float | None) -> str:
-    """HH:MM in the browser's time zone (the server's if unknown); a date if not today."""
-    if timestamp is None:
-        return "an unknown time"
-    try:
-        zone = ZoneInfo(st.context.timezone) if st.context.timezone else None
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = None
-    when = dt.datetime.fromtimestamp(timestamp, zone)
-    today = dt.datetime.now(zone).date()
-    return when.strftime("%H:%M") if when.date() == today else when.strftime("%Y-%m-%d %H:%M")
