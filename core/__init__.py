@@ -3,3 +3,5 @@
 Nothing in this package imports Streamlit; the CLI (`python -m core`) and the
 tests use it directly.
 """
+
+__version__ = "0.1.0"

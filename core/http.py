@@ -6,7 +6,9 @@ from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import httpx
 
-USER_AGENT = "ModelDesk/0.1"
+from core import __version__
+
+USER_AGENT = f"ModelDesk/{__version__}"
 
 
 def _cookie_jar_that_keeps_nothing() -> CookieJar:
