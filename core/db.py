@@ -33,20 +33,42 @@ class StorageUnavailable(ModelDeskError):
     """The database cannot be reached or used, or the secret key cannot read stored keys."""
 
 
+# What SQLite says when its file, not a server, is the problem (the message names no secret).
+_SQLITE_FILE_PROBLEMS = {
+    "readonly database": "cannot be written (it or its folder is read-only)",
+    "unable to open database file": "cannot be opened (check that its folder exists and is "
+    "writable)",
+    "disk i/o error": "cannot be read or written (disk I/O error)",
+    "database or disk is full": "cannot grow: the disk is full",
+}
+
+
 @contextmanager
-def storage_guard() -> Iterator[None]:
+def storage_guard(engine: Engine | None = None) -> Iterator[None]:
     """Turn a driver-level failure (outage, wrong password, missing schema) into
-    :class:`StorageUnavailable`; the message never repeats the URL or its password."""
+    :class:`StorageUnavailable`; the message never repeats the URL or its password.
+
+    Given the `engine`, a SQLite file that cannot be opened or written is named instead."""
     try:
         yield
     except IntegrityError:
         raise
     except (DBAPIError, SQLAlchemyError) as exc:
         log.info("database unavailable: %s", type(exc).__name__)
-        raise StorageUnavailable(
-            f"The database is unavailable ({type(exc).__name__}): check DATABASE_URL, its "
-            "password and that the server is running."
-        ) from None
+        raise StorageUnavailable(_unavailable_message(exc, engine)) from None
+
+
+def _unavailable_message(exc: Exception, engine: Engine | None) -> str:
+    if engine is not None and engine.dialect.name == "sqlite":
+        text = str(getattr(exc, "orig", exc)).lower()
+        problem = next((p for k, p in _SQLITE_FILE_PROBLEMS.items() if k in text), None)
+        if problem is not None:
+            name = engine.url.database
+            return f"The SQLite database file{f' {name}' if name else ''} {problem}."
+    return (
+        f"The database is unavailable ({type(exc).__name__}): check DATABASE_URL, its "
+        "password and that the server is running."
+    )
 
 
 def normalise_url(url: str) -> str:
@@ -65,13 +87,25 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _make_folder(folder: Path) -> None:
+    """The SQLite file's folder, or StorageUnavailable naming it (a file in the way, no
+    permission)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageUnavailable(
+            f"The SQLite database folder {folder} cannot be created ({exc.strerror or exc}): "
+            "check DATABASE_URL or MODELDESK_DATA_DIR."
+        ) from None
+
+
 def make_engine(url: str) -> Engine:
     """An engine for any SQLAlchemy URL; SQLite gets WAL, a busy timeout and its folder."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _make_folder(Path(path).parent)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 5})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -107,7 +141,7 @@ class ProviderStore:
         with self._ready_lock:
             if self._ready:
                 return
-            with storage_guard():
+            with storage_guard(self.engine):
                 init_db(self.engine)
             self._ready = True
             if self._setup is not None:
@@ -120,7 +154,7 @@ class ProviderStore:
     @contextmanager
     def _session(self) -> Iterator[Session]:
         self.ready()
-        with storage_guard(), Session(self.engine, expire_on_commit=False) as session:
+        with storage_guard(self.engine), Session(self.engine, expire_on_commit=False) as session:
             yield session
 
     def list(self) -> list[AIProvider]:

@@ -11,10 +11,10 @@ from typing import Any
 
 from core.content import ContentRequest, build_messages
 from core.context import DeskContext
-from core.errors import NotConfigured, ProviderError, ValidationError
+from core.errors import KeyUnreadable, NotConfigured, ProviderError, ValidationError
 from core.model_params import ParameterSupport, parameter_support
 from core.requester import Requester
-from core.resolution import KeySource, Resolution, Resolver
+from core.resolution import KeySource, Resolution, Resolver, key_is_readable
 from core.selection import Selection
 from core.types import (
     AudioResult,
@@ -192,8 +192,7 @@ class Generation:
 
     def _only(self, capability: Capability, who: Requester, slug: str) -> Resolution:
         resolution = self.resolver.resolve_row(self.ctx.row(slug), capability, who)
-        if not resolution.usable:
-            raise NotConfigured(resolution.reason + ".")
+        _raise_if_unusable(resolution)
         return resolution
 
     def _pinned(
@@ -204,8 +203,7 @@ class Generation:
         self.selection.require_personal_choices(row)
         self.selection.check_model(row, capability, model_id, who)
         resolution = self.resolver.resolve_row(row, capability, who, model_id)
-        if not resolution.usable:
-            raise NotConfigured(resolution.reason + ".")
+        _raise_if_unusable(resolution)
         return [resolution]
 
     def support(self, res: Resolution, *, catalogue: bool = True) -> ParameterSupport:
@@ -283,6 +281,15 @@ def check_request(request: Request) -> None:
             raise ValidationError("Max tokens must be at least 1.")
     if isinstance(request, ImageRequest) and not 1 <= request.n <= MAX_IMAGES:
         raise ValidationError(f"The number of images must be between 1 and {MAX_IMAGES}.")
+
+
+def _raise_if_unusable(resolution: Resolution) -> None:
+    """KeyUnreadable when a lost stored key is what stops the call, else NotConfigured."""
+    if resolution.usable:
+        return
+    if resolution.refused_by == key_is_readable.__name__:
+        raise KeyUnreadable(resolution.reason + ".")
+    raise NotConfigured(resolution.reason + ".")
 
 
 def _all_failed(capability: Capability, failed: list[ProviderError]) -> ProviderError:

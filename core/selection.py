@@ -12,7 +12,13 @@ from typing import Literal
 from core.auth import User, require_super_admin
 from core.catalog import CatalogEntry, CatalogTarget
 from core.context import DeskContext
-from core.errors import PermissionDenied, ValidationError
+from core.errors import (
+    KeyUnreadable,
+    NotConfigured,
+    PermissionDenied,
+    ProviderError,
+    ValidationError,
+)
 from core.provider_config import ProviderConfig
 from core.requester import Requester
 from core.resolution import Resolution, Resolver
@@ -144,12 +150,27 @@ class Selection:
     def check_model(
         self, row: AIProvider, capability: Capability, model_id: str, who: Requester
     ) -> ModelInfo:
-        """The model, if the live catalogue has it for `capability`; ValidationError if not."""
+        """The model, if the live catalogue has it for `capability`; ValidationError if not.
+
+        A catalogue that cannot be read is not bad input: NotConfigured without a key,
+        KeyUnreadable for a lost stored key, ProviderError when the provider failed
+        (CLI exit codes 3, 5 and 1)."""
+        if self.resolver.key_for(row, who).unreadable:
+            raise KeyUnreadable(
+                f"Cannot check {model_id!r}: the stored {row.display_name} key cannot be "
+                "decrypted with the current secret; save the key again."
+            )
         entry = self.entry(row.slug, who)
-        if entry.status in ("error", "no_key") and not entry.models:
-            raise ValidationError(
-                f"Cannot check {model_id!r}: the {row.display_name} catalogue is unavailable "
-                f"({entry.error}). Fix that first."
+        if entry.status == "no_key" and not entry.models:
+            raise NotConfigured(
+                f"Cannot check {model_id!r}: {row.display_name} has no key to list its models "
+                "with. Add one first."
+            )
+        if entry.status == "error" and not entry.models:
+            raise ProviderError(
+                row.display_name,
+                f"cannot check {model_id!r}, the live catalogue is unavailable ({entry.error})",
+                "Fix that first, or try again.",
             )
         model = entry.find(model_id)
         if model is None:

@@ -394,3 +394,36 @@ def test_models_name_the_server_flavour_of_a_connection(desk: ModelDesk, fake) -
     assert all(m["context_length"] for m in lab["models"])  # vLLM's max_model_len
     code, text = run(desk, "models", "-c", "chat")
     assert "server: vLLM" in text
+
+
+# ---------------------------------------------------------------- exit codes as documented
+def test_a_sqlite_path_that_cannot_be_created_is_exit_5_naming_it(env, tmp_path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("in the way")
+    result = _cli({**env, "DATABASE_URL": f"sqlite:///{blocker}/db.sqlite"}, "providers", "list")
+    assert result.returncode == 5, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(blocker) in lines[0] and "unexpected" not in lines[0]
+
+
+def test_checking_a_named_model_at_an_unreachable_provider_is_exit_1(desk, env, monkeypatch):
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")  # nothing listens there
+    unreachable = ModelDesk(load_settings({}))
+    try:
+        assert run(unreachable, "select", "openai", "chat", "gpt-4o")[0] == 1
+        argv = ("generate", "chat", "--prompt", "x", "--provider", "openai", "--model", "gpt-4o")
+        assert run(unreachable, *argv)[0] == 1
+    finally:
+        unreachable.close()
+
+
+def test_checking_a_named_model_with_an_undecryptable_key_is_exit_5(desk, monkeypatch, capsys):
+    run(desk, "providers", "set-key", "openrouter", stdin=KEY + "\n", monkeypatch=monkeypatch)
+    monkeypatch.setenv("MODELDESK_SECRET_KEY", Fernet.generate_key().decode())
+    other = ModelDesk(load_settings({}))
+    try:
+        capsys.readouterr()
+        assert run(other, "select", "openrouter", "chat", "openai/gpt-4o-mini")[0] == 5
+        assert "cannot be decrypted" in capsys.readouterr().err
+    finally:
+        other.close()

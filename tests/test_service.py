@@ -270,9 +270,11 @@ def test_selection_is_checked_against_the_live_catalog(desk, capability, model_i
 
 
 def test_selection_refused_while_the_catalog_is_down(desk: ModelDesk, upstream: Upstream) -> None:
+    """A provider that cannot be read is a provider error (CLI exit 1), not bad input."""
     upstream.failures["alpha"] = _server_error("Alpha")
-    with pytest.raises(ValidationError, match="catalogue is unavailable"):
+    with pytest.raises(ProviderError, match="catalogue is unavailable") as raised:
         desk.select_model(SUPER, "alpha", "chat", "alpha/chat-large")
+    assert not isinstance(raised.value, ValidationError)
 
 
 def test_bad_provider_settings_are_refused(desk: ModelDesk) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import stat
 import threading
 from collections.abc import Iterator
@@ -15,13 +16,13 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
 from core.auth import LOCAL_USER
 from core.config import load_settings
 from core.crypto import SecretBox, generate_key, mask, rotate_all
-from core.db import ProviderStore, init_db, make_engine, normalise_url
+from core.db import ProviderStore, StorageUnavailable, init_db, make_engine, normalise_url
 from core.errors import ConflictError, KeyUnreadable, ValidationError
 from core.provider_config import ProviderConfig
 from core.service import ModelDesk
@@ -272,3 +273,25 @@ def test_the_database_file_never_holds_the_plain_key(tmp_path: Path, monkeypatch
     assert raw and SENTINEL.encode() not in raw
     assert SENTINEL not in repr(row) and SENTINEL not in str(row) and SENTINEL not in caplog.text
     assert "shared_api_key=set" in repr(row)
+
+
+# ---------------------------------------------------------------- a SQLite file in trouble
+def test_a_sqlite_folder_that_cannot_be_created_is_storage_unavailable_naming_it(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(StorageUnavailable, match=rf"folder {blocker} cannot be created"):
+        make_engine(f"sqlite:///{blocker / 'modeldesk.db'}")
+
+
+def test_a_read_only_sqlite_file_is_named_not_blamed_on_a_server(tmp_path: Path) -> None:
+    """Root ignores file modes, so the file is opened read-only through SQLite itself."""
+    path = tmp_path / "modeldesk.db"
+    store = ProviderStore(make_engine(f"sqlite:///{path}"))
+    store.ensure("openrouter", "OpenRouter", ProviderConfig(priority=10))
+    read_only = create_engine(
+        "sqlite://", creator=lambda: sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    )
+    with pytest.raises(StorageUnavailable) as raised:
+        ProviderStore(read_only).ensure("groq", "Groq", ProviderConfig(priority=20))
+    message = str(raised.value)
+    assert "cannot be written" in message and "DATABASE_URL, its password" not in message
