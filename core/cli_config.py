@@ -11,7 +11,7 @@ from core.config_io import read_import
 from core.errors import ValidationError
 from core.service import ModelDesk
 
-MAX_IMPORT_READ = 1024 * 1024  # read_import refuses anything over its own, smaller limit
+MAX_IMPORT_READ = 2 * 1024 * 1024  # read_import refuses anything over its own, smaller limit
 
 
 def cmd_export(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
@@ -38,7 +38,7 @@ def cmd_import(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
         plan = desk.import_preview(data)
     for change in plan.changes:
         print(str(change) + ("  (removal)" if change.is_removal else ""), file=out)
-    verb = "applied" if args.yes else "would change (use --yes to apply)"
+    verb = "applied" if args.yes else "to apply (run again with --yes to apply them)"
     print(f"{len(plan.changes)} change(s) {verb}", file=out)
     if plan.removals and not args.yes:
         print(f"{len(plan.removals)} removal(s) also need --allow-removals", file=out)

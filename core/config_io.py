@@ -34,7 +34,7 @@ from core.tables import AIProvider
 from core.types import Capability
 
 EXPORT_VERSION = 1
-MAX_IMPORT_BYTES = 512 * 1024
+MAX_IMPORT_BYTES = 1024 * 1024  # the same 1 MB the Providers page's uploader states
 MAX_DEPTH = 8
 MAX_PROVIDERS = 500
 REMOVABLE = ("selected_models", "capability_overrides")  # removing one of these asks first
@@ -134,7 +134,7 @@ class ProviderImport(BaseModel):
 def read_import(raw: bytes | str) -> Any:
     """Parse an import file under the size and nesting limits; ValidationError otherwise."""
     if len(raw) > MAX_IMPORT_BYTES:
-        raise ValidationError(f"The import is larger than {MAX_IMPORT_BYTES // 1024} KB.")
+        raise ValidationError(f"The import is larger than {MAX_IMPORT_BYTES // 2**20} MB.")
     try:
         data = json.loads(raw)
     except RecursionError:

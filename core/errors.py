@@ -162,7 +162,7 @@ STATUS_RULES: dict[int, StatusRule] = {
     401: StatusRule(
         "auth",
         "rejected the API key (401){detail}.",
-        "Check or replace the key on the Providers page.",
+        "Check the key, or replace it with a working one.",
     ),
     403: StatusRule(
         "forbidden",

@@ -168,11 +168,13 @@ def _capability_tab(
 
     def progress(step: catalog.CatalogProgress) -> None:
         entries = {v.slug: step.arrived[v.slug] for v in serving if v.slug in step.arrived}
-        filtered = filter_frame(mark_choices(models_frame(capability, entries), choices), filters)
+        preview = mark_choices(models_frame(capability, entries), choices)
+        filtered = filter_frame(preview, filters)
         arrived = [(v.display_name, entries.get(v.slug)) for v in serving]
         found_slot.markdown(found_line(filtered, arrived, step.waited))
         if step.new is not None or step.waited == 0:
-            _table(table_slot, capability, filtered)  # a preview: no selection until all came
+            # a preview: no selection until all came
+            _table(table_slot, capability, filtered, listed=len(preview))
 
     found = catalog.entries(desk, who, views, on_progress=progress)
     frame = mark_choices(catalog.frame(capability, found), choices)
@@ -186,7 +188,7 @@ def _capability_tab(
             if entry is not None and entry.error:
                 untrusted.caption(":material/warning: ", entry.error)
     key = filters.table_key(capability)
-    rows = _table(table_slot, capability, filtered, key)
+    rows = _table(table_slot, capability, filtered, key, listed=len(frame))
     picked = _picked(capability, filtered, key, rows)
     if picked is not None:
         _detail(desk, capability, views, found, picked, who)
@@ -199,8 +201,18 @@ def _table(
     capability: Capability,
     filtered: pd.DataFrame,
     key: str | None = None,
+    *,
+    listed: int,
 ) -> list[int]:
-    """The models table in `slot`: selectable with a `key`, a plain preview without."""
+    """The models table in `slot`: selectable with a `key`, a plain preview without.
+
+    `listed` counts the models before the filters, so an empty table says why."""
+    if listed == 0:
+        slot.info(
+            f"No provider lists a {capability} model right now (see the notes above).",
+            icon=":material/cloud_off:",
+        )
+        return []
     if filtered.empty:
         slot.info("No model matches these filters.", icon=":material/filter_alt_off:")
         return []

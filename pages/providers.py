@@ -26,6 +26,7 @@ def render() -> None:
     provider_cards.page_style()
     sign_in.weak_password_warning()
     _plugin_errors(desk)
+    _sqlite_on_cloud_warning(desk)
     if who.is_super_admin:
         _key_lost_on_reboot_warning(desk)
     cards = []
@@ -45,6 +46,19 @@ def _plugin_errors(desk: ModelDesk) -> None:
             f"{untrusted.plain_markdown(error.error)}",
             icon=":material/extension_off:",
         )
+
+
+def _sqlite_on_cloud_warning(desk: ModelDesk) -> None:
+    """Community Cloud's disk is wiped on every reboot: a SQLite database there loses
+    everything, keys or not (MODELDESK_SECRET_KEY only saves the keys' readability)."""
+    if not (desk.settings.is_sqlite and sign_in.on_community_cloud()):
+        return
+    st.warning(
+        "**This app keeps its data in SQLite on Community Cloud's disk, which is wiped at "
+        "every reboot**: every key, setting, model choice and connection saved here will be "
+        "lost. Put a PostgreSQL URL in the app's secrets as `DATABASE_URL` and reboot.",
+        icon=":material/database_off:",
+    )
 
 
 def _key_lost_on_reboot_warning(desk: ModelDesk) -> None:
@@ -193,7 +207,7 @@ def _export_import(desk: ModelDesk, user: User) -> None:
         mime="application/json",
         icon=":material/download:",
     )
-    upload = right.file_uploader("Import a configuration", type=["json"])
+    upload = right.file_uploader("Import a configuration", type=["json"], max_upload_size=1)
     if upload is None:
         return
     with reporting_errors("Reading the import"):

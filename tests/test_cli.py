@@ -140,7 +140,7 @@ def test_export_import_round_trip(desk, tmp_path, monkeypatch) -> None:
     data["providers"][0]["is_active"] = not data["providers"][0]["is_active"]
     target.write_text(json.dumps(data))
     code, text = run(desk, "import", str(target))
-    assert code == 0 and "1 change(s) would change" in text
+    assert code == 0 and "1 change(s) to apply (run again with --yes" in text
     code, text = run(desk, "import", str(target), "--yes")
     assert code == 0 and "1 change(s) applied" in text
     assert run(desk, "import", str(tmp_path / "missing.json"))[0] == 2

@@ -16,7 +16,13 @@ from cryptography.fernet import Fernet
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.config_io import MAX_DEPTH, ImportInvalid, RemovalsRefused, read_import
+from core.config_io import (
+    MAX_DEPTH,
+    MAX_IMPORT_BYTES,
+    ImportInvalid,
+    RemovalsRefused,
+    read_import,
+)
 from core.errors import PermissionDenied, ValidationError
 from core.service import ModelDesk
 from tests.test_service import ADMIN, SUPER, _configure, default_upstream, make_desk
@@ -225,7 +231,7 @@ def test_an_import_is_one_transaction(desk: ModelDesk, monkeypatch) -> None:
 
 def test_size_and_depth_limits() -> None:
     with pytest.raises(ValidationError, match="larger than"):
-        read_import(b" " * (1024 * 1024))
+        read_import(b" " * (MAX_IMPORT_BYTES + 1))
     nested: Any = "x"
     for _ in range(MAX_DEPTH + 1):
         nested = [nested]

@@ -68,13 +68,15 @@ def failing_turn(turns: list[Turn]) -> Iterator[None]:
 
 
 def record_stream(stream: ChatStream, turns: list[Turn]) -> None:
-    """Stream a reply into the page and keep it, marked incomplete if it is cut off."""
+    """Stream a reply into the page and keep it, marked incomplete if it is cut off.
+
+    A provider error mid-stream is not raised again: the reply's "Incomplete" mark is
+    where it is shown (once, not also as an error box)."""
     reply: Turn = {"role": "assistant", "content": "", "info": stream.info}
     try:
         untrusted.stream_reply(stream)
     except ProviderError as exc:
         reply["incomplete"] = str(exc)
-        raise
     except BaseException:  # a stop or a rerun mid-stream (Streamlit's control exceptions)
         reply["incomplete"] = compare.STOPPED
         raise

@@ -159,7 +159,8 @@ def reply_status(reply: dict[str, Any]) -> None:
 
 def incomplete_mark(reason: str) -> None:
     """Under a reply cut off before its end: say so, and why."""
-    untrusted.caption(":material/warning: **Incomplete** — cut off: ", reason)
+    ending = "" if reason.rstrip().endswith((".", "!", "?")) else "."
+    untrusted.caption(":material/warning: **Incomplete** — cut off: ", reason.rstrip() + ending)
 
 
 def stats_table(replies: list[dict[str, Any]]) -> None:

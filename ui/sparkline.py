@@ -15,6 +15,7 @@ from core.catalog import CatalogEntry
 
 POINTS = 20  # fetches kept per provider
 PROVIDERS = 64  # providers (connections included) kept; the least recently fetched go first
+NOISE_MS, NOISE_SHARE = 20.0, 0.2  # a latency change smaller than both is not shown
 
 
 class LatencyHistory:
@@ -26,8 +27,9 @@ class LatencyHistory:
         self._lock = threading.Lock()
 
     def record(self, entry: CatalogEntry) -> None:
-        """Note this entry's fetch, once; entries without a measured fetch are skipped."""
-        if entry.latency_ms is None or not entry.checked_at:
+        """Note this entry's fetch, once; failed fetches (their time is a timeout or an
+        error, not a latency) and entries without a measured fetch are skipped."""
+        if entry.status != "ok" or entry.latency_ms is None or not entry.checked_at:
             return
         with self._lock:
             points = self._by_slug.setdefault(entry.slug, deque(maxlen=self._points))
@@ -54,18 +56,26 @@ def latency_trend(entry: CatalogEntry) -> None:
     """Record `entry`'s fetch and draw its latency with the sparkline of the last fetches."""
     history().record(entry)
     values = history().latencies(entry.slug)
-    if entry.latency_ms is None and not values:
-        st.caption("No fetch measured yet.")
+    if entry.status != "ok" and entry.latency_ms is not None:
+        st.caption(f"The last fetch failed after {entry.latency_ms / 1000:,.1f} s.")
+    if not values:
+        if entry.status == "ok" or entry.latency_ms is None:
+            st.caption("No fetch measured yet.")
         return
-    shown = entry.latency_ms if entry.latency_ms is not None else values[-1]
-    change = shown - values[-2] if len(values) >= 2 else None
+    change = values[-1] - values[-2] if len(values) >= 2 else None
     st.metric(
         "Catalogue latency",
-        f"{shown:,.0f} ms",
-        None if change is None else f"{change:+,.0f} ms",
+        f"{values[-1]:,.0f} ms",
+        f"{change:+,.0f} ms" if change is not None and is_notable(change, values[-2]) else None,
         delta_color="inverse",  # slower is worse
         chart_data=values if len(values) >= 2 else None,
         chart_type="line",
-        help=f"The last {len(values)} fetch(es) of this provider's catalogue, oldest first.",
+        help=f"The last {len(values)} successful fetch(es) of this provider's catalogue, "
+        "oldest first.",
         width=220,
     )
+
+
+def is_notable(change_ms: float, before_ms: float) -> bool:
+    """A change worth an arrow: at least 20 ms and 20 % (a few ms of jitter is noise)."""
+    return abs(change_ms) >= max(NOISE_MS, NOISE_SHARE * before_ms)

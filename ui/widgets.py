@@ -106,7 +106,7 @@ def call_stats(info: CallInfo) -> None:
         parts.append(f"{info.latency_ms:,.0f} ms")
     if info.first_token_ms is not None:
         parts.append(f"first token {info.first_token_ms:,.0f} ms")
-    if info.usage and info.usage.total_tokens is not None:
+    if info.usage and info.usage.total_tokens:  # none reported (images): nothing, like the CLI
         parts.append(f"{info.usage.total_tokens:,} tokens")
     if info.cost is not None:
         parts.append(f"${info.cost:.6f}")

@@ -368,3 +368,14 @@ def test_with_one_provider_hung_the_others_are_listed_and_it_is_marked(fake) -> 
     assert "OpenAI-compatible: 6 (timed out — showing the last good list from " in line
     assert any("did not answer within" in c.value for c in app.caption)
     assert not app.exception
+
+
+def test_with_every_provider_failing_the_table_says_why_not_filters(fake) -> None:  # noqa: F811
+    """ "Found 0 models" is not followed by "No model matches these filters" with none set."""
+    for provider in ("openrouter", "groq", "huggingface", "openai"):
+        fake.configure(provider, failure=500)
+    app = page("model_selection").run()
+    assert not app.exception, app.exception
+    shown = texts(app)
+    assert "No provider lists a chat model right now" in shown
+    assert "No model matches these filters" not in shown

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from core.auth import LOCAL_USER
 from pages.content import RTL_INPUT_STYLE
 from tests.ui import test_pages as base
-from tests.ui.test_pages import ADMIN, LOCAL, configure_openrouter, desk, page, texts
+from tests.ui.test_pages import ADMIN, LOCAL, ROOT, configure_openrouter, desk, page, texts
 from ui.chat_history import context
 
 fake = base.fake  # the same fixtures: a fake on loopback, a fresh service per test
@@ -80,7 +80,9 @@ def test_a_reply_cut_off_mid_stream_is_marked_incomplete_after_a_rerun(fake) -> 
     fake.configure("openrouter", failure="truncated")
     app = send(page("chat").run(), "one two three four five six")
     assert not app.exception, app.exception
-    assert [c.value for c in app.caption if "Incomplete" in c.value]  # marked at once
+    marks = [c.value for c in app.caption if "Incomplete" in c.value]  # marked at once
+    assert len(marks) == 1 and marks[0].endswith(".")
+    assert not app.error  # said once, by the mark, not also in an error box
     fake.configure("openrouter", failure=None)
     app.run()
     [reply] = [m.value for m in app.markdown if m.value.startswith("Echo from")]
@@ -247,3 +249,23 @@ def test_the_compare_table_shows_a_hostile_model_id_as_one_code_span() -> None:
     cell = app.table[0].value.loc["Model", "First"]
     assert active_syntax(cell) == [] and _spans(cell)[2] == [evil]
     assert app.table[0].value.loc["Latency", "Second"] == "—"
+
+
+def _stats_of_an_image_call(root: str) -> None:
+    import sys
+
+    sys.path.insert(0, root)
+    from core.generation import CallInfo
+    from core.types import Usage
+    from ui.widgets import call_stats
+
+    info = CallInfo("openai", "OpenAI", "dall-e-3", "shared", "why", latency_ms=900.0)
+    info.usage = Usage(prompt_tokens=0, completion_tokens=0, total_tokens=0)
+    call_stats(info)
+
+
+def test_a_call_that_reports_no_tokens_shows_none_like_the_cli() -> None:
+    """An image call reports 0 tokens: the caption leaves tokens out (the CLI shows "-")."""
+    app = AppTest.from_function(_stats_of_an_image_call, args=(str(ROOT),)).run()
+    [caption] = [c.value for c in app.caption]
+    assert "900 ms" in caption and "tokens" not in caption

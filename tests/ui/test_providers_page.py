@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.auth import LOCAL_USER
 from core.catalog import CatalogEntry
 from tests.ui import test_pages as shared
 from ui.progressive import drain_as_ready
-from ui.sparkline import LatencyHistory
+from ui.sparkline import LatencyHistory, is_notable
 
 ADMIN, desk, page = shared.ADMIN, shared.desk, shared.page
 fake, _fresh_service = shared.fake, shared._fresh_service  # the fixtures, used here too
@@ -95,6 +97,31 @@ def test_the_latency_history_is_bounded_and_counts_each_fetch_once() -> None:
     assert history.latencies("b") == [1.0]
 
 
+def test_a_failed_fetch_is_not_charted_as_a_latency() -> None:
+    """A timed-out fetch took 15 s to fail: that is not the catalogue's latency."""
+    history = LatencyHistory()
+    history.record(CatalogEntry("a", "A", (), "ok", checked_at=1.0, latency_ms=180.0))
+    timed_out = CatalogEntry("a", "A", (), "stale", "did not answer", checked_at=2.0)
+    history.record(replace(timed_out, latency_ms=15_021.0))
+    history.record(CatalogEntry("a", "A", (), "error", "refused", checked_at=3.0, latency_ms=3.0))
+    assert history.latencies("a") == [180.0]
+
+
+@pytest.mark.parametrize(
+    ("change", "before", "notable"),
+    [
+        (2.0, 180.0, False),
+        (-15.0, 180.0, False),
+        (40.0, 180.0, True),
+        (-60.0, 180.0, True),
+        (25.0, 2_000.0, False),
+        (500.0, 2_000.0, True),
+    ],
+)
+def test_only_a_notable_latency_change_gets_an_arrow(change, before, notable) -> None:
+    assert is_notable(change, before) is notable
+
+
 # ---------------------------------------------------------------- progressive catalogues
 def test_a_hung_provider_is_marked_and_the_others_are_filled(fake) -> None:
     fake.configure("openai", latency=30)  # far past MODELDESK_CATALOG_TIMEOUT=3
@@ -167,6 +194,19 @@ def test_with_a_secret_key_or_locally_there_is_no_warning(monkeypatch) -> None:
     monkeypatch.delenv("MODELDESK_SECRET_KEY")
     monkeypatch.delenv("HOSTNAME")
     assert CLOUD_WARNING not in alerts(page("providers").run())  # local SQLite in data/
+
+
+SQLITE_WARNING = "wiped at every reboot"
+
+
+def test_sqlite_on_community_cloud_is_warned_even_with_a_secret_key(monkeypatch) -> None:
+    monkeypatch.setenv("HOSTNAME", "streamlit")  # MODELDESK_SECRET_KEY stays set
+    app = page("providers").run()
+    assert not app.exception, app.exception
+    assert SQLITE_WARNING in alerts(app) and CLOUD_WARNING not in alerts(app)
+    assert SQLITE_WARNING in alerts(page("providers", ADMIN).run())
+    monkeypatch.delenv("HOSTNAME")
+    assert SQLITE_WARNING not in alerts(page("providers").run())  # SQLite on this machine
 
 
 # ---------------------------------------------------------------- phone layout
