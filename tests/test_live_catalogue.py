@@ -90,9 +90,13 @@ def test_an_empty_catalogue_is_a_cached_answer(counting: CatalogTarget) -> None:
 
 
 def test_ttl_expiry_refetches(counting: CatalogTarget) -> None:
-    catalog = Catalog(ttl=0.2)
+    now = [1000.0]
+    catalog = Catalog(ttl=60, clock=lambda: now[0])
     catalog.get(counting)
-    time.sleep(0.3)
+    now[0] += 59
+    catalog.get(counting)
+    assert len(Counting.calls) == 1  # still fresh
+    now[0] += 2
     catalog.get(counting)
     assert len(Counting.calls) == 2
 
@@ -115,14 +119,15 @@ def test_two_keys_never_share_a_catalogue(counting: CatalogTarget) -> None:
 
 
 def test_failure_keeps_the_last_good_list_marked_stale(counting: CatalogTarget) -> None:
-    catalog = Catalog(ttl=0.1)
+    now = [1000.0]
+    catalog = Catalog(ttl=60, clock=lambda: now[0])
     good = catalog.get(counting)
-    time.sleep(0.15)
+    now[0] += 61
     Counting.error = ProviderError("Counting", "had a server error (502).", status=502)
     stale = catalog.get(counting)
     assert stale.status == "stale" and stale.models == good.models
     assert stale.fetched_at == good.fetched_at and "502" in stale.error
-    assert stale.age_seconds() >= 0.1
+    assert good.fetched_at is not None and stale.age_seconds(good.fetched_at + 61) == 61
 
 
 def test_failure_without_history_is_an_error_and_is_remembered(counting) -> None:
@@ -260,9 +265,10 @@ def test_one_upstream_request_per_provider_per_refresh(fake, four, monkeypatch) 
 
 
 def test_stale_after_a_later_failure_over_http(fake, four) -> None:
-    catalog = Catalog(ttl=0.1)
+    now = [1000.0]
+    catalog = Catalog(ttl=60, clock=lambda: now[0])
     good = catalog.get(four[2])
-    time.sleep(0.15)
+    now[0] += 61
     fake.configure("groq", failure=503, retry_after=30)
     stale = catalog.get(four[2])
     assert stale.status == "stale" and stale.models == good.models and "503" in stale.error
