@@ -210,7 +210,7 @@ class Generation:
         """The parameters the resolved model accepts; `catalogue` also reads its catalogue
         record (fetched when cold), where the model's own parameter list may be."""
         model = self.selection.load_model_info(res) if catalogue else None
-        return parameter_support(res.slug, model, res.model_id or "")
+        return parameter_support(model, res.model_id or "")
 
     def _attempt(
         self, capability: Capability, request: Request, res: Resolution, notes: list[str]

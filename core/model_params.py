@@ -81,10 +81,8 @@ def image_sizes_for(model_id: str) -> tuple[str, ...] | None:
     return next((sizes for prefix, sizes in IMAGE_SIZES if bare.startswith(prefix)), None)
 
 
-def parameter_support(
-    provider_slug: str, model: ModelInfo | None, model_id: str
-) -> ParameterSupport:
-    """What `model_id` on `provider_slug` accepts; `model` is its catalogue record, if known."""
+def parameter_support(model: ModelInfo | None, model_id: str) -> ParameterSupport:
+    """What `model_id` accepts; `model` is its catalogue record, if known."""
     listed = model.supported_parameters if model is not None else ()
     sizes = image_sizes_for(model_id)
     if listed:

@@ -14,10 +14,8 @@ from core.catalog import CatalogEntry
 from core.requester import Requester
 from core.service import ModelDesk, ProviderView
 from ui import catalog, provider_cards
-from ui.progressive import drain_as_ready
+from ui.progressive import TICK_SECONDS, drain_as_ready
 from ui.provider_cards import CatalogueSlots
-
-TICK_S = 1.0
 
 
 def warm_entry(desk: ModelDesk, who: Requester, view: ProviderView) -> CatalogEntry | None:
@@ -53,4 +51,4 @@ def fill_cards(desk: ModelDesk, who: Requester, cards: list[CatalogueSlots]) -> 
             provider_cards.show_loading(slots, seconds)
 
     arriving = desk.catalog_entries_as_ready(who, slugs=list(pending))
-    drain_as_ready(arriving, fill, waiting, tick=TICK_S)
+    drain_as_ready(arriving, fill, waiting, tick=TICK_SECONDS)

@@ -28,7 +28,16 @@ from typing import Any, Literal
 from cachetools import LRUCache
 
 from core.errors import ProviderError
-from core.providers.parsing import listed_items, model_id_of, positive_int, strings, text_of
+from core.providers.parsing import (
+    NOTHING,
+    TEXT,
+    listed_items,
+    model_id_of,
+    positive_int,
+    strings,
+    text_of,
+    without_v1,
+)
 from core.providers.transport import Transport
 from core.types import Capability, Pricing, float_or_none
 
@@ -42,8 +51,6 @@ FLAVOUR_NAMES: dict[str, str] = {
     "generic": "generic OpenAI-compatible",
 }
 LITELLM_CREATED = 1677610602  # LiteLLM's DEFAULT_MODEL_CREATED_AT_TIME on every /v1/models entry
-TEXT = frozenset({Capability.CHAT, Capability.CONTENT})
-NOTHING: frozenset[Capability] = frozenset()
 # LiteLLM's model_info.mode -> what it serves here; unknown modes serve nothing.
 LITELLM_MODES: dict[str, frozenset[Capability]] = {
     "chat": TEXT,
@@ -101,8 +108,7 @@ def _ollama_names(items: list[dict[str, Any]]) -> bool:
 
 def native_root(base_url: str) -> str:
     """The server root under an OpenAI-style base URL (``…/v1`` stripped)."""
-    root = base_url.rstrip("/")
-    return root[: -len("/v1")] if root.endswith("/v1") else root
+    return without_v1(base_url)
 
 
 # ---- the plain listing (every flavour's fallback) -------------------------------------

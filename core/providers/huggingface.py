@@ -22,6 +22,7 @@ from core.providers.parsing import (
     positive_int,
     strings,
     unique_by_id,
+    without_v1,
 )
 from core.types import (
     Capability,
@@ -213,8 +214,7 @@ class HuggingFaceProvider(OpenAIShapeProvider):
 def router_root(base_url: str) -> str:
     """The router's root: ``HF_BASE_URL`` may end in ``/v1`` (as Hugging Face's docs print
     it, ``https://router.huggingface.co/v1``) or not; the paths add ``v1/`` themselves."""
-    root = base_url.rstrip("/")
-    return root.removesuffix("/v1")
+    return without_v1(base_url)
 
 
 def _dimensions(size: str | None) -> dict[str, int] | None:

@@ -77,7 +77,6 @@ VOICES = (
     "marin",
     "cedar",
 )
-DEFAULT_VOICE = "alloy"
 IMAGE_MIME = {"png": "image/png", "jpeg": "image/jpeg", "jpg": "image/jpeg", "webp": "image/webp"}
 
 
@@ -119,7 +118,6 @@ class OpenAICompatibleProvider(OpenAIShapeProvider):
     key_prefix_hint = "sk-…"
     docs_url = "https://platform.openai.com/api-keys"
     key_patterns = (r"sk-proj-[A-Za-z0-9_\-]+", r"sk-[A-Za-z0-9_\-]{12,}")
-    default_voice = DEFAULT_VOICE
     server_flavour: Flavour | None = None  # set by list_models: what the server turned out to be
 
     def list_models(self, api_key: str | None) -> list[ModelInfo]:

@@ -45,7 +45,6 @@ OUTPUT_CAPABILITIES: dict[str, frozenset[Capability]] = {
 }
 # Aspect ratios OpenRouter's ``image_config.aspect_ratio`` accepts.
 ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
-DEFAULT_VOICE = "alloy"
 MAX_PARAMETERS, MAX_PARAMETER_NAME = 100, 64
 IMAGE_AND_TEXT = ("image", "text")  # what image models are asked for first
 IMAGE_ONLY = ("image",)
@@ -123,7 +122,6 @@ class OpenRouterProvider(OpenAIShapeProvider):
     key_prefix_hint = "sk-or-v1-…"
     docs_url = "https://openrouter.ai/keys"
     key_patterns = (r"sk-or-v1-[A-Za-z0-9]+",)
-    default_voice = DEFAULT_VOICE
 
     def list_models(self, api_key: str | None) -> list[ModelInfo]:
         """Exactly one request; ``output_modalities=all`` adds image and speech models."""

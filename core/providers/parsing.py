@@ -17,6 +17,12 @@ IMAGE = frozenset({Capability.IMAGE})
 AUDIO = frozenset({Capability.AUDIO})
 NOTHING: frozenset[Capability] = frozenset()
 
+
+def without_v1(base_url: str) -> str:
+    """A server root under an OpenAI-style base URL: trailing ``/`` and ``/v1`` stripped."""
+    return base_url.rstrip("/").removesuffix("/v1")
+
+
 # (words in the lower-cased id, capabilities they mean); the first match wins.
 IdRules = Sequence[tuple[tuple[str, ...], frozenset[Capability]]]
 ModelParser = Callable[[dict[str, Any]], ModelInfo | None]

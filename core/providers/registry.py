@@ -78,9 +78,6 @@ class Registry:
             raise KeyError(f"no provider class serves {kind!r} connections")
         return self.providers[base_slug]
 
-    def slugs(self) -> list[str]:
-        return list(self.providers)
-
     def register(self, cls: type[BaseProvider], source: str) -> None:
         if not is_concrete_provider(cls):
             self.errors.append(LoadError(source, "is an abstract provider base (no slug)"))

@@ -126,23 +126,23 @@ def _fresh_stream_options_memory() -> Iterator[None]:
 def test_openai_reasoning_models_take_no_temperature_and_max_completion_tokens(
     model_id: str,
 ) -> None:
-    support = parameter_support("openai", None, model_id)
+    support = parameter_support(None, model_id)
     assert not support.temperature and support.reason and "reasoning" in support.reason
     assert support.max_tokens_field == "max_completion_tokens"
 
 
 @pytest.mark.parametrize("model_id", ["gpt-4o", "gpt-4.1-mini", "llama3.2", "omni-mini", "o"])
 def test_other_models_take_temperature_and_max_tokens(model_id: str) -> None:
-    assert parameter_support("openai", None, model_id) == ParameterSupport()
+    assert parameter_support(None, model_id) == ParameterSupport()
 
 
 def test_gpt_5_chat_takes_a_temperature_but_max_completion_tokens() -> None:
-    support = parameter_support("openai", None, "gpt-5-chat-latest")
+    support = parameter_support(None, "gpt-5-chat-latest")
     assert support.temperature and support.max_tokens_field == "max_completion_tokens"
 
 
 def test_a_namespaced_reasoning_id_keeps_max_tokens_for_the_router_to_translate() -> None:
-    support = parameter_support("groq", None, "openai/o3-mini")
+    support = parameter_support(None, "openai/o3-mini")
     assert not support.temperature and support.max_tokens_field == "max_tokens"
 
 
@@ -157,7 +157,7 @@ def test_a_namespaced_reasoning_id_keeps_max_tokens_for_the_router_to_translate(
     ],
 )
 def test_image_sizes_per_model(model_id: str, sizes: tuple[str, ...] | None) -> None:
-    support = parameter_support("openai", None, model_id)
+    support = parameter_support(None, model_id)
     assert support.image_sizes == sizes
     assert support.check_size("1024x1024") is None
     assert (support.check_size("640x480") is None) == (sizes is None)
@@ -167,8 +167,8 @@ def test_the_catalogues_parameter_list_wins_over_the_id_rules() -> None:
     def listed(*names: str) -> ModelInfo:
         return ModelInfo("openai/o3", "o3", "openrouter", supported_parameters=names)
 
-    assert parameter_support("openrouter", listed("max_tokens", "temperature"), "o3").temperature
-    support = parameter_support("openrouter", listed("max_tokens", "reasoning"), "llama")
+    assert parameter_support(listed("max_tokens", "temperature"), "o3").temperature
+    support = parameter_support(listed("max_tokens", "reasoning"), "llama")
     assert not support.temperature and "catalogue" in (support.reason or "")
     assert support.max_tokens_field == "max_tokens"
 
@@ -188,7 +188,7 @@ def test_openrouter_reads_supported_parameters() -> None:
 
 
 def test_apply_drops_a_refused_temperature_with_a_note() -> None:
-    support = parameter_support("openai", None, "o3-mini")
+    support = parameter_support(None, "o3-mini")
     options, notes = support.apply(ChatOptions(temperature=0.7, max_tokens=50))
     assert options.temperature is None and options.max_tokens == 50
     assert options.max_tokens_field == "max_completion_tokens"
@@ -201,9 +201,7 @@ def test_the_request_body_carries_max_completion_tokens_and_no_temperature(
     client: httpx.Client, router: respx.MockRouter
 ) -> None:
     route = router.post(f"{OPENAI}/chat/completions").mock(side_effect=strict_openai_chat)
-    options, _ = parameter_support("openai", None, "o3").apply(
-        ChatOptions(temperature=0.2, max_tokens=300)
-    )
+    options, _ = parameter_support(None, "o3").apply(ChatOptions(temperature=0.2, max_tokens=300))
     text, end = split_events(list(OpenAICompatibleProvider(client).chat("o3", HI, KEY, options)))
     assert text == "Thought it through." and end.finish_reason == "stop"
     sent = sent_json(route)
