@@ -15,7 +15,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.db import StorageUnavailable
+from core.errors import StorageUnavailable
 from ui import sign_in, state, untrusted
 from ui.navigation import pages_for
 from ui.widgets import storage_unavailable

@@ -22,7 +22,6 @@ from core.catalog import CatalogEntry
 from core.cli_config import cmd_export, cmd_import
 from core.cli_generate import CLI, cmd_generate
 from core.content import TEMPLATES
-from core.db import StorageUnavailable
 from core.errors import (
     ConflictError,
     KeyUnreadable,
@@ -30,6 +29,7 @@ from core.errors import (
     NotConfigured,
     PermissionDenied,
     ProviderError,
+    StorageUnavailable,
     ValidationError,
 )
 from core.provider_config import CONNECTION_KINDS

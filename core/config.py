@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.errors import ValidationError
+from core.errors import SecretsFileError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CATALOG_TTL = 6 * 3600.0
@@ -26,10 +26,6 @@ DEFAULT_MAX_RESPONSE_MB = 32.0  # any one upstream body
 
 SECRETS_ENV = "MODELDESK_SECRETS_FILE"
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
-
-
-class SecretsFileError(ValidationError):
-    """A secrets file exists but cannot be used; names the file, never its contents."""
 
 
 @dataclass(frozen=True, slots=True)

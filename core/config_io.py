@@ -20,7 +20,7 @@ from pydantic import ValidationError as PydanticError
 
 from core.auth import User, require_super_admin
 from core.context import DeskContext
-from core.errors import ValidationError
+from core.errors import ImportInvalid, RemovalsRefused, ValidationError
 from core.provider_config import (
     DisplayName,
     ModelId,
@@ -39,19 +39,6 @@ MAX_DEPTH = 8
 MAX_PROVIDERS = 500
 REMOVABLE = ("selected_models", "capability_overrides")  # removing one of these asks first
 FLAGS = ("display_name", "is_active", "allow_personal_keys", "allow_shared_for_normal_admins")
-
-
-class ImportInvalid(ValidationError):
-    """The import file is refused; `problems` lists each bad field as ``path: problem``."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        shown = "; ".join(problems[:20]) + ("; …" if len(problems) > 20 else "")
-        super().__init__(f"The import is invalid, nothing was changed: {shown}")
-
-
-class RemovalsRefused(ValidationError):
-    """The import would remove model choices and that was not allowed."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,8 +12,8 @@ import httpx
 from core.catalog import Catalog
 from core.config import Settings
 from core.crypto import RotationResult, SecretBox, mask, rotate_all
-from core.db import ProviderStore, StorageUnavailable
-from core.errors import KeyUnreadable, ValidationError
+from core.db import ProviderStore
+from core.errors import KeyUnreadable, StorageUnavailable, ValidationError
 from core.provider_config import (
     CONNECTION_KINDS,
     ProviderConfig,

@@ -14,7 +14,7 @@ from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlmodel import Session, SQLModel, col, create_engine, select
 
-from core.errors import ConflictError, ModelDeskError, ValidationError
+from core.errors import ConflictError, StorageUnavailable, ValidationError
 from core.provider_config import ProviderConfig
 from core.tables import AIProvider, utcnow
 
@@ -27,10 +27,6 @@ _WRITABLE = {
     "allow_shared_for_normal_admins",
     "is_active",
 }
-
-
-class StorageUnavailable(ModelDeskError):
-    """The database cannot be reached or used, or the secret key cannot read stored keys."""
 
 
 # What SQLite says when its file, not a server, is the problem (the message names no secret).

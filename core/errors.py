@@ -7,6 +7,24 @@ come from upstream pass through :func:`redact` first.
 Kinds are data: :data:`ErrorKind` names every failure a provider call can end in,
 :data:`STATUS_RULES` maps HTTP statuses to a kind, message and action, and
 :func:`is_retryable` is the one rule for "another provider may well succeed".
+
+Every exception `core` raises on purpose is defined here::
+
+    ModelDeskError
+    ├── ProviderError             a provider call failed (kind, status, retry-after)
+    │   └── UnsupportedCapability the provider has no API for the capability
+    ├── ConflictError             someone else saved the same provider first
+    ├── ValidationError           input refused
+    │   ├── SecretsFileError      a secrets file exists but cannot be used
+    │   ├── ImportInvalid         an import file is refused, field by field
+    │   ├── RemovalsRefused       an import would remove choices without consent
+    │   └── HashFormatError       a stored password hash cannot be used (also ValueError)
+    ├── PermissionDenied          the role does not allow the action
+    ├── NotConfigured             nothing can serve the request yet
+    ├── KeyUnreadable             a stored key cannot be decrypted with the current secret
+    └── StorageUnavailable        the database cannot be reached or used
+
+CLI exit codes follow the tree (core/cli.py ``EXIT_CODES``).
 """
 
 from __future__ import annotations
@@ -245,3 +263,28 @@ class NotConfigured(ModelDeskError):
 
 class KeyUnreadable(ModelDeskError):
     """A stored key cannot be decrypted with the current secret: it needs replacing."""
+
+
+class StorageUnavailable(ModelDeskError):
+    """The database cannot be reached or used, or the secret key cannot read stored keys."""
+
+
+class SecretsFileError(ValidationError):
+    """A secrets file exists but cannot be used; names the file, never its contents."""
+
+
+class ImportInvalid(ValidationError):
+    """The import file is refused; `problems` lists each bad field as ``path: problem``."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        shown = "; ".join(problems[:20]) + ("; …" if len(problems) > 20 else "")
+        super().__init__(f"The import is invalid, nothing was changed: {shown}")
+
+
+class RemovalsRefused(ValidationError):
+    """The import would remove model choices and that was not allowed."""
+
+
+class HashFormatError(ValidationError, ValueError):
+    """A stored hash that cannot be used; the message never contains the hash."""

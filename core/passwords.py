@@ -14,14 +14,12 @@ import hmac
 import os
 import re
 
+from core.errors import HashFormatError
+
 SCHEME = "scrypt"
 N, R, P = 2**14, 8, 1  # ~16 MB and ~50 ms per check: slow for guessing, fine for signing in
 _SALT_BYTES, _HASH_BYTES = 16, 32
 _SHA256_HEX = re.compile(r"^[0-9a-fA-F]{64}$")
-
-
-class HashFormatError(ValueError):
-    """A stored hash that cannot be used; the message never contains the hash."""
 
 
 def hash_password(password: str, *, salt: bytes | None = None) -> str:

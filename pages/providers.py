@@ -8,8 +8,9 @@ import time
 import streamlit as st
 
 from core.auth import PersonalSettings, User
-from core.config_io import ImportInvalid, read_import
+from core.config_io import read_import
 from core.crypto import mask
+from core.errors import ImportInvalid
 from core.requester import Requester
 from core.service import ImportPlan, ModelDesk, ProviderView
 from ui import connections, progressive_providers, provider_cards, sign_in, state, untrusted

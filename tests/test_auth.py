@@ -28,8 +28,8 @@ from core.auth import (
     session_problem,
 )
 from core.cli import main
-from core.config import SecretsFileError, read_secrets, read_secrets_file, secrets_files
-from core.errors import PermissionDenied
+from core.config import read_secrets, read_secrets_file, secrets_files
+from core.errors import PermissionDenied, SecretsFileError
 
 VALUE = "SENTINEL-value-never-shown-7731"
 AUTH = {

@@ -22,8 +22,8 @@ from sqlalchemy.engine import Engine
 from core.auth import LOCAL_USER
 from core.config import load_settings
 from core.crypto import SecretBox, generate_key, mask, rotate_all
-from core.db import ProviderStore, StorageUnavailable, init_db, make_engine, normalise_url
-from core.errors import ConflictError, KeyUnreadable, ValidationError
+from core.db import ProviderStore, init_db, make_engine, normalise_url
+from core.errors import ConflictError, KeyUnreadable, StorageUnavailable, ValidationError
 from core.provider_config import ProviderConfig
 from core.service import ModelDesk
 from core.tables import AIProvider

@@ -8,13 +8,13 @@ from contextlib import contextmanager
 
 import streamlit as st
 
-from core.db import StorageUnavailable
 from core.errors import (
     ConflictError,
     ModelDeskError,
     NotConfigured,
     PermissionDenied,
     ProviderError,
+    StorageUnavailable,
     ValidationError,
 )
 from core.requester import Requester
