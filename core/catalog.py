@@ -75,6 +75,7 @@ class CatalogEntry:
     checked_at: float = 0.0
     latency_ms: float | None = None
     server_flavour: str | None = None  # what an OpenAI-compatible server turned out to be
+    late: bool = False  # the provider did not answer within its deadline (timed out)
 
     def counts(self) -> dict[Capability, int]:
         """Models per capability, from this one fetch."""
@@ -198,7 +199,9 @@ class Catalog:
         """A fetch that outlived its deadline: stale or error now (it caches itself when done)."""
         provider = target.provider
         message = f"{provider.display_name}: did not answer within {provider.timeout:g} s."
-        return self._failed_entry(target.cache_key, provider, message, None, remember=False)
+        return self._failed_entry(
+            target.cache_key, provider, message, None, remember=False, late=True
+        )
 
     def sizes(self) -> dict[str, int]:
         """How many entries each per-key map holds (all are bounded)."""
@@ -257,7 +260,7 @@ class Catalog:
             # the one place a fetched list enters the cache: unusable ids are dropped here
             models = usable_models(listed, provider.slug)
         except ProviderError as exc:
-            return self._failure(key, provider, str(exc), started)
+            return self._failure(key, provider, str(exc), started, late=exc.kind == "timeout")
         except Exception as exc:  # noqa: BLE001 - a broken provider module is reported
             log.warning("catalogue of %s failed: %s", provider.slug, type(exc).__name__)
             message = (
@@ -282,10 +285,16 @@ class Catalog:
         return self._remember(key, entry)
 
     def _failure(
-        self, key: CacheKey, provider: BaseProvider, message: str, started: float
+        self,
+        key: CacheKey,
+        provider: BaseProvider,
+        message: str,
+        started: float,
+        *,
+        late: bool = False,
     ) -> CatalogEntry:
         latency = (time.perf_counter() - started) * 1000
-        return self._failed_entry(key, provider, message, latency, remember=True)
+        return self._failed_entry(key, provider, message, latency, remember=True, late=late)
 
     def _failed_entry(
         self,
@@ -295,6 +304,7 @@ class Catalog:
         latency: float | None,
         *,
         remember: bool,
+        late: bool = False,
     ) -> CatalogEntry:
         """The last good list marked stale with `message`, or an error entry."""
         with self._lock:
@@ -308,6 +318,7 @@ class Catalog:
             good.fetched_at if good else None,
             time.time(),
             latency,
+            late=late,
         )
         return self._remember(key, entry, failed=True) if remember else entry
 

@@ -355,3 +355,10 @@ def test_iter_many_reports_a_provider_past_its_deadline_without_waiting_for_it()
         gate.set()
     assert [(e.slug, e.status) for e in entries] == [("stuck", "error")]
     assert "did not answer within 0.2 s" in (entries[0].error or "")
+
+
+def test_a_timed_out_fetch_is_marked_late_and_other_failures_are_not(counting) -> None:
+    Counting.error = ProviderError("Counting", "did not answer within 3 s.", kind="timeout")
+    assert Catalog().get(counting).late
+    Counting.error = ProviderError("Counting", "had a server error (500).", status=500)
+    assert not Catalog().get(counting).late

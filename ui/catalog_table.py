@@ -203,7 +203,7 @@ def status_words(entry: CatalogEntry | None, waited: float | None = None) -> str
     """A provider's catalogue state in words ("" when healthy); None entry: still loading."""
     if entry is None:
         return loading_label(waited or 0)
-    late = bool(entry.error and "did not answer" in entry.error)
+    late = entry.late
     if entry.status == "ok":
         return ""
     if entry.status == "no_key":

@@ -8,8 +8,6 @@ least once a tick to update the "loading… N s" counters.
 
 from __future__ import annotations
 
-import time
-
 from core.catalog import CatalogEntry
 from core.requester import Requester
 from core.service import ModelDesk, ProviderView
@@ -36,15 +34,11 @@ def fill_cards(desk: ModelDesk, who: Requester, cards: list[CatalogueSlots]) -> 
             pending[slots.view.slug] = slots
     if not pending:
         return
-    deadline = desk.settings.catalog_timeout
-
-    started = time.monotonic()
 
     def fill(entry: CatalogEntry) -> None:
         slots = pending.pop(entry.slug, None)
         if slots is not None:
-            late = time.monotonic() - started >= deadline
-            provider_cards.show_entry(slots, entry, late=late)
+            provider_cards.show_entry(slots, entry, late=entry.late)
 
     def waiting(seconds: float) -> None:
         for slots in pending.values():

@@ -145,8 +145,11 @@ def test_raw_statuses_become_words() -> None:
 def test_status_words_for_every_state() -> None:
     from core.catalog import CatalogEntry
 
-    late = CatalogEntry("x", "X", (), "stale", "X: did not answer within 3 s.", 0.0)
+    late = CatalogEntry("x", "X", (), "stale", "X: did not answer within 3 s.", 0.0, late=True)
     assert status_words(late).startswith("timed out — showing the last good list from ")
+    # Lateness is a field, not words: an upstream error saying "did not answer" is not it.
+    worded = CatalogEntry("x", "X", (), "stale", "X: 500 (it did not answer in time)", 0.0)
+    assert status_words(worded).startswith("failed — showing the last good list from ")
     failed = CatalogEntry("x", "X", (), "error", "X: 500")
     assert status_words(failed) == "unavailable"
     assert status_words(None, 2.4) == "loading… 2 s"
