@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# No provider plug-in installed on this machine joins the suite (the contract tests run
+# over what discovery finds); tests/test_registry.py loads its sample plug-in explicitly.
+os.environ["MODELDESK_LOAD_PLUGINS"] = ""
 
 
 @pytest.fixture(autouse=True)

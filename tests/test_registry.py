@@ -12,11 +12,29 @@ from core.errors import redact
 from core.providers import registry as registry_module
 from core.providers.base import BaseProvider
 from core.providers.openai_shape import OpenAIShapeProvider
-from core.providers.registry import ENTRY_POINT_GROUP, discover
+from core.providers.registry import ENTRY_POINT_GROUP, LOAD_PLUGINS_ENV, discover
 
 
 def _entry_point(name: str, value: str) -> EntryPoint:
     return EntryPoint(name=name, value=value, group=ENTRY_POINT_GROUP)
+
+
+@pytest.fixture(autouse=True)
+def _plugins_allowed(monkeypatch) -> None:
+    """These tests install their own entry points; the suite-wide switch would skip them."""
+    monkeypatch.delenv(LOAD_PLUGINS_ENV, raising=False)
+
+
+@pytest.mark.parametrize(
+    ("setting", "loaded"), [(None, {"sample"}), ("", set()), ("other, sample", {"sample"})]
+)
+def test_load_plugins_setting_chooses_which_entry_points_load(monkeypatch, setting, loaded):
+    point = _entry_point("sample", "tests.plugin_sample:SampleProvider")
+    monkeypatch.setattr(registry_module, "entry_points", lambda group: [point])
+    if setting is not None:
+        monkeypatch.setenv(LOAD_PLUGINS_ENV, setting)
+    found = discover()
+    assert {"sample"} & set(found.providers) == loaded and found.errors == []
 
 
 def test_every_builtin_provider_is_found_without_imports_elsewhere() -> None:

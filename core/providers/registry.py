@@ -4,7 +4,9 @@ Every module of ``core/providers/`` is imported and registers each
 :class:`BaseProvider` subclass it defines with a ``slug``; a class without one
 (``BaseProvider``, ``OpenAIShapeProvider``) is an abstract base and is skipped. Third-party
 packages add providers through the entry-point group ``modeldesk.providers``
-(the entry point loads a provider class or a module holding some). A module or
+(the entry point loads a provider class or a module holding some);
+``MODELDESK_LOAD_PLUGINS`` limits which (unset: all; empty: none; ``a,b``: those entry-point
+names only), as llm's ``LLM_LOAD_PLUGINS`` does, so tests see no plug-in of the machine. A module or
 plug-in that fails to import is recorded in :attr:`Registry.errors` with its
 error, never raised: one broken provider never breaks the others. Each registered
 class's ``key_patterns`` join the redaction rules, so a plug-in's keys are masked too.
@@ -20,6 +22,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import logging
+import os
 import pkgutil
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -30,6 +33,7 @@ from core.providers.base import BaseProvider
 
 log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "modeldesk.providers"
+LOAD_PLUGINS_ENV = "MODELDESK_LOAD_PLUGINS"
 # Infrastructure modules: they define no provider (a base without a slug is skipped anyway).
 _SKIPPED_MODULES = {"base", "registry", "transport", "limits", "parsing", "openai_shape"}
 # A connection's kind -> the slug of the built-in provider whose class serves it.
@@ -147,8 +151,19 @@ def _scan_package(registry: Registry) -> None:
             registry.errors.append(LoadError(name, f"{type(exc).__name__}: {exc}"))
 
 
+def _wanted_plugins() -> frozenset[str] | None:
+    """The entry-point names ``MODELDESK_LOAD_PLUGINS`` allows; None = every one."""
+    setting = os.environ.get(LOAD_PLUGINS_ENV)
+    if setting is None:
+        return None
+    return frozenset(name.strip() for name in setting.split(",") if name.strip())
+
+
 def _load_entry_points(registry: Registry) -> None:
+    wanted = _wanted_plugins()
     for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if wanted is not None and ep.name not in wanted:
+            continue
         source = f"{ep.name} = {ep.value}"
         try:
             loaded = ep.load()
