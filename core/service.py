@@ -161,15 +161,17 @@ class ModelDesk(ProviderAdministration):
     def providers(self) -> list[ProviderView]:
         """Every discovered provider with its row, in priority order."""
         self.ctx.keys.check()  # a malformed secret key is reported on every listing
-        views = []
-        for row in self.ctx.rows():
-            status, masked = self.ctx.keys.status(row)
-            cls = self.ctx.registry.get(row.slug)
-            base_url = self.ctx.base_url(row)
-            views.append(
-                ProviderView(row.slug, row.display_name, row, cls, status, masked, base_url)
-            )
-        return views
+        return [self._view(row) for row in self.ctx.rows()]
+
+    def provider_view(self, slug: str) -> ProviderView:
+        """One provider as it is now (ValidationError when there is no such provider)."""
+        return self._view(self.ctx.row(slug))
+
+    def _view(self, row: AIProvider) -> ProviderView:
+        status, masked = self.ctx.keys.status(row)
+        cls = self.ctx.registry.get(row.slug)
+        base_url = self.ctx.base_url(row)
+        return ProviderView(row.slug, row.display_name, row, cls, status, masked, base_url)
 
     def provider_instance(
         self, slug: str, base_url: str | None = None, timeout: float | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import streamlit as st
 
@@ -13,7 +14,16 @@ from core.crypto import mask
 from core.errors import ImportInvalid
 from core.requester import Requester
 from core.service import ImportPlan, ModelDesk, ProviderView
-from ui import connections, progressive_providers, provider_cards, sign_in, state, untrusted
+from core.tables import AIProvider
+from ui import (
+    connections,
+    edits,
+    progressive_providers,
+    provider_cards,
+    sign_in,
+    state,
+    untrusted,
+)
 from ui.provider_cards import CatalogueSlots
 from ui.widgets import reporting_errors
 
@@ -97,12 +107,23 @@ def _provider_card(desk: ModelDesk, view: ProviderView, who: Requester) -> Catal
 
 
 def _shared_key(desk: ModelDesk, view: ProviderView, user: User) -> None:
+    """Replace or remove the shared key, saved against the key the admin saw (ui.edits)."""
     label = {
         "stored": f"Shared key `{view.masked_key}`",
         "missing": "No shared key",
         "unreadable": ":red[The stored key cannot be decrypted: it needs a new key]",
     }
-    with st.form(f"key_{view.slug}", clear_on_submit=True, border=False):
+    form = f"key_{view.slug}"
+    shown = edits.seen(form, view.row.version, {"key": _key_state(view)})
+
+    def save(version: int, mine: dict[str, Any]) -> None:
+        with reporting_errors("Saving the key"), st.spinner("Testing and saving…"):
+            desk.set_shared_key(user, view.slug, mine["key"], expected_version=version)
+            _key_saved(form, view, mine["key"])
+
+    edits.show_flash(form)
+    edits.conflict_panel(form, save, ())
+    with st.form(form, clear_on_submit=True, border=False):
         st.markdown(label[view.key_status])
         new_key = st.text_input(
             "Replace key",
@@ -121,48 +142,130 @@ def _shared_key(desk: ModelDesk, view: ProviderView, user: User) -> None:
         with reporting_errors("Testing the key"), st.spinner("Testing the key…"):
             desk.test_key(view.slug, new_key)
             st.success(f"{view.display_name} accepted the key.")
-    elif do_save and new_key:
+    elif (do_save and new_key) or do_remove:
+        mine = {"key": new_key if do_save else None}
+
+        def read() -> tuple[AIProvider, dict[str, Any]]:
+            now = desk.provider_view(view.slug)
+            return now.row, {"key": _key_state(now)}
+
+        def write(version: int) -> None:
+            desk.set_shared_key(user, view.slug, mine["key"], expected_version=version)
+
         with reporting_errors("Saving the key"), st.spinner("Testing and saving…"):
-            desk.set_shared_key(user, view.slug, new_key, expected_version=view.row.version)
-            _saved(f"{view.display_name} key saved.")
-    elif do_remove:
-        with reporting_errors("Removing the key"):
-            desk.set_shared_key(user, view.slug, None, expected_version=view.row.version)
-            _saved(f"{view.display_name} key removed.")
+            labels, secret = {"key": "The shared key"}, frozenset({"key"})
+            if edits.save_against_seen(form, shown, mine, read, write, labels, secret):
+                _key_saved(form, view, mine["key"])
+            st.rerun()
     elif (do_test or do_save) and not new_key:
         st.warning("Type a key first.")
 
 
+def _key_state(view: ProviderView) -> str:
+    """What the key form shows of the stored key: its mask, or why there is none."""
+    return view.masked_key if view.key_status == "stored" else view.key_status
+
+
+def _key_saved(form: str, view: ProviderView, key: str | None) -> None:
+    edits.start_over(form)
+    edits.flash(form, f"{view.display_name} key {'saved' if key else 'removed'}.")
+    st.rerun()
+
+
+SETTINGS_LABELS = {
+    "is_active": "Active",
+    "priority": "Priority",
+    "base_url": "Base URL",
+    "allow_personal_keys": "Allow personal keys",
+    "allow_shared_for_normal_admins": "Let admins use the shared key",
+}
+
+
+def settings_values(row: AIProvider) -> dict[str, Any]:
+    """The settings form's fields as the row holds them."""
+    config = row.provider_config()
+    return {
+        "is_active": row.is_active,
+        "priority": config.priority,
+        "base_url": config.base_url,
+        "allow_personal_keys": row.allow_personal_keys,
+        "allow_shared_for_normal_admins": row.allow_shared_for_normal_admins,
+    }
+
+
 def _settings_form(desk: ModelDesk, view: ProviderView, user: User) -> None:
-    row, config = view.row, view.config
-    with st.expander("Settings"), st.form(f"settings_{view.slug}", border=False):
-        active = st.toggle("Active", value=row.is_active)
-        priority = st.number_input(
-            "Priority (lower is tried first)", value=config.priority, step=10
+    """Keyed widgets (a rerun never replaces typed values), saved against the version the
+    admin saw when the form was drawn (ui.edits)."""
+    form = f"settings_{view.slug}"
+    keys = {name: f"{form}_{name}" for name in SETTINGS_LABELS}
+    shown = edits.seen(form, view.row.version, settings_values(view.row))
+    values = shown.values
+
+    def save(version: int, mine: dict[str, Any]) -> None:
+        with reporting_errors("Saving the settings"):
+            desk.update_provider(user, view.slug, version, **mine)
+            edits.start_over(form, keys.values())
+            edits.flash(form, f"{view.display_name} settings saved.")
+            st.rerun()
+
+    with st.expander("Settings"):
+        edits.show_flash(form)
+        edits.conflict_panel(form, save, keys.values())
+        now = settings_values(view.row)
+        edits.stale_notice(form, shown, now, SETTINGS_LABELS, keys.values())
+        with st.form(form, border=False):
+            active = st.toggle("Active", value=values["is_active"], key=keys["is_active"])
+            priority = st.number_input(
+                "Priority (lower is tried first)",
+                value=values["priority"],
+                step=10,
+                key=keys["priority"],
+            )
+            base_url = st.text_input(
+                "Base URL",
+                value=values["base_url"] or "",
+                placeholder=view.provider_cls.configured_base_url(),
+                help="Leave empty for the default (or its *_BASE_URL variable).",
+                key=keys["base_url"],
+            )
+            personal_ok = st.checkbox(
+                "Allow personal keys",
+                value=values["allow_personal_keys"],
+                key=keys["allow_personal_keys"],
+            )
+            shared_ok = st.checkbox(
+                "Let admins use the shared key",
+                value=values["allow_shared_for_normal_admins"],
+                key=keys["allow_shared_for_normal_admins"],
+            )
+            submitted = st.form_submit_button("Save settings", type="primary")
+    if not submitted:
+        return
+    mine = {
+        "is_active": active,
+        "priority": int(priority),
+        "base_url": base_url or None,
+        "allow_personal_keys": personal_ok,
+        "allow_shared_for_normal_admins": shared_ok,
+    }
+
+    def read() -> tuple[AIProvider, dict[str, Any]]:
+        row = desk.provider_view(view.slug).row
+        return row, settings_values(row)
+
+    with reporting_errors("Saving the settings"):
+        saved = edits.save_against_seen(
+            form,
+            shown,
+            mine,
+            read,
+            lambda version: desk.update_provider(user, view.slug, version, **mine),
+            SETTINGS_LABELS,
         )
-        base_url = st.text_input(
-            "Base URL",
-            value=config.base_url or "",
-            placeholder=view.provider_cls.configured_base_url(),
-            help="Leave empty for the default (or its *_BASE_URL variable).",
-        )
-        personal_ok = st.checkbox("Allow personal keys", value=row.allow_personal_keys)
-        shared_ok = st.checkbox(
-            "Let admins use the shared key", value=row.allow_shared_for_normal_admins
-        )
-        if st.form_submit_button("Save settings", type="primary"):
-            with reporting_errors("Saving the settings"):
-                desk.update_provider(
-                    user,
-                    view.slug,
-                    row.version,
-                    is_active=active,
-                    priority=int(priority),
-                    base_url=base_url or None,
-                    allow_personal_keys=personal_ok,
-                    allow_shared_for_normal_admins=shared_ok,
-                )
-                _saved(f"{view.display_name} settings saved.")
+        if saved:
+            edits.start_over(form, keys.values())
+            edits.flash(form, f"{view.display_name} settings saved.")
+        st.rerun()
 
 
 def _personal_key(
