@@ -12,6 +12,7 @@ valid import is saved in one transaction.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -20,7 +21,7 @@ from pydantic import ValidationError as PydanticError
 
 from core.auth import User, require_super_admin
 from core.context import DeskContext
-from core.errors import ImportInvalid, RemovalsRefused, ValidationError
+from core.errors import ConflictError, ImportInvalid, RemovalsRefused, ValidationError
 from core.provider_config import (
     DisplayName,
     ModelId,
@@ -178,10 +179,21 @@ class ConfigIO:
             self._plan_item(item, plan)
         return plan
 
-    def import_apply(self, user: User, data: Any, allow_removals: bool = False) -> ImportPlan:
-        """Apply a valid import in one transaction; removals only with `allow_removals`."""
+    def import_apply(
+        self,
+        user: User,
+        data: Any,
+        allow_removals: bool = False,
+        previewed: Sequence[ConfigChange] | None = None,
+    ) -> ImportPlan:
+        """Apply a valid import in one transaction; removals only with `allow_removals`.
+
+        With `previewed` (the changes the admin was shown), nothing is saved unless the
+        import still makes exactly those changes: ConflictError names what differs."""
         require_super_admin(user, "import a configuration")
         plan = self.import_preview(data)
+        if previewed is not None:
+            _require_as_previewed(list(previewed), plan.changes)
         if plan.removals and not allow_removals:
             listed = "; ".join(str(c) for c in plan.removals[:10])
             raise RemovalsRefused(
@@ -290,6 +302,20 @@ class ConfigIO:
         plan.inserts.append(row)
         plan.changes.append(ConfigChange(row.slug, "connection", None, f"add {row.display_name}"))
         plan.changes += _diff(row.slug, {}, row.config)
+
+
+def _require_as_previewed(previewed: list[ConfigChange], now: list[ConfigChange]) -> None:
+    """ConflictError unless the import would make exactly the previewed changes."""
+    if previewed == now:
+        return
+    differ = [str(c) for c in now if c not in previewed] or [
+        f"{c} (no longer)" for c in previewed if c not in now
+    ]
+    shown = "; ".join(differ[:5]) + ("; …" if len(differ) > 5 else "")
+    raise ConflictError(
+        "The configuration changed since this preview, so nothing was imported: "
+        f"{shown}. Review the new preview and apply again."
+    )
 
 
 def _diff(slug: str, old: dict[str, Any], new: dict[str, Any]) -> list[ConfigChange]:

@@ -16,7 +16,7 @@ enforced in core: whatever the UI shows or hides, a call outside a role is refus
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
 
@@ -307,6 +307,14 @@ class ModelDesk(ProviderAdministration):
         """Validate an import and list its field-level changes; nothing is saved."""
         return self.config_io.import_preview(data)
 
-    def import_apply(self, user: User, data: Any, *, allow_removals: bool = False) -> ImportPlan:
-        """Merge a valid import in one transaction (removals only when allowed)."""
-        return self.config_io.import_apply(user, data, allow_removals)
+    def import_apply(
+        self,
+        user: User,
+        data: Any,
+        *,
+        allow_removals: bool = False,
+        previewed: Sequence[ConfigChange] | None = None,
+    ) -> ImportPlan:
+        """Merge a valid import in one transaction (removals only when allowed; only the
+        `previewed` changes, when given)."""
+        return self.config_io.import_apply(user, data, allow_removals, previewed)

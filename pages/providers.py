@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import streamlit as st
@@ -295,14 +294,9 @@ def _personal_key(
         st.rerun()
 
 
-def _saved(message: str) -> None:
-    st.toast(message, icon=":material/check_circle:")
-    time.sleep(0.3)
-    st.rerun()
-
-
 def _export_import(desk: ModelDesk, user: User) -> None:
     st.subheader("Configuration", anchor=False)
+    edits.show_flash("import")
     left, right = st.columns(2)
     left.download_button(
         "Export configuration (no keys)",
@@ -323,6 +317,9 @@ def _export_import(desk: ModelDesk, user: User) -> None:
             st.code("\n".join(exc.problems), language=None)  # plain text, never Markdown
             return
         _import_preview(desk, user, data, plan)
+
+
+PREVIEWED = "modeldesk_import_previewed"  # the changes the last preview showed
 
 
 def _import_preview(desk: ModelDesk, user: User, data: object, plan: ImportPlan) -> None:
@@ -349,9 +346,15 @@ def _import_preview(desk: ModelDesk, user: User, data: object, plan: ImportPlan)
             f"Also remove {len(plan.removals)} model choice(s) or override(s) listed above",
             key="import_allow_removals",
         )
+    seen_before = st.session_state.get(PREVIEWED)  # the preview the admin clicked beside
+    st.session_state[PREVIEWED] = list(plan.changes)
     if st.button(f"Apply {len(plan.changes)} change(s)", type="primary", disabled=not allowed):
-        desk.import_apply(user, data, allow_removals=allowed)
-        _saved("Configuration imported.")
+        with reporting_errors("Importing"):
+            previewed = seen_before if seen_before is not None else plan.changes
+            desk.import_apply(user, data, allow_removals=allowed, previewed=previewed)
+            st.session_state.pop(PREVIEWED, None)
+            edits.flash("import", "Configuration imported.")
+            st.rerun()
 
 
 def _shown(value: object) -> str:

@@ -133,3 +133,24 @@ def test_an_open_form_says_what_changed_before_any_save() -> None:
     reload.click().run()
     assert second.number_input(key=PRIORITY).value == 35
     assert "Changed since you opened" not in texts(second)
+
+
+def test_an_import_applies_only_what_its_preview_showed() -> None:
+    """The preview said "priority 20 → 5"; someone set 50 meanwhile: nothing is imported,
+    the admin is told, and the new preview is on screen."""
+    from tests.ui.test_pages import _upload
+
+    data = {"modeldesk_config": 1, "providers": [{"slug": SLUG, "config": {"priority": 5}}]}
+    app = _upload(page("providers").run(), data)
+    version = _row().version
+    desk().update_provider(LOCAL_USER, SLUG, version, priority=50)
+    [apply] = [b for b in app.button if b.label == "Apply 1 change(s)"]
+    apply.click().run()
+    assert not app.exception, app.exception
+    assert _row().provider_config().priority == 50  # not imported over the new value
+    assert "changed since this preview" in texts(app)
+    assert "Configuration imported." not in texts(app)
+    [apply] = [b for b in app.button if b.label == "Apply 1 change(s)"]  # the new preview
+    apply.click().run()
+    assert _row().provider_config().priority == 5
+    assert "Configuration imported." in texts(app)
