@@ -282,18 +282,6 @@ def cmd_override(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
         print(f"{view.display_name} / {clean_text(args.model_id)}: override cleared", file=out)
         return 0
     capabilities = _capability_list(args.capabilities)
-    entry = desk.catalog_entry(args.slug, CLI)
-    if entry.status in ("error", "no_key") and not entry.models:
-        raise ProviderError(
-            view.display_name,
-            f"listed no models, so {args.model_id!r} cannot be checked ({entry.error}).",
-            "Fix the provider (its key or base URL) and try again.",
-        )
-    if entry.find(args.model_id) is None:
-        raise ValidationError(
-            f"{args.model_id!r} is not in the live {view.display_name} catalogue; "
-            "see `python -m core models --provider " + args.slug + " --capability chat`."
-        )
     desk.set_capability_override(LOCAL_USER, args.slug, args.model_id, capabilities)
     shown = ", ".join(capabilities)
     print(f"{view.display_name} / {clean_text(args.model_id)}: {shown} (override)", file=out)

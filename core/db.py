@@ -267,8 +267,9 @@ class ProviderStore:
         """
         for _ in range(retries):
             row = self._require(slug)
+            changes = change(row)  # its own ConflictError (a changed field) is not retried
             try:
-                return self.save(slug, row.version, **change(row))
+                return self.save(slug, row.version, **changes)
             except ConflictError:
                 continue
         raise ConflictError(f"{slug}: too many concurrent changes; try again in a moment.")

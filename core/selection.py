@@ -13,6 +13,7 @@ from core.auth import User, require_super_admin
 from core.catalog import CatalogEntry, CatalogTarget
 from core.context import DeskContext
 from core.errors import (
+    ConflictError,
     KeyUnreadable,
     NotConfigured,
     PermissionDenied,
@@ -26,6 +27,13 @@ from core.tables import AIProvider
 from core.types import Capability, ModelInfo
 
 ChoiceScope = Literal["shared", "personal"]
+
+
+class Unchecked:
+    """No expectation given: the save does not check what the admin saw (the CLI)."""
+
+
+UNCHECKED = Unchecked()
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,8 +120,12 @@ class Selection:
         capability: Capability | str,
         model_id: str | None,
         scope: ChoiceScope = "shared",
+        expected: str | Unchecked | None = UNCHECKED,
     ) -> None:
-        """Choose (or clear, with None) the model for a capability, checked live first."""
+        """Choose (or clear, with None) the model for a capability, checked live first.
+
+        With `expected` (the shared choice the admin saw), a shared choice changed by
+        someone else meanwhile is a ConflictError and nothing is saved."""
         capability = Capability(capability)
         row = self.ctx.row(slug)
         if scope == "shared":
@@ -134,6 +146,13 @@ class Selection:
             return
 
         def apply(config: ProviderConfig) -> None:
+            now = config.selected_models.get(capability)
+            if not isinstance(expected, Unchecked) and now != expected:
+                raise ConflictError(
+                    f"The shared {capability} choice on {row.display_name} is now "
+                    f"{now or 'none'} (you saw {expected or 'none'}), so nothing was changed. "
+                    "Look at the new choice and choose again."
+                )
             if model_id is None:
                 config.selected_models.pop(capability, None)
             else:
@@ -180,22 +199,50 @@ class Selection:
         return model
 
     def set_capability_override(
-        self, user: User, slug: str, model_id: str, capabilities: list[str] | None
+        self,
+        user: User,
+        slug: str,
+        model_id: str,
+        capabilities: list[str] | None,
+        expected: list[Capability] | Unchecked | None = UNCHECKED,
     ) -> AIProvider:
-        """Force a model's capabilities (None removes the override)."""
+        """Force a model's capabilities (None removes the override). The model must be in
+        the live catalogue; with `expected` (the override the admin saw), one changed
+        meanwhile is a ConflictError."""
         require_super_admin(user, "override model capabilities")
         try:
             caps = None if capabilities is None else [Capability(c) for c in capabilities]
         except ValueError:
             raise ValidationError(f"Unknown capability in {capabilities!r}.") from None
+        row = self.ctx.row(slug)
+        if caps is not None:
+            self._require_listed(row, model_id, Requester(user))
 
         def apply(config: ProviderConfig) -> None:
+            now = config.capability_overrides.get(model_id)
+            if not isinstance(expected, Unchecked) and now != expected:
+                raise ConflictError(
+                    f"The capability override of {model_id} on {row.display_name} was "
+                    "changed by someone else meanwhile, so nothing was changed. Look again."
+                )
             if caps is None:
                 config.capability_overrides.pop(model_id, None)
             else:
                 config.capability_overrides[model_id] = caps
 
         return self.ctx.store.update_config(slug, apply)
+
+    def _require_listed(self, row: AIProvider, model_id: str, who: Requester) -> None:
+        """The model must be in the provider's live catalogue (any capability)."""
+        entry = self.entry(row.slug, who)
+        if entry.status in ("error", "no_key") and not entry.models:
+            raise ProviderError(
+                row.display_name,
+                f"listed no models, so {model_id!r} cannot be checked ({entry.error}).",
+                "Fix the provider (its key or base URL) and try again.",
+            )
+        if entry.find(model_id) is None:
+            raise ValidationError(f"{model_id!r} is not in the live {row.display_name} catalogue.")
 
     def stale_selections(
         self, who: Requester, entries: dict[str, CatalogEntry] | None = None

@@ -49,7 +49,7 @@ from core.providers.base import BaseProvider
 from core.providers.registry import Registry, discover
 from core.requester import Requester
 from core.resolution import KeyChoice, Resolution, Resolver
-from core.selection import ChoiceScope, Selection, StaleSelection
+from core.selection import UNCHECKED, ChoiceScope, Selection, StaleSelection, Unchecked
 from core.tables import AIProvider
 from core.types import Capability, ModelInfo
 
@@ -223,9 +223,16 @@ class ModelDesk(ProviderAdministration):
         return self.generation.support(resolution)
 
     def set_capability_override(
-        self, user: User, slug: str, model_id: str, capabilities: list[str] | None
+        self,
+        user: User,
+        slug: str,
+        model_id: str,
+        capabilities: list[str] | None,
+        *,
+        expected: list[Capability] | Unchecked | None = UNCHECKED,
     ) -> AIProvider:
-        return self.selection.set_capability_override(user, slug, model_id, capabilities)
+        """Force a model's capabilities (it must be in the live catalogue), or clear them."""
+        return self.selection.set_capability_override(user, slug, model_id, capabilities, expected)
 
     def select_model(
         self,
@@ -235,13 +242,15 @@ class ModelDesk(ProviderAdministration):
         model_id: str | None,
         *,
         scope: ChoiceScope = "shared",
+        expected: str | Unchecked | None = UNCHECKED,
     ) -> None:
         """Choose (None: clear) a model after checking it against the live catalogue.
 
-        Shared choices are saved (super admin only, merged with compare-and-swap);
-        personal ones go into ``who.personal`` (the session) and are never saved.
+        Shared choices are saved (super admin only, merged with compare-and-swap; with
+        `expected`, only if the shared choice is still the one the admin saw); personal
+        ones go into ``who.personal`` (the session) and are never saved.
         """
-        self.selection.select_model(who, slug, capability, model_id, scope)
+        self.selection.select_model(who, slug, capability, model_id, scope, expected)
 
     def stale_selections(
         self, who: Requester, *, entries: dict[str, CatalogEntry] | None = None

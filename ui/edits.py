@@ -62,6 +62,15 @@ def seen(form: str, version: int, values: Mapping[str, Any]) -> Seen:
     return remembered
 
 
+def seen_last_run(name: str, now: Any) -> Any:
+    """What `name` showed in the previous run (the one the admin clicked in), `now` the
+    first time; remembers `now` for the next run. For buttons outside a form."""
+    key = SEEN + "value_" + name
+    before = st.session_state.get(key, now)
+    st.session_state[key] = now
+    return before
+
+
 def start_over(form: str, widget_keys: Iterable[str] = ()) -> None:
     """Forget what `form` saw, its conflict and its widgets' values: it is drawn anew
     from the row as it is now."""

@@ -17,6 +17,7 @@ from core.service import ModelDesk, ProviderView
 from core.types import ALL_CAPABILITIES, Capability, ModelInfo
 from ui import untrusted
 from ui.catalog_table import context_text, per_million, per_unit
+from ui.edits import seen_last_run
 from ui.widgets import reporting_errors
 
 SOURCE_WORDS = {
@@ -113,6 +114,7 @@ def _choice_buttons(
 ) -> None:
     cap = capability.value
     shared = view.config.selected(capability)
+    saw = seen_last_run(f"shared_{view.slug}_{cap}", shared)
     mine = who.personal_model(view.slug, cap)
     if who.is_super_admin and st.button(
         f"Use as shared {cap} model",
@@ -121,7 +123,7 @@ def _choice_buttons(
         disabled=shared == model.id,
         help=f"Everyone's {cap} model on {view.display_name}; priority decides between providers.",
     ):
-        _select(desk, who, view, capability, model.id, "shared")
+        _select(desk, who, view, capability, model.id, "shared", saw)
     if view.row.allow_personal_keys and st.button(
         "Use as my model",
         key=f"mine_{cap}",
@@ -134,7 +136,7 @@ def _choice_buttons(
         and shared
         and st.button("Clear shared choice", key=f"clear_shared_{cap}", help=f"Now: {shared}")
     ):
-        _select(desk, who, view, capability, None, "shared")
+        _select(desk, who, view, capability, None, "shared", saw)
     if mine and st.button("Clear my choice", key=f"clear_mine_{cap}", help=f"Now: {mine}"):
         _select(desk, who, view, capability, None, "personal")
 
@@ -146,10 +148,12 @@ def _select(
     capability: Capability,
     model_id: str | None,
     scope: str,
+    saw: str | None = None,
 ) -> None:
+    """Save the choice; a shared one only if it is still the one the admin saw (`saw`)."""
     with reporting_errors("Selecting the model"):
         if scope == "shared":
-            desk.select_model(who, view.slug, capability, model_id)
+            desk.select_model(who, view.slug, capability, model_id, expected=saw)
         else:
             desk.select_model(who, view.slug, capability, model_id, scope="personal")
         name = untrusted.plain_markdown(view.display_name)
@@ -176,6 +180,8 @@ def _override_control(
     """Force this model's capabilities, or go back to what the provider says."""
     cap = capability.value
     which = f"{zlib.crc32(f'{view.slug} {model.id}'.encode()):08x}"  # a fresh control per model
+    override = view.config.capability_overrides.get(model.id)
+    saw = seen_last_run(f"override_{which}", override)
     with st.popover("Override capabilities", icon=":material/tune:"):
         chosen = st.multiselect(
             "This model serves",
@@ -186,11 +192,11 @@ def _override_control(
         save, remove = st.columns(2)
         if save.button("Save override", key=f"override_save_{cap}"):
             with reporting_errors("Saving the override"):
-                desk.set_capability_override(who.user, view.slug, model.id, chosen)
+                desk.set_capability_override(who.user, view.slug, model.id, chosen, expected=saw)
                 st.rerun()
         if model.capability_source == "override" and remove.button(
             "Remove override", key=f"override_remove_{cap}"
         ):
             with reporting_errors("Removing the override"):
-                desk.set_capability_override(who.user, view.slug, model.id, None)
+                desk.set_capability_override(who.user, view.slug, model.id, None, expected=saw)
                 st.rerun()

@@ -154,3 +154,34 @@ def test_an_import_applies_only_what_its_preview_showed() -> None:
     apply.click().run()
     assert _row().provider_config().priority == 5
     assert "Configuration imported." in texts(app)
+
+
+def test_a_shared_choice_made_meanwhile_is_not_silently_replaced() -> None:
+    """B looks at model 3 while A makes model 5 the shared chat model; B's "Use as shared"
+    is refused (it would replace a choice B never saw) and says what it is now."""
+    from tests.ui.test_model_selection import _pick
+
+    configure_openrouter()
+    chat = desk().catalog_entry("openrouter", _local()).models_for("chat")
+    second = page("model_selection").run()
+    _pick(second, "chat", chat[3].id)
+    desk().select_model(_local(), "openrouter", "chat", chat[5].id)  # A, meanwhile
+    next(b for b in second.button if b.label == "Use as shared chat model").click().run()
+    assert not second.exception, second.exception
+    assert desk().store.get("openrouter").provider_config().selected("chat") == chat[5].id
+    [refusal] = [w.value for w in second.warning if "nothing was changed" in w.value]
+    assert f"is now {chat[5].id.split(':')[0]}" in refusal  # (":" gets a word joiner)
+    next(b for b in second.button if b.label == "Use as shared chat model").click().run()
+    assert desk().store.get("openrouter").provider_config().selected("chat") == chat[3].id
+
+
+def test_core_refuses_an_override_for_a_model_the_catalogue_does_not_list() -> None:
+    """A business rule, so in core (the CLI used to be the only one checking it)."""
+    import pytest
+
+    from core.errors import ValidationError
+
+    configure_openrouter()
+    with pytest.raises(ValidationError, match="not in the live OpenRouter catalogue"):
+        desk().set_capability_override(LOCAL_USER, "openrouter", "no/such-model", ["chat"])
+    desk().set_capability_override(LOCAL_USER, "openrouter", "no/such-model", None)  # clearing
