@@ -156,6 +156,7 @@ class ModelDesk(ProviderAdministration):
     def _ensure_rows(self, store: ProviderStore) -> None:
         for slug, cls in self.ctx.registry.providers.items():
             store.ensure(slug, cls.display_name, ProviderConfig(priority=cls.default_priority))
+        self.ctx.record_key_origins()
 
     # ------------------------------------------------------------ providers
     def providers(self) -> list[ProviderView]:
