@@ -15,9 +15,9 @@ import base64
 import re
 import threading
 from collections.abc import Iterable, Iterator
-from urllib.parse import quote
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import quote
 
 ErrorKind = Literal[
     "auth",  # 401: the key was refused

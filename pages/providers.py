@@ -105,21 +105,25 @@ def _shared_key(desk: ModelDesk, view: ProviderView, user: User) -> None:
     if do_test and new_key:
         with reporting_errors("Testing the key"), st.spinner("Testing the key…"):
             desk.test_key(view.slug, new_key)
-            st.success(f"{view.display_name} accepted the key.")
+            st.success(f"{untrusted.plain_markdown(view.display_name)} accepted the key.")
     elif do_save and new_key:
         with reporting_errors("Saving the key"), st.spinner("Testing and saving…"):
             desk.set_shared_key(user, view.slug, new_key, expected_version=view.row.version)
-            _saved(f"{view.display_name} key saved.")
+            _saved(f"{untrusted.plain_markdown(view.display_name)} key saved.")
     elif do_remove:
         with reporting_errors("Removing the key"):
             desk.set_shared_key(user, view.slug, None, expected_version=view.row.version)
-            _saved(f"{view.display_name} key removed.")
+            _saved(f"{untrusted.plain_markdown(view.display_name)} key removed.")
     elif (do_test or do_save) and not new_key:
         st.warning("Type a key first.")
 
 
+HOST_RULE = "Changing the host drops the stored key: enter it again and test it there."
+
+
 def _settings_form(desk: ModelDesk, view: ProviderView, user: User) -> None:
     row, config = view.row, view.config
+    name = untrusted.plain_markdown(view.display_name)
     with st.expander("Settings"), st.form(f"settings_{view.slug}", border=False):
         active = st.toggle("Active", value=row.is_active)
         priority = st.number_input(
@@ -130,24 +134,37 @@ def _settings_form(desk: ModelDesk, view: ProviderView, user: User) -> None:
             value=config.base_url or "",
             placeholder=view.provider_cls.configured_base_url(),
             help="Leave empty for the default (or its *_BASE_URL variable).",
+            key=f"base_url_{view.slug}",
         )
+        new_key = ""
+        if view.key_status != "missing":
+            st.caption(f":material/key_off: {HOST_RULE}")
+            new_key = st.text_input(
+                "Key for the new host",
+                type="password",
+                key=f"rehost_key_{view.slug}",
+                help="Only when the base URL moves to another host: tested there, then saved.",
+            )
         personal_ok = st.checkbox("Allow personal keys", value=row.allow_personal_keys)
         shared_ok = st.checkbox(
             "Let admins use the shared key", value=row.allow_shared_for_normal_admins
         )
-        if st.form_submit_button("Save settings", type="primary"):
+        if st.form_submit_button("Save settings", type="primary", key=f"save_{view.slug}"):
             with reporting_errors("Saving the settings"):
-                desk.update_provider(
+                saved = desk.update_provider(
                     user,
                     view.slug,
                     row.version,
+                    api_key=new_key or None,
                     is_active=active,
                     priority=int(priority),
                     base_url=base_url or None,
                     allow_personal_keys=personal_ok,
                     allow_shared_for_normal_admins=shared_ok,
                 )
-                _saved(f"{view.display_name} settings saved.")
+                dropped = row.shared_api_key and not saved.shared_api_key
+                note = " The host changed, so its shared key was dropped." if dropped else ""
+                _saved(f"{name} settings saved.{note}")
 
 
 def _personal_key(
@@ -225,6 +242,8 @@ def _import_preview(desk: ModelDesk, user: User, data: object, plan: ImportPlan)
         ],
         hide_index=True,
     )
+    for slug in [c.slug for c in plan.changes if c.path == "shared_key"]:
+        st.warning(f"{untrusted.code_span(slug)}: {HOST_RULE}", icon=":material/key_off:")
     allowed = True
     if plan.removals:
         allowed = st.checkbox(
