@@ -3,6 +3,7 @@ cache, the config table and the shared keys. Built once by :class:`core.service.
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -190,7 +191,7 @@ class DeskContext:
         for row in self.rows():
             origin = self.key_origin(row)
             if origin and row.provider_config().key_host is None:
-                self.store.update_config(row.slug, lambda c, o=origin: _pin(c, o))
+                self.store.update_config(row.slug, functools.partial(_pin, origin=origin))
 
     def provider(
         self, slug: str, base_url: str | None = None, timeout: float | None = None
