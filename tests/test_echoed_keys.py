@@ -8,11 +8,7 @@ The service's streams, content results and the CLI's output must carry neither f
 from __future__ import annotations
 
 import base64
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
@@ -25,8 +21,8 @@ from core.requester import Requester
 from core.service import ChatRequest, ModelDesk
 from core.types import ChatMessage
 from devtools.fake_providers import FakeProviderServer
+from tests.test_cli import _cli
 
-ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-or-test-ECHO-SENTINEL-55aa77"
 PERSONAL = "sk-or-test-ECHO-PERSONAL-66bb88"
 SUPER = Requester(LOCAL_USER)
@@ -92,14 +88,7 @@ def test_a_personal_key_echoed_back_is_redacted_too(desk) -> None:
 
 def test_the_cli_output_never_shows_the_key(desk) -> None:
     desk.close()
-    result = subprocess.run(
-        [sys.executable, "-m", "core", "generate", "chat", "--prompt", "hello"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=dict(os.environ),
-    )
+    result = _cli({}, "generate", "chat", "--prompt", "hello")
     assert result.returncode == 0, result.stderr
     assert "Echo from" in result.stdout and "[redacted]" in result.stdout
     assert leaks(result.stdout + result.stderr) == []

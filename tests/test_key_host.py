@@ -10,11 +10,7 @@ key to another origin than its own.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
@@ -28,8 +24,8 @@ from core.requester import Requester
 from core.service import ChatRequest, ModelDesk
 from core.types import ChatMessage
 from devtools.fake_providers import FakeProviderServer
+from tests.test_cli import _cli
 
-ROOT = Path(__file__).resolve().parent.parent
 KEY = "gsk_test_HOST-SENTINEL-0001"
 NEW_KEY = "gsk_test_HOST-SENTINEL-0002"
 SUPER = Requester(LOCAL_USER)
@@ -205,27 +201,15 @@ def test_an_import_cannot_set_the_key_host(desk, capture) -> None:
 
 
 # ---------------------------------------------------------------- the CLI
-def _cli(*argv: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "core", *argv],
-        cwd=ROOT,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=dict(os.environ),
-    )
-
-
 def test_the_cli_import_drops_the_key_before_any_call(desk, capture, tmp_path) -> None:
     desk.close()
     path = tmp_path / "moved.json"
     path.write_text(json.dumps(_import(groq_url(capture))))
-    preview = _cli("import", str(path))
+    preview = _cli({}, "import", str(path))
     assert preview.returncode == 0, preview.stderr
     assert "groq.shared_key: stored → dropped" in preview.stdout
-    applied = _cli("import", str(path), "--yes")
+    applied = _cli({}, "import", str(path), "--yes")
     assert applied.returncode == 0, applied.stderr
-    result = _cli("generate", "chat", "--prompt", "hello", "--provider", "groq")
+    result = _cli({}, "generate", "chat", "--prompt", "hello", "--provider", "groq")
     assert result.returncode == 3, result.stderr
     assert capture.tokens_seen() == []
