@@ -82,6 +82,7 @@ class ProviderView:
     key_status: KeyStatus
     masked_key: str
     base_url: str
+    key_elsewhere: str | None = None  # why the stored key is not sent to this base URL
 
     @property
     def capabilities(self) -> frozenset[Capability]:
@@ -167,8 +168,11 @@ class ModelDesk(ProviderAdministration):
             status, masked = self.ctx.keys.status(row)
             cls = self.ctx.registry.get(row.slug)
             base_url = self.ctx.base_url(row)
+            elsewhere = self.ctx.key_elsewhere(row)
             views.append(
-                ProviderView(row.slug, row.display_name, row, cls, status, masked, base_url)
+                ProviderView(
+                    row.slug, row.display_name, row, cls, status, masked, base_url, elsewhere
+                )
             )
         return views
 

@@ -89,6 +89,9 @@ def _shared_key(desk: ModelDesk, view: ProviderView, user: User) -> None:
     }
     with st.form(f"key_{view.slug}", clear_on_submit=True, border=False):
         st.markdown(label[view.key_status])
+        if view.key_elsewhere:
+            note = untrusted.plain_markdown(view.key_elsewhere)
+            st.warning(f"Not used: {note}.", icon=":material/key_off:")
         new_key = st.text_input(
             "Replace key",
             type="password",

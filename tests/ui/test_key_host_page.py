@@ -99,3 +99,11 @@ def test_the_import_preview_says_the_key_goes_before_applying(capture) -> None:
     assert desk().store.get("groq").shared_api_key is None
     call_groq()
     assert capture.tokens_seen() == []
+
+
+def test_a_key_pinned_to_another_host_is_marked_not_used(capture) -> None:
+    desk().store.update_config("groq", lambda c: setattr(c, "base_url", groq_url(capture)))
+    app = page("providers").run()
+    assert not app.exception, app.exception
+    assert any("Not used: its shared key was tested on" in w.value for w in app.warning)
+    assert capture.tokens_seen() == []
