@@ -101,3 +101,11 @@ def test_the_redactor_catches_a_key_split_anywhere(size: int) -> None:
     shown = "".join(Redactor([KEY]).stream(pieces))
     assert not [form for form in secret_forms(KEY) if form in shown]
     assert shown.startswith("a [redacted] b ") and shown.endswith(" c [redacted]")
+
+
+def test_a_catalogue_echoing_the_key_never_shows_it(desk, fake) -> None:
+    fake.configure("groq", echo_key=True)
+    desk.set_shared_key(LOCAL_USER, "groq", "gsk_test_ECHO-CATALOGUE-0003")
+    entry = desk.refresh_catalog("groq", SUPER)
+    assert "evil/key [redacted]" in [m.id for m in entry.models]
+    assert "ECHO-CATALOGUE" not in repr(entry)

@@ -49,7 +49,8 @@ class Behaviour:
     - ``omit_done``: a streamed chat ends after its finish_reason (and usage) chunk
       without ``data: [DONE]``.
     - ``echo_key``: chat replies end with the bearer token received, as is and in base64;
-      a streamed reply sends every word in two chunks, so the key is split across two.
+      a streamed reply sends every word in two chunks, so the key is split across two; the
+      model list gains a model whose id (OpenRouter: name, description) carries the token.
     """
 
     models: int = 20
