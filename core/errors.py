@@ -121,6 +121,8 @@ class Redactor:
         forms = {f for s in secrets if s and len(s) >= MIN_SECRET for f in secret_forms(s)}
         self._forms = sorted(forms, key=len, reverse=True)
         self._pattern = re.compile("|".join(map(re.escape, self._forms))) if forms else None
+        self._prefixes = {form[:size] for form in forms for size in range(1, len(form))}
+        self._longest_prefix = max(map(len, self._prefixes), default=0)
 
     def __call__(self, text: str) -> str:
         return self._pattern.sub(REDACTED, text) if self._pattern else text
@@ -144,16 +146,10 @@ class Redactor:
     def _release(self, text: str) -> tuple[str, str]:
         """(redacted text safe to show now, raw tail that may begin a secret)."""
         text = self(text)
-        keep = max((self._partial(text, form) for form in self._forms), default=0)
-        return (text[: len(text) - keep], text[len(text) - keep :]) if keep else (text, "")
-
-    @staticmethod
-    def _partial(text: str, form: str) -> int:
-        """The length of the longest end of `text` that begins `form` (not all of it)."""
-        for size in range(min(len(form) - 1, len(text)), 0, -1):
-            if text.endswith(form[:size]):
-                return size
-        return 0
+        for start in range(max(0, len(text) - self._longest_prefix), len(text)):
+            if text[start:] in self._prefixes:
+                return text[:start], text[start:]
+        return text, ""
 
 
 # ---- errors ---------------------------------------------------------------------------
