@@ -11,7 +11,7 @@ from typing import Any
 from core.auth import User, require_super_admin
 from core.context import DeskContext, origin_of
 from core.crypto import RotationResult
-from core.errors import ConflictError, ValidationError
+from core.errors import ValidationError
 from core.provider_config import ProviderConfig, url_origin
 from core.tables import AIProvider
 
@@ -140,7 +140,7 @@ class ProviderAdministration:
         row = self.ctx.row(slug)
         config = row.provider_config()
         token = None
-        if api_key and api_key.strip():
+        if api_key:
             if test:
                 token = self._tested_token(slug, api_key, config)
             else:
@@ -151,9 +151,9 @@ class ProviderAdministration:
         def change(latest: AIProvider) -> dict[str, Any]:
             current = latest.provider_config()
             if origin and origin != origin_of(self.ctx.base_url(latest)):
-                raise ConflictError(
-                    f"{latest.display_name}'s base URL changed while the key was tested; "
-                    "reload and try again."
+                raise ValidationError(
+                    f"{latest.display_name}'s base URL moved to another host while the key "
+                    "was tested; test it again there."
                 )
             current.key_host = origin
             return {"shared_api_key": token, "config": current}
