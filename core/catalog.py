@@ -19,15 +19,15 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator, Sized
+from collections.abc import Callable, Iterable, Iterator, Sized
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from cachetools import TTLCache
 
-from core.errors import ProviderError
+from core.errors import ProviderError, Redactor
 from core.providers.base import BaseProvider
 from core.providers.limits import overall_deadline
 from core.types import Capability, ModelInfo
@@ -46,6 +46,22 @@ def key_fingerprint(api_key: str | None) -> str:
     if not api_key:
         return "nokey"
     return hmac.new(_FINGERPRINT_SALT, api_key.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def _without_key(models: Iterable[ModelInfo], api_key: str | None) -> Iterable[ModelInfo]:
+    """`models` with the key used to list them redacted from ids, names and descriptions
+    (an upstream that echoes the key there must not get it shown)."""
+    if not api_key:
+        return models
+    redact = Redactor([api_key])
+    return [_redacted_model(model, redact) for model in models]
+
+
+def _redacted_model(model: ModelInfo, redact: Redactor) -> ModelInfo:
+    model_id, name, description = (redact(t) for t in (model.id, model.name, model.description))
+    if (model_id, name, description) == (model.id, model.name, model.description):
+        return model
+    return replace(model, id=model_id, name=name, description=description)
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,7 +274,7 @@ class Catalog:
             with overall_deadline(provider.timeout):  # every request of this fetch together
                 listed = provider.list_models(target.api_key)
             # the one place a fetched list enters the cache: unusable ids are dropped here
-            models = usable_models(listed, provider.slug)
+            models = usable_models(_without_key(listed, target.api_key), provider.slug)
         except ProviderError as exc:
             return self._failure(key, provider, str(exc), started, late=exc.kind == "timeout")
         except Exception as exc:  # noqa: BLE001 - a broken provider module is reported

@@ -39,6 +39,7 @@ MAX_IMPORT_BYTES = 1024 * 1024  # the same 1 MB the Providers page's uploader st
 MAX_DEPTH = 8
 MAX_PROVIDERS = 500
 REMOVABLE = ("selected_models", "capability_overrides")  # removing one of these asks first
+KEY_DROPPED = "dropped: changing the host drops the stored key; enter it again and test it there"
 FLAGS = ("display_name", "is_active", "allow_personal_keys", "allow_shared_for_normal_admins")
 
 
@@ -153,7 +154,7 @@ def _exported(row: AIProvider) -> dict[str, Any]:
         "is_active": row.is_active,
         "allow_personal_keys": row.allow_personal_keys,
         "allow_shared_for_normal_admins": row.allow_shared_for_normal_admins,
-        "config": row.provider_config().to_stored(),
+        "config": row.provider_config().to_exported(),
     }
 
 
@@ -281,10 +282,13 @@ class ConfigIO:
                 raise ImportInvalid([f"{row.slug}.{exc}"]) from None
             if new_config.is_connection and new_config.base_url is None:
                 raise ImportInvalid([f"{row.slug}.config.base_url: a connection needs one"])
-            config_changes = _diff(row.slug, old_config.to_stored(), new_config.to_stored())
+            config_changes = _diff(row.slug, old_config.to_exported(), new_config.to_exported())
             if config_changes:
                 plan.changes += config_changes
                 fields["config"] = new_config
+                if self.ctx.drops_key(row, new_config):
+                    new_config.key_host, fields["shared_api_key"] = None, None
+                    plan.changes.append(ConfigChange(row.slug, "shared_key", "stored", KEY_DROPPED))
         if fields:
             plan.saves[row.slug] = (row.version, fields)
 

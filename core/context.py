@@ -3,6 +3,7 @@ cache, the config table and the shared keys. Built once by :class:`core.service.
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -19,6 +20,7 @@ from core.provider_config import (
     ProviderConfig,
     check_display_name,
     check_slug,
+    url_origin,
 )
 from core.providers.base import BaseProvider
 from core.providers.limits import Limits
@@ -72,6 +74,18 @@ class SharedKeys:
 
     def rotate_all(self, store: ProviderStore) -> RotationResult:
         return rotate_all(store, self.box)
+
+
+def origin_of(url: str) -> str:
+    """:func:`url_origin`, or "" for a URL that has none (it matches no key's origin)."""
+    try:
+        return url_origin(url)
+    except ValueError:
+        return ""
+
+
+def _pin(config: ProviderConfig, origin: str) -> None:
+    config.key_host = config.key_host or origin
 
 
 @dataclass
@@ -142,7 +156,42 @@ class DeskContext:
         return AIProvider(slug=slug, display_name=name, config=config.to_stored())
 
     def base_url(self, row: AIProvider) -> str:
-        return row.provider_config().base_url or self.registry.get(row.slug).configured_base_url()
+        return self.base_url_for(row.slug, row.provider_config())
+
+    def base_url_for(self, slug: str, config: ProviderConfig) -> str:
+        """The base URL `config` gives provider `slug` (its own, else the default)."""
+        return config.base_url or self.registry.get(slug).configured_base_url()
+
+    # ---- a shared key belongs to the origin it was tested on ---------------------------
+    def key_origin(self, row: AIProvider) -> str | None:
+        """Where the row's shared key was tested (None: no key). A key stored before origins
+        were recorded belongs to the current base URL's (see :meth:`record_key_origins`)."""
+        if not row.shared_api_key:
+            return None
+        return row.provider_config().key_host or origin_of(self.base_url(row))
+
+    def drops_key(self, row: AIProvider, config: ProviderConfig) -> bool:
+        """Saving `config` on `row` would move its base URL off its shared key's origin."""
+        origin = self.key_origin(row)
+        return origin is not None and origin != origin_of(self.base_url_for(row.slug, config))
+
+    def key_elsewhere(self, row: AIProvider) -> str | None:
+        """Why the row's shared key must not go to its base URL (another origin), or None."""
+        origin, here = self.key_origin(row), origin_of(self.base_url(row))
+        if origin is None or origin == here:
+            return None
+        return (
+            f"its shared key was tested on {origin}, not on {here or 'its base URL'}: "
+            "enter the key again and test it there"
+        )
+
+    def record_key_origins(self) -> None:
+        """Pin each stored key without a recorded origin to its current base URL's origin
+        (keys saved before origins were recorded), so a later change cannot move it."""
+        for row in self.rows():
+            origin = self.key_origin(row)
+            if origin and row.provider_config().key_host is None:
+                self.store.update_config(row.slug, functools.partial(_pin, origin=origin))
 
     def provider(
         self, slug: str, base_url: str | None = None, timeout: float | None = None

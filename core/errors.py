@@ -29,11 +29,13 @@ CLI exit codes follow the tree (core/cli.py ``EXIT_CODES``).
 
 from __future__ import annotations
 
+import base64
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import quote
 
 ErrorKind = Literal[
     "auth",  # 401: the key was refused
@@ -101,11 +103,71 @@ def key_patterns() -> tuple[str, ...]:
 
 
 def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
-    """Remove every given secret and anything shaped like a registered key from `text`."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "[redacted]")
-    return _compiled.sub("[redacted]", text)
+    """Remove every given secret (in every form :func:`secret_forms` knows) and anything
+    shaped like a registered key from `text`."""
+    return _compiled.sub(REDACTED, Redactor(secrets)(text))
+
+
+REDACTED = "[redacted]"
+MIN_SECRET = 4  # shorter "secrets" would redact ordinary words
+
+
+def secret_forms(secret: str) -> set[str]:
+    """`secret` as an upstream might echo it: as is, percent-encoded, hex, and base64
+    (standard and URL-safe) at each of the three alignments it can sit at inside a longer
+    base64 text (e.g. ``Basic base64(user:key)``): only characters the key alone decides."""
+    raw = secret.encode()
+    forms = {secret, quote(secret, safe=""), raw.hex()}
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + raw).decode()
+        start, end = -(-8 * shift // 6), 8 * (shift + len(raw)) // 6
+        forms |= {encoded[start:end], encoded[start:end].translate(_URLSAFE)}
+    return {form for form in forms if len(form) >= MIN_SECRET}
+
+
+_URLSAFE = str.maketrans("+/", "-_")
+
+
+class Redactor:
+    """Replaces given secrets, in every form of :func:`secret_forms`, with ``[redacted]``.
+
+    Calling it redacts one text; :meth:`stream` redacts a text arriving in pieces, holding
+    back a piece's tail that could be the start of a secret split across two pieces.
+    """
+
+    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
+        forms = {f for s in secrets if s and len(s) >= MIN_SECRET for f in secret_forms(s)}
+        self._forms = sorted(forms, key=len, reverse=True)
+        self._pattern = re.compile("|".join(map(re.escape, self._forms))) if forms else None
+        self._prefixes = {form[:size] for form in forms for size in range(1, len(form))}
+        self._longest_prefix = max(map(len, self._prefixes), default=0)
+
+    def __call__(self, text: str) -> str:
+        return self._pattern.sub(REDACTED, text) if self._pattern else text
+
+    def stream(self, pieces: Iterable[str]) -> Iterator[str]:
+        """The redacted text of `pieces`, piece by piece (joined, equal to redacting the
+        whole text); what is held back comes out with the next piece, an error, or the end."""
+        held = ""
+        try:
+            for piece in pieces:
+                ready, held = self._release(held + piece)
+                if ready:
+                    yield ready
+        except Exception:
+            if held:
+                yield self(held)
+            raise
+        if held:
+            yield self(held)
+
+    def _release(self, text: str) -> tuple[str, str]:
+        """(redacted text safe to show now, raw tail that may begin a secret)."""
+        text = self(text)
+        for start in range(max(0, len(text) - self._longest_prefix), len(text)):
+            if text[start:] in self._prefixes:
+                return text[:start], text[start:]
+        return text, ""
 
 
 # ---- errors ---------------------------------------------------------------------------

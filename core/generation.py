@@ -11,7 +11,7 @@ from typing import Any
 
 from core.content import ContentRequest, build_messages
 from core.context import DeskContext
-from core.errors import KeyUnreadable, NotConfigured, ProviderError, ValidationError
+from core.errors import KeyUnreadable, NotConfigured, ProviderError, Redactor, ValidationError
 from core.model_params import ParameterSupport, parameter_support
 from core.requester import Requester
 from core.resolution import KeySource, Resolution, Resolver, key_is_readable
@@ -90,7 +90,8 @@ class CallInfo:
 class ChatStream:
     """An iterator of text deltas (feed it to ``st.write_stream``) plus its CallInfo.
 
-    ``info.usage`` / ``info.latency_ms`` are filled in once the stream ends.
+    ``info.usage`` / ``info.latency_ms`` are filled in once the stream ends. Every key
+    the call could use is redacted from the deltas (`redactor`), also one split across two.
     """
 
     def __init__(
@@ -100,19 +101,29 @@ class ChatStream:
         info: CallInfo,
         started: float,
         price: Callable[[Usage | None], Usage | None],
+        redactor: Redactor | None = None,
     ) -> None:
         self._first, self._events, self.info = first, events, info
         self._started, self._price = started, price
+        self._redactor = redactor or Redactor()
         self.text = ""
 
     def __iter__(self) -> Iterator[str]:
+        for delta in self._redactor.stream(self._deltas()):
+            self.text += delta
+            yield delta
+        self.info.latency_ms = (time.perf_counter() - self._started) * 1000
+
+    def redact_with(self, redactor: Redactor) -> None:
+        """Redact `redactor`'s secrets from every delta not yet read."""
+        self._redactor = redactor
+
+    def _deltas(self) -> Iterator[str]:
         for event in self._chain():
             if isinstance(event, StreamEnd):
                 self.info.usage = self._price(event.usage)
             elif event:
-                self.text += event
                 yield event
-        self.info.latency_ms = (time.perf_counter() - self._started) * 1000
 
     def _chain(self) -> Iterator[Any]:
         yield self._first
@@ -174,9 +185,10 @@ class Generation:
             plan = self._plan(capability, who)
         notes: list[str] = []
         failed: list[ProviderError] = []
+        redactor = Redactor(r.api_key for r in plan)  # every key this call could use
         for resolution in plan:
             try:
-                return self._attempt(capability, request, resolution, notes)
+                return _redacted(self._attempt(capability, request, resolution, notes), redactor)
             except ProviderError as exc:
                 if not exc.retryable or pin or only:
                     exc.fallbacks = list(notes)
@@ -269,6 +281,16 @@ class Generation:
             return usage
 
         return price
+
+
+def _redacted(outcome: Outcome, redactor: Redactor) -> Outcome:
+    """`outcome` with the call's keys redacted from all it shows (a stream as it arrives)."""
+    if isinstance(outcome, ChatStream):
+        outcome.redact_with(redactor)
+    elif isinstance(outcome, ImageOutcome):
+        for image in outcome.result.images:
+            image.url = redactor(image.url) if image.url else image.url
+    return outcome
 
 
 def check_request(request: Request) -> None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from core.auth import User, require_super_admin
-from core.context import DeskContext
+from core.context import DeskContext, origin_of
 from core.crypto import RotationResult
 from core.errors import ValidationError
-from core.provider_config import ProviderConfig
+from core.provider_config import ProviderConfig, url_origin
 from core.tables import AIProvider
 
 FLAG_FIELDS = {"display_name", "is_active", "allow_personal_keys", "allow_shared_for_normal_admins"}
@@ -25,9 +25,18 @@ class ProviderAdministration:
     ctx: DeskContext
 
     def update_provider(
-        self, user: User, slug: str, expected_version: int, **changes: Any
+        self,
+        user: User,
+        slug: str,
+        expected_version: int,
+        *,
+        api_key: str | None = None,
+        **changes: Any,
     ) -> AIProvider:
-        """Save policy flags, active toggle, priority and base URL (compare-and-swap)."""
+        """Save policy flags, active toggle, priority and base URL (compare-and-swap).
+
+        A base URL on another host drops the shared key (it was tested on the old one),
+        unless `api_key` is given: that key is tested on the new base URL and stored."""
         require_super_admin(user, "change provider settings")
         row = self.ctx.row(slug)
         unknown = set(changes) - FLAG_FIELDS - CONFIG_FIELDS
@@ -38,7 +47,22 @@ class ProviderAdministration:
         typed = ProviderConfig.parse(config, slug)
         if typed.is_connection and typed.base_url is None:
             raise ValidationError(f"{row.display_name} is a connection: it needs a base URL.")
-        return self.ctx.store.save(slug, expected_version, config=typed, **changes)
+        if api_key and api_key.strip():
+            changes["shared_api_key"] = self._tested_token(slug, api_key, typed)
+        elif self.ctx.drops_key(row, typed):
+            typed.key_host, changes["shared_api_key"] = None, None
+        saved = self.ctx.store.save(slug, expected_version, config=typed, **changes)
+        if "shared_api_key" in changes:
+            self.ctx.catalog_cache.invalidate(slug)
+        return saved
+
+    def _tested_token(self, slug: str, api_key: str, config: ProviderConfig) -> str:
+        """Test `api_key` on the base URL `config` gives, record that origin in `config`,
+        and return the key's encrypted token."""
+        base_url = self.ctx.base_url_for(slug, config)
+        self.test_key(slug, api_key, base_url)
+        config.key_host = url_origin(base_url)
+        return self.ctx.keys.encrypt(api_key.strip())
 
     def add_connection(
         self,
@@ -58,6 +82,9 @@ class ProviderAdministration:
         if api_key and api_key.strip():
             self.test_connection(row, api_key)
             row.shared_api_key = self.ctx.keys.encrypt(api_key.strip())
+            config = row.provider_config()
+            config.key_host = url_origin(config.base_url or "")
+            row.config = config.to_stored()
         saved = self.ctx.store.insert(row)
         self.ctx.catalog_cache.invalidate(slug)
         return saved
@@ -107,18 +134,36 @@ class ProviderAdministration:
         test: bool = True,
         expected_version: int | None = None,
     ) -> AIProvider:
-        """Encrypt and store the shared key (tested first), or remove it with None."""
+        """Encrypt and store the shared key (tested first) with the origin it belongs to
+        (its base URL's), or remove it with None."""
         require_super_admin(user, "change a shared key")
-        self.ctx.row(slug)
+        row = self.ctx.row(slug)
+        config = row.provider_config()
         token = None
         if api_key:
-            api_key = api_key.strip()
             if test:
-                self.test_key(slug, api_key)
-            token = self.ctx.keys.encrypt(api_key)
-        row = self.ctx.store.set_shared_key_token(slug, token, expected_version)
+                token = self._tested_token(slug, api_key, config)
+            else:
+                config.key_host = url_origin(self.ctx.base_url(row))
+                token = self.ctx.keys.encrypt(api_key.strip())
+        origin = config.key_host if token else None
+
+        def change(latest: AIProvider) -> dict[str, Any]:
+            current = latest.provider_config()
+            if origin and origin != origin_of(self.ctx.base_url(latest)):
+                raise ValidationError(
+                    f"{latest.display_name}'s base URL moved to another host while the key "
+                    "was tested; test it again there."
+                )
+            current.key_host = origin
+            return {"shared_api_key": token, "config": current}
+
+        if expected_version is None:
+            saved = self.ctx.store.update(slug, change)
+        else:
+            saved = self.ctx.store.save(slug, expected_version, **change(row))
         self.ctx.catalog_cache.invalidate(slug)
-        return row
+        return saved
 
     def rotate_keys(self, user: User) -> RotationResult:
         require_super_admin(user, "rotate the encryption key")

@@ -12,6 +12,7 @@ import logging
 import re
 from typing import Annotated, Any, Literal
 
+import httpx
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from pydantic import ValidationError as PydanticError
 
@@ -42,6 +43,24 @@ def check_base_url(value: Any) -> str | None:
         raise ValueError(str(exc)) from None
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def url_origin(url: str) -> str:
+    """``scheme://host:port`` of `url` (default port spelt out, host lower-cased): where a
+    request to it goes. A shared key belongs to the origin it was tested on."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError):
+        raise ValueError("not a URL") from None
+    scheme = parsed.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parsed.host:
+        raise ValueError("must be an http(s) origin")
+    host = parsed.host.lower()
+    host = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{host}:{parsed.port or _DEFAULT_PORTS[scheme]}"
+
+
 SLUG_RULE = re.compile(r"[a-z0-9-]{2,32}")
 DisplayName = Annotated[
     str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")
@@ -68,7 +87,10 @@ def check_display_name(name: str | None, default: str) -> str:
 class ProviderConfig(BaseModel):
     """``kind`` (a built-in provider or an added connection), ``selected_models`` per
     capability, ``priority`` (lower first), ``base_url`` (None = the provider's default;
-    a connection always has one) and ``capability_overrides`` (model id → capabilities)."""
+    a connection always has one) and ``capability_overrides`` (model id → capabilities).
+
+    ``key_host`` is the origin (:func:`url_origin`) the shared key was tested on: the key
+    goes nowhere else. It is written only with the key (never imported or exported)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -77,11 +99,19 @@ class ProviderConfig(BaseModel):
     priority: Priority = DEFAULT_PRIORITY
     base_url: str | None = None
     capability_overrides: dict[ModelId, list[Capability]] = Field(default_factory=dict)
+    key_host: str | None = None
 
     @field_validator("base_url", mode="before")
     @classmethod
     def _plain_base_url(cls, value: Any) -> str | None:
         return check_base_url(value)
+
+    @field_validator("key_host")
+    @classmethod
+    def _an_origin(cls, value: str | None) -> str | None:
+        if value is not None and url_origin(value) != value:
+            raise ValueError("must be an origin such as https://host:443")
+        return value
 
     @field_validator("capability_overrides")
     @classmethod
@@ -115,9 +145,18 @@ class ProviderConfig(BaseModel):
         return cls()
 
     def to_stored(self) -> dict[str, Any]:
-        """JSON-ready data for the ``config`` column and for exports (``kind`` only for a
-        connection: a built-in row's config reads as it always has)."""
-        return self.model_dump(mode="json", exclude={"kind"} if self.kind == "builtin" else None)
+        """JSON-ready data for the ``config`` column (``kind`` only for a connection and
+        ``key_host`` only with a key: a built-in row's config reads as it always has)."""
+        exclude = {"kind"} if self.kind == "builtin" else set()
+        if self.key_host is None:
+            exclude.add("key_host")
+        return self.model_dump(mode="json", exclude=exclude or None)
+
+    def to_exported(self) -> dict[str, Any]:
+        """The stored data an export shows and an import compares: never ``key_host``."""
+        data = self.to_stored()
+        data.pop("key_host", None)
+        return data
 
     def selected(self, capability: Capability | str) -> str | None:
         return self.selected_models.get(Capability(capability))

@@ -114,6 +114,9 @@ class Resolver:
             reason = "the stored shared key cannot be decrypted (it needs a new key)"
             return KeyChoice(None, "none", reason, unreadable=True)
         if shared and (who.is_super_admin or row.allow_shared_for_normal_admins):
+            elsewhere = self.ctx.key_elsewhere(row)  # never sent to another host
+            if elsewhere:
+                return KeyChoice(None, "none", elsewhere)
             why = "super admin" if who.is_super_admin else "shared keys allowed for admins"
             return KeyChoice(shared, "shared", f"the shared key ({why})")
         if shared:

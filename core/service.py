@@ -82,6 +82,7 @@ class ProviderView:
     key_status: KeyStatus
     masked_key: str
     base_url: str
+    key_elsewhere: str | None = None  # why the stored key is not sent to this base URL
 
     @property
     def capabilities(self) -> frozenset[Capability]:
@@ -156,6 +157,7 @@ class ModelDesk(ProviderAdministration):
     def _ensure_rows(self, store: ProviderStore) -> None:
         for slug, cls in self.ctx.registry.providers.items():
             store.ensure(slug, cls.display_name, ProviderConfig(priority=cls.default_priority))
+        self.ctx.record_key_origins()
 
     # ------------------------------------------------------------ providers
     def providers(self) -> list[ProviderView]:
@@ -170,8 +172,10 @@ class ModelDesk(ProviderAdministration):
     def _view(self, row: AIProvider) -> ProviderView:
         status, masked = self.ctx.keys.status(row)
         cls = self.ctx.registry.get(row.slug)
-        base_url = self.ctx.base_url(row)
-        return ProviderView(row.slug, row.display_name, row, cls, status, masked, base_url)
+        base_url, elsewhere = self.ctx.base_url(row), self.ctx.key_elsewhere(row)
+        return ProviderView(
+            row.slug, row.display_name, row, cls, status, masked, base_url, elsewhere
+        )
 
     def provider_instance(
         self, slug: str, base_url: str | None = None, timeout: float | None = None

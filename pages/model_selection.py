@@ -130,7 +130,7 @@ def _stale_warnings(desk: ModelDesk, who: Requester, found: catalog.CatalogSnaps
         key = f"fix_{stale.slug}_{stale.capability}_{stale.scope}"
         if not stale.suggestion:
             fix.button(
-                f"Show {stale.display_name}'s {stale.capability} models",
+                f"Show {untrusted.plain_markdown(stale.display_name)}'s {stale.capability} models",
                 key=key,
                 on_click=_show_catalogue,
                 args=(stale.capability, stale.display_name),
@@ -292,7 +292,8 @@ def _current_choices(views: list[ProviderView], capability: Capability, who: Req
         shared = view.config.selected(capability)
         mine = who.personal_model(view.slug, capability.value)
         if shared or mine:
-            text = f"**{view.display_name}**: shared {untrusted.code_span(shared or '—')}"
+            name = untrusted.plain_markdown(view.display_name)
+            text = f"**{name}**: shared {untrusted.code_span(shared or '—')}"
             lines.append(text + (f", yours {untrusted.code_span(mine)}" if mine else ""))
     st.caption("Current choices — " + ("; ".join(lines) if lines else "none yet."))
 

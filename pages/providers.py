@@ -124,6 +124,9 @@ def _shared_key(desk: ModelDesk, view: ProviderView, user: User) -> None:
     edits.conflict_panel(form, save, ())
     with st.form(form, clear_on_submit=True, border=False):
         st.markdown(label[view.key_status])
+        if view.key_elsewhere:
+            note = untrusted.plain_markdown(view.key_elsewhere)
+            st.warning(f"Not used: {note}.", icon=":material/key_off:")
         new_key = st.text_input(
             "Replace key",
             type="password",
@@ -140,7 +143,7 @@ def _shared_key(desk: ModelDesk, view: ProviderView, user: User) -> None:
     if do_test and new_key:
         with reporting_errors("Testing the key"), st.spinner("Testing the key…"):
             desk.test_key(view.slug, new_key)
-            st.success(f"{view.display_name} accepted the key.")
+            st.success(f"{untrusted.plain_markdown(view.display_name)} accepted the key.")
     elif (do_save and new_key) or do_remove:
         mine = {"key": new_key if do_save else None}
 
@@ -167,8 +170,12 @@ def _key_state(view: ProviderView) -> str:
 
 def _key_saved(form: str, view: ProviderView, key: str | None) -> None:
     edits.start_over(form)
-    edits.flash(form, f"{view.display_name} key {'saved' if key else 'removed'}.")
+    name = untrusted.plain_markdown(view.display_name)
+    edits.flash(form, f"{name} key {'saved' if key else 'removed'}.")
     st.rerun()
+
+
+HOST_RULE = "Changing the host drops the stored key: enter it again and test it there."
 
 
 SETTINGS_LABELS = {
@@ -197,14 +204,20 @@ def _settings_form(desk: ModelDesk, view: ProviderView, user: User) -> None:
     admin saw when the form was drawn (ui.edits)."""
     form = f"settings_{view.slug}"
     keys = {name: f"{form}_{name}" for name in SETTINGS_LABELS}
+    keys["base_url"] = f"base_url_{view.slug}"
     shown = edits.seen(form, view.row.version, settings_values(view.row))
     values = shown.values
+    had_key = bool(view.row.shared_api_key)
+
+    def saved(row: AIProvider) -> None:
+        edits.start_over(form, keys.values())
+        dropped = had_key and not row.shared_api_key
+        note = " The host changed, so its shared key was dropped." if dropped else ""
+        edits.flash(form, f"{untrusted.plain_markdown(view.display_name)} settings saved.{note}")
 
     def save(version: int, mine: dict[str, Any]) -> None:
         with reporting_errors("Saving the settings"):
-            desk.update_provider(user, view.slug, version, **mine)
-            edits.start_over(form, keys.values())
-            edits.flash(form, f"{view.display_name} settings saved.")
+            saved(desk.update_provider(user, view.slug, version, **mine))
             st.rerun()
 
     with st.expander("Settings"):
@@ -227,6 +240,15 @@ def _settings_form(desk: ModelDesk, view: ProviderView, user: User) -> None:
                 help="Leave empty for the default (or its *_BASE_URL variable).",
                 key=keys["base_url"],
             )
+            new_key = ""
+            if view.key_status != "missing":
+                st.caption(f":material/key_off: {HOST_RULE}")
+                new_key = st.text_input(
+                    "Key for the new host",
+                    type="password",
+                    key=f"rehost_key_{view.slug}",
+                    help="Only when the base URL moves to another host: tested there, then saved.",
+                )
             personal_ok = st.checkbox(
                 "Allow personal keys",
                 value=values["allow_personal_keys"],
@@ -237,7 +259,9 @@ def _settings_form(desk: ModelDesk, view: ProviderView, user: User) -> None:
                 value=values["allow_shared_for_normal_admins"],
                 key=keys["allow_shared_for_normal_admins"],
             )
-            submitted = st.form_submit_button("Save settings", type="primary")
+            submitted = st.form_submit_button(
+                "Save settings", type="primary", key=f"save_{view.slug}"
+            )
     if not submitted:
         return
     mine = {
@@ -252,18 +276,15 @@ def _settings_form(desk: ModelDesk, view: ProviderView, user: User) -> None:
         row = desk.provider_view(view.slug).row
         return row, settings_values(row)
 
+    result: list[AIProvider] = []
+
+    def write(version: int) -> None:
+        key = new_key or None  # a key for a new host: tested there (never kept in a conflict)
+        result.append(desk.update_provider(user, view.slug, version, api_key=key, **mine))
+
     with reporting_errors("Saving the settings"):
-        saved = edits.save_against_seen(
-            form,
-            shown,
-            mine,
-            read,
-            lambda version: desk.update_provider(user, view.slug, version, **mine),
-            SETTINGS_LABELS,
-        )
-        if saved:
-            edits.start_over(form, keys.values())
-            edits.flash(form, f"{view.display_name} settings saved.")
+        if edits.save_against_seen(form, shown, mine, read, write, SETTINGS_LABELS):
+            saved(result[-1])
         st.rerun()
 
 
@@ -340,6 +361,8 @@ def _import_preview(desk: ModelDesk, user: User, data: object, plan: ImportPlan)
         ],
         hide_index=True,
     )
+    for slug in [c.slug for c in plan.changes if c.path == "shared_key"]:
+        st.warning(f"{untrusted.code_span(slug)}: {HOST_RULE}", icon=":material/key_off:")
     allowed = True
     if plan.removals:
         allowed = st.checkbox(

@@ -18,6 +18,7 @@ from streamlit.elements.lib.column_types import ColumnConfig
 
 from core.catalog import CatalogEntry
 from core.types import Capability, ModelInfo
+from core.untrusted import plain_markdown
 from ui.progressive import clock_time, loading_label
 
 UNKNOWN = "—"
@@ -226,7 +227,7 @@ def found_line(
     for name, entry in providers:
         words = status_words(entry, waited)
         count = counts.get(name, 0)
-        parts.append(f"{name}: {count:,}" + (f" ({words})" if words else ""))
+        parts.append(f"{plain_markdown(name)}: {count:,}" + (f" ({words})" if words else ""))
     return f"**Found {len(filtered):,} models** · " + " · ".join(parts)
 
 

@@ -121,7 +121,8 @@ def _choice_buttons(
         type="primary",
         key=f"shared_{cap}",
         disabled=shared == model.id,
-        help=f"Everyone's {cap} model on {view.display_name}; priority decides between providers.",
+        help=f"Everyone's {cap} model on {untrusted.plain_markdown(view.display_name)}; "
+        "priority decides between providers.",
     ):
         _select(desk, who, view, capability, model.id, "shared", saw)
     if view.row.allow_personal_keys and st.button(

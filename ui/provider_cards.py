@@ -82,7 +82,8 @@ def card_layout(
 
 
 def _heading(slots: CatalogueSlots, badge: str) -> None:
-    slots.heading.subheader(f"{slots.view.display_name} {badge}", anchor=False)
+    name = untrusted.plain_markdown(slots.view.display_name)
+    slots.heading.subheader(f"{name} {badge}", anchor=False)
 
 
 def show_loading(slots: CatalogueSlots, seconds: float, what: str = "loading") -> None:

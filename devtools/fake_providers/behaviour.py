@@ -48,6 +48,9 @@ class Behaviour:
       image, e.g. ``"/etc/passwd"`` or ``f"{fake.url}/image.png"`` (served by the fake).
     - ``omit_done``: a streamed chat ends after its finish_reason (and usage) chunk
       without ``data: [DONE]``.
+    - ``echo_key``: chat replies end with the bearer token received, as is and in base64;
+      a streamed reply sends every word in two chunks, so the key is split across two; the
+      model list gains a model whose id (OpenRouter: name, description) carries the token.
     """
 
     models: int = 20
@@ -68,6 +71,7 @@ class Behaviour:
     huge_image_mb: float = 0.0
     image_url: str | None = None
     omit_done: bool = False
+    echo_key: bool = False
 
     def change(self, **changes: Any) -> None:
         """Set fields by name; an unknown name raises ValueError and changes nothing."""

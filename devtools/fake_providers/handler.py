@@ -7,6 +7,7 @@ slows it to one byte at a time. Per-provider routes live in
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import sys
@@ -66,6 +67,7 @@ class Handler(BaseHTTPRequestHandler):
 
     server_version = "FakeProvider/1.0"
     behaviour: Behaviour | None = None  # the provider's, once the route is known
+    token = ""  # the bearer token of the request being answered
     trickle = 0.0  # seconds between body bytes for this response
 
     @property
@@ -196,6 +198,9 @@ class Handler(BaseHTTPRequestHandler):
     def _authorised(self, provider: str, rest: str, behaviour: Behaviour) -> bool:
         auth = self.headers.get("authorization", "")
         token = auth[7:] if auth.lower().startswith("bearer ") else ""
+        self.token = token
+        if token:
+            self.fake.record_token(provider, token)
         open_route = any(provider == p and rest.startswith(r) for p, r in _OPEN_ROUTES)
         if not token and not open_route:
             self.error(401, "No API key provided.")
@@ -249,6 +254,8 @@ class Handler(BaseHTTPRequestHandler):
         )
         # No colon after the model id: "…:free: …" would be an emoji shortcode in Markdown.
         text = f"Echo from {body.get('model', 'unknown')} — {user}"
+        if behaviour.echo_key:
+            text += f" key {self.token} base64 {base64.b64encode(self.token.encode()).decode()}"
         return f"{text} {hostile_reply_text(self.fake.url)}" if behaviour.hostile_reply else text
 
     def _start_stream(self) -> float:
@@ -262,6 +269,8 @@ class Handler(BaseHTTPRequestHandler):
     ) -> None:
         text = self._reply_text(body, behaviour)
         words = re.findall(r"\S+\s*", text) or [""]
+        if behaviour.echo_key:  # every word in two chunks: the key arrives split
+            words = [half for w in words for half in (w[: len(w) // 2], w[len(w) // 2 :]) if half]
         started = self._start_stream()
         for index, word in enumerate(words):
             if truncate and index == max(1, len(words) // 2):

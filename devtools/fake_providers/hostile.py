@@ -52,6 +52,11 @@ def hostile_models(provider: str, base_url: str) -> list[dict[str, Any]]:
     ]
 
 
+def echo_model(provider: str, token: str) -> dict[str, Any]:
+    """A model whose id (and OpenRouter's name and description) carry the key received."""
+    return _hostile_model(provider, "echo", f"key {token}")
+
+
 def _hostile_model(provider: str, attack: str, text: str) -> dict[str, Any]:
     model_id = f"evil/{text}"
     if provider == "openrouter":

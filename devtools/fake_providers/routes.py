@@ -20,7 +20,7 @@ from devtools.fake_providers.catalogues import (
     openai_models,
     openrouter_models,
 )
-from devtools.fake_providers.hostile import hostile_models
+from devtools.fake_providers.hostile import echo_model, hostile_models
 from devtools.fake_providers.media import huge_png, huge_png_base64, png_bytes, wav_bytes
 
 if TYPE_CHECKING:
@@ -32,8 +32,11 @@ Route = Callable[["Handler", str, str, Query, Body], bool]
 
 
 def _models(handler: Handler, provider: str, models: list[dict[str, Any]]) -> list[dict]:
-    """`models`, plus the hostile ones when asked for."""
-    if handler.fake.behaviour[provider].hostile_catalogue:
+    """`models`, plus the hostile ones and the one echoing the key when asked for."""
+    behaviour = handler.fake.behaviour[provider]
+    if behaviour.echo_key and handler.token:
+        models = [*models, echo_model(provider, handler.token)]
+    if behaviour.hostile_catalogue:
         return models + hostile_models(provider, handler.fake.url)
     return models
 

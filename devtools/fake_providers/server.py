@@ -46,6 +46,7 @@ class FakeProviderServer:
         self._counts = {**DEFAULT_COUNTS, **FLAVOUR_COUNTS, **(counts or {})}
         self.behaviour: dict[str, Behaviour] = {}
         self.requests: Counter[str] = Counter()
+        self.tokens: list[tuple[str, str]] = []  # (provider, bearer token) per request
         self.first_chunk_times: list[float] = []
         self.stream_spans: list[tuple[float, float]] = []  # (first chunk, [DONE]) per stream
         self.lock = threading.Lock()
@@ -95,12 +96,23 @@ class FakeProviderServer:
                 p: Behaviour(models=self._counts[p]) for p in (*PROVIDERS, *FLAVOUR_COUNTS)
             }
             self.requests.clear()
+            self.tokens.clear()
             self.first_chunk_times.clear()
             self.stream_spans.clear()
 
     def record(self, provider: str, method: str, route: str) -> None:
         with self.lock:
             self.requests[f"{provider} {method} {route}"] += 1
+
+    def record_token(self, provider: str, token: str) -> None:
+        with self.lock:
+            self.tokens.append((provider, token))
+
+    def tokens_seen(self, provider: str | None = None) -> list[str]:
+        """The bearer tokens received (for `provider` only when given), in order; kept in
+        this process, never in :meth:`stats`."""
+        with self.lock:
+            return [t for p, t in self.tokens if provider is None or p == provider]
 
     def stamp_first_chunk(self) -> float:
         """Note that a stream's first chunk goes out now; returns the time."""

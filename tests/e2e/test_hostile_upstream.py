@@ -12,15 +12,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from cryptography.fernet import Fernet
 from playwright.sync_api import expect
 
+from core.auth import LOCAL_USER
+from core.config import load_settings
+from core.service import ModelDesk
 from devtools.fake_providers import FakeProviderServer
-from devtools.fake_providers.hostile import BEACON_PATH
-from devtools.seed import seed_shared_chat
+from devtools.fake_providers.hostile import BEACON_PATH, PHISH_URL, beacon_url
+from devtools.seed import app_environment, seed_shared_chat
 from tests.e2e.conftest import (
     App,
     goto,
@@ -75,9 +79,26 @@ def hostile_app(
     for provider in ("openrouter", "huggingface", "openai"):
         hostile_fake.configure(provider, hostile_catalogue=True, hostile_reply=True)
     hostile_fake.configure("groq", failure=500, hostile_errors=True)
+    _rename(env, tmp / "data", "openai", _hostile_name(hostile_fake))
     running = start_app(tmp, env)
     yield running
     stop_app(running)
+
+
+def _hostile_name(fake: FakeProviderServer) -> str:
+    return f"Evil ![b]({beacon_url(fake.url, 'display-name')}) [click]({PHISH_URL})"
+
+
+def _rename(env: dict[str, str], data_dir: Path, slug: str, name: str) -> None:
+    """Rename a provider as an imported file does (display names are not upstream text,
+    but an import or a connection's form can carry anything)."""
+    with app_environment(env, data_dir):
+        desk = ModelDesk(load_settings({}))
+        try:
+            rename = {"slug": slug, "display_name": name}
+            desk.import_apply(LOCAL_USER, {"modeldesk_config": 1, "providers": [rename]})
+        finally:
+            desk.close()
 
 
 @pytest.fixture
@@ -132,6 +153,16 @@ def test_providers_page_shows_hostile_catalogues_and_errors_inertly(
     expect(page.locator(".st-key-provider_groq")).to_contain_text("500")
     expect(page.locator(".st-key-provider_openrouter")).to_contain_text("Chat")
     screenshot(page, "hostile-01-providers")
+    _assert_nothing_reached_out(page, requested, hostile_fake)
+
+
+def test_a_hostile_display_name_is_plain_text_on_providers_and_model_selection(
+    hostile_app: App, hostile_fake: FakeProviderServer, page, requested: list[str]
+) -> None:
+    goto(page, hostile_app)
+    expect(page.locator(".st-key-provider_openai")).to_contain_text("Evil ![b](")
+    open_page(page, "Model Selection")
+    expect(page.get_by_role("tabpanel")).to_contain_text("Evil ![b](")
     _assert_nothing_reached_out(page, requested, hostile_fake)
 
 

@@ -9,6 +9,7 @@ tests/test_untrusted.py: no image, link or autolink would render.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
@@ -222,3 +223,35 @@ def test_a_reply_cut_by_an_error_keeps_what_arrived_and_stays_inert(desk) -> Non
     assert any(v.startswith("Hello") and "evil.test/beacon.png?q=" in v for v in shown)
     marks = [c.value for c in app.caption if "Incomplete" in c.value]  # the error, said once
     assert any("refused" in m for m in marks) and not app.error
+
+
+# ---------------------------------------------------------------- display names
+BEACON_NAME = "![x](http://evil.test/beacon.png) [n](http://evil.test/n) <http://evil.test/a>"
+
+
+def everything_shown(app: AppTest) -> list[str]:
+    """Every text on the page Streamlit renders as Markdown: bodies, headings, alerts,
+    toasts, and widget labels and help (labels render images too)."""
+    bodies = (*app.markdown, *app.caption, *app.title, *app.header, *app.subheader)
+    alerts = (*app.error, *app.warning, *app.info, *app.success, *app.toast)
+    shown = [str(e.value) for e in (*bodies, *alerts)]
+    widgets = (*app.button, *app.checkbox, *app.toggle, *app.text_input, *app.selectbox)
+    shown += [str(getattr(w, name) or "") for w in widgets for name in ("label", "help")]
+    shown += [str(e.label) for e in app.expander]
+    return [BADGE.sub("", text) for text in shown if "evil" in text]  # our own badges aside
+
+
+BADGE = re.compile(r" :[a-z]+-badge\[[^\]]*\]$")
+
+
+@pytest.mark.parametrize("module", ["providers", "model_selection"])
+def test_a_display_name_with_markdown_is_plain_text(desk, module: str) -> None:
+    """A name set by an import (or a connection's name) is shown as text, never drawn."""
+    rename = {"slug": "hostile", "display_name": BEACON_NAME}
+    desk.import_apply(LOCAL_USER, {"modeldesk_config": 1, "providers": [rename]})
+    app = page(module).run()
+    assert not app.exception, app.exception
+    shown = everything_shown(app)
+    assert shown, "the name should be on the page"
+    for value in shown:
+        assert reaches_out(value) == [], value
