@@ -48,6 +48,11 @@ class Behaviour:
       image, e.g. ``"/etc/passwd"`` or ``f"{fake.url}/image.png"`` (served by the fake).
     - ``omit_done``: a streamed chat ends after its finish_reason (and usage) chunk
       without ``data: [DONE]``.
+    - ``compression_bomb``: every answer on this provider's routes is a compression bomb
+      sent with this ``Content-Encoding`` (``"gzip"``, ``"gzip, gzip"``, ``"br"``...) and
+      the route's content type, inflating to ``bomb_mb`` MB of zeros (see
+      :mod:`devtools.fake_providers.bombs`; ``/bomb.png?encoding=gzip,gzip&mb=1024`` serves
+      one as an image for ``image_url``).
     """
 
     models: int = 20
@@ -68,6 +73,8 @@ class Behaviour:
     huge_image_mb: float = 0.0
     image_url: str | None = None
     omit_done: bool = False
+    compression_bomb: str | None = None
+    bomb_mb: int = 1024
 
     def change(self, **changes: Any) -> None:
         """Set fields by name; an unknown name raises ValueError and changes nothing."""
