@@ -17,7 +17,7 @@ from cryptography.fernet import Fernet
 from core.auth import LOCAL_USER
 from core.config import load_settings
 from core.errors import ProviderError
-from core.generation import ChatRequest, ImageRequest
+from core.generation import ChatRequest, ImageRequest, SpeechRequest
 from core.requester import Requester
 from core.service import ModelDesk
 from core.types import ChatMessage
@@ -126,3 +126,77 @@ def test_an_image_url_on_the_server_is_downloaded_as_bytes(desk, fake) -> None:
     outcome = desk.generate("image", ImageRequest("a lighthouse"), WHO)
     assert outcome.result.images[0].data.startswith(b"\x89PNG")
     assert fake.count("files", "/image.png") == 1
+
+
+# ---- compression bombs (issue 14 §6) ---------------------------------------------------------
+BOMBS = [  # (Content-Encoding, what the error says): each inflates to 1 GiB of zeros
+    ("gzip", f"sent more than {MAX_MB} MB"),  # 1 MB on the wire
+    ("gzip, gzip", "compressed several times over (gzip, gzip)"),  # 2.5 KB on the wire
+]
+PEAK_BOUND = MAX_MB * 1024 * 1024 + 4 * 1024 * 1024  # the cap plus a small constant
+
+
+def _refused_with_peak(call) -> tuple[ProviderError, int]:
+    tracemalloc.start()
+    try:
+        with pytest.raises(ProviderError) as caught:
+            call()
+        return caught.value, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize(("encoding", "said"), BOMBS)
+def test_a_compressed_catalogue_bomb_is_refused_with_memory_bounded(
+    desk, fake, encoding: str, said: str
+) -> None:
+    fake.configure("openai", compression_bomb=encoding)
+    tracemalloc.start()
+    try:
+        entry = desk.catalog_entry("openai", WHO)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert entry.status == "error" and said in (entry.error or "")
+    assert peak < PEAK_BOUND
+
+
+@pytest.mark.parametrize(("encoding", "said"), BOMBS)
+def test_a_compressed_stream_bomb_is_refused_with_memory_bounded(
+    desk, fake, encoding: str, said: str
+) -> None:
+    _select_first(desk, "openrouter", "chat")
+    fake.configure("openrouter", compression_bomb=encoding)
+    request = ChatRequest([ChatMessage("user", "inflate")])
+    error, peak = _refused_with_peak(lambda: list(desk.generate("chat", request, WHO)))
+    assert error.provider == "OpenRouter" and said in str(error)
+    assert peak < PEAK_BOUND
+
+
+@pytest.mark.parametrize(("encoding", "said"), BOMBS)
+def test_a_compressed_image_download_bomb_is_refused_with_memory_bounded(
+    desk, fake, encoding: str, said: str
+) -> None:
+    _select_first(desk, "openai", "image")
+    fake.configure("openai", image_url=f"{fake.url}/bomb.png?encoding={encoding}")
+    error, peak = _refused_with_peak(lambda: desk.generate("image", ImageRequest("x"), WHO))
+    assert said in str(error) and fake.count("files", "/bomb.png") == 1
+    assert peak < PEAK_BOUND
+
+
+@pytest.mark.parametrize(("encoding", "said"), BOMBS)
+def test_a_compressed_audio_bomb_is_refused_with_memory_bounded(
+    desk, fake, encoding: str, said: str
+) -> None:
+    _select_first(desk, "openai", "audio")
+    fake.configure("openai", compression_bomb=encoding)
+    error, peak = _refused_with_peak(lambda: desk.generate("audio", SpeechRequest("x"), WHO))
+    assert said in str(error)
+    assert peak < PEAK_BOUND
+
+
+def test_an_encoding_modeldesk_did_not_ask_for_is_refused(desk, fake) -> None:
+    fake.configure("openai", compression_bomb="br")
+    entry = desk.catalog_entry("openai", WHO)
+    assert entry.status == "error"
+    assert "compressed as br, which ModelDesk did not ask for" in (entry.error or "")
