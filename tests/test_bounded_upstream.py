@@ -7,9 +7,13 @@ its limit, memory stays bounded, and the healthy providers are not held up.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 import tracemalloc
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
@@ -200,3 +204,42 @@ def test_an_encoding_modeldesk_did_not_ask_for_is_refused(desk, fake) -> None:
     entry = desk.catalog_entry("openai", WHO)
     assert entry.status == "error"
     assert "compressed as br, which ModelDesk did not ask for" in (entry.error or "")
+
+
+CLI_WITH_PEAK = (  # the CLI, then its own peak resident memory (KiB) on stderr
+    "import resource, sys; from core.cli import main; code = main(sys.argv[1:]); "
+    "print('maxrss', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); "
+    "sys.exit(code)"
+)
+
+
+def _cli_peak_kib(fake: FakeProviderProcess, data_dir: Path) -> tuple[str, int]:
+    """`models -c chat -p openai` in a CLI process: its error text and peak RSS."""
+    env = {
+        **os.environ,
+        **fake.base_urls(),
+        "MODELDESK_DATA_DIR": str(data_dir),
+        "MODELDESK_MAX_RESPONSE_MB": str(MAX_MB),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", CLI_WITH_PEAK, "models", "-c", "chat", "-p", "openai"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    peak = int(done.stderr.rsplit("maxrss", 1)[1].split()[0])
+    return done.stdout + done.stderr, peak
+
+
+def test_a_cli_process_stays_within_the_cap_while_refusing_a_bomb(fake, tmp_path) -> None:
+    """Resident memory, not only Python objects: the bomb run peaks no more than the cap
+    plus 16 MB above the same command on a healthy catalogue."""
+    fake.reset()
+    healthy_output, baseline = _cli_peak_kib(fake, tmp_path)
+    fake.configure("openai", compression_bomb="gzip")  # 1 GiB behind 1 MB
+    output, peak = _cli_peak_kib(fake, tmp_path)
+    assert "gpt-4o-mini" in healthy_output
+    assert f"sent more than {MAX_MB} MB" in output
+    assert peak - baseline < (MAX_MB + 16) * 1024
