@@ -3,6 +3,7 @@ connections go only to addresses that were checked (:mod:`core.providers.address
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterable
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import TYPE_CHECKING
@@ -56,9 +57,10 @@ class CheckedTransport(httpx.HTTPTransport):
     that connects through :class:`CheckedBackend`. Environment proxies are not used: a
     proxy would look the name up again."""
 
-    def __init__(self, limits: httpx.Limits) -> None:  # the pool is all HTTPTransport holds
+    def __init__(self, limits: httpx.Limits, verify: ssl.SSLContext | bool = True) -> None:
+        # The pool is all HTTPTransport holds; httpx builds it the same way, minus the backend.
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=True),
+            ssl_context=httpx.create_ssl_context(verify=verify, trust_env=True),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,

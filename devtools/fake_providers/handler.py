@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 from devtools.fake_providers import replies
-from devtools.fake_providers.bombs import bomb
 from devtools.fake_providers.behaviour import Behaviour
+from devtools.fake_providers.bombs import bomb
 from devtools.fake_providers.flavours import FLAVOUR_ROUTES, FLAVOURS, KEYLESS
 from devtools.fake_providers.hostile import BEACON_PATH, hostile_error_text, hostile_reply_text
 from devtools.fake_providers.media import png_bytes

@@ -7,19 +7,26 @@ every request it receives and the ``Host`` header it saw.
 
 from __future__ import annotations
 
+import datetime
 import json
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, ClassVar
 
 import httpx
 import pytest
 import respx
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from core.errors import ProviderError, ValidationError
-from core.http import make_client
+from core.http import CheckedTransport, make_client
 from core.provider_config import ProviderConfig
 from core.providers import addresses
 from core.providers.limits import check_base_url
@@ -146,7 +153,7 @@ def _provider(client: httpx.Client, base_url: str) -> OpenAICompatibleProvider:
 # ---- spellings ---------------------------------------------------------------------------
 @pytest.mark.parametrize("base_url", METADATA_SPELLINGS)
 def test_every_spelling_of_a_metadata_address_is_refused_as_a_base_url(base_url: str) -> None:
-    with pytest.raises(ValidationError, match="The base URL is refused: .*(link-local|metadata)"):
+    with pytest.raises(ValidationError, match=r"The base URL is refused: .*(link-local|metadata)"):
         check_base_url(base_url)
     with pytest.raises(ValidationError, match=r"x\.base_url: The base URL is refused"):
         ProviderConfig.parse({"base_url": base_url}, "x")
@@ -168,7 +175,12 @@ def test_every_spelling_is_refused_at_call_time_before_any_request(
 
 @pytest.mark.parametrize(
     "base_url",
-    ["http://127.0.0.1:11434/v1", "http://[::1]:8000/v1", "http://10.0.0.5:8000", "http://localhost"],
+    [
+        "http://127.0.0.1:11434/v1",
+        "http://[::1]:8000/v1",
+        "http://10.0.0.5:8000",
+        "http://localhost",
+    ],
 )
 def test_loopback_and_private_servers_stay_allowed(base_url: str) -> None:
     assert check_base_url(base_url, resolve=True) == base_url.rstrip("/")
@@ -235,9 +247,7 @@ def test_the_connection_goes_to_the_address_that_was_checked(
 ) -> None:
     """A rebinding DNS server answers loopback first and the metadata address after: the
     call reaches the checked loopback server, and the name was looked up only once."""
-    lookups = fake_dns(
-        monkeypatch, {"rebind.test": first_then(["127.0.0.1"], ["169.254.169.254"])}
-    )
+    lookups = fake_dns(monkeypatch, {"rebind.test": first_then(["127.0.0.1"], ["169.254.169.254"])})
     port = capture.server_port
     models = _provider(client, f"http://rebind.test:{port}/v1").list_models(KEY)
     assert [m.id for m in models] == ["gpt-4o-mini"]
@@ -249,9 +259,7 @@ def test_a_rebinding_name_whose_checked_answer_is_metadata_is_refused(
     monkeypatch: pytest.MonkeyPatch, client: httpx.Client, capture: ThreadingHTTPServer
 ) -> None:
     """The reverse: metadata first, loopback after. The check refuses; nothing asks again."""
-    lookups = fake_dns(
-        monkeypatch, {"rebind.test": first_then(["169.254.169.254"], ["127.0.0.1"])}
-    )
+    lookups = fake_dns(monkeypatch, {"rebind.test": first_then(["169.254.169.254"], ["127.0.0.1"])})
     with pytest.raises(ProviderError) as caught:
         _provider(client, f"http://rebind.test:{capture.server_port}/v1").list_models(KEY)
     assert caught.value.kind == "bad_base_url"
@@ -277,3 +285,72 @@ def test_an_upstream_image_url_on_a_metadata_host_is_not_fetched(
         _provider(client, f"http://127.0.0.1:{port}/v1").generate_image("dall-e-2", "x", KEY)
     assert caught.value.kind == "bad_base_url" and "was not called" in caught.value.message
     assert [path for path, _ in Capture.seen] == ["/gen/v1/images/generations"]
+
+
+# ---- TLS keeps the host name -------------------------------------------------------------------
+def _certificate_for(name: str, directory: Path) -> tuple[Path, Path]:
+    """A self-signed certificate valid for `name` only, and its key (PEM files)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[tuple[ThreadingHTTPServer, Path, list[str | None]]]:
+    """The capture server over TLS with a certificate for tls.test; records each SNI name."""
+    cert, key = _certificate_for("tls.test", tmp_path)
+    server_names: list[str | None] = []
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    context.sni_callback = lambda sock, name, ctx: server_names.append(name)  # type: ignore[assignment,misc,return-value]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Capture)
+    server.daemon_threads = True
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server, cert, server_names
+    server.shutdown()
+    server.server_close()
+
+
+def test_tls_names_and_verifies_the_host_while_connecting_to_the_checked_address(
+    monkeypatch: pytest.MonkeyPatch, tls_server: tuple[ThreadingHTTPServer, Path, list]
+) -> None:
+    """The connection goes to the checked 127.0.0.1, yet TLS sends tls.test as SNI and
+    checks the certificate against tls.test (a name the certificate lacks is refused)."""
+    server, cert, server_names = tls_server
+    fake_dns(monkeypatch, {name: always("127.0.0.1") for name in ("tls.test", "other.test")})
+    verify = ssl.create_default_context(cafile=str(cert))
+    limits = httpx.Limits(max_connections=4)
+    with httpx.Client(transport=CheckedTransport(limits, verify=verify)) as tls_client:
+        port = server.server_port
+        models = _provider(tls_client, f"https://tls.test:{port}/v1").list_models(None)
+        assert [m.id for m in models] == ["gpt-4o-mini"]
+        assert server_names == ["tls.test"]
+        assert Capture.seen == [("/v1/models", f"tls.test:{port}")]
+        with pytest.raises(ProviderError) as caught:
+            _provider(tls_client, f"https://other.test:{port}/v1").list_models(None)
+    assert caught.value.kind == "unreachable"
+    assert len(Capture.seen) == 1  # the mismatched name got no request
