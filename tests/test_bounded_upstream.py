@@ -90,18 +90,6 @@ def test_an_endless_stream_is_cut_off_by_the_request_deadline(desk, fake) -> Non
     assert time.monotonic() - started < REQUEST_DEADLINE + 5
 
 
-def test_a_huge_catalogue_is_refused_while_reading_with_memory_bounded(desk, fake) -> None:
-    fake.configure("openai", huge_catalogue_mb=20)
-    tracemalloc.start()
-    try:
-        entry = desk.catalog_entry("openai", WHO)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert entry.status == "error" and f"more than {MAX_MB} MB" in (entry.error or "")
-    assert peak < 8 * 1024 * 1024  # far below the 20 MB the fake sends
-
-
 def test_a_huge_image_is_refused_with_memory_bounded(desk, fake) -> None:
     _select_first(desk, "openai", "image")
     fake.configure("openai", huge_image_mb=20)
@@ -141,11 +129,17 @@ BOMBS = [  # (Content-Encoding, what the error says): each inflates to 1 GiB of 
 PEAK_BOUND = MAX_MB * 1024 * 1024 + 4 * 1024 * 1024  # the cap plus a small constant
 
 
-@pytest.mark.parametrize(("encoding", "said"), BOMBS)
-def test_a_compressed_catalogue_bomb_is_refused_with_memory_bounded(
-    desk, fake, encoding: str, said: str
+@pytest.mark.parametrize(
+    ("behaviour", "said"),
+    [
+        ({"huge_catalogue_mb": 20}, f"more than {MAX_MB} MB"),  # 20 MB, plain
+        *(({"compression_bomb": encoding}, said) for encoding, said in BOMBS),
+    ],
+)
+def test_a_huge_or_compressed_catalogue_is_refused_with_memory_bounded(
+    desk, fake, behaviour: dict, said: str
 ) -> None:
-    fake.configure("openai", compression_bomb=encoding)
+    fake.configure("openai", **behaviour)
     tracemalloc.start()
     try:
         entry = desk.catalog_entry("openai", WHO)
