@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 from typing import Any
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -45,6 +46,7 @@ METADATA_ADDRESSES: frozenset[Address] = frozenset(
         "fd00:ec2::23",  # AWS EKS pod identity, over IPv6
     )
 )
+SAVE_LOOKUP_SECONDS = 3.0  # how long saving a base URL waits for its name to resolve
 NAT64_PREFIXES = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
 
 
@@ -134,13 +136,21 @@ def checked_addresses(host: str, port: int) -> list[tuple[int, SockAddr]]:
     return [(family, sockaddr) for family, _type, _proto, _name, sockaddr in answers]
 
 
-def resolved_host_problem(host: str) -> str | None:
+def resolved_host_problem(host: str, wait: float = SAVE_LOOKUP_SECONDS) -> str | None:
     """:func:`checked_addresses`' verdict on `host`, for checks ahead of any call (saving a
-    base URL): None when it is fine or does not resolve now (a server not up yet)."""
-    try:
-        checked_addresses(host, 443)
-    except ForbiddenAddress as refused:
-        return refused.problem
-    except (OSError, UnicodeError):  # no answer now: the call-time check still applies
-        return None
-    return None
+    base URL): None when it is fine, or does not resolve within `wait` seconds (a server
+    not up yet, a slow resolver: a save never hangs, and every call checks again)."""
+    verdict: list[str | None] = []
+
+    def look_up() -> None:
+        try:
+            checked_addresses(host, 443)
+        except ForbiddenAddress as refused:
+            verdict.append(refused.problem)
+        except (OSError, UnicodeError):
+            pass
+
+    lookup = threading.Thread(target=look_up, name="modeldesk-save-lookup", daemon=True)
+    lookup.start()
+    lookup.join(wait)
+    return verdict[0] if verdict else None

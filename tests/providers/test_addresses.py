@@ -12,6 +12,7 @@ import json
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -354,3 +355,20 @@ def test_tls_names_and_verifies_the_host_while_connecting_to_the_checked_address
             _provider(tls_client, f"https://other.test:{port}/v1").list_models(None)
     assert caught.value.kind == "unreachable"
     assert len(Capture.seen) == 1  # the mismatched name got no request
+
+
+def test_a_slow_resolver_does_not_hold_a_save(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Saving waits a bounded time for the name (the call-time check still applies)."""
+    release = threading.Event()
+
+    def slow(host: str) -> list[str]:
+        release.wait(10)
+        return ["169.254.169.254"]
+
+    fake_dns(monkeypatch, {"slow.test": slow})
+    started = time.monotonic()
+    try:
+        assert addresses.resolved_host_problem("slow.test", wait=0.2) is None
+        assert time.monotonic() - started < 2
+    finally:
+        release.set()
