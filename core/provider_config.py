@@ -13,7 +13,14 @@ import re
 from typing import Annotated, Any, Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic import ValidationError as PydanticError
 
 from core.errors import ValidationError
@@ -32,13 +39,14 @@ ProviderKind = Literal["builtin", "openai-compatible"]
 CONNECTION_KINDS: tuple[ProviderKind, ...] = ("openai-compatible",)
 
 
-def check_base_url(value: Any) -> str | None:
-    """A plain http(s) URL without credentials, query or fragment, never a link-local host
-    (the transport's rule, :func:`core.providers.limits.check_base_url`); '' / None = default."""
+def check_base_url(value: Any, resolve: bool = False) -> str | None:
+    """A plain http(s) URL without credentials, query or fragment, never a link-local or
+    metadata host (the transport's rule, :func:`core.providers.limits.check_base_url`;
+    `resolve`: by what the name resolves to as well); '' / None = default."""
     if value in (None, ""):
         return None
     try:
-        return limits.check_base_url(str(value))
+        return limits.check_base_url(str(value), resolve)
     except ValidationError as exc:
         raise ValueError(str(exc)) from None
 
@@ -103,8 +111,8 @@ class ProviderConfig(BaseModel):
 
     @field_validator("base_url", mode="before")
     @classmethod
-    def _plain_base_url(cls, value: Any) -> str | None:
-        return check_base_url(value)
+    def _plain_base_url(cls, value: Any, info: ValidationInfo) -> str | None:
+        return check_base_url(value, resolve=bool(info.context and info.context.get("resolve")))
 
     @field_validator("key_host")
     @classmethod
@@ -121,9 +129,10 @@ class ProviderConfig(BaseModel):
     # ---- reading and writing ------------------------------------------------
     @classmethod
     def parse(cls, data: Any, where: str = "config") -> ProviderConfig:
-        """Strict: any invalid field raises ValidationError naming each path and problem."""
+        """Strict: any invalid field raises ValidationError naming each path and problem.
+        This is the write path, so a base URL's host is also resolved and checked."""
         try:
-            return cls.model_validate(data)
+            return cls.model_validate(data, context={"resolve": True})
         except PydanticError as exc:
             raise ValidationError("; ".join(problems(exc, where))) from None
 

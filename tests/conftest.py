@@ -22,3 +22,19 @@ def _isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch)
     for name in ("DATABASE_URL", "MODELDESK_SECRET_KEY"):
         if name in os.environ and not os.environ.get("MODELDESK_KEEP_" + name):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def _no_dns_lookups(monkeypatch) -> None:
+    """Base URL checks resolve host names: in tests only addresses and localhost resolve
+    (no lookup leaves the machine); a test maps names of its own with a fake resolver."""
+    from core.providers import addresses
+
+    real = addresses.system_resolver
+
+    def offline(host: str, port: int) -> list:
+        if host == "localhost" or addresses.literal_address(host) is not None:
+            return real(host, port)
+        raise OSError(f"no DNS lookups in tests ({host})")
+
+    monkeypatch.setattr(addresses, "system_resolver", offline)

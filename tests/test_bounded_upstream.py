@@ -7,9 +7,13 @@ its limit, memory stays bounded, and the healthy providers are not held up.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 import tracemalloc
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
@@ -17,11 +21,12 @@ from cryptography.fernet import Fernet
 from core.auth import LOCAL_USER
 from core.config import load_settings
 from core.errors import ProviderError
-from core.generation import ChatRequest, ImageRequest
+from core.generation import ChatRequest, ImageRequest, SpeechRequest
 from core.requester import Requester
 from core.service import ModelDesk
 from core.types import ChatMessage
 from devtools.fake_providers import FakeProviderProcess
+from tests.providers.helpers import peak_while
 
 KEYS = {"openrouter": "sk-or-bounded-test-0000000000", "openai": "sk-bounded-test-000000000000"}
 WHO = Requester(LOCAL_USER)
@@ -85,18 +90,6 @@ def test_an_endless_stream_is_cut_off_by_the_request_deadline(desk, fake) -> Non
     assert time.monotonic() - started < REQUEST_DEADLINE + 5
 
 
-def test_a_huge_catalogue_is_refused_while_reading_with_memory_bounded(desk, fake) -> None:
-    fake.configure("openai", huge_catalogue_mb=20)
-    tracemalloc.start()
-    try:
-        entry = desk.catalog_entry("openai", WHO)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert entry.status == "error" and f"more than {MAX_MB} MB" in (entry.error or "")
-    assert peak < 8 * 1024 * 1024  # far below the 20 MB the fake sends
-
-
 def test_a_huge_image_is_refused_with_memory_bounded(desk, fake) -> None:
     _select_first(desk, "openai", "image")
     fake.configure("openai", huge_image_mb=20)
@@ -126,3 +119,101 @@ def test_an_image_url_on_the_server_is_downloaded_as_bytes(desk, fake) -> None:
     outcome = desk.generate("image", ImageRequest("a lighthouse"), WHO)
     assert outcome.result.images[0].data.startswith(b"\x89PNG")
     assert fake.count("files", "/image.png") == 1
+
+
+# ---- compression bombs (issue 14 §6) ---------------------------------------------------------
+BOMBS = [  # (Content-Encoding, what the error says): each inflates to 1 GiB of zeros
+    ("gzip", f"sent more than {MAX_MB} MB"),  # 1 MB on the wire
+    ("gzip, gzip", "compressed several times over (gzip, gzip)"),  # 2.5 KB on the wire
+]
+PEAK_BOUND = MAX_MB * 1024 * 1024 + 4 * 1024 * 1024  # the cap plus a small constant
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "said"),
+    [
+        ({"huge_catalogue_mb": 20}, f"more than {MAX_MB} MB"),  # 20 MB, plain
+        *(({"compression_bomb": encoding}, said) for encoding, said in BOMBS),
+    ],
+)
+def test_a_huge_or_compressed_catalogue_is_refused_with_memory_bounded(
+    desk, fake, behaviour: dict, said: str
+) -> None:
+    fake.configure("openai", **behaviour)
+    tracemalloc.start()
+    try:
+        entry = desk.catalog_entry("openai", WHO)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert entry.status == "error" and said in (entry.error or "")
+    assert peak < PEAK_BOUND
+
+
+@pytest.mark.parametrize(("encoding", "said"), BOMBS)
+@pytest.mark.parametrize(
+    ("capability", "slug", "bombed", "request_"),
+    [
+        ("chat", "openrouter", "reply", ChatRequest([ChatMessage("user", "inflate")])),
+        ("image", "openai", "download", ImageRequest("a lighthouse")),  # the image URL's body
+        ("audio", "openai", "reply", SpeechRequest("inflate")),
+    ],
+)
+def test_a_compressed_generation_bomb_is_refused_with_memory_bounded(
+    desk, fake, capability: str, slug: str, bombed: str, request_, encoding: str, said: str
+) -> None:
+    _select_first(desk, slug, capability)
+    if bombed == "download":
+        fake.configure(slug, image_url=f"{fake.url}/bomb.png?encoding={encoding}")
+    else:
+        fake.configure(slug, compression_bomb=encoding)
+    error, peak = peak_while(lambda: list(desk.generate(capability, request_, WHO)))
+    assert error.provider == desk.catalog_entry(slug, WHO).display_name and said in str(error)
+    assert peak < PEAK_BOUND
+    assert bombed == "reply" or fake.count("files", "/bomb.png") == 1
+
+
+def test_an_encoding_modeldesk_did_not_ask_for_is_refused(desk, fake) -> None:
+    fake.configure("openai", compression_bomb="br")
+    entry = desk.catalog_entry("openai", WHO)
+    assert entry.status == "error"
+    assert "compressed as br, which ModelDesk did not ask for" in (entry.error or "")
+
+
+CLI_WITH_PEAK = (  # the CLI, then its own peak resident memory (KiB) on stderr
+    "import resource, sys; from core.cli import main; code = main(sys.argv[1:]); "
+    "print('maxrss', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); "
+    "sys.exit(code)"
+)
+
+
+def _cli_peak_kib(fake: FakeProviderProcess, data_dir: Path) -> tuple[str, int]:
+    """`models -c chat -p openai` in a CLI process: its error text and peak RSS."""
+    env = {
+        **os.environ,
+        **fake.base_urls(),
+        "MODELDESK_DATA_DIR": str(data_dir),
+        "MODELDESK_MAX_RESPONSE_MB": str(MAX_MB),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", CLI_WITH_PEAK, "models", "-c", "chat", "-p", "openai"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    peak = int(done.stderr.rsplit("maxrss", 1)[1].split()[0])
+    return done.stdout + done.stderr, peak
+
+
+def test_a_cli_process_stays_within_the_cap_while_refusing_a_bomb(fake, tmp_path) -> None:
+    """Resident memory, not only Python objects: the bomb run peaks no more than the cap
+    plus 16 MB above the same command on a healthy catalogue."""
+    fake.reset()
+    healthy_output, baseline = _cli_peak_kib(fake, tmp_path)
+    fake.configure("openai", compression_bomb="gzip")  # 1 GiB behind 1 MB
+    output, peak = _cli_peak_kib(fake, tmp_path)
+    assert "gpt-4o-mini" in healthy_output
+    assert f"sent more than {MAX_MB} MB" in output
+    assert peak - baseline < (MAX_MB + 16) * 1024

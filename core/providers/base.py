@@ -59,8 +59,9 @@ class BaseProvider:
         limits: Limits | None = None,
     ) -> None:
         """`timeout` is the idle limit (connect, between chunks); `limits` bound each call
-        (``Limits.from_settings(settings)``). A link-local base URL is refused by the
-        transport before any request, with a ProviderError naming this provider."""
+        (``Limits.from_settings(settings)``). A base URL on a link-local or cloud metadata
+        address (as written or resolved) is refused by the transport before any request,
+        with a ProviderError naming this provider."""
         register_key_patterns(self.key_patterns)
         root = self.normalise_base_url(base_url or self.configured_base_url())
         self.http = Transport(client, root, self.display_name, timeout, limits)

@@ -3,13 +3,12 @@
 :class:`Limits` come from the settings (``MODELDESK_REQUEST_DEADLINE``,
 ``MODELDESK_MAX_RESPONSE_MB``); :func:`overall_deadline` bounds several requests
 together (one provider's catalogue); :func:`check_base_url` is the one rule for
-where a provider may be called (plain http(s), never a link-local address).
+where a provider may be called (plain http(s), never a link-local or metadata address).
 """
 
 from __future__ import annotations
 
 import contextvars
-import ipaddress
 import socket
 import threading
 import time
@@ -21,6 +20,7 @@ import httpx
 
 from core.config import DEFAULT_MAX_RESPONSE_MB, DEFAULT_REQUEST_DEADLINE, Settings
 from core.errors import ValidationError
+from core.providers.addresses import host_problem, resolved_host_problem
 
 MB = 1024 * 1024
 
@@ -42,27 +42,6 @@ class Limits:
 
 
 # ---- where requests may go ---------------------------------------------------------------
-def _ip_of(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """The address a literal host names (also the legacy forms ``2852039166``, ``0xa9fea9fe``)."""
-    host = host.strip("[]").split("%", 1)[0]
-    try:
-        return ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    try:
-        return ipaddress.IPv4Address(socket.inet_aton(host))
-    except (OSError, ValueError):
-        return None
-
-
-def is_link_local(host: str) -> bool:
-    """169.254.0.0/16 and fe80::/10 (IPv4-mapped too): where cloud metadata services live."""
-    ip = _ip_of(host)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip is not None and ip.is_link_local
-
-
 def host_of(url: str) -> str:
     try:
         return str(httpx.URL(url).host)
@@ -70,12 +49,12 @@ def host_of(url: str) -> str:
         return ""
 
 
-def check_base_url(url: str) -> str:
+def check_base_url(url: str, resolve: bool = False) -> str:
     """The base URL with no trailing slash, or ValidationError when it must not be used.
 
     Refused: anything but a plain http(s) URL with a host, credentials or a query in
-    it, and hosts that are link-local addresses (169.254.0.0/16, fe80::/10). Host
-    names are not resolved here.
+    it, and hosts that are or (with `resolve`, when saving) resolve to a link-local or
+    cloud metadata address (:mod:`core.providers.addresses`). Every call checks again.
     """
     text = url.strip()
     try:
@@ -96,11 +75,11 @@ def check_base_url(url: str) -> str:
     )
     if not plain or parsed is None:
         raise ValidationError("The base URL must be a plain http(s) URL, with no key in it.")
-    if is_link_local(parsed.host):
-        raise ValidationError(
-            f"The base URL's host {parsed.host} is a link-local address (169.254.0.0/16 or "
-            "fe80::/10, where cloud metadata services answer); use the server's real address."
-        )
+    problem = host_problem(parsed.host)
+    if problem is None and resolve:
+        problem = resolved_host_problem(parsed.host)
+    if problem:
+        raise ValidationError(f"The base URL is refused: {problem}. Use the server's real address.")
     return text.rstrip("/")
 
 

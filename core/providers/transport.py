@@ -10,9 +10,11 @@ Every call is bounded:
   chunks (the instance's ``timeout``). A watchdog shuts the socket at the
   deadline, so a server trickling one byte at a time cannot hold a call;
 - in size: bodies are streamed and counted while read, never past
-  ``MODELDESK_MAX_RESPONSE_MB``;
+  ``MODELDESK_MAX_RESPONSE_MB``, after decompression (:mod:`.decoding` inflates a
+  bounded piece at a time and refuses stacked or unasked-for encodings);
 - in place: no redirect to another host is followed, and no request goes to a
-  link-local address (cloud metadata endpoints).
+  link-local or cloud metadata address, however spelt or resolved
+  (:mod:`.addresses`; the shared client connects only to the checked addresses).
 
 Every failure becomes a :class:`ProviderError`, and the key only ever travels
 in the ``Authorization`` header: never in a URL, log line or message.
@@ -32,17 +34,19 @@ from urllib.parse import unquote_to_bytes
 import httpx
 
 from core.errors import ProviderError, redact, status_error
+from core.providers.addresses import ForbiddenAddress, host_problem
+from core.providers.decoding import ACCEPT_ENCODING, BoundedDecoder, RefusedEncoding
 from core.providers.limits import (
     Budget,
     Limits,
     Watchdog,
     host_of,
-    is_link_local,
 )
 from core.providers.limits import check_base_url as check_base_url  # re-exported
 from core.providers.transport_errors import (
     REPORTED_AS,
     deadline_error,
+    forbidden_address_error,
     redirect_error,
     retry_after_seconds,
     too_large_error,
@@ -165,9 +169,13 @@ class Transport:
         self, method: str, url: str, api_key: str | None, **kwargs: Any
     ) -> Iterator[tuple[httpx.Response, Budget]]:
         """A streamed response with a 2xx status (errors raised), closed on exit."""
-        self._refuse_link_local(url)
+        self._refuse_forbidden_host(url)
         budget = Budget.start(self.limits)
-        headers = {**self.headers(api_key), **kwargs.pop("headers", {})}
+        headers = {
+            "Accept-Encoding": ACCEPT_ENCODING,
+            **self.headers(api_key),
+            **kwargs.pop("headers", {}),
+        }
         watchdog: Watchdog | None = None
         response: httpx.Response | None = None
         try:
@@ -183,6 +191,8 @@ class Transport:
         except httpx.HTTPError as exc:
             fired = watchdog is not None and watchdog.fired
             raise self._failure(exc, budget, fired) from None
+        except ForbiddenAddress as refused:  # the shared client's resolution check
+            raise forbidden_address_error(self.provider, refused.problem) from None
         finally:
             if watchdog is not None:
                 watchdog.cancel()
@@ -216,7 +226,7 @@ class Transport:
         declared = response.headers.get("content-length", "")
         if limit is None and declared.isdigit() and int(declared) > budget.max_bytes:
             raise too_large_error(self.provider, self.limits)
-        for chunk in response.iter_bytes():
+        for chunk in self._inflated(response, budget):
             budget.read += len(chunk)
             if limit is not None and budget.read >= limit:
                 yield chunk[: max(0, limit - (budget.read - len(chunk)))]
@@ -228,6 +238,19 @@ class Transport:
             yield chunk
         if budget.remaining() <= 0:  # the watchdog shut the socket: an "end" that is a cut
             raise deadline_error(self.provider, budget)
+
+    def _inflated(self, response: httpx.Response, budget: Budget) -> Iterator[bytes]:
+        """The body as sent, inflated a bounded piece at a time (raw bytes are capped too)."""
+        try:
+            decoder = BoundedDecoder(response.headers.get("content-encoding", ""))
+            raw = 0
+            for data in response.iter_raw():
+                raw += len(data)
+                if raw > budget.max_bytes:
+                    raise too_large_error(self.provider, self.limits)
+                yield from decoder.pieces(data)
+        except RefusedEncoding as refused:
+            raise self.bad_response(f"sent {refused}") from None
 
     def _lines(self, response: httpx.Response, budget: Budget) -> Iterator[str]:
         """Text lines of a stream (``\\n`` or ``\\r\\n``), from the counted chunks."""
@@ -288,8 +311,9 @@ class Transport:
             raise self.bad_response("sent an empty image.")
         return GeneratedImage(data=data, mime=mime)
 
-    def _refuse_link_local(self, url: str) -> None:
-        """Refuse link-local hosts (cloud metadata) and URLs that do not parse, before sending."""
+    def _refuse_forbidden_host(self, url: str) -> None:
+        """Refuse URLs that do not parse, and hosts that are link-local or cloud metadata
+        addresses as written; what a name resolves to is checked as the client connects."""
         host = host_of(url)
         if not host:
             raise ProviderError(
@@ -298,13 +322,9 @@ class Transport:
                 "Set a plain http(s) base URL on the Providers page.",
                 kind="bad_base_url",
             )
-        if is_link_local(host):
-            raise ProviderError(
-                self.provider,
-                f"was to be called at a link-local address ({host[:60]}), which is refused.",
-                "Set the server's real address as its base URL on the Providers page.",
-                kind="bad_base_url",
-            )
+        problem = host_problem(host)
+        if problem:
+            raise forbidden_address_error(self.provider, problem)
 
     # ---- errors -----------------------------------------------------------------------
     def bad_response(self, what: str) -> ProviderError:

@@ -120,6 +120,16 @@ def redirect_error(provider: str, where: str) -> ProviderError:
     )
 
 
+def forbidden_address_error(provider: str, problem: str) -> ProviderError:
+    """A call refused before connecting: `problem` names the host and why (never a key)."""
+    return ProviderError(
+        provider,
+        f"was not called: {problem[:200]}, which is refused.",
+        "Set the server's real address as its base URL on the Providers page.",
+        kind="bad_base_url",
+    )
+
+
 def transport_error(
     provider: str, exc: httpx.HTTPError, timeout: float, base_url: str
 ) -> ProviderError:

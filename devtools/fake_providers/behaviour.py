@@ -51,6 +51,11 @@ class Behaviour:
     - ``echo_key``: chat replies end with the bearer token received, as is and in base64;
       a streamed reply sends every word in two chunks, so the key is split across two; the
       model list gains a model whose id (OpenRouter: name, description) carries the token.
+    - ``compression_bomb``: every answer on this provider's routes is a compression bomb
+      sent with this ``Content-Encoding`` (``"gzip"``, ``"gzip, gzip"``, ``"br"``...) and
+      the route's content type, inflating to ``bomb_mb`` MB of zeros (see
+      :mod:`devtools.fake_providers.bombs`; ``/bomb.png?encoding=gzip,gzip&mb=1024`` serves
+      one as an image for ``image_url``).
     """
 
     models: int = 20
@@ -72,6 +77,8 @@ class Behaviour:
     image_url: str | None = None
     omit_done: bool = False
     echo_key: bool = False
+    compression_bomb: str | None = None
+    bomb_mb: int = 1024
 
     def change(self, **changes: Any) -> None:
         """Set fields by name; an unknown name raises ValueError and changes nothing."""

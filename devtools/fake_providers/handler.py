@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from devtools.fake_providers import replies
 from devtools.fake_providers.behaviour import Behaviour
+from devtools.fake_providers.bombs import bomb
 from devtools.fake_providers.flavours import FLAVOUR_ROUTES, FLAVOURS, KEYLESS
 from devtools.fake_providers.hostile import BEACON_PATH, hostile_error_text, hostile_reply_text
 from devtools.fake_providers.media import png_bytes
@@ -124,6 +125,15 @@ class Handler(BaseHTTPRequestHandler):
             self.write(piece)
         self.close_connection = True
 
+    def send_bomb(self, content_encoding: str, megabytes: int, rest: str) -> None:
+        """A compression bomb, typed like what `rest` normally answers (an image if empty)."""
+        types = [("audio", "audio/wav"), ("tts", "audio/wav"), ("chat", "text/event-stream")]
+        types += [("models", "application/json"), ("images", "application/json")]
+        content_type = next((t for key, t in types if key in rest), "image/png")
+        self.start(200, content_type, {"Content-Encoding": content_encoding})  # no length
+        self.write(bomb(content_encoding, megabytes))
+        self.close_connection = True
+
     def json(self, data: Any, status: int = 200, headers: dict[str, str] | None = None) -> None:
         self.send(status, json.dumps(data).encode(), "application/json", headers)
 
@@ -152,6 +162,9 @@ class Handler(BaseHTTPRequestHandler):
         if parts.path == BEACON_PATH:
             self.fake.record("beacon", method, parts.path)
             return self.send(200, png_bytes("beacon", 1), "image/png")
+        if parts.path == "/bomb.png":
+            self.fake.record("files", method, parts.path)
+            return self.send_bomb(query.get("encoding", "gzip"), int(query.get("mb", 1024)), "")
         if parts.path.startswith("/files/") or parts.path == "/image.png":
             self.fake.record("files", method, parts.path)
             return self.send(200, png_bytes(parts.path), "image/png")
@@ -192,6 +205,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         if self._misbehave(behaviour, body):
             return
+        if behaviour.compression_bomb:
+            return self.send_bomb(behaviour.compression_bomb, behaviour.bomb_mb, rest)
         if not {**PROVIDER_ROUTES, **FLAVOUR_ROUTES}[provider](self, method, rest, query, body):
             self.error(404, f"{provider} has no route {method} /{rest}")
 

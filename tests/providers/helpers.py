@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import tracemalloc
+from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 import respx
 
+from core.errors import ProviderError
 from core.types import ChatEvent, StreamEnd
 
 BASE_URL_ENVS = (
@@ -92,3 +96,14 @@ def sent_json(route: respx.Route, index: int = -1) -> dict[str, Any]:
 
 def auth_header(request: httpx.Request) -> str | None:
     return request.headers.get("authorization")
+
+
+def peak_while(call: Callable[[], Any]) -> tuple[ProviderError, int]:
+    """The ProviderError `call` must raise, and the peak traced memory (bytes) meanwhile."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(ProviderError) as caught:
+            call()
+        return caught.value, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
