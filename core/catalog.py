@@ -30,7 +30,7 @@ from cachetools import TTLCache
 from core.errors import ProviderError
 from core.providers.base import BaseProvider
 from core.providers.limits import overall_deadline
-from core.types import Capability, ModelInfo
+from core.types import AccountInfo, Capability, ModelInfo
 from core.untrusted import usable_models
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,8 @@ class CatalogEntry:
     checked_at: float = 0.0
     latency_ms: float | None = None
     server_flavour: str | None = None  # what an OpenAI-compatible server turned out to be
+    account: AccountInfo | None = None  # the provider's account endpoints, same refresh
+    account_error: str | None = None  # why they gave nothing (the catalogue is still fine)
 
     def counts(self) -> dict[Capability, int]:
         """Models per capability, from this one fetch."""
@@ -122,6 +124,9 @@ class Catalog:
         self._inflight: dict[CacheKey, Future[CatalogEntry]] = {}  # only while fetching
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers, thread_name_prefix="catalog")
+        # the account endpoints, asked beside each catalogue fetch (never inside _pool:
+        # a fetch waiting on a job queued behind other fetches could never finish)
+        self._accounts = ThreadPoolExecutor(max_workers, thread_name_prefix="account")
 
     # ---- reads ----------------------------------------------------------
     def get(self, target: CatalogTarget) -> CatalogEntry:
@@ -251,6 +256,7 @@ class Catalog:
             )
             return self._remember(key, entry, failed=True)
         started = time.perf_counter()
+        account_job = self._start_account(target)
         try:
             with overall_deadline(provider.timeout):  # every request of this fetch together
                 listed = provider.list_models(target.api_key)
@@ -276,10 +282,42 @@ class Catalog:
             now,
             (time.perf_counter() - started) * 1000,
             getattr(provider, "server_flavour", None),  # set by an OpenAI-compatible listing
+            *self._account_result(provider, account_job),
         )
         with self._lock:
             self._last_good[key] = entry
         return self._remember(key, entry)
+
+    # ---- the account, beside the catalogue ------------------------------------------
+    def _start_account(self, target: CatalogTarget) -> Future[AccountInfo | None] | None:
+        """Ask the provider's account endpoints concurrently with the listing, under the
+        same deadline; None without a key (there is no account to ask about)."""
+        if not target.api_key:
+            return None
+        provider, api_key = target.provider, target.api_key
+
+        def ask() -> AccountInfo | None:
+            with overall_deadline(provider.timeout):
+                return provider.account(api_key)
+
+        return self._accounts.submit(ask)
+
+    @staticmethod
+    def _account_result(
+        provider: BaseProvider, job: Future[AccountInfo | None] | None
+    ) -> tuple[AccountInfo | None, str | None]:
+        """(account, why not): a failure or a late answer never holds or fails the catalogue."""
+        if job is None:
+            return None, None
+        try:
+            return job.result(timeout=provider.timeout + WAIT_GRACE), None
+        except FutureTimeout:
+            return None, f"{provider.display_name}: the account did not answer in time."
+        except ProviderError as exc:
+            return None, str(exc)
+        except Exception as exc:  # noqa: BLE001 - a broken provider module is reported
+            log.warning("account of %s failed: %s", provider.slug, type(exc).__name__)
+            return None, f"{provider.display_name}: the account could not be read."
 
     def _failure(
         self, key: CacheKey, provider: BaseProvider, message: str, started: float
