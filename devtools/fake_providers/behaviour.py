@@ -24,7 +24,8 @@ class Behaviour:
       that echoes the key, as careless upstreams do.
     - ``chunk_delay``: seconds between streamed chat chunks.
     - ``key_info`` / ``credits``: OpenRouter's ``GET /key`` and ``GET /credits`` ``data``
-      (None: :mod:`devtools.fake_providers.account`'s defaults).
+      (None: :mod:`devtools.fake_providers.account`'s defaults); ``account_failure``: an
+      HTTP status both answer with instead.
     - ``rate_limits``: Groq sends its ``x-ratelimit-*`` headers on every response.
 
     Hostile and misbehaving upstreams (issue 9):
@@ -61,6 +62,7 @@ class Behaviour:
     chunk_delay: float = 0.0
     key_info: dict[str, Any] | None = None
     credits: dict[str, Any] | None = None
+    account_failure: int | None = None
     rate_limits: bool = True
     hang_seconds: float = 30.0
     hostile_catalogue: bool = False

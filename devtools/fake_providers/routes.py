@@ -70,11 +70,13 @@ def openrouter(handler: Handler, method: str, rest: str, query: Query, body: Bod
             models = [m for m in models if "text" in m["architecture"]["output_modalities"]]
         handler.json({"data": models, "total_count": len(models), "links": {"next": None}})
         return True
-    if method == "GET" and rest == "key":
-        handler.json(account.key_answer(behaviour.key_info))
-        return True
-    if method == "GET" and rest == "credits":
-        handler.json(account.credits_answer(behaviour.credits))
+    if method == "GET" and rest in ("key", "credits"):
+        if behaviour.account_failure:
+            handler.error(behaviour.account_failure, f"Fake {rest} failure.")
+        elif rest == "key":
+            handler.json(account.key_answer(behaviour.key_info))
+        else:
+            handler.json(account.credits_answer(behaviour.credits))
         return True
     if method == "POST" and rest == "chat/completions":
         if "image" not in (body.get("modalities") or []):
