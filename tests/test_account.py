@@ -11,15 +11,23 @@ from typing import ClassVar
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 
 from core.account import merged, summary
+from core.auth import LOCAL_USER, Role, User
 from core.catalog import Catalog, CatalogTarget
+from core.config import load_settings
 from core.errors import ProviderError
 from core.http import make_client
 from core.providers.base import BaseProvider
-from core.types import AccountInfo, Capability, ModelInfo, RateLimits
+from core.requester import Requester
+from core.service import ChatRequest, ModelDesk
+from core.types import AccountInfo, Capability, ChatMessage, ModelInfo, RateLimits
+from devtools.fake_providers import FakeProviderServer
 
 KEY = "sk-test-account-SENTINEL-7777"
+GROQ_KEY = "gsk_account_SENTINEL_1234"
+ADMIN_USER = User("dev@example.com", Role.ADMIN)  # no shared key for admins: no Groq key
 WAIT = 5.0  # seconds a test waits for the other side before it counts as "not concurrent"
 
 
@@ -187,3 +195,40 @@ def test_a_record_under_the_same_key_fingerprint_is_read_back(provider) -> None:
     assert KEY not in repr(key)
     latest = log.latest(key)
     assert latest is not None and latest.remaining_requests == 3
+
+
+# ---------------------------------------------------------------- the last call, end to end
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeProviderServer]:
+    with FakeProviderServer() as server:
+        yield server
+
+
+@pytest.fixture
+def desk(fake: FakeProviderServer, monkeypatch) -> Iterator[ModelDesk]:
+    fake.reset()
+    for name, value in fake.base_urls().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("MODELDESK_SECRET_KEY", Fernet.generate_key().decode())
+    service = ModelDesk(load_settings({}))
+    yield service
+    service.close()
+
+
+def _remaining(desk: ModelDesk, who: Requester, slug: str) -> int | None:
+    view = next(v for v in desk.providers() if v.slug == slug)
+    info = desk.account(view, who, desk.catalog_entry(slug, who))
+    return info.rate_limits.remaining_requests if info and info.rate_limits else None
+
+
+def test_a_generation_is_the_last_call_the_account_shows(desk: ModelDesk) -> None:
+    who = Requester(LOCAL_USER)
+    desk.set_shared_key(LOCAL_USER, "groq", GROQ_KEY)
+    model = desk.catalog_entry("groq", who).models_for("chat")[0].id
+    desk.select_model(who, "groq", "chat", model)
+    before = _remaining(desk, who, "groq")
+    assert before is not None  # from the catalogue call's headers
+    "".join(desk.generate("chat", ChatRequest([ChatMessage("user", "hi")]), who, only="groq"))
+    after = _remaining(desk, who, "groq")
+    assert after is not None and after < before  # the chat call's headers, newer
+    assert _remaining(desk, Requester(ADMIN_USER), "groq") is None  # another key: none

@@ -185,9 +185,12 @@ def _os_env() -> dict[str, str]:
 
 
 # ---------------------------------------------------------------- failures: one line, one code
-def _cli(env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
+def _cli(
+    env: dict[str, str], *argv: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "core", *argv],
+        input=stdin,
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -405,15 +408,7 @@ def test_providers_list_shows_each_providers_account_without_any_key(env) -> Non
     Groq catalogue call made in this same refresh; the keys (and OpenRouter's label, a
     key fragment) appear nowhere."""
     for slug, key in (("openrouter", KEY), ("groq", GROQ_KEY)):
-        saved = subprocess.run(
-            [sys.executable, "-m", "core", "providers", "set-key", slug],
-            input=key + "\n",
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env={**_os_env(), **env},
-        )
+        saved = _cli(env, "providers", "set-key", slug, stdin=key + "\n")
         assert saved.returncode == 0, saved.stderr
     table = _cli(env, "providers", "list")
     assert table.returncode == 0, table.stderr

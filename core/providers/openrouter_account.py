@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from typing import Any
 
 from core.errors import ProviderError
@@ -60,16 +61,7 @@ def account(http: Transport, api_key: str | None) -> AccountInfo | None:
     except ProviderError as exc:  # 401/403: not a management key; anything else: logged
         if exc.status not in (401, 403):
             log.info("%s: credits unavailable (%s)", http.provider, exc.kind)
-    found = AccountInfo(
-        usage=info.usage,
-        limit=info.limit,
-        limit_remaining=info.limit_remaining,
-        limit_reset=info.limit_reset,
-        is_free_tier=info.is_free_tier,
-        credits_total=total,
-        credits_used=used,
-        fetched_at=time.time(),
-    )
+    found = replace(info, credits_total=total, credits_used=used, fetched_at=time.time())
     return found if _says_anything(found) else None
 
 

@@ -171,7 +171,7 @@ def test_garbage_durations_are_ignored(text: str) -> None:
     assert parse_duration(text) is None
 
 
-@pytest.mark.parametrize("text", ["", "-1", "1.5", "１２", "ten", "9" * 30])
+@pytest.mark.parametrize("text", ["", "-1", "1.5", "\uff11\uff12", "ten", "9" * 30])
 def test_garbage_counts_are_ignored(text: str) -> None:
     assert parse_count(text) is None
 
