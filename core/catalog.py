@@ -38,6 +38,7 @@ Status = Literal["ok", "stale", "error", "no_key"]
 CacheKey = tuple[str, str, str]
 _FINGERPRINT_SALT = secrets.token_bytes(32)
 WAIT_GRACE = 1.0  # seconds a caller waits beyond a provider's deadline before giving up on it
+ACCOUNT_SLACK = 0.25  # seconds the account may trail the catalogue's own deadline
 LAST_GOOD_TTL = 7 * 24 * 3600.0  # a stale list older than this is dropped, not shown
 
 
@@ -282,7 +283,7 @@ class Catalog:
             now,
             (time.perf_counter() - started) * 1000,
             getattr(provider, "server_flavour", None),  # set by an OpenAI-compatible listing
-            *self._account_result(provider, account_job),
+            *self._account_result(provider, account_job, started),
         )
         with self._lock:
             self._last_good[key] = entry
@@ -304,13 +305,15 @@ class Catalog:
 
     @staticmethod
     def _account_result(
-        provider: BaseProvider, job: Future[AccountInfo | None] | None
+        provider: BaseProvider, job: Future[AccountInfo | None] | None, started: float
     ) -> tuple[AccountInfo | None, str | None]:
-        """(account, why not): a failure or a late answer never holds or fails the catalogue."""
+        """(account, why not), awaited only until the fetch's deadline (from `started`, a
+        perf_counter): a failure or a late answer never holds or fails the catalogue."""
         if job is None:
             return None, None
+        left = started + provider.timeout - time.perf_counter()
         try:
-            return job.result(timeout=provider.timeout + WAIT_GRACE), None
+            return job.result(timeout=max(0.0, left) + ACCOUNT_SLACK), None
         except FutureTimeout:
             return None, f"{provider.display_name}: the account did not answer in time."
         except ProviderError as exc:
