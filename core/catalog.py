@@ -30,7 +30,7 @@ from cachetools import TTLCache
 from core.errors import ProviderError, Redactor
 from core.providers.base import BaseProvider
 from core.providers.limits import overall_deadline
-from core.types import Capability, ModelInfo
+from core.types import AccountInfo, Capability, ModelInfo
 from core.untrusted import usable_models
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ Status = Literal["ok", "stale", "error", "no_key"]
 CacheKey = tuple[str, str, str]
 _FINGERPRINT_SALT = secrets.token_bytes(32)
 WAIT_GRACE = 1.0  # seconds a caller waits beyond a provider's deadline before giving up on it
+ACCOUNT_SLACK = 0.25  # seconds the account may trail the catalogue's own deadline
 LAST_GOOD_TTL = 7 * 24 * 3600.0  # a stale list older than this is dropped, not shown
 
 
@@ -91,6 +92,8 @@ class CatalogEntry:
     checked_at: float = 0.0
     latency_ms: float | None = None
     server_flavour: str | None = None  # what an OpenAI-compatible server turned out to be
+    account: AccountInfo | None = None  # the provider's account endpoints, same refresh
+    account_error: str | None = None  # why they gave nothing (the catalogue is still fine)
     late: bool = False  # the provider did not answer within its deadline (timed out)
 
     def counts(self) -> dict[Capability, int]:
@@ -139,6 +142,9 @@ class Catalog:
         self._inflight: dict[CacheKey, Future[CatalogEntry]] = {}  # only while fetching
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers, thread_name_prefix="catalog")
+        # the account endpoints, asked beside each catalogue fetch (never inside _pool:
+        # a fetch waiting on a job queued behind other fetches could never finish)
+        self._accounts = ThreadPoolExecutor(max_workers, thread_name_prefix="account")
 
     # ---- reads ----------------------------------------------------------
     def get(self, target: CatalogTarget) -> CatalogEntry:
@@ -270,6 +276,7 @@ class Catalog:
             )
             return self._remember(key, entry, failed=True)
         started = time.perf_counter()
+        account_job = self._start_account(target)
         try:
             with overall_deadline(provider.timeout):  # every request of this fetch together
                 listed = provider.list_models(target.api_key)
@@ -295,10 +302,44 @@ class Catalog:
             now,
             (time.perf_counter() - started) * 1000,
             getattr(provider, "server_flavour", None),  # set by an OpenAI-compatible listing
+            *self._account_result(provider, account_job, started),
         )
         with self._lock:
             self._last_good[key] = entry
         return self._remember(key, entry)
+
+    # ---- the account, beside the catalogue ------------------------------------------
+    def _start_account(self, target: CatalogTarget) -> Future[AccountInfo | None] | None:
+        """Ask the provider's account endpoints concurrently with the listing, under the
+        same deadline; None without a key (there is no account to ask about)."""
+        if not target.api_key:
+            return None
+        provider, api_key = target.provider, target.api_key
+
+        def ask() -> AccountInfo | None:
+            with overall_deadline(provider.timeout):
+                return provider.account(api_key)
+
+        return self._accounts.submit(ask)
+
+    @staticmethod
+    def _account_result(
+        provider: BaseProvider, job: Future[AccountInfo | None] | None, started: float
+    ) -> tuple[AccountInfo | None, str | None]:
+        """(account, why not), awaited only until the fetch's deadline (from `started`, a
+        perf_counter): a failure or a late answer never holds or fails the catalogue."""
+        if job is None:
+            return None, None
+        left = started + provider.timeout - time.perf_counter()
+        try:
+            return job.result(timeout=max(0.0, left) + ACCOUNT_SLACK), None
+        except FutureTimeout:
+            return None, f"{provider.display_name}: the account did not answer in time."
+        except ProviderError as exc:
+            return None, str(exc)
+        except Exception as exc:  # noqa: BLE001 - a broken provider module is reported
+            log.warning("account of %s failed: %s", provider.slug, type(exc).__name__)
+            return None, f"{provider.display_name}: the account could not be read."
 
     def _failure(
         self,

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from core import cli_account
 from core.auth import LOCAL_USER
 from core.catalog import CatalogEntry
 from core.cli_config import cmd_export, cmd_import
@@ -62,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     psub = providers.add_subparsers(dest="action", required=True)
     plist = psub.add_parser("list", help="every provider, its key (masked) and state")
     plist.add_argument("--json", action="store_true")
+    plist.add_argument(
+        "--no-account", action="store_true", help="skip the providers' account endpoints"
+    )
     setkey = psub.add_parser("set-key", help="store a shared key read from stdin")
     setkey.add_argument("slug")
     setkey.add_argument("--no-test", action="store_true", help="save without a live check")
@@ -143,12 +147,18 @@ def _override_parser(models: argparse.ArgumentParser) -> None:
 # ---------------------------------------------------------------- commands
 def cmd_providers(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
     if args.action == "list":
-        rows = [_provider_dict(v) for v in desk.providers()]
+        views = desk.providers()
+        found = {} if args.no_account else cli_account.accounts(desk, views)
+        rows = [
+            {**_provider_dict(v), "account": cli_account.shown(found.get(v.slug), args.json)}
+            for v in views
+        ]
         if args.json:
             json.dump(rows, out, indent=2)
             out.write("\n")
         else:
-            _table(out, rows, ["slug", "display_name", "active", "priority", "key", "base_url"])
+            columns = ["slug", "display_name", "active", "priority", "key", "base_url", "account"]
+            _table(out, rows, columns)
         for error in desk.registry.errors:
             print(
                 clean_text(f"plug-in failed to load: {error.source}: {error.error}"),

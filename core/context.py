@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 import httpx
 
+from core.account import RateLimitLog
 from core.catalog import Catalog
 from core.config import Settings
 from core.crypto import RotationResult, SecretBox, mask, rotate_all
@@ -98,9 +99,11 @@ class DeskContext:
     catalog_cache: Catalog
     store: ProviderStore
     keys: SharedKeys = field(init=False)
+    rate_limits: RateLimitLog = field(init=False)  # the last call's headers, per key
 
     def __post_init__(self) -> None:
         self.keys = SharedKeys(self.settings)
+        self.rate_limits = RateLimitLog()
 
     def row(self, slug: str) -> AIProvider:
         """The row of a discovered provider or a connection; ValidationError for anything else."""
@@ -220,9 +223,11 @@ class DeskContext:
     def instantiate(
         self, cls: type[BaseProvider], base_url: str | None, timeout: float | None
     ) -> BaseProvider:
-        return cls(
+        provider = cls(
             self.client,
             base_url,
             timeout or self.settings.request_timeout,
             limits=Limits.from_settings(self.settings),
         )
+        provider.http.on_response = self.rate_limits.recorder(provider.slug, provider.base_url)
+        return provider

@@ -22,6 +22,7 @@ from typing import Any, overload
 
 import httpx
 
+from core.account import merged
 from core.auth import User
 from core.catalog import Catalog, CatalogEntry, CatalogTarget
 from core.config import Settings, load_settings
@@ -51,7 +52,7 @@ from core.requester import Requester
 from core.resolution import KeyChoice, Resolution, Resolver
 from core.selection import UNCHECKED, ChoiceScope, Selection, StaleSelection, Unchecked
 from core.tables import AIProvider
-from core.types import Capability, ModelInfo
+from core.types import AccountInfo, Capability, ModelInfo
 
 __all__ = [
     "AudioOutcome",
@@ -216,6 +217,18 @@ class ModelDesk(ProviderAdministration):
     def refresh_catalog(self, slug: str, who: Requester) -> CatalogEntry:
         """Refetch one provider's catalogue for this requester's key."""
         return self.selection.entry(slug, who, refresh=True)
+
+    def account(
+        self, view: ProviderView, who: Requester, entry: CatalogEntry | None
+    ) -> AccountInfo | None:
+        """What the provider tells this requester's key about its account: the answer
+        fetched with `entry` (its catalogue), plus the rate-limit headers of the last call
+        made with that key in this process. None where the provider says nothing."""
+        found = entry.account if entry is not None else None
+        if self.resolver.key_for(view.row, who).unreadable:
+            return found
+        target = self.selection.target_for(view.row, who)
+        return merged(found, self.ctx.rate_limits.latest(target.cache_key))
 
     def load_model_info(self, res: Resolution) -> ModelInfo | None:
         """The resolved model's catalogue record (fetches the catalogue when cold)."""

@@ -135,6 +135,42 @@ class StreamEnd:
 ChatEvent = str | StreamEnd  # text deltas, then one StreamEnd
 
 
+@dataclass(frozen=True)
+class RateLimits:
+    """What a provider's ``x-ratelimit-*`` headers said on one call (None: not sent).
+
+    Reset times are seconds from `observed_at` (wall clock) until that window resets.
+    """
+
+    limit_requests: int | None = None
+    remaining_requests: int | None = None
+    reset_requests: float | None = None
+    limit_tokens: int | None = None
+    remaining_tokens: int | None = None
+    reset_tokens: float | None = None
+    observed_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    """What the provider itself tells a key about its account (None: it said nothing).
+
+    Money in US dollars. ``limit`` None with a known ``usage`` is an unlimited key;
+    ``limit_reset`` is the period the limit restarts ("daily", "weekly", "monthly").
+    Never holds the key or any part of it (OpenRouter's ``label`` is one: never read).
+    """
+
+    usage: float | None = None
+    limit: float | None = None
+    limit_remaining: float | None = None
+    limit_reset: str | None = None
+    is_free_tier: bool | None = None
+    credits_total: float | None = None
+    credits_used: float | None = None
+    rate_limits: RateLimits | None = None
+    fetched_at: float | None = None  # wall clock of the provider's answer
+
+
 def int_or_none(value: Any) -> int | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None

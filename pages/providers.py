@@ -93,7 +93,8 @@ def _provider_card(desk: ModelDesk, view: ProviderView, who: Requester) -> Catal
     """Heading and catalogue placeholder (filled later), keys, then settings."""
     user = who.user
     warm = progressive_providers.warm_entry(desk, who, view)
-    slots, keys = provider_cards.card_layout(view, warm)
+    account = desk.account(view, who, warm) if warm is not None else None
+    slots, keys = provider_cards.card_layout(view, warm, account)
     with keys:
         if user.is_super_admin:
             _shared_key(desk, view, user)

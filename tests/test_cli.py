@@ -185,9 +185,12 @@ def _os_env() -> dict[str, str]:
 
 
 # ---------------------------------------------------------------- failures: one line, one code
-def _cli(env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
+def _cli(
+    env: dict[str, str], *argv: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "core", *argv],
+        input=stdin,
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -427,3 +430,52 @@ def test_checking_a_named_model_with_an_undecryptable_key_is_exit_5(desk, monkey
         assert "cannot be decrypted" in capsys.readouterr().err
     finally:
         other.close()
+
+
+# ---------------------------------------------------------------- the provider's own account
+GROQ_KEY = "gsk_CLI_ACCOUNT_SENTINEL_77"
+
+
+def test_providers_list_shows_each_providers_account_without_any_key(env) -> None:
+    """A fresh process: OpenRouter's /key and /credits, and the rate-limit headers of the
+    Groq catalogue call made in this same refresh; the keys (and OpenRouter's label, a
+    key fragment) appear nowhere."""
+    for slug, key in (("openrouter", KEY), ("groq", GROQ_KEY)):
+        saved = _cli(env, "providers", "set-key", slug, stdin=key + "\n")
+        assert saved.returncode == 0, saved.stderr
+    table = _cli(env, "providers", "list")
+    assert table.returncode == 0, table.stderr
+    assert "Key: $3.20 used of $10.00 monthly limit ($6.80 left)" in table.stdout
+    assert "credits $20.00, used $12.40" in table.stdout
+    assert "requests left 14,3" in table.stdout and "tokens left 5,990/6,000" in table.stdout
+    listed = _cli(env, "providers", "list", "--json")
+    rows = {r["slug"]: r for r in json.loads(listed.stdout)}
+    openrouter, groq = rows["openrouter"]["account"], rows["groq"]["account"]
+    assert (openrouter["usage"], openrouter["limit"], openrouter["limit_remaining"]) == (
+        3.2,
+        10.0,
+        6.8,
+    )
+    assert (openrouter["credits_total"], openrouter["credits_used"]) == (20.0, 12.4)
+    assert openrouter["is_free_tier"] is False and openrouter["rate_limits"] is None
+    assert groq["rate_limits"]["limit_requests"] == 14400
+    assert groq["rate_limits"]["reset_requests"] == 179.56 and groq["usage"] is None
+    assert rows["huggingface"]["account"] is None  # no key: the provider says nothing
+    for output in (table, listed):
+        text = output.stdout + output.stderr
+        assert KEY not in text and GROQ_KEY not in text and "fak...e42" not in text
+
+
+def test_providers_list_without_accounts_makes_no_upstream_call(desk, fake) -> None:
+    code, text = run(desk, "providers", "list", "--json", "--no-account")
+    assert code == 0 and all(r["account"] is None for r in json.loads(text))
+    assert sum(fake.stats()["requests"].values()) == 0
+
+
+def test_a_failing_account_is_a_note_not_a_failure(desk, fake, monkeypatch, capsys) -> None:
+    run(desk, "providers", "set-key", "openrouter", stdin=KEY + "\n", monkeypatch=monkeypatch)
+    fake.configure("openrouter", account_failure=503)
+    code, text = run(desk, "providers", "list")
+    err = capsys.readouterr().err
+    assert code == 0 and "openrouter" in text and "Key:" not in text
+    assert "note: OpenRouter" in err and "503" in err and KEY not in err + text

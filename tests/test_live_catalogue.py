@@ -258,10 +258,12 @@ def test_one_upstream_request_per_provider_per_refresh(fake, four, monkeypatch) 
     for entry in entries.values():
         entry.counts(), entry.models_for("chat"), entry.models_for("audio")
     catalog.get_many(four)
-    assert fake.count("openrouter") == fake.count("groq") == fake.count("openai") == 1
+    assert fake.count("openrouter", "models") == fake.count("groq") == fake.count("openai") == 1
     assert fake.count("huggingface") == 3  # router + one Hub query per media task
+    # the key's account (OpenRouter /key and /credits) comes with the same refresh, once
+    assert fake.count("openrouter", "key") == fake.count("openrouter", "credits") == 1
     catalog.refresh(four[0])
-    assert fake.count("openrouter") == 2
+    assert fake.count("openrouter", "models") == fake.count("openrouter", "key") == 2
 
 
 def test_stale_after_a_later_failure_over_http(fake, four) -> None:

@@ -29,7 +29,8 @@ def fill_cards(desk: ModelDesk, who: Requester, cards: list[CatalogueSlots]) -> 
     pending: dict[str, CatalogueSlots] = {}
     for slots in cards:
         if slots.refresh:
-            provider_cards.show_entry(slots, catalog.refresh(desk, slots.view, who))
+            entry = catalog.refresh(desk, slots.view, who)
+            provider_cards.show_entry(slots, entry, account=desk.account(slots.view, who, entry))
         elif slots.view.row.is_active and not slots.filled:
             pending[slots.view.slug] = slots
     if not pending:
@@ -38,7 +39,8 @@ def fill_cards(desk: ModelDesk, who: Requester, cards: list[CatalogueSlots]) -> 
     def fill(entry: CatalogEntry) -> None:
         slots = pending.pop(entry.slug, None)
         if slots is not None:
-            provider_cards.show_entry(slots, entry, late=entry.late)
+            account = desk.account(slots.view, who, entry)
+            provider_cards.show_entry(slots, entry, late=entry.late, account=account)
 
     def waiting(seconds: float) -> None:
         for slots in pending.values():

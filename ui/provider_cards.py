@@ -13,10 +13,11 @@ from dataclasses import dataclass, replace
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from core import account
 from core.catalog import CatalogEntry
 from core.providers.flavours import flavour_name
 from core.service import ProviderView
-from core.types import Capability
+from core.types import AccountInfo, Capability
 from ui import sparkline, untrusted
 from ui.progressive import clock_time
 
@@ -56,11 +57,11 @@ class CatalogueSlots:
 
 
 def card_layout(
-    view: ProviderView, warm: CatalogEntry | None
+    view: ProviderView, warm: CatalogEntry | None, account: AccountInfo | None = None
 ) -> tuple[CatalogueSlots, DeltaGenerator]:
     """The card's heading row (name, badge, latency, Refresh), then its catalogue on the
-    left: drawn at once from `warm` (a cached entry), else a placeholder filled later.
-    Returns the slots and the right-hand column (for the keys)."""
+    left: drawn at once from `warm` (a cached entry, with the key's `account`), else a
+    placeholder filled later. Returns the slots and the right-hand column (for the keys)."""
     title, trend, refresh = st.columns([5, 2, 1], vertical_alignment="center")
     active = view.row.is_active
     clicked = active and refresh.button(
@@ -74,7 +75,7 @@ def card_layout(
     elif clicked:
         show_loading(slots, 0, "refreshing")
     elif warm is not None:
-        show_entry(slots, warm)  # no "loading…" flash on a warm rerun
+        show_entry(slots, warm, account=account)  # no "loading…" flash on a warm rerun
         slots = replace(slots, filled=True)
     else:
         show_loading(slots, 0)
@@ -92,16 +93,39 @@ def show_loading(slots: CatalogueSlots, seconds: float, what: str = "loading") -
     slots.body.caption(f":material/hourglass_top: {what}… {seconds:.0f} s")
 
 
-def show_entry(slots: CatalogueSlots, entry: CatalogEntry, late: bool = False) -> None:
-    """Badge, latency, counts, age and message, all from `entry`; `late`: the provider
-    did not answer within its deadline (the card says it timed out)."""
+def show_entry(
+    slots: CatalogueSlots,
+    entry: CatalogEntry,
+    late: bool = False,
+    account: AccountInfo | None = None,
+) -> None:
+    """Badge, latency, counts, age and message, all from `entry`, then what the provider
+    says of the key's account (`account`; nothing when it says nothing); `late`: the
+    provider did not answer within its deadline (the card says it timed out)."""
     _heading(slots, STATUS_BADGE[entry.status])
     with slots.trend.container():
         sparkline.latency_trend(entry)
     with slots.body.container():
         _counts(slots.view, entry)
         st.caption(_details(slots.view, entry))
+        _account(entry, account)
         _message(entry, late)
+
+
+def _account(entry: CatalogEntry, info: AccountInfo | None) -> None:
+    """One line of spend, limits and rate limits; a failed account call is a small note."""
+    line = account.summary(info)
+    if line:
+        when = clock_time(info.fetched_at) if info and info.fetched_at else None
+        as_of = f" (as of {when})" if when else ""
+        st.caption(
+            f":material/account_balance_wallet: {untrusted.plain_markdown(line)}{as_of}",
+            help="What the provider itself reports for this key: its account endpoints, "
+            "refreshed with the catalogue, and the rate-limit headers of the last call "
+            "made with it from this server.",
+        )
+    if entry.account_error:
+        st.caption(f":material/info: {untrusted.plain_markdown(entry.account_error)}")
 
 
 def _counts(view: ProviderView, entry: CatalogEntry) -> None:
@@ -139,9 +163,4 @@ def _message(entry: CatalogEntry, late: bool) -> None:
         )
 
 
-def age_text(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
+age_text = account.duration_text  # "2 s", "3 min", "1.5 h"

@@ -18,6 +18,7 @@ from core.errors import UnsupportedCapability, register_key_patterns
 from core.providers.limits import Limits
 from core.providers.transport import Transport
 from core.types import (
+    AccountInfo,
     AudioResult,
     Capability,
     ChatEvent,
@@ -90,6 +91,12 @@ class BaseProvider:
     # ---- the contract ----------------------------------------------------
     def list_models(self, api_key: str | None) -> list[ModelInfo]:
         raise NotImplementedError
+
+    def account(self, api_key: str | None) -> AccountInfo | None:
+        """What the provider's account endpoints tell this key (spent, limit, credits),
+        fetched with each catalogue refresh; None where the provider has none. Raises
+        ProviderError when such an endpoint fails (the catalogue is never held by it)."""
+        return None
 
     def test_key(self, api_key: str) -> None:
         """Make one cheap authenticated call; raise ProviderError when the key is refused."""

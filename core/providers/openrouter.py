@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from core.errors import ProviderError
+from core.providers import openrouter_account
 from core.providers.openai_shape import OpenAIShapeProvider, chat_payload, usage_of
 from core.providers.parsing import (
     AUDIO,
@@ -25,6 +26,7 @@ from core.providers.parsing import (
     text_of,
 )
 from core.types import (
+    AccountInfo,
     Capability,
     ChatMessage,
     ChatOptions,
@@ -126,6 +128,10 @@ class OpenRouterProvider(OpenAIShapeProvider):
     def list_models(self, api_key: str | None) -> list[ModelInfo]:
         """Exactly one request; ``output_modalities=all`` adds image and speech models."""
         return self._list_models(parse_model, api_key, output_modalities="all")
+
+    def account(self, api_key: str | None) -> AccountInfo | None:
+        """This key's spend and limit (``GET /key``) and the account's credits."""
+        return openrouter_account.account(self.http, api_key)
 
     def test_key(self, api_key: str) -> None:
         """``GET /key`` describes the calling key; 401 when it is not valid."""

@@ -26,7 +26,7 @@ import base64
 import binascii
 import codecs
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
 from urllib.parse import unquote_to_bytes
@@ -79,6 +79,10 @@ def _same_origin(a: httpx.URL, b: httpx.URL) -> bool:
 
 class Transport:
     """HTTP for one provider instance: ``provider`` names it in every error."""
+
+    # Called with every response (errors too) and the key it was made with, as soon as
+    # its headers are in (rate-limit headers: core.account.RateLimitLog). Never raises.
+    on_response: Callable[[httpx.Response, str | None], None] | None = None
 
     def __init__(
         self,
@@ -183,6 +187,8 @@ class Transport:
                 method, url, headers=headers, timeout=self._timeout(budget), **kwargs
             )
             response = self._send(request, budget)
+            if self.on_response is not None:
+                self.on_response(response, api_key)
             watchdog = Watchdog(response, budget.remaining())
             if response.status_code >= 400:
                 body = b"".join(self._chunks(response, budget, limit=ERROR_BODY_BYTES))

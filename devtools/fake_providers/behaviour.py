@@ -23,6 +23,10 @@ class Behaviour:
     - ``required_keys``: bearer tokens accepted (``None``: any); a wrong one gets a 401
       that echoes the key, as careless upstreams do.
     - ``chunk_delay``: seconds between streamed chat chunks.
+    - ``key_info`` / ``credits``: OpenRouter's ``GET /key`` and ``GET /credits`` ``data``
+      (None: :mod:`devtools.fake_providers.account`'s defaults); ``account_failure``: an
+      HTTP status both answer with instead.
+    - ``rate_limits``: Groq sends its ``x-ratelimit-*`` headers on every response.
 
     Hostile and misbehaving upstreams (issue 9):
 
@@ -64,6 +68,10 @@ class Behaviour:
     retry_after: float | None = None
     required_keys: set[str] | None = None
     chunk_delay: float = 0.0
+    key_info: dict[str, Any] | None = None
+    credits: dict[str, Any] | None = None
+    account_failure: int | None = None
+    rate_limits: bool = True
     hang_seconds: float = 30.0
     hostile_catalogue: bool = False
     hostile_reply: bool = False

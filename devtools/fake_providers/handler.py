@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qs, urlsplit
 
-from devtools.fake_providers import replies
+from devtools.fake_providers import account, replies
 from devtools.fake_providers.behaviour import Behaviour
 from devtools.fake_providers.bombs import bomb
 from devtools.fake_providers.flavours import FLAVOUR_ROUTES, FLAVOURS, KEYLESS
@@ -70,6 +70,7 @@ class Handler(BaseHTTPRequestHandler):
     behaviour: Behaviour | None = None  # the provider's, once the route is known
     token = ""  # the bearer token of the request being answered
     trickle = 0.0  # seconds between body bytes for this response
+    extra_headers: dict[str, str] = {}  # sent with every response; set per request
 
     @property
     def fake(self) -> FakeProviderServer:
@@ -108,7 +109,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         if length is not None:
             self.send_header("Content-Length", str(length))
-        for name, value in (headers or {}).items():
+        for name, value in {**self.extra_headers, **(headers or {})}.items():
             self.send_header(name, value)
         self.end_headers()
 
@@ -154,6 +155,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self, method: str) -> None:
         parts = urlsplit(self.path)
+        self.extra_headers = {}  # a kept-alive connection's next request starts clean
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         if parts.path == "/_control" and method == "POST":
             return self._control(self._body())
@@ -201,6 +203,8 @@ class Handler(BaseHTTPRequestHandler):
         if behaviour.latency:
             time.sleep(behaviour.latency)
         self.trickle = behaviour.trickles(rest)
+        if provider == "groq" and behaviour.rate_limits:
+            self.extra_headers = account.groq_rate_limit_headers(self.fake.count("groq"))
         if not self._authorised(provider, rest, behaviour):
             return
         if self._misbehave(behaviour, body):

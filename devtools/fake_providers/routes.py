@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from devtools.fake_providers import replies, strict
+from devtools.fake_providers import account, replies, strict
 from devtools.fake_providers.catalogues import (
     groq_models,
     hf_hub_models,
@@ -73,9 +73,13 @@ def openrouter(handler: Handler, method: str, rest: str, query: Query, body: Bod
             models = [m for m in models if "text" in m["architecture"]["output_modalities"]]
         handler.json({"data": models, "total_count": len(models), "links": {"next": None}})
         return True
-    if method == "GET" and rest == "key":
-        key = {"label": "sk-or-v1-abc...xyz", "usage": 0, "limit": None, "is_free_tier": False}
-        handler.json({"data": key})
+    if method == "GET" and rest in ("key", "credits"):
+        if behaviour.account_failure:
+            handler.error(behaviour.account_failure, f"Fake {rest} failure.")
+        elif rest == "key":
+            handler.json(account.key_answer(behaviour.key_info))
+        else:
+            handler.json(account.credits_answer(behaviour.credits))
         return True
     if method == "POST" and rest == "chat/completions":
         if "image" not in (body.get("modalities") or []):

@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from devtools.fake_providers import FakeProviderServer
+from devtools.seed import seed_shared_chat
 from tests.e2e.conftest import (
     _COUNT_FINISHED_RUNS_JS,
     App,
@@ -128,3 +129,33 @@ def test_on_a_phone_the_count_tiles_take_two_rows_not_four(own_app, browser) -> 
         assert layout["height"] < 4500, layout
     finally:
         context.close()
+
+
+# ---------------------------------------------------------------- the provider's own account
+ACCOUNT_KEYS = {"openrouter": "sk-or-v1-E2E-ACCOUNT-SENTINEL-61", "groq": "gsk_E2E_ACCOUNT_62"}
+
+
+@pytest.fixture(scope="module")
+def account_app(tmp_path_factory, app_env) -> Iterator[App]:
+    """A fresh dashboard with OpenRouter and Groq keys (the fake's defaults answer)."""
+    tmp = tmp_path_factory.mktemp("account-app")
+    seed_shared_chat(app_env, tmp / "data", ACCOUNT_KEYS, "openrouter")
+    running = start_app(tmp, app_env)
+    yield running
+    stop_app(running)
+
+
+def test_the_cards_show_each_keys_account_and_never_the_key(page, account_app: App) -> None:
+    goto(page, account_app, "providers")
+    openrouter = page.locator(".st-key-provider_openrouter")
+    expect(openrouter).to_contain_text("Key: $3.20 used of $10.00 monthly limit ($6.80 left)")
+    expect(openrouter).to_contain_text("credits $20.00, used $12.40")
+    groq = page.locator(".st-key-provider_groq")
+    expect(groq).to_contain_text("requests left 14,")
+    expect(groq).to_contain_text("tokens left 5,990/6,000, resets in")
+    expect(page.locator(".st-key-provider_huggingface")).to_contain_text("models")
+    expect(page.locator(".st-key-provider_huggingface")).not_to_contain_text("Key:")
+    screenshot(page, "providers-account")
+    html = page.content()
+    for secret in (*ACCOUNT_KEYS.values(), "fak...e42"):
+        assert secret not in html

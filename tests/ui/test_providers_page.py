@@ -245,3 +245,59 @@ def test_a_switched_off_provider_says_so_and_is_not_fetched(fake) -> None:
     assert "off" in heading(app, "OpenAI-compatible")
     assert any("Switched off" in c.value for c in app.caption)
     assert fake.count("openai", "models") == 0
+
+
+# ---------------------------------------------------------------- the provider's own account
+OPENROUTER_KEY = "sk-or-v1-ACCOUNT-SENTINEL-31337"
+GROQ_KEY = "gsk_ACCOUNT_SENTINEL_4242"
+LABEL = "sk-or-v1-fak...e42"  # the fake's /key label: a fragment of a key, never shown
+
+
+def _account_line(app: AppTest, marker: str) -> str:
+    return next(_plain(c.value) for c in app.caption if marker in _plain(c.value))
+
+
+def _page_text(app: AppTest) -> str:
+    return shared.texts(app) + "\n".join(str(e.proto) for e in app.caption)
+
+
+def test_the_cards_show_what_each_provider_tells_the_key(fake) -> None:
+    service = desk()
+    service.set_shared_key(LOCAL_USER, "openrouter", OPENROUTER_KEY)
+    service.set_shared_key(LOCAL_USER, "groq", GROQ_KEY)
+    app = page("providers").run()
+    assert not app.exception, app.exception
+    line = _account_line(app, "Key:")
+    assert "Key: $3.20 used of $10.00 monthly limit ($6.80 left)" in line
+    assert "credits $20.00, used $12.40 ($7.60 left)" in line
+    groq = _account_line(app, "requests left")
+    assert "requests left 14,3" in groq and "/14,400, resets in 3 min" in groq
+    assert "tokens left 5,990/6,000, resets in 8 s" in groq
+    assert fake.count("openrouter", "key") == 2  # set_shared_key's test, then the card's
+    assert fake.count("openrouter", "credits") == 1
+    app.run()  # a warm rerun draws the same line from the cache, with no new call
+    assert "Key: $3.20 used" in _account_line(app, "Key:")
+    assert fake.count("openrouter", "credits") == 1
+    shown = _page_text(app)
+    for secret in (OPENROUTER_KEY, GROQ_KEY, LABEL, "fak...e42"):
+        assert secret not in shown
+
+
+def test_where_the_provider_says_nothing_there_is_no_account_line(fake) -> None:
+    fake.configure("groq", rate_limits=False)
+    desk().set_shared_key(LOCAL_USER, "groq", GROQ_KEY)
+    app = page("providers").run()
+    assert not app.exception, app.exception
+    assert "[ok]" in heading(app, "Groq")
+    assert not any("account_balance_wallet" in c.value for c in app.caption)
+
+
+def test_a_failing_account_call_leaves_the_card_whole(fake) -> None:
+    desk().set_shared_key(LOCAL_USER, "openrouter", OPENROUTER_KEY)
+    fake.configure("openrouter", account_failure=500)  # /key and /credits fail, /models not
+    app = page("providers").run()
+    assert not app.exception, app.exception
+    assert "[ok]" in heading(app, "OpenRouter") and "500" not in alerts(app)
+    assert not any("Key:" in _plain(c.value) for c in app.caption)
+    note = _account_line(app, "OpenRouter: ")
+    assert "500" in note and OPENROUTER_KEY not in _page_text(app)
