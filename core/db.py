@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import event, update
+from sqlalchemy import delete, event, update
 from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlmodel import Session, SQLModel, col, create_engine, select
@@ -190,13 +190,22 @@ class ProviderStore:
         self.save_many({}, inserts=[row])
         return self._require(row.slug)
 
-    def delete(self, slug: str) -> None:
-        """Remove the row; ValidationError when there is none."""
+    def delete(self, slug: str, expected_version: int | None = None) -> None:
+        """Remove the row; ValidationError when there is none. With `expected_version`,
+        only if the row is still at that version (ConflictError otherwise)."""
         with self._session() as session:
             row = session.exec(select(AIProvider).where(AIProvider.slug == slug)).first()
             if row is None:
                 raise ValidationError(f"Unknown provider {slug!r}.")
-            session.delete(row)
+            statement = delete(AIProvider).where(col(AIProvider.slug) == slug)
+            if expected_version is not None:
+                statement = statement.where(col(AIProvider.version) == expected_version)
+            if cast(CursorResult, session.execute(statement)).rowcount != 1:
+                session.rollback()
+                raise ConflictError(
+                    f"{row.display_name} was changed by someone else since you looked at it, "
+                    "so it was not removed. Look at it again first."
+                )
             session.commit()
 
     def save(self, slug: str, expected_version: int, **changes: Any) -> AIProvider:

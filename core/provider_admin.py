@@ -96,9 +96,12 @@ class ProviderAdministration:
         provider = self.ctx.unsaved_connection(row, self.ctx.settings.catalog_timeout)
         provider.test_key(api_key.strip())
 
-    def remove_connection(self, user: User, slug: str) -> AIProvider:
+    def remove_connection(
+        self, user: User, slug: str, expected_version: int | None = None
+    ) -> AIProvider:
         """Delete an added connection (also one whose stored config is no longer usable);
-        a built-in provider is switched off, never removed. Returns the removed row."""
+        a built-in provider is switched off, never removed. With `expected_version` (what
+        the admin saw), only if nobody changed it meanwhile. Returns the removed row."""
         require_super_admin(user, "remove a connection")
         row = self.ctx.store.get(slug)
         if row is None:
@@ -107,7 +110,7 @@ class ProviderAdministration:
             raise ValidationError(
                 f"{row.display_name} is built in and cannot be removed; switch it off instead."
             )
-        self.ctx.store.delete(slug)
+        self.ctx.store.delete(slug, expected_version)
         self.ctx.registry.unbind_connection(slug)
         self.ctx.catalog_cache.invalidate(slug)
         return row

@@ -33,6 +33,7 @@ def render() -> None:
     who = state.requester()
     desk = state.get_desk()
     st.title("Providers")
+    edits.show_flash(connections.PAGE_NOTICE)
     provider_cards.page_style()
     sign_in.weak_password_warning()
     _plugin_errors(desk)

@@ -14,6 +14,8 @@ import streamlit as st
 
 from core.auth import User
 from core.service import ModelDesk, ProviderView
+from ui import edits
+from ui.edits import seen_last_run
 from ui.untrusted import plain_markdown
 from ui.widgets import reporting_errors
 
@@ -57,14 +59,18 @@ def add_form(desk: ModelDesk, user: User) -> None:
         )
         for field in FORM_FIELDS:
             st.session_state.pop(field, None)
-        st.toast(f"Added {plain_markdown(row.display_name)}.", icon=":material/check_circle:")
+        edits.flash(PAGE_NOTICE, f"Added {plain_markdown(row.display_name)}.")
         st.rerun()
+
+
+PAGE_NOTICE = "providers"  # said at the top of the Providers page (the card may be gone)
 
 
 def remove_button(desk: ModelDesk, view: ProviderView, user: User) -> None:
     """For an added connection: "Remove", then a confirmation naming it."""
     if not view.is_connection:
         return
+    saw = seen_last_run(f"connection_{view.slug}", view.row.version)
     if st.session_state.get(CONFIRM_KEY) != view.slug:
         if st.button("Remove connection", key=f"remove_{view.slug}", icon=":material/delete:"):
             st.session_state[CONFIRM_KEY] = view.slug
@@ -78,8 +84,8 @@ def remove_button(desk: ModelDesk, view: ProviderView, user: User) -> None:
     if yes.button("Yes, remove", key=f"remove_yes_{view.slug}", type="primary"):
         st.session_state.pop(CONFIRM_KEY, None)
         with reporting_errors("Removing the connection"):
-            desk.remove_connection(user, view.slug)
-            st.toast(f"Removed {plain_markdown(view.display_name)}.", icon=":material/delete:")
+            desk.remove_connection(user, view.slug, expected_version=saw)
+            edits.flash(PAGE_NOTICE, f"Removed {plain_markdown(view.display_name)}.")
             st.rerun()
     if no.button("Cancel", key=f"remove_no_{view.slug}"):
         st.session_state.pop(CONFIRM_KEY, None)

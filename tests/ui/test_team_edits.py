@@ -185,3 +185,22 @@ def test_core_refuses_an_override_for_a_model_the_catalogue_does_not_list() -> N
     with pytest.raises(ValidationError, match="not in the live OpenRouter catalogue"):
         desk().set_capability_override(LOCAL_USER, "openrouter", "no/such-model", ["chat"])
     desk().set_capability_override(LOCAL_USER, "openrouter", "no/such-model", None)  # clearing
+
+
+def test_a_connection_changed_meanwhile_is_not_removed(fake) -> None:  # noqa: F811
+    from tests.ui.test_connections_page import openai_url
+
+    fake_url = openai_url(fake)
+    desk().add_connection(LOCAL_USER, "lab", fake_url, display_name="Lab")
+    app = page("providers").run()
+    app.button(key="remove_lab").click().run()  # "Remove Lab?" is on screen
+    version = desk().store.get("lab").version
+    desk().update_provider(LOCAL_USER, "lab", version, priority=77)  # someone else, meanwhile
+    app.button(key="remove_yes_lab").click().run()
+    assert not app.exception, app.exception
+    assert desk().store.get("lab") is not None
+    assert "was changed by someone else since you looked at it" in texts(app)
+    app.run()  # the admin looks again
+    app.button(key="remove_lab").click().run()
+    app.button(key="remove_yes_lab").click().run()
+    assert desk().store.get("lab") is None and "Removed Lab." in texts(app)
