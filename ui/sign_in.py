@@ -278,10 +278,13 @@ def _oidc_sign_in(config: SignInConfig) -> None:
 
 
 def _throttle_address() -> str:
-    """The client address the throttle counts (forwarded only by a trusted proxy)."""
-    headers = st.context.headers
+    """The client address the throttle counts (forwarded only by a trusted proxy; an
+    address Streamlit cannot report counts as "unknown")."""
+    headers, peer = st.context.headers, st.context.ip_address
     return throttle().address_of(
-        st.context.ip_address, headers.get_all("X-Forwarded-For"), headers.get_all("Forwarded")
+        peer if peer is None or isinstance(peer, str) else "unknown",
+        headers.get_all("X-Forwarded-For"),
+        headers.get_all("Forwarded"),
     )
 
 
