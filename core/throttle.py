@@ -34,7 +34,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine, Row
 
-from core.db import init_db, storage_guard
+from core.db import StorageUnavailable, init_db, storage_guard
 from core.throttle_tables import SignInAttempt, SignInGuard
 
 log = logging.getLogger(__name__)
@@ -191,7 +191,7 @@ class SignInThrottle:
             changes["touched_at"] = now
             conn.execute(update(GUARDS).where(GUARDS.c.subject == guard.subject).values(changes))
         if now - self._pruned_at >= self.policy.prune_every:
-            self.prune()
+            self._prune_quietly()
         return locked
 
     def release(self, booked: Reservation) -> None:
@@ -213,14 +213,25 @@ class SignInThrottle:
 
     def locked_for(self, address: str) -> float:
         """Seconds `address` is still locked (0 = not locked)."""
-        with self._transaction() as conn:
-            found = conn.execute(
-                select(GUARDS.c.locked_until).where(GUARDS.c.subject == address)
-            ).scalar()
+        with storage_guard():
+            self._ensure_schema()
+            with self.engine.connect() as conn:
+                found = conn.execute(
+                    select(GUARDS.c.locked_until).where(GUARDS.c.subject == address)
+                ).scalar()
         return max(0.0, (found or 0.0) - self.clock())
 
+    def _prune_quietly(self) -> None:
+        """Housekeeping after an outcome is saved: a failure here is only logged."""
+        try:
+            self.prune()
+        except StorageUnavailable:
+            log.warning("sign-in throttle: old rows could not be pruned this time")
+
     # ------------------------------------------------------------ inside a transaction
-    def _after_failure(self, conn: Connection, guard: Row[Any], now: float) -> tuple[dict, float]:
+    def _after_failure(
+        self, conn: Connection, guard: Row[Any], now: float
+    ) -> tuple[dict[str, Any], float]:
         failed, _ = self._counts(conn, guard.subject, now)
         locks = self._level(guard, now)
         changes: dict[str, Any] = {"last_failure_at": now, "locks": locks}
@@ -279,9 +290,7 @@ class SignInThrottle:
         first, so no two reservations interleave; others: the guard row's
         ``FOR UPDATE`` does it. Driver failures become StorageUnavailable."""
         with storage_guard():
-            if not self._ready:
-                init_db(self.engine)
-                self._ready = True
+            self._ensure_schema()
             if self.engine.dialect.name != "sqlite":
                 with self.engine.begin() as conn:
                     yield conn
@@ -292,9 +301,15 @@ class SignInThrottle:
                 try:
                     yield conn
                 except BaseException:
-                    conn.exec_driver_sql("ROLLBACK")
+                    if conn.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+                        conn.exec_driver_sql("ROLLBACK")
                     raise
                 conn.exec_driver_sql("COMMIT")
+
+    def _ensure_schema(self) -> None:
+        if not self._ready:
+            init_db(self.engine)
+            self._ready = True
 
 
 # ---------------------------------------------------------------- who the client is

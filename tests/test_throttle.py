@@ -33,6 +33,7 @@ from core.throttle import (
     client_address,
     parse_trusted_proxies,
 )
+from tests.test_storage import _engines
 
 ROOT = Path(__file__).resolve().parent.parent
 A, B = "203.0.113.9", "198.51.100.7"
@@ -46,14 +47,7 @@ class FakeClock:
         return self.now
 
 
-def _databases() -> list[str]:
-    names = ["sqlite"]
-    if os.environ.get("MODELDESK_TEST_POSTGRES_URL"):
-        names.append("postgres")
-    return names
-
-
-@pytest.fixture(params=_databases())
+@pytest.fixture(params=_engines())  # SQLite, and PostgreSQL where the suite has one
 def database_url(request, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'db' / 'modeldesk.db'}"
