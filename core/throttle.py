@@ -42,7 +42,8 @@ T = TypeVar("T")
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 TRUSTED_PROXIES_ENV = "MODELDESK_TRUSTED_PROXIES"
-LOOPBACK = "127.0.0.1"  # Streamlit reports a loopback peer (127.0.0.1 or ::1) as None
+LOOPBACK_IP = ipaddress.ip_address("127.0.0.1")  # Streamlit reports 127.0.0.1 and ::1 as None
+_LOOPBACKS = (LOOPBACK_IP, ipaddress.ip_address("::1"))
 PENDING, FAILED, OK = "pending", "failed", "ok"
 ATTEMPTS: Table = SignInAttempt.__table__  # type: ignore[attr-defined]
 GUARDS: Table = SignInGuard.__table__  # type: ignore[attr-defined]
@@ -348,11 +349,12 @@ def client_address(
     a loopback peer; a `peer` found in that header therefore counts as loopback.
     An IPv6 client counts by its /64 network (one host usually holds all of it).
     """
-    raw_hops = _tokens(forwarded_for) or _forwarded_for_tokens(forwarded)
-    hops = [_ip(token) for token in raw_hops]
-    current = _ip(peer) if peer is not None else ipaddress.ip_address(LOOPBACK)
-    if peer is not None and (peer.strip() in _tokens(forwarded_for) or current in hops):
-        current = ipaddress.ip_address(LOOPBACK)
+    xff = _tokens(forwarded_for)
+    hops = [_ip(token) for token in xff or _forwarded_for_tokens(forwarded)]
+    current = _ip(peer) if peer is not None else None
+    replaced = current is not None and current in {_ip(token) for token in xff}
+    if peer is None or peer.strip() in xff or replaced:
+        current = LOOPBACK_IP  # hidden by Streamlit, or replaced by uvicorn
     if current is None:
         return (peer or "unknown").strip()[:64]
     while hops and _trusted(current, trusted):
@@ -398,7 +400,10 @@ def _ip(token: str) -> IPAddress | None:
 
 
 def _trusted(address: IPAddress, trusted: Sequence[IPNetwork]) -> bool:
-    return any(address.version == net.version and address in net for net in trusted)
+    """In a trusted network; a loopback address (Streamlit cannot tell 127.0.0.1 from
+    ::1) when either is."""
+    candidates = _LOOPBACKS if address.is_loopback else (address,)
+    return any(a.version == net.version and a in net for a in candidates for net in trusted)
 
 
 def _subject(address: IPAddress) -> str:

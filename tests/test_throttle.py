@@ -361,6 +361,10 @@ TRUSTED = parse_trusted_proxies("10.0.0.0/8, 127.0.0.1")
         # peer: without trusting loopback it is still counted as loopback
         ("1.2.3.4", ["1.2.3.4"], [], (), "127.0.0.1"),
         ("1.2.3.4", ["1.2.3.4"], [], TRUSTED, "1.2.3.4"),
+        ("1.2.3.4", ["1.2.3.4"], [], parse_trusted_proxies("::1"), "1.2.3.4"),
+        (None, ["1.2.3.4"], [], parse_trusted_proxies("::1"), "1.2.3.4"),
+        # Forwarded is not what uvicorn reads: a peer named in it is still that peer
+        (A, [], [f"for={A}"], (), A),
         # IPv6 by its /64, IPv4-mapped as IPv4
         ("2001:db8:1:2:aaaa::1", [], [], (), "2001:db8:1:2::/64"),
         ("::ffff:203.0.113.9", [], [], (), A),

@@ -315,7 +315,8 @@ def _password_form(config: SignInConfig) -> None:
     if entry is None:
         wait = verdict.retry_after or verdict.locked_for
         what = "wrong password" if verdict.checked else "attempt refused while throttled"
-        log.warning("sign-in: %s (address %s)", what, address_tag(address))
+        locked = f", locked for {math.ceil(verdict.locked_for)} s" if verdict.locked_for else ""
+        log.warning("sign-in: %s (address %s%s)", what, address_tag(address), locked)
         st.error(
             f"Too many attempts from your address, try again in {math.ceil(wait)} s."
             if wait > 0
