@@ -3,8 +3,8 @@
 The dashboard hands the secrets, ``st.user`` and ``st.context`` values here:
 :func:`parse_sign_in` gives a valid :class:`SignInConfig` or the problems (never values);
 :func:`local_mode_refusal` says why an unconfigured app is not local;
-:func:`role_for_identity` trusts only verified e-mails; :class:`Throttle` limits password
-guessing; :func:`session_problem` ends sessions whose sign-in no longer holds.
+:func:`role_for_identity` trusts only verified e-mails; :func:`session_problem` ends
+sessions whose sign-in no longer holds (the password throttle is :mod:`core.throttle`).
 """
 
 from __future__ import annotations
@@ -13,9 +13,6 @@ import hashlib
 import hmac
 import ipaddress
 import secrets as _random
-import threading
-import time
-from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -366,59 +363,6 @@ def require_super_admin(user: User, action: str) -> None:
 
 
 # ---------------------------------------------------------------- guessing and sessions
-class Throttle:
-    """At most `limit` failures per key within `window` seconds, then `lockout` seconds
-    of refusal (renewed by each further failure inside the window). Thread-safe."""
-
-    def __init__(
-        self,
-        limit: int = 5,
-        window: float = 300.0,
-        lockout: float = 60.0,
-        clock: Callable[[], float] = time.monotonic,
-        max_keys: int = 10_000,
-    ) -> None:
-        self.limit, self.window, self.lockout, self.clock = limit, window, lockout, clock
-        self._failures: dict[str, deque[float]] = {}
-        self._locked_until: dict[str, float] = {}
-        self._max_keys = max_keys
-        self._lock = threading.Lock()
-
-    def retry_after(self, *keys: str) -> float:
-        """Seconds until any of `keys` may try again; 0 when none is locked."""
-        now = self.clock()
-        with self._lock:
-            return max((self._locked_until.get(k, now) - now for k in keys), default=0.0)
-
-    def record_failure(self, *keys: str) -> int:
-        """Count a failed attempt for each key; returns the highest recent count."""
-        now = self.clock()
-        worst = 0
-        with self._lock:
-            if len(self._failures) > self._max_keys:
-                self._forget_old(now)
-            for key in keys:
-                times = self._failures.setdefault(key, deque())
-                times.append(now)
-                while times and times[0] <= now - self.window:
-                    times.popleft()
-                if len(times) >= self.limit:
-                    self._locked_until[key] = now + self.lockout
-                worst = max(worst, len(times))
-        return worst
-
-    def forget(self, key: str) -> None:
-        with self._lock:
-            self._failures.pop(key, None)
-            self._locked_until.pop(key, None)
-
-    def _forget_old(self, now: float) -> None:
-        for key in [k for k, t in self._failures.items() if not t or t[-1] <= now - self.window]:
-            self._failures.pop(key, None)
-            if self._locked_until.get(key, now) <= now:
-                self._locked_until.pop(key, None)
-
-
 def client_fingerprint(user_agent: str | None, address: str | None) -> str:
     """A short, non-reversible id of the browser a session signed in from."""
     message = f"{user_agent or ''}\0{address or ''}".encode()

@@ -143,6 +143,7 @@ class Settings:
     request_timeout: float
     request_deadline: float = DEFAULT_REQUEST_DEADLINE
     max_response_mb: float = DEFAULT_MAX_RESPONSE_MB
+    trusted_proxies: str = ""  # comma-separated IPs/CIDRs whose forwarded addresses count
 
     @property
     def is_sqlite(self) -> bool:
@@ -177,4 +178,6 @@ def load_settings(secrets: Mapping[str, Any] | None = None) -> Settings:
             _lookup(secrets, "MODELDESK_MAX_RESPONSE_MB", "providers", "max_response_mb"),
             DEFAULT_MAX_RESPONSE_MB,
         ),
+        trusted_proxies=_lookup(secrets, "MODELDESK_TRUSTED_PROXIES", "session", "trusted_proxies")
+        or "",
     )

@@ -17,6 +17,7 @@ from sqlmodel import Session, SQLModel, col, create_engine, select
 from core.errors import ConflictError, StorageUnavailable, ValidationError
 from core.provider_config import ProviderConfig
 from core.tables import AIProvider, utcnow
+from core.throttle_tables import SignInAttempt, SignInGuard
 
 log = logging.getLogger(__name__)
 _WRITABLE = {
@@ -111,7 +112,14 @@ def make_engine(url: str) -> Engine:
 
 def init_db(engine: Engine) -> None:
     """Create the schema on first start (idempotent)."""
-    SQLModel.metadata.create_all(engine, tables=[AIProvider.__table__])  # type: ignore[attr-defined]
+    SQLModel.metadata.create_all(
+        engine,
+        tables=[
+            AIProvider.__table__,  # type: ignore[attr-defined]
+            SignInAttempt.__table__,  # type: ignore[attr-defined]
+            SignInGuard.__table__,  # type: ignore[attr-defined]
+        ],
+    )
 
 
 class ProviderStore:

@@ -1,11 +1,11 @@
-"""Sign-in decisions, password hashes, the throttle and session binding: pure, no Streamlit."""
+"""Sign-in decisions, password hashes and session binding: pure, no Streamlit
+(the password throttle is tested in tests/test_throttle.py)."""
 
 from __future__ import annotations
 
 import hashlib
 import io
 import sys
-import threading
 
 import pytest
 
@@ -16,7 +16,6 @@ from core.auth import (
     Role,
     SignedIn,
     SignInConfig,
-    Throttle,
     User,
     check_password,
     client_fingerprint,
@@ -231,69 +230,6 @@ def test_the_cli_prints_a_hash_of_the_password_on_stdin(monkeypatch) -> None:
     assert passwords.verify("s3cret pass", printed) and "s3cret" not in printed
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
     assert main(["hash-password"], out=io.StringIO()) == 2
-
-
-# ---------------------------------------------------------------- throttle
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_five_failures_lock_a_key_for_a_minute() -> None:
-    clock = FakeClock()
-    throttle = Throttle(clock=clock)
-    for _ in range(4):
-        throttle.record_failure("form", "session:a")
-        clock.now += 10
-    assert throttle.retry_after("form", "session:a") == 0
-    throttle.record_failure("form", "session:a")
-    assert throttle.retry_after("form") == 60
-    assert throttle.retry_after("session:b") == 0  # other sessions' own key is free...
-    assert throttle.retry_after("form", "session:b") == 60  # ...but the form is locked
-    clock.now += 59
-    assert throttle.retry_after("form") == 1
-    clock.now += 1
-    assert throttle.retry_after("form") == 0
-    throttle.record_failure("form")  # still 5+ failures inside the window: locked again
-    assert throttle.retry_after("form") == 60
-
-
-def test_failures_older_than_the_window_do_not_count() -> None:
-    clock = FakeClock()
-    throttle = Throttle(clock=clock)
-    for _ in range(4):
-        throttle.record_failure("session:a")
-    clock.now += 301
-    assert throttle.record_failure("session:a") == 1
-    assert throttle.retry_after("session:a") == 0
-    throttle.forget("session:a")
-    assert throttle.record_failure("session:a") == 1
-
-
-def test_the_throttle_counts_every_failure_from_many_threads() -> None:
-    throttle = Throttle(limit=400, clock=FakeClock())
-    workers = [
-        threading.Thread(target=lambda: [throttle.record_failure("k") for _ in range(100)])
-        for _ in range(4)
-    ]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    assert throttle.retry_after("k") == 60  # exactly 400 failures reached the limit
-
-
-def test_the_throttle_forgets_idle_keys_beyond_its_size() -> None:
-    clock = FakeClock()
-    throttle = Throttle(clock=clock, max_keys=10)
-    for index in range(11):
-        throttle.record_failure(f"session:{index}")
-    clock.now += 301
-    throttle.record_failure("session:new")
-    assert len(throttle._failures) == 1
 
 
 # ---------------------------------------------------------------- session binding

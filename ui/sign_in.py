@@ -19,7 +19,6 @@ from typing import Any, NoReturn
 
 import streamlit as st
 from streamlit.config import get_option
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core.auth import (
     LOCAL_USER,
@@ -27,7 +26,6 @@ from core.auth import (
     Role,
     SignedIn,
     SignInConfig,
-    Throttle,
     User,
     check_password,
     client_fingerprint,
@@ -37,7 +35,10 @@ from core.auth import (
     session_problem,
 )
 from core.config import PROJECT_ROOT
+from core.db import StorageUnavailable
+from core.throttle import SignInThrottle, address_tag, parse_trusted_proxies
 from ui import state
+from ui.widgets import storage_unavailable
 
 log = logging.getLogger("modeldesk.sign_in")
 SESSION_KEY = "modeldesk_signed_in"
@@ -51,9 +52,19 @@ def _clock() -> float:
 
 
 @st.cache_resource
-def throttle() -> Throttle:
-    """One password throttle per server process, shared by every session."""
-    return Throttle(clock=lambda: _clock())
+def throttle() -> SignInThrottle:
+    """The password throttle; its counts live in the database, shared by every server."""
+    settings = state.get_desk().settings
+    return SignInThrottle(
+        state.get_desk().engine,
+        clock=lambda: _clock(),
+        trusted_proxies=parse_trusted_proxies(settings.trusted_proxies),
+    )
+
+
+def _sleep(seconds: float) -> None:
+    """The throttle's delay before a check (tests replace it)."""
+    time.sleep(seconds)
 
 
 def on_community_cloud() -> bool:
@@ -266,35 +277,52 @@ def _oidc_sign_in(config: SignInConfig) -> None:
         st.button(label, type="primary", on_click=st.login, args=args, icon=":material/login:")
 
 
-def _throttle_keys() -> tuple[str, str]:
-    ctx = get_script_run_ctx()
-    return "password-form", f"session:{ctx.session_id if ctx else 'none'}"
+def _throttle_address() -> str:
+    """The client address the throttle counts (forwarded only by a trusted proxy; an
+    address Streamlit cannot report counts as "unknown")."""
+    headers, peer = st.context.headers, st.context.ip_address
+    return throttle().address_of(
+        peer if peer is None or isinstance(peer, str) else "unknown",
+        headers.get_all("X-Forwarded-For"),
+        headers.get_all("Forwarded"),
+    )
+
+
+def _wait_before_check(seconds: float) -> None:
+    st.info(
+        "Many failed sign-ins on this server recently: checking your password in "
+        f"{math.ceil(seconds)} s…",
+        icon=":material/hourglass_top:",
+    )
+    _sleep(seconds)
 
 
 def _password_form(config: SignInConfig) -> None:
-    keys = _throttle_keys()
     with st.form("sign_in"):
         password = st.text_input("Password", type="password")
         submitted = st.form_submit_button("Sign in", type="primary")
     if not submitted:
         return
-    wait = throttle().retry_after(*keys)
-    if wait > 0:
-        st.error(f"Too many attempts, try again in {math.ceil(wait)} s.")
-        log.warning("sign-in: attempt refused while throttled (%s)", keys[1])
+    address = _throttle_address()
+    try:
+        verdict = throttle().check(
+            address, lambda: check_password(password, config), _wait_before_check
+        )
+    except StorageUnavailable as outage:
+        storage_unavailable(outage)
         return
-    entry = check_password(password, config)
+    entry = verdict.result
     if entry is None:
-        count = throttle().record_failure(*keys)
-        log.warning("sign-in: wrong password (%s, %d recent failures)", keys[1], count)
-        wait = throttle().retry_after(*keys)
+        wait = verdict.retry_after or verdict.locked_for
+        what = "wrong password" if verdict.checked else "attempt refused while throttled"
+        locked = f", locked for {math.ceil(verdict.locked_for)} s" if verdict.locked_for else ""
+        log.warning("sign-in: %s (address %s%s)", what, address_tag(address), locked)
         st.error(
-            f"Too many attempts, try again in {math.ceil(wait)} s."
+            f"Too many attempts from your address, try again in {math.ceil(wait)} s."
             if wait > 0
             else "Wrong password."
         )
         return
-    throttle().forget(keys[1])
     name = "Super admin" if entry.role is Role.SUPER_ADMIN else "Admin"
     user = User(f"{entry.role.value}@password", entry.role, name)
     st.session_state[SESSION_KEY] = SignedIn(

@@ -7,6 +7,7 @@ Secrets reach the app the way they do in production: a file read through
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,9 @@ from cryptography.fernet import Fernet
 from streamlit.testing.v1 import AppTest
 
 from core.auth import PersonalSettings
+from core.config import load_settings
+from core.db import make_engine
+from core.throttle import SignInThrottle
 from devtools.fake_providers import FakeProviderServer
 from tests.ui.entrypoint import entrypoint, listen, local_browser
 from ui import sign_in
@@ -151,22 +155,47 @@ def test_community_cloud_is_never_local(monkeypatch) -> None:
 
 
 # ---------------------------------------------------------------- passwords
-def test_password_guessing_is_throttled(tmp_path, caplog, monkeypatch) -> None:
+def test_password_guessing_locks_only_the_guessing_address(tmp_path, caplog, monkeypatch) -> None:
     secrets_file(tmp_path, PASSWORDS)
+    monkeypatch.setattr(sign_in, "_throttle_address", lambda: "203.0.113.9")
     at = app().run()
     for _ in range(4):
         sign_in_with(at, "guess-" + VALUE)
         assert at.error[0].value == "Wrong password."
     sign_in_with(at, "guess-" + VALUE)
-    assert at.error[0].value == "Too many attempts, try again in 60 s."
-    sign_in_with(at, "root-pass")  # even the right password waits
-    assert "Too many attempts" in at.error[0].value and at.title[0].value == "ModelDesk"
-    other = ("password-form", "session:another-browser")
-    monkeypatch.setattr(sign_in, "_throttle_keys", lambda: other)
-    fresh = app().run()  # another browser session: the form itself is locked too
-    sign_in_with(fresh, "root-pass")
-    assert "Too many attempts" in fresh.error[0].value
-    assert "wrong password" in caplog.text and VALUE not in caplog.text
+    assert at.error[0].value == "Too many attempts from your address, try again in 60 s."
+    sign_in_with(at, "root-pass")  # even the right password waits...
+    assert "Too many attempts from your address" in at.error[0].value
+    assert at.title[0].value == "ModelDesk"
+    monkeypatch.setattr(sign_in, "_throttle_address", lambda: "198.51.100.7")
+    fresh = sign_in_with(app().run(), "root-pass")  # ...but another address is not locked
+    assert fresh.title[0].value == "Providers"
+    assert "wrong password (address " in caplog.text and VALUE not in caplog.text
+    assert "203.0.113.9" not in caplog.text and "session:" not in caplog.text
+    assert not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-", caplog.text)  # no session id
+
+
+def test_many_failures_everywhere_delay_the_check_instead_of_refusing(
+    tmp_path, monkeypatch
+) -> None:
+    now = [1_000_000.0]
+    monkeypatch.setattr(sign_in, "_clock", lambda: now[0])
+    waited: list[float] = []
+    monkeypatch.setattr(sign_in, "_sleep", waited.append)
+    engine = make_engine(load_settings({}).database_url)  # the app's own database
+    elsewhere = SignInThrottle(engine, clock=lambda: now[0])
+    for address in [f"192.0.2.{n}" for n in range(1, 6)]:  # 20 failures, nobody locked
+        for _ in range(4):
+            elsewhere.check(address, lambda: None, lambda _: None)
+    engine.dispose()
+    secrets_file(tmp_path, PASSWORDS)
+    at = sign_in_with(app().run(), "nope")
+    assert at.info[0].value == (
+        "Many failed sign-ins on this server recently: checking your password in 1 s…"
+    )
+    assert at.error[0].value == "Wrong password." and waited == [1.0]
+    sign_in_with(at, "root-pass")
+    assert at.title[0].value == "Providers" and waited == [1.0, 1.0]
 
 
 def test_the_throttle_lifts_after_a_minute(tmp_path, monkeypatch) -> None:
