@@ -50,6 +50,7 @@ from core.providers.registry import Registry, discover
 from core.requester import Requester
 from core.resolution import KeyChoice, Resolution, Resolver
 from core.selection import ChoiceScope, Selection, StaleSelection
+from core.sessions import SessionStore
 from core.tables import AIProvider
 from core.types import Capability, ModelInfo
 
@@ -126,6 +127,7 @@ class ModelDesk(ProviderAdministration):
         self.selection = Selection(self.ctx, self.resolver)
         self.generation = Generation(self.ctx, self.resolver, self.selection)
         self.config_io = ConfigIO(self.ctx)
+        self.sessions = SessionStore(self.engine, ready=self.ctx.store.ready)
 
     @property
     def settings(self) -> Settings:

@@ -126,8 +126,9 @@ def wait_for_app_run(page, timeout: float = 30_000) -> None:
 
 
 def goto(page, app: App, url_path: str = "") -> None:
-    """Open `url_path` (a new session) and wait for its first run to finish."""
-    page.goto(f"{app.url}/{url_path}")
+    """Open `url_path` (a new session) and wait for its first run to finish; in local mode
+    through the terminal's sign-in link (a browser already signed in just drops its token)."""
+    page.goto(app.link(url_path))
     wait_for_app_run(page)
 
 
