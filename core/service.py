@@ -22,7 +22,7 @@ from typing import Any, overload
 
 import httpx
 
-from core.auth import User
+from core.auth import User, require_super_admin
 from core.catalog import Catalog, CatalogEntry, CatalogTarget
 from core.config import Settings, load_settings
 from core.config_io import ConfigChange, ConfigIO, ImportPlan
@@ -150,6 +150,12 @@ class ModelDesk(ProviderAdministration):
         self.ctx.store.ready()
         self.ctx.store.list()
         self.ctx.keys.check()
+
+    def end_all_sessions(self, user: User) -> int:
+        """Sign every browser out (super admins only); returns how many were signed in."""
+        require_super_admin(user, "end every session")
+        self.sessions.prune()
+        return self.sessions.revoke_all()
 
     def close(self) -> None:
         self.ctx.client.close()
