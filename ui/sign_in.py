@@ -142,6 +142,7 @@ def gate() -> tuple[User, SignInConfig]:
     try:
         user = _signed_in_user(config, request)
     except StorageUnavailable as outage:  # never sign anyone in without the database
+        st.session_state.pop(state.USER_KEY, None)
         _only_page(functools.partial(storage_unavailable, outage), "Storage unavailable")
     if user is None:
         st.session_state.pop(state.USER_KEY, None)
@@ -376,12 +377,14 @@ def _exchange_local_token(config: SignInConfig) -> str | None:
     given = st.query_params.get("token")
     if given is None:
         return None
-    del st.query_params["token"]
     if not local_token_matches(given, local_token()):
+        del st.query_params["token"]
         log.warning("local mode: a sign-in link with a wrong token was opened")
         st.session_state[NOTICE_KEY] = "That link's token is wrong or out of date."
         return None
-    return _start_session(LOCAL_USER, config)
+    token = _start_session(LOCAL_USER, config)  # kept in the address on a storage outage
+    del st.query_params["token"]
+    return token
 
 
 def end_session(config: SignInConfig | None, notice: str | None = None) -> None:
