@@ -15,10 +15,9 @@ import streamlit as st
 from cryptography.fernet import Fernet
 from streamlit.testing.v1 import AppTest
 
-from core.auth import PersonalSettings
-from devtools.fake_providers import FakeProviderServer
-from core.auth import LOCAL_USER
+from core.auth import LOCAL_USER, PersonalSettings
 from core.service import ModelDesk
+from devtools.fake_providers import FakeProviderServer
 from tests.ui.entrypoint import LOCAL_TOKEN, browser, entrypoint, listen, local_browser
 from ui import sign_in
 
