@@ -53,13 +53,14 @@ def start_app(
     env_extra: dict[str, str],
     secrets_toml: str | None = None,
     script: str = "streamlit_app.py",
+    allowed_hosts: bool = True,
 ) -> App:
     """`streamlit run <script>` (the dashboard by default) on a free loopback port; waits
     for /_stcore/health.
 
     `secrets_toml` becomes the app's only secrets file (otherwise it has none: local mode,
     whose token is ``MODELDESK_LOCAL_TOKEN``: from `env_extra` or a new one). Like
-    ``make run`` it accepts only loopback ``Host`` names.
+    ``make run`` it accepts only loopback ``Host`` names (unless `allowed_hosts` is False).
     """
     port = free_port()
     log_path = tmp / f"streamlit-{port}.log"
@@ -92,7 +93,7 @@ def start_app(
         "--logger.level",
         "info",
     ]
-    for host in LOOPBACK_HOST_NAMES:
+    for host in LOOPBACK_HOST_NAMES if allowed_hosts else ():
         command += ["--server.allowedHosts", host]
     if secrets_toml is not None:
         secrets_path = tmp / "secrets.toml"

@@ -15,10 +15,13 @@ Rules (decided in :mod:`core.auth`, applied here on every run):
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 import json
 import logging
 import math
 import os
+import re
 import secrets as _random
 import sys
 import threading
@@ -67,6 +70,42 @@ _connections: weakref.WeakKeyDictionary[object, str] = weakref.WeakKeyDictionary
 _connections_lock = threading.Lock()
 _local_token: str | None = None
 _DISCONNECTED = "disconnected"
+
+
+# Streamlit logs session ids (e.g. "Session with id … is already connected"), and a
+# session id is what a new websocket presents to take a session over: its loggers get a
+# filter that writes a short keyed hash instead.
+_STREAMLIT_SESSION_LOGGERS = (
+    "streamlit.runtime.websocket_session_manager",
+    "streamlit.runtime.runtime",
+    "streamlit.runtime.app_session",
+    "streamlit.web.server.starlette.starlette_websocket",
+)
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+_LOG_KEY = _random.token_bytes(16)
+
+
+class _SessionIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if _UUID.search(text):
+            record.msg, record.args = _UUID.sub(_hashed_id, text), ()
+        return True
+
+
+def _hashed_id(match: re.Match[str]) -> str:
+    digest = hmac.new(_LOG_KEY, match.group().encode(), hashlib.sha256).hexdigest()
+    return f"session#{digest[:8]}"
+
+
+def _hide_session_ids_in_streamlit_logs() -> None:
+    for name in _STREAMLIT_SESSION_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _SessionIdFilter) for f in logger.filters):
+            logger.addFilter(_SessionIdFilter())
+
+
+_hide_session_ids_in_streamlit_logs()
 
 
 def _clock() -> float:
