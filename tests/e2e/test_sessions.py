@@ -25,7 +25,14 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from tests.e2e.conftest import App, goto, start_app, stop_app, wait_for_app_run
+from tests.e2e.conftest import (
+    App,
+    goto,
+    session_cookie,
+    start_app,
+    stop_app,
+    wait_for_app_run,
+)
 
 pytestmark = pytest.mark.e2e
 PASSWORDS = '[passwords]\nsuper_admin = "root-pass-for-tests"\nadmin = "team-pass-for-tests"\n'
@@ -61,18 +68,6 @@ def _signed_in(page) -> None:
     )
 
 
-def _session_cookie(context) -> str:
-    """The session cookie's value once the page has written it."""
-    deadline = time.monotonic() + WAIT / 1000
-    while time.monotonic() < deadline:
-        found = [c for c in context.cookies() if c["name"] == COOKIE and c["value"]]
-        if found:
-            assert found[0]["sameSite"] == "Strict" and found[0]["path"] == "/"
-            return found[0]["value"]
-        time.sleep(0.1)  # polling the browser's cookie jar
-    raise AssertionError("the session cookie was never written")
-
-
 def _no_page_not_found(page) -> None:
     assert page.get_by_text("Page not found").count() == 0
     assert page.get_by_role("dialog").count() == 0
@@ -86,7 +81,7 @@ def test_reload_new_tab_and_bookmark_stay_signed_in(gated_app, browser) -> None:
         page.goto(gated_app.url)
         _sign_in(page)
         _signed_in(page)
-        _session_cookie(context)
+        session_cookie(context)
         page.reload()
         _signed_in(page)
         expect(_heading(page, "Providers")).to_be_visible()
@@ -106,7 +101,7 @@ def test_sign_out_revokes_the_cookie_for_good(gated_app, browser) -> None:
         page.goto(gated_app.url)
         _sign_in(page)
         _signed_in(page)
-        token = _session_cookie(context)
+        token = session_cookie(context)
         page.get_by_test_id("stSidebar").get_by_role("button", name="Sign out").click()
         expect(_password_field(page)).to_be_visible(timeout=WAIT)
     finally:
@@ -298,7 +293,7 @@ def test_a_websocket_with_a_foreign_host_is_refused_as_make_run_starts_it(app) -
 
 def test_the_log_holds_no_session_token_or_streamlit_session_id(app, page) -> None:
     session_id = _session_id_of(page, lambda: goto(page, app))
-    token = _session_cookie(page.context)
+    token = session_cookie(page.context)
     page.reload()
     expect(page.get_by_text("Local admin")).to_be_visible(timeout=WAIT)
     log = app.log_text()
