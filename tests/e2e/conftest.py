@@ -155,6 +155,20 @@ def session_cookie(context, timeout: float = 30.0) -> str:
     raise AssertionError("the session cookie was never written")
 
 
+def password_field(page):
+    return page.get_by_label("Password", exact=True)
+
+
+def sign_in_with_password(page, password: str) -> None:
+    """Fill the sign-in form (once it is shown) and submit it."""
+    from playwright.sync_api import expect
+
+    field = password_field(page)
+    expect(field).to_be_visible(timeout=30_000)
+    field.fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
 def screenshot(page, name: str) -> Path:
     SCREENSHOTS.mkdir(exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"

@@ -28,7 +28,9 @@ from websockets.sync.client import connect
 from tests.e2e.conftest import (
     App,
     goto,
+    password_field,
     session_cookie,
+    sign_in_with_password,
     start_app,
     stop_app,
     wait_for_app_run,
@@ -47,15 +49,8 @@ def gated_app(tmp_path_factory, app_env) -> Iterator[App]:
     stop_app(app)
 
 
-def _password_field(page):
-    return page.get_by_label("Password", exact=True)
-
-
-def _sign_in(page, password: str = "root-pass-for-tests") -> None:
-    field = _password_field(page)
-    expect(field).to_be_visible(timeout=WAIT)
-    field.fill(password)
-    page.get_by_role("button", name="Sign in").click()
+def _sign_in(page) -> None:
+    sign_in_with_password(page, "root-pass-for-tests")
 
 
 def _heading(page, name: str):
@@ -74,44 +69,37 @@ def _no_page_not_found(page) -> None:
 
 
 # ---------------------------------------------------------------- password sessions
-def test_reload_new_tab_and_bookmark_stay_signed_in(gated_app, browser) -> None:
-    context = browser.new_context()
-    try:
-        page = context.new_page()
-        page.goto(gated_app.url)
-        _sign_in(page)
-        _signed_in(page)
-        session_cookie(context)
-        page.reload()
-        _signed_in(page)
-        expect(_heading(page, "Providers")).to_be_visible()
-        tab = context.new_page()
-        tab.goto(f"{gated_app.url}/chat")  # a bookmark, in a new tab
-        _signed_in(tab)
-        expect(tab.get_by_test_id("stChatInput")).to_be_visible(timeout=WAIT)
-        _no_page_not_found(tab)
-    finally:
-        context.close()
+def _signed_in_with_cookie(page, app: App) -> str:
+    """Sign in with the password; the session cookie's value once the page wrote it."""
+    page.goto(app.url)
+    _sign_in(page)
+    _signed_in(page)
+    return session_cookie(page.context)
 
 
-def test_sign_out_revokes_the_cookie_for_good(gated_app, browser) -> None:
-    context = browser.new_context()
-    try:
-        page = context.new_page()
-        page.goto(gated_app.url)
-        _sign_in(page)
-        _signed_in(page)
-        token = session_cookie(context)
-        page.get_by_test_id("stSidebar").get_by_role("button", name="Sign out").click()
-        expect(_password_field(page)).to_be_visible(timeout=WAIT)
-    finally:
-        context.close()
+def test_reload_new_tab_and_bookmark_stay_signed_in(gated_app, page) -> None:
+    _signed_in_with_cookie(page, gated_app)
+    page.reload()
+    _signed_in(page)
+    expect(_heading(page, "Providers")).to_be_visible()
+    tab = page.context.new_page()
+    tab.goto(f"{gated_app.url}/chat")  # a bookmark, in a new tab
+    _signed_in(tab)
+    expect(tab.get_by_test_id("stChatInput")).to_be_visible(timeout=WAIT)
+    _no_page_not_found(tab)
+
+
+def test_sign_out_revokes_the_cookie_for_good(gated_app, page, browser) -> None:
+    token = _signed_in_with_cookie(page, gated_app)
+    page.get_by_test_id("stSidebar").get_by_role("button", name="Sign out").click()
+    expect(password_field(page)).to_be_visible(timeout=WAIT)
+    page.context.close()
     replay = browser.new_context()
     try:
         replay.add_cookies([{"name": COOKIE, "value": token, "url": gated_app.url}])
         page = replay.new_page()
         page.goto(f"{gated_app.url}/providers")
-        expect(_password_field(page)).to_be_visible(timeout=WAIT)
+        expect(password_field(page)).to_be_visible(timeout=WAIT)
         expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
         assert "Save key" not in page.inner_text("body")
     finally:
@@ -121,7 +109,7 @@ def test_sign_out_revokes_the_cookie_for_good(gated_app, browser) -> None:
 
 def test_a_deep_link_signed_out_leads_to_its_page_and_query(gated_app, page) -> None:
     page.goto(f"{gated_app.url}/model-selection?tab=image")
-    expect(_password_field(page)).to_be_visible(timeout=WAIT)
+    expect(password_field(page)).to_be_visible(timeout=WAIT)
     wait_for_app_run(page)
     _no_page_not_found(page)
     assert page.url.endswith("/model-selection?tab=image")
