@@ -165,9 +165,9 @@ class SessionStore:
             rows = list(session.exec(query))
         return sorted((_record(r) for r in rows), key=lambda r: -r.created)
 
-    def prune(self) -> int:
+    def prune(self, now: float | None = None) -> int:
         """Delete records that ended (revoked or expired) more than a day ago."""
-        cutoff = self.clock() - PRUNE_AFTER_S
+        cutoff = (self.clock() if now is None else now) - PRUNE_AFTER_S
         ended = (col(BrowserSession.expires) < cutoff) | (col(BrowserSession.revoked_at) < cutoff)
         with self._session() as session:
             result = session.exec(delete(BrowserSession).where(ended))

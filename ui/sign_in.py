@@ -329,7 +329,9 @@ def _first_sight(config: SignInConfig) -> str | None:
 
 
 def _start_session(user: User, config: SignInConfig, entry: str | None = None) -> str:
-    token = _sessions().create(user, config.mode, entry, config.max_age, _clock())
+    now = _clock()
+    token = _sessions().create(user, config.mode, entry, config.max_age, now)
+    _sessions().prune(now)  # sessions that ended over a day ago
     _hold(token)
     log.info("sign-in: %s signed in (%s, session %s)", user.role.value, config.mode, _short(token))
     return token
