@@ -231,18 +231,15 @@ def _request() -> Request:
         headers.get("Host"),
         tuple(headers.keys()),
         cookie if isinstance(cookie, str) and cookie else None,
-        _client_info()[1],
+        _client_address(),
     )
 
 
-def _client_info() -> tuple[str | None, str | None]:
-    """The browser's user agent and address (None for a browser on this machine; an
-    address Streamlit cannot report counts as remote)."""
-    agent, address = st.context.headers.get("User-Agent"), st.context.ip_address
-    return (
-        agent if isinstance(agent, str) else None,
-        address if address is None or isinstance(address, str) else "unknown",
-    )
+def _client_address() -> str | None:
+    """The browser's address (None for a browser on this machine; an address Streamlit
+    cannot report counts as remote)."""
+    address = st.context.ip_address
+    return address if address is None or isinstance(address, str) else "unknown"
 
 
 def _connection() -> str | None:

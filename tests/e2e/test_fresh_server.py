@@ -12,6 +12,8 @@ Every wait is for the condition the test asserts next (with a timeout), never fo
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -86,9 +88,10 @@ def test_the_sidebar_menu_moves_between_pages_and_sign_out_forgets(gated_app, pa
 
 
 def test_a_deep_link_on_a_fresh_server_lands_on_its_page_after_sign_in(gated_app, page) -> None:
-    page.goto(f"{gated_app.url}/chat")  # the very first request of this process
+    page.goto(f"{gated_app.url}/chat?topic=fresh")  # the very first request of this process
     expect(password_field(page)).to_be_visible(timeout=WAIT)
     assert page.get_by_test_id("stChatInput").count() == 0
+    assert page.get_by_text("Page not found").count() == 0
     sign_in_with_password(page, "team-pass-for-tests")
     expect(page.get_by_test_id("stChatInput")).to_be_visible(timeout=WAIT)
-    assert page.url.rstrip("/").endswith("/chat")
+    expect(page).to_have_url(re.compile(r"/chat\?topic=fresh$"))  # its query kept
