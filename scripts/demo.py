@@ -19,8 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
-from devtools.fake_providers import FakeProviderProcess  # noqa: E402
 from run import launch  # noqa: E402
+
+from devtools.fake_providers import FakeProviderProcess  # noqa: E402
 
 
 def main() -> int:
