@@ -18,10 +18,11 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
-## Start the dashboard on SQLite (data/), no secrets needed (local mode needs 127.0.0.1).
+## Start the dashboard on SQLite (data/), no secrets needed: local mode on 127.0.0.1,
+## entered through the sign-in link it prints (MODELDESK_LOCAL_TOKEN fixes its token).
 ## Another port: make run PORT=8600
 run: $(VENV)/.runtime
-	$(PY) -m streamlit run streamlit_app.py --server.address 127.0.0.1 --server.port $(PORT)
+	PORT=$(PORT) $(PY) scripts/run.py
 
 ## Install Debian's Chromium for the browser tests when it is missing.
 chromium:

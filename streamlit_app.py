@@ -43,7 +43,7 @@ home = st.Page(lambda: st.switch_page(first), title=first.title, url_path="home"
 navigation = st.navigation({"": [home], **sections}, position="hidden")
 wanted = st.query_params.pop("next", None)  # a deep link that went through the gate first
 if wanted in registered:
-    st.switch_page(registered[wanted])
+    st.switch_page(registered[wanted], query_params=st.query_params.to_dict())
 
 with st.sidebar:
     for section, pages in sections.items():

@@ -3,8 +3,9 @@
 The dashboard hands the secrets, ``st.user`` and ``st.context`` values here:
 :func:`parse_sign_in` gives a valid :class:`SignInConfig` or the problems (never values);
 :func:`local_mode_refusal` says why an unconfigured app is not local;
-:func:`role_for_identity` trusts only verified e-mails; :func:`session_problem` ends
-sessions whose sign-in no longer holds (the password throttle is :mod:`core.throttle`).
+:func:`local_request_refusal` refuses local mode through a proxy or a foreign ``Host``;
+:func:`role_for_identity` trusts only verified e-mails. The password throttle is
+:mod:`core.throttle`; browser sessions live in :mod:`core.sessions`.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-import secrets as _random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
@@ -26,7 +26,9 @@ PasswordForm = Literal["scrypt", "sha256", "plain"]
 LOCAL_USER_EMAIL = "local-admin@localhost"
 DEFAULT_IDLE_HOURS = 8.0
 IDLE_ENV = "MODELDESK_SESSION_IDLE_HOURS"
-_PROCESS_KEY = _random.token_bytes(32)  # fingerprints are only compared within one process
+DEFAULT_MAX_DAYS = 7.0
+MAX_DAYS_ENV = "MODELDESK_SESSION_MAX_DAYS"
+LOCAL_TOKEN_ENV = "MODELDESK_LOCAL_TOKEN"
 
 
 class Role(StrEnum):
@@ -79,11 +81,11 @@ class PasswordEntry:
             return passwords.verify_sha256(given, self.stored)
         return passwords.verify_plain(given, self.stored)
 
-    @property
-    def fingerprint(self) -> str:
-        """Identifies this entry (role and stored value) without revealing it."""
+    def fingerprint(self, key: bytes) -> str:
+        """Identifies this entry (role and stored value) without revealing it; the same on
+        every server that shares the app's secret key (`key` is derived from it)."""
         message = f"{self.role.value}\0{self.stored}".encode()
-        return hmac.new(_PROCESS_KEY, message, hashlib.sha256).hexdigest()[:32]
+        return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,7 @@ class SignInConfig:
     admins: frozenset[str] = frozenset()
     providers: tuple[str | None, ...] = ()  # OIDC: None = [auth] itself, else [auth.<name>]
     idle_limit: float = DEFAULT_IDLE_HOURS * 3600
+    max_age: float = DEFAULT_MAX_DAYS * 86400
 
     @property
     def weak_passwords(self) -> tuple[PasswordEntry, ...]:
@@ -104,6 +107,7 @@ class SignInConfig:
 SIGN_IN_SECTIONS = ("auth", "passwords", "roles")
 _PASSWORD_KEYS = {f"{r.value}{s}": r for r in Role for s in ("", "_sha256")}
 _ROLE_KEYS = ("super_admins", "admins")
+_ASCII_SPACE = " \t\r\n"
 _AUTH_SHARED = ("redirect_uri", "cookie_secret")
 _AUTH_PROVIDER = ("client_id", "client_secret", "server_metadata_url")
 _STRAY = {"password", "super_admin_password", "admin_password", *_PASSWORD_KEYS, *_ROLE_KEYS}
@@ -139,7 +143,9 @@ def parse_sign_in(
     entries = _password_entries(blocks.get("passwords"), where, problems)
     roles = _roles(blocks.get("roles"), where, problems)
     providers = _oidc_providers(blocks.get("auth"), where, problems)
-    idle = _idle_limit(secrets, environ or {}, where("session"), problems)
+    environ = environ or {}
+    idle = _session_limit(secrets, environ, where("session"), problems, IDLE_ENV, "idle_hours")
+    max_age = _session_limit(secrets, environ, where("session"), problems, MAX_DAYS_ENV, "max_days")
     if "auth" in secrets and "passwords" in secrets:
         problems.append(
             f"{where('passwords')}: both [auth] and [passwords] are set; keep only one way "
@@ -154,7 +160,7 @@ def parse_sign_in(
     if problems:
         return problems
     mode: SignInMode = "oidc" if providers else "password" if entries else "none"
-    return SignInConfig(mode, entries, roles[0], roles[1], providers, idle)
+    return SignInConfig(mode, entries, roles[0], roles[1], providers, idle, max_age)
 
 
 def _stray_keys(secrets: Mapping[str, Any], where: Callable[[str], str]) -> list[str]:
@@ -235,10 +241,10 @@ def _roles(
         if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
             problems.append(f"{here}: [roles] `{key}` must be a list of e-mail addresses.")
             continue
-        if any("@" not in i.strip() for i in items):
+        if any("@" not in i for i in items):
             problems.append(f"{here}: [roles] `{key}` holds an entry that is not an e-mail.")
             continue
-        lists[key] = frozenset(i.strip().lower() for i in items)
+        lists[key] = frozenset(i.strip(_ASCII_SPACE).lower() for i in items)
     if not lists.get("super_admins"):
         problems.append(f"{here}: [roles] needs a non-empty `super_admins` list.")
     return lists.get("super_admins", frozenset()), lists.get("admins", frozenset())
@@ -273,24 +279,37 @@ def _oidc_providers(
     return tuple(name for name, _ in sections)
 
 
-def _idle_limit(
-    secrets: Mapping[str, Any], environ: Mapping[str, str], here: str, problems: list[str]
+_LIMITS = {  # setting -> (seconds per unit, default, most, unit)
+    "idle_hours": (3600.0, DEFAULT_IDLE_HOURS, 24 * 90, "hours"),
+    "max_days": (86400.0, DEFAULT_MAX_DAYS, 365, "days"),
+}
+
+
+def _session_limit(
+    secrets: Mapping[str, Any],
+    environ: Mapping[str, str],
+    here: str,
+    problems: list[str],
+    env_name: str,
+    setting: str,
 ) -> float:
+    """A ``[session]`` lifetime in seconds (the environment variable wins)."""
+    per_unit, default, most, unit = _LIMITS[setting]
     session = secrets.get("session")
-    raw: Any = environ.get(IDLE_ENV) or (
-        session.get("idle_hours") if isinstance(session, Mapping) else None
+    raw: Any = environ.get(env_name) or (
+        session.get(setting) if isinstance(session, Mapping) else None
     )
     if raw is None or raw == "":
-        return DEFAULT_IDLE_HOURS * 3600
+        return default * per_unit
     try:
-        hours = float(raw)
+        amount = float(raw)
     except (TypeError, ValueError):
-        hours = -1.0
-    if not 0 < hours <= 24 * 90:
-        source = IDLE_ENV if environ.get(IDLE_ENV) else f"{here}: [session] idle_hours"
-        problems.append(f"{source} must be a number of hours (more than 0, at most 2160).")
-        return DEFAULT_IDLE_HOURS * 3600
-    return hours * 3600
+        amount = -1.0
+    if not 0 < amount <= most:
+        source = env_name if environ.get(env_name) else f"{here}: [session] {setting}"
+        problems.append(f"{source} must be a number of {unit} (more than 0, at most {most}).")
+        return default * per_unit
+    return amount * per_unit
 
 
 # ---------------------------------------------------------------- local mode
@@ -325,12 +344,61 @@ def local_mode_refusal(
     return None
 
 
+LOOPBACK_HOST_NAMES = ("localhost", "127.0.0.1", "::1")
+_PROXY_HEADERS = ("forwarded", "via")
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """True for a ``Host`` header naming this machine: localhost, 127.0.0.1 or [::1],
+    with any port."""
+    if not host:
+        return False
+    host = host.strip().lower()
+    if host.startswith("["):
+        name, _, rest = host[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else rest
+    else:
+        name, _, port = host.partition(":")
+    return name in LOOPBACK_HOST_NAMES and (port == "" or port.isdigit())
+
+
+def local_request_refusal(host: str | None, header_names: Iterable[str]) -> str | None:
+    """Why a request may not use local mode (None = it may): it must name this machine
+    in its ``Host`` and come through no proxy (no ``Forwarded``, ``X-Forwarded-*`` or
+    ``Via`` header), so a forwarder or a DNS-rebinding page is never the local user."""
+    proxied = sorted(
+        {n.lower() for n in header_names if n.lower() in _PROXY_HEADERS}
+        | {n.lower() for n in header_names if n.lower().startswith("x-forwarded-")}
+    )
+    if proxied:
+        return f"the request came through a proxy (it has a {proxied[0]} header)"
+    if not is_loopback_host(host):
+        return "the address in your browser does not name this machine (localhost or 127.0.0.1)"
+    return None
+
+
+def local_token_matches(given: str | None, expected: str) -> bool:
+    """Constant-time check of a local sign-in link's token."""
+    if not given or not expected:
+        return False
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def local_link(port: int | str, token: str) -> str:
+    """The sign-in link local mode prints to its terminal."""
+    return f"http://127.0.0.1:{port}/?token={token}"
+
+
 # ---------------------------------------------------------------- who gets which role
 def role_for_email(email: str | None, config: SignInConfig) -> Role | None:
-    """Map an e-mail to a role with the ``[roles]`` allow-lists; None = no access."""
+    """Map an e-mail to a role with the ``[roles]`` allow-lists; None = no access.
+
+    The lower-cased e-mail must equal a listed one exactly: nothing is stripped, so an
+    address with surrounding, inner or invisible characters never matches.
+    """
     if not email:
         return None
-    email = email.strip().lower()
+    email = email.lower()
     if email in config.super_admins:
         return Role.SUPER_ADMIN
     if email in config.admins:
@@ -360,35 +428,3 @@ def check_password(given: str, config: SignInConfig) -> PasswordEntry | None:
 def require_super_admin(user: User, action: str) -> None:
     if not user.is_super_admin:
         raise PermissionDenied(f"Only a super admin can {action}.")
-
-
-# ---------------------------------------------------------------- guessing and sessions
-def client_fingerprint(user_agent: str | None, address: str | None) -> str:
-    """A short, non-reversible id of the browser a session signed in from."""
-    message = f"{user_agent or ''}\0{address or ''}".encode()
-    return hmac.new(_PROCESS_KEY, message, hashlib.sha256).hexdigest()[:24]
-
-
-@dataclass(slots=True)
-class SignedIn:
-    """What a session remembers about its sign-in (kept in session state)."""
-
-    user: User
-    mode: SignInMode
-    entry: str | None  # fingerprint of the password entry used; None for OIDC
-    client: str
-    last_seen: float
-
-
-def session_problem(session: SignedIn, config: SignInConfig, client: str, now: float) -> str | None:
-    """Why a signed-in session must end now (None = it stays signed in)."""
-    if session.mode != config.mode:
-        return "The sign-in configuration changed. Please sign in again."
-    if session.entry is not None and session.entry not in {e.fingerprint for e in config.passwords}:
-        return "Your password was changed or removed. Please sign in again."
-    if now - session.last_seen > config.idle_limit:
-        hours = config.idle_limit / 3600
-        return f"You were signed out after {hours:g} h without activity."
-    if session.client != client:
-        return "This session was resumed from another browser, so it was signed out."
-    return None

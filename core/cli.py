@@ -22,6 +22,7 @@ from core.auth import LOCAL_USER
 from core.catalog import CatalogEntry
 from core.cli_config import cmd_export, cmd_import
 from core.cli_generate import CLI, cmd_generate
+from core.cli_sessions import add_sessions_parser, cmd_sessions
 from core.content import TEMPLATES
 from core.errors import (
     ConflictError,
@@ -103,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--format", default="mp3", help="audio: mp3, wav, opus, aac, flac, pcm")
 
     sub.add_parser("rotate-key", help="re-encrypt stored keys with the newest secret")
+    add_sessions_parser(sub)
     sub.add_parser("hash-password", help="print a [passwords] hash of a password read from stdin")
     export = sub.add_parser("export", help="configuration as JSON, never keys")
     export.add_argument("--out", type=Path)
@@ -338,6 +340,7 @@ COMMANDS: dict[str, Callable[[ModelDesk, argparse.Namespace, TextIO], int]] = {
     "select": cmd_select,
     "generate": cmd_generate,
     "rotate-key": cmd_rotate,
+    "sessions": cmd_sessions,
     "export": cmd_export,
     "import": cmd_import,
 }

@@ -58,6 +58,10 @@ class SharedKeys:
         """StorageUnavailable now if the secret key is malformed or unreadable."""
         _ = self.box
 
+    def derive(self, purpose: str) -> bytes:
+        """A key for `purpose` derived from the secret key (StorageUnavailable if unusable)."""
+        return self.box.derive(purpose)
+
     def decrypt(self, row: AIProvider) -> str | None:
         """The row's shared key; None when there is none; KeyUnreadable when it is lost."""
         return self.box.decrypt(row.shared_api_key) if row.shared_api_key else None

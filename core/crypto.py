@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import os
 from dataclasses import dataclass, field
@@ -39,6 +41,7 @@ class SecretBox:
                 "generate one with Fernet.generate_key()."
             ) from None
         self._fernet = MultiFernet(fernets)
+        self._newest = keys[0].strip().encode()
         self.key_count = len(fernets)
 
     def __repr__(self) -> str:
@@ -50,6 +53,11 @@ class SecretBox:
         if settings.secret_key:
             return cls([k for k in settings.secret_key.split(",") if k.strip()])
         return cls([_local_key(settings.data_dir / KEY_FILE_NAME)])
+
+    def derive(self, purpose: str) -> bytes:
+        """A key for `purpose` derived from the newest secret key: the same on every
+        server that shares it, useless for decrypting anything."""
+        return hmac.new(self._newest, b"modeldesk:" + purpose.encode(), hashlib.sha256).digest()
 
     def encrypt(self, plain: str) -> str:
         return self._fernet.encrypt(plain.encode()).decode()

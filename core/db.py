@@ -112,14 +112,15 @@ def make_engine(url: str) -> Engine:
 
 def init_db(engine: Engine) -> None:
     """Create the schema on first start (idempotent)."""
-    SQLModel.metadata.create_all(
-        engine,
-        tables=[
-            AIProvider.__table__,  # type: ignore[attr-defined]
-            SignInAttempt.__table__,  # type: ignore[attr-defined]
-            SignInGuard.__table__,  # type: ignore[attr-defined]
-        ],
-    )
+    from core.sessions import BrowserSession  # imported here: core.sessions imports core.db
+
+    tables = [
+        AIProvider.__table__,  # type: ignore[attr-defined]
+        BrowserSession.__table__,  # type: ignore[attr-defined]
+        SignInAttempt.__table__,  # type: ignore[attr-defined]
+        SignInGuard.__table__,  # type: ignore[attr-defined]
+    ]
+    SQLModel.metadata.create_all(engine, tables=tables)
 
 
 class ProviderStore:

@@ -23,7 +23,7 @@ from typing import Any, overload
 import httpx
 
 from core.account import merged
-from core.auth import User
+from core.auth import User, require_super_admin
 from core.catalog import Catalog, CatalogEntry, CatalogTarget
 from core.config import Settings, load_settings
 from core.config_io import ConfigChange, ConfigIO, ImportPlan
@@ -51,6 +51,7 @@ from core.providers.registry import Registry, discover
 from core.requester import Requester
 from core.resolution import KeyChoice, Resolution, Resolver
 from core.selection import UNCHECKED, ChoiceScope, Selection, StaleSelection, Unchecked
+from core.sessions import SessionStore
 from core.tables import AIProvider
 from core.types import AccountInfo, Capability, ModelInfo
 
@@ -128,6 +129,7 @@ class ModelDesk(ProviderAdministration):
         self.selection = Selection(self.ctx, self.resolver)
         self.generation = Generation(self.ctx, self.resolver, self.selection)
         self.config_io = ConfigIO(self.ctx)
+        self.sessions = SessionStore(self.engine, ready=self.ctx.store.ready)
 
     @property
     def settings(self) -> Settings:
@@ -150,6 +152,12 @@ class ModelDesk(ProviderAdministration):
         self.ctx.store.ready()
         self.ctx.store.list()
         self.ctx.keys.check()
+
+    def end_all_sessions(self, user: User) -> int:
+        """Sign every browser out (super admins only); returns how many were signed in."""
+        require_super_admin(user, "end every session")
+        self.sessions.prune()
+        return self.sessions.revoke_all()
 
     def close(self) -> None:
         self.ctx.client.close()

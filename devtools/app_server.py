@@ -7,6 +7,7 @@ secrets file unless one is given (then it is the app's only secrets file).
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+from core.auth import LOCAL_TOKEN_ENV, LOOPBACK_HOST_NAMES, local_link
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 60
@@ -28,11 +31,18 @@ def free_port() -> int:
 
 @dataclass
 class App:
-    """A running app: its URL, its log file, its process."""
+    """A running app: its URL, its log file, its process, local mode's sign-in token."""
 
     url: str
     log_path: Path
     process: subprocess.Popen[bytes]
+    token: str = ""
+
+    def link(self, url_path: str = "", query: str = "") -> str:
+        """`url_path` with local mode's sign-in token (the terminal link's, any page)."""
+        port = self.url.rsplit(":", 1)[1]
+        base = local_link(port, self.token).replace("/?", f"/{url_path}?", 1)
+        return f"{base}&{query}" if query else base
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -43,11 +53,14 @@ def start_app(
     env_extra: dict[str, str],
     secrets_toml: str | None = None,
     script: str = "streamlit_app.py",
+    allowed_hosts: bool = True,
 ) -> App:
     """`streamlit run <script>` (the dashboard by default) on a free loopback port; waits
     for /_stcore/health.
 
-    `secrets_toml` becomes the app's only secrets file (otherwise it has none: local mode).
+    `secrets_toml` becomes the app's only secrets file (otherwise it has none: local mode,
+    whose token is ``MODELDESK_LOCAL_TOKEN``: from `env_extra` or a new one). Like
+    ``make run`` it accepts only loopback ``Host`` names (unless `allowed_hosts` is False).
     """
     port = free_port()
     log_path = tmp / f"streamlit-{port}.log"
@@ -59,6 +72,7 @@ def start_app(
         "MODELDESK_CATALOG_TIMEOUT": "5",
         "MODELDESK_REQUEST_TIMEOUT": "5",
     }
+    env.setdefault(LOCAL_TOKEN_ENV, secrets.token_urlsafe(32))
     env.pop("DATABASE_URL", None)
     command = [
         sys.executable,
@@ -79,13 +93,15 @@ def start_app(
         "--logger.level",
         "info",
     ]
+    for host in LOOPBACK_HOST_NAMES if allowed_hosts else ():
+        command += ["--server.allowedHosts", host]
     if secrets_toml is not None:
         secrets_path = tmp / "secrets.toml"
         secrets_path.write_text(secrets_toml)
         command += ["--secrets.files", str(secrets_path)]
     with log_path.open("w") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    app = App(f"http://127.0.0.1:{port}", log_path, process)
+    app = App(f"http://127.0.0.1:{port}", log_path, process, env[LOCAL_TOKEN_ENV])
     if not _healthy(app):
         stop_app(app)
         raise RuntimeError(f"streamlit did not start:\n{log_path.read_text()[-2000:]}")

@@ -47,7 +47,19 @@ def render() -> None:
     if who.is_super_admin:
         connections.add_form(desk, who.user)
         _export_import(desk, who.user)
+        _sessions(desk, who.user)
     progressive_providers.fill_cards(desk, who, cards)
+
+
+def _sessions(desk: ModelDesk, user: User) -> None:
+    """Super admins: how many browsers are signed in, and a button that ends them all."""
+    with st.expander("Sessions", icon=":material/devices:"):
+        with reporting_errors("Reading the sessions"):
+            st.caption(f"{len(desk.sessions.active())} signed-in browser session(s).")
+        if st.button("End every session", key="end_all_sessions", icon=":material/logout:"):
+            with reporting_errors("Ending the sessions"):
+                count = desk.end_all_sessions(user)
+                st.success(f"Ended {count} session(s): everyone signs in again, you too.")
 
 
 def _plugin_errors(desk: ModelDesk) -> None:

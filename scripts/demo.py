@@ -2,7 +2,8 @@
 
 Starts ``python -m devtools.fake_providers`` (a real HTTP fake of every provider), reads
 the ``export NAME=value`` lines it prints, then runs ``streamlit run`` with those base
-URLs and a throwaway data directory, so every page can be toured with no keys and no
+URLs and a throwaway data directory (as ``make run`` does: the sign-in link is printed),
+so every page can be toured with no keys and no
 internet. Ctrl+C stops both and removes the data directory. Only requirements.txt is
 needed. ``PORT`` is the dashboard's port (default 8501), ``DEMO_PORT`` the fake's.
 """
@@ -11,29 +12,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
+
+from run import launch  # noqa: E402
 
 from devtools.fake_providers import FakeProviderProcess  # noqa: E402
-
-
-def streamlit_command(port: int) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "streamlit_app.py",
-        "--server.address",
-        "127.0.0.1",  # local mode needs a loopback-only server
-        "--server.port",
-        str(port),
-    ]
 
 
 def main() -> int:
@@ -42,9 +30,9 @@ def main() -> int:
     data_dir = tempfile.mkdtemp(prefix="modeldesk-demo-")
     env = {**fake.base_urls(), "MODELDESK_DATA_DIR": data_dir, "MODELDESK_CATALOG_TTL": "600"}
     print("Fake providers:", ", ".join(f"{k}={v}" for k, v in env.items()))
-    print(f"Open http://127.0.0.1:{port} — any key works, e.g. sk-demo-0000000000000000.")
+    print("Any key works, e.g. sk-demo-0000000000000000.")
     try:
-        return subprocess.call(streamlit_command(port), cwd=ROOT, env={**os.environ, **env})
+        return launch(port, {**os.environ, **env})
     except KeyboardInterrupt:
         return 0
     finally:

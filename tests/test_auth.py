@@ -1,5 +1,4 @@
-"""Sign-in decisions, password hashes and session binding: pure, no Streamlit
-(the password throttle is tested in tests/test_throttle.py)."""
+"""Sign-in decisions, password hashes, the throttle and session binding: pure, no Streamlit."""
 
 from __future__ import annotations
 
@@ -14,21 +13,22 @@ from core.auth import (
     LOCAL_USER,
     PersonalSettings,
     Role,
-    SignedIn,
     SignInConfig,
     User,
     check_password,
-    client_fingerprint,
     is_loopback,
+    is_loopback_host,
+    local_link,
     local_mode_refusal,
+    local_request_refusal,
+    local_token_matches,
     parse_sign_in,
     require_super_admin,
     role_for_identity,
-    session_problem,
 )
 from core.cli import main
-from core.config import read_secrets, read_secrets_file, secrets_files
-from core.errors import PermissionDenied, SecretsFileError
+from core.config import SecretsFileError, read_secrets, read_secrets_file, secrets_files
+from core.errors import PermissionDenied
 
 VALUE = "SENTINEL-value-never-shown-7731"
 AUTH = {
@@ -194,7 +194,7 @@ def test_roles_come_from_verified_e_mails_on_the_allow_lists() -> None:
         return {"is_logged_in": True, "email": email, "email_verified": verified}
 
     assert role_for_identity(claims("boss@example.com"), config) is Role.SUPER_ADMIN
-    assert role_for_identity(claims(" DEV@example.com "), config) is Role.ADMIN
+    assert role_for_identity(claims("DEV@example.com"), config) is Role.ADMIN
     assert role_for_identity(claims("dev@example.com", "true"), config) is Role.ADMIN
     assert role_for_identity(claims("stranger@example.com"), config) is None
     assert role_for_identity(claims("boss@example.com", False), config) is None
@@ -232,47 +232,100 @@ def test_the_cli_prints_a_hash_of_the_password_on_stdin(monkeypatch) -> None:
     assert main(["hash-password"], out=io.StringIO()) == 2
 
 
-# ---------------------------------------------------------------- session binding
-def _signed_in(config: SignInConfig, now: float = 0.0) -> SignedIn:
-    entry = check_password("root-pass", config)
-    assert entry is not None
-    user = User("super_admin@password", entry.role)
-    return SignedIn(user, config.mode, entry.fingerprint, client_fingerprint("UA", None), now)
-
-
-def test_a_session_ends_when_its_password_changes_or_goes() -> None:
-    config = config_of({"passwords": {"super_admin": "root-pass", "admin": "team-pass"}})
-    session = _signed_in(config)
-    client = client_fingerprint("UA", None)
-    assert session_problem(session, config, client, now=1.0) is None
-    same = config_of({"passwords": {"super_admin": "root-pass", "admin": "changed"}})
-    assert session_problem(session, same, client, now=1.0) is None  # only its own entry counts
-    changed = config_of({"passwords": {"super_admin": "root-pass-2"}})
-    assert "password was changed" in str(session_problem(session, changed, client, now=1.0))
-    to_oidc = config_of(OIDC)
-    assert "configuration changed" in str(session_problem(session, to_oidc, client, now=1.0))
-
-
-def test_a_session_expires_after_the_idle_limit() -> None:
+# ---------------------------------------------------------------- session lifetimes
+def test_session_lifetimes_come_from_the_environment_or_the_session_section() -> None:
     secrets = {"passwords": {"super_admin": "root-pass"}}
     config = config_of(secrets)
-    assert config.idle_limit == 8 * 3600
-    session = _signed_in(config, now=100.0)
-    client = client_fingerprint("UA", None)
-    assert session_problem(session, config, client, now=100.0 + 8 * 3600) is None
-    assert "8 h" in str(session_problem(session, config, client, now=101.0 + 8 * 3600))
+    assert (config.idle_limit, config.max_age) == (8 * 3600, 7 * 86400)
     short = config_of(secrets, environ={"MODELDESK_SESSION_IDLE_HOURS": "0.5"})
     assert short.idle_limit == 1800
-    assert session_problem(session, short, client, now=1901.0) is not None
-    from_file = config_of({**secrets, "session": {"idle_hours": 2}})
-    assert from_file.idle_limit == 7200
+    from_file = config_of({**secrets, "session": {"idle_hours": 2, "max_days": 1.5}})
+    assert (from_file.idle_limit, from_file.max_age) == (7200, 1.5 * 86400)
+    env = config_of(
+        {**secrets, "session": {"max_days": 30}}, environ={"MODELDESK_SESSION_MAX_DAYS": "2"}
+    )
+    assert env.max_age == 2 * 86400
+    for bad in ("0", "-1", "366", "soon"):
+        problems = parse_sign_in(secrets, environ={"MODELDESK_SESSION_MAX_DAYS": bad})
+        assert problems == [
+            "MODELDESK_SESSION_MAX_DAYS must be a number of days (more than 0, at most 365)."
+        ]
 
 
-def test_a_session_resumed_from_another_client_ends() -> None:
-    config = config_of({"passwords": {"super_admin": "root-pass"}})
-    session = _signed_in(config)
-    assert session_problem(session, config, client_fingerprint("Other UA", None), 1.0)
-    assert session_problem(session, config, client_fingerprint("UA", "10.0.0.9"), 1.0)
+# ---------------------------------------------------------------- local mode's requests
+@pytest.mark.parametrize(
+    ("host", "local"),
+    [
+        ("localhost", True),
+        ("localhost:8501", True),
+        ("127.0.0.1:8501", True),
+        ("[::1]:8501", True),
+        ("[::1]", True),
+        ("LOCALHOST:8501", True),
+        (None, False),
+        ("", False),
+        ("evil.example:8501", False),
+        ("localhost.evil.example", False),
+        ("127.0.0.1.nip.io:8501", False),
+        ("192.168.1.5:8501", False),
+        ("127.0.0.2:8501", False),
+        ("localhost:85x1", False),
+        ("user@localhost", False),
+    ],
+)
+def test_only_a_loopback_host_header_names_this_machine(host, local) -> None:
+    assert is_loopback_host(host) is local
+
+
+def test_local_mode_is_refused_through_a_proxy_or_under_a_foreign_host() -> None:
+    assert local_request_refusal("127.0.0.1:8501", ["Host", "User-Agent", "Cookie"]) is None
+    for header in ("X-Forwarded-For", "x-forwarded-host", "X-Forwarded-Proto", "Via", "Forwarded"):
+        refusal = local_request_refusal("127.0.0.1:8501", ["Host", header])
+        assert refusal is not None and "proxy" in refusal
+    assert "does not name this machine" in str(local_request_refusal("evil.example:8501", []))
+    assert local_request_refusal(None, []) is not None
+
+
+def test_the_local_link_token_is_compared_exactly() -> None:
+    assert local_token_matches("s3cret-token", "s3cret-token")
+    assert not local_token_matches("s3cret-tokeN", "s3cret-token")
+    assert not local_token_matches("s3cret-token ", "s3cret-token")
+    assert not local_token_matches("", "")
+    assert not local_token_matches(None, "s3cret-token")
+    assert local_link(8501, "abc") == "http://127.0.0.1:8501/?token=abc"
+
+
+def test_listed_e_mails_match_exactly_after_lower_casing_only() -> None:
+    config = config_of(OIDC)
+
+    def role(email: str) -> Role | None:
+        return role_for_identity(
+            {"is_logged_in": True, "email": email, "email_verified": True}, config
+        )
+
+    assert role("Boss@Example.COM") is Role.SUPER_ADMIN
+    for spoof in (
+        "boss@example.com\u00a0",
+        "\u00a0boss@example.com",
+        "boss@example.com\u200b",
+        "bo\u200bss@example.com",
+        "boss@example.com\u3000",
+        " boss@example.com",
+        "boss@example.com\t",
+        "boss @example.com",
+    ):
+        assert role(spoof) is None, repr(spoof)
+    padded = config_of({**OIDC, "roles": {"super_admins": [" boss@example.com\t"]}})
+    assert "boss@example.com" in padded.super_admins  # ASCII padding in the file is dropped
+
+
+def test_password_entry_fingerprints_are_keyed_and_stable() -> None:
+    config = config_of({"passwords": {"super_admin": "root-pass", "admin": "team-pass"}})
+    entry = config.passwords[0]
+    again = config_of({"passwords": {"super_admin": "root-pass"}}).passwords[0]
+    assert entry.fingerprint(b"k" * 32) == again.fingerprint(b"k" * 32)  # across parses
+    assert entry.fingerprint(b"k" * 32) != entry.fingerprint(b"j" * 32)
+    assert entry.fingerprint(b"k" * 32) != config.passwords[1].fingerprint(b"k" * 32)
 
 
 # ---------------------------------------------------------------- the rest
@@ -288,7 +341,7 @@ def test_personal_settings_never_show_keys_in_repr() -> None:
 
 def test_password_entries_never_show_their_value_in_repr() -> None:
     config = config_of({"passwords": {"super_admin": VALUE}})
-    assert VALUE not in repr(config) and VALUE not in config.passwords[0].fingerprint
+    assert VALUE not in repr(config) and VALUE not in config.passwords[0].fingerprint(b"k")
 
 
 def test_only_super_admins_pass_the_guard() -> None:

@@ -23,7 +23,7 @@ def _demo():
 
 
 @pytest.mark.parametrize("ending", ["exits", "ctrl+c"])
-def test_the_demo_uses_its_port_and_removes_its_data_on_exit(monkeypatch, ending) -> None:
+def test_the_demo_uses_its_port_and_removes_its_data_on_exit(monkeypatch, ending, capsys) -> None:
     demo = _demo()
     seen: dict = {}
 
@@ -31,6 +31,7 @@ def test_the_demo_uses_its_port_and_removes_its_data_on_exit(monkeypatch, ending
         data = Path(env["MODELDESK_DATA_DIR"])
         (data / "modeldesk.db").write_text("demo data")
         seen.update(command=command, data=data, base=env["OPENROUTER_BASE_URL"])
+        seen.update(token=env["MODELDESK_LOCAL_TOKEN"])
         if ending == "ctrl+c":
             raise KeyboardInterrupt
         return 0
@@ -42,6 +43,32 @@ def test_the_demo_uses_its_port_and_removes_its_data_on_exit(monkeypatch, ending
     assert seen["command"][-2:] == ["--server.port", "8600"]
     assert seen["base"].startswith("http://127.0.0.1:")  # pointed at the fake
     assert not seen["data"].exists()
+    assert f"http://127.0.0.1:8600/?token={seen['token']}" in capsys.readouterr().out
+
+
+def test_make_run_prints_the_link_and_accepts_only_loopback_hosts(monkeypatch, capsys) -> None:
+    spec = importlib.util.spec_from_file_location("run", ROOT / "scripts" / "run.py")
+    assert spec is not None and spec.loader is not None
+    run = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run)
+    seen: dict = {}
+
+    def streamlit(command: list[str], cwd: Path, env: dict[str, str]) -> int:
+        seen.update(command=command, env=env)
+        return 0
+
+    monkeypatch.setattr(subprocess, "call", streamlit)
+    assert run.launch(8601, {"MODELDESK_LOCAL_TOKEN": "fixed-token"}) == 0
+    assert "http://127.0.0.1:8601/?token=fixed-token" in capsys.readouterr().out
+    assert seen["env"]["MODELDESK_LOCAL_TOKEN"] == "fixed-token"
+    command = " ".join(seen["command"])
+    for host in ("localhost", "127.0.0.1", "::1"):
+        assert f"--server.allowedHosts {host}" in command
+    assert "--server.address 127.0.0.1" in command
+    run.launch(8601, {})
+    token = seen["env"]["MODELDESK_LOCAL_TOKEN"]
+    assert len(token) >= 32 and f"?token={token}" in capsys.readouterr().out  # a new one
+    assert "scripts/run.py" in (ROOT / "Makefile").read_text().split("\nrun:", 1)[1]
 
 
 def test_a_client_that_goes_away_leaves_no_traceback(capsys) -> None:

@@ -28,10 +28,14 @@ def secrets_read() -> SecretsRead:
     """The one reading of the secrets files, for settings and sign-in alike: the files
     Streamlit reads (``secrets.files``) plus ``MODELDESK_SECRETS_FILE``. Re-read only
     when a file changes, so an edited password takes effect without a restart."""
-    files = secrets_files(
+    return _read_cached(tuple((str(path), _stamp(path)) for path in secrets_paths()))
+
+
+def secrets_paths() -> list[Path]:
+    """The secrets files read, in order (some may not exist)."""
+    return secrets_files(
         get_option("secrets.files"), explicit=config_module.is_manually_set("secrets.files")
     )
-    return _read_cached(tuple((str(path), _stamp(path)) for path in files))
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:
@@ -82,7 +86,8 @@ def send_to_entrypoint(url_path: str) -> None:
     goes through the entrypoint instead, so sign-in and roles always apply; where
     there is no entrypoint to go to, it shows nothing."""
     try:
-        st.switch_page("streamlit_app.py", query_params={"next": url_path})
+        query = {**st.query_params.to_dict(), "next": url_path}  # keeps the link's own query
+        st.switch_page("streamlit_app.py", query_params=query)
     except StreamlitAPIException:
         st.stop()
 

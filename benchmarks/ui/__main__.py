@@ -11,6 +11,8 @@ from cryptography.fernet import Fernet
 
 from benchmarks.ui import __doc__ as overview
 from benchmarks.ui import report, scenarios
+from benchmarks.ui.browser import LOCAL_TOKEN
+from core.auth import LOCAL_TOKEN_ENV
 from devtools.app_server import start_app, stop_app
 from devtools.fake_providers import FakeProviderProcess
 
@@ -25,7 +27,11 @@ def main() -> None:
     )
     parser.parse_args()
     with FakeProviderProcess(counts=COUNTS) as fake, tempfile.TemporaryDirectory() as tmp:
-        env = {**fake.base_urls(), "MODELDESK_SECRET_KEY": Fernet.generate_key().decode()}
+        env = {
+            **fake.base_urls(),
+            "MODELDESK_SECRET_KEY": Fernet.generate_key().decode(),
+            LOCAL_TOKEN_ENV: LOCAL_TOKEN,
+        }
         data_dir = Path(tmp) / "data"
         scenarios.progress("saving a shared key and a chat model")
         scenarios.configure(env, data_dir)

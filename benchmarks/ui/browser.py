@@ -4,6 +4,7 @@ and at Chromium's network layer), on the DOM and on the screen, per chat reply."
 from __future__ import annotations
 
 import base64
+import secrets
 import time
 from itertools import pairwise
 from typing import Any
@@ -11,6 +12,14 @@ from typing import Any
 from devtools.page_scripts import on_websocket_message
 
 # Before Streamlit connects: keep (epoch ms, text) of every websocket frame the page gets.
+LOCAL_TOKEN = secrets.token_urlsafe(16)  # the app's MODELDESK_LOCAL_TOKEN (local mode's link)
+
+
+def signed_in_link(url: str, path: str) -> str:
+    """`path` through local mode's sign-in link."""
+    return f"{url}/{path}?token={LOCAL_TOKEN}"
+
+
 STAMP_WEBSOCKET_JS = on_websocket_message(
     """
     window.__frames = [];
@@ -92,7 +101,7 @@ async def open_chat(browser: Any, url: str) -> tuple[Any, Any, WireFrames]:
     page = await context.new_page()
     page.set_default_timeout(180_000)
     await wire.attach(context, page)
-    await page.goto(f"{url}/chat")
+    await page.goto(signed_in_link(url, "chat"))
     await page.get_by_test_id("stChatInputTextArea").wait_for()
     return context, page, wire
 

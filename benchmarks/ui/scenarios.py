@@ -12,7 +12,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from benchmarks.ui.browser import open_chat, send
+from benchmarks.ui.browser import open_chat, send, signed_in_link
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 from devtools.fake_providers import FakeProviderProcess
 from devtools.seed import seed_shared_chat
@@ -293,7 +293,7 @@ async def _one_hung_sample(browser: Any, app_url: str) -> dict[str, float]:
     await context.add_init_script(WATCH_PROVIDER_CARDS_JS)
     page = await context.new_page()
     page.set_default_timeout(120_000)
-    await page.goto(f"{app_url}/providers")
+    await page.goto(signed_in_link(app_url, "providers"))
     healthy = list(HEALTHY_LATENCY)
     await page.wait_for_function(
         "slugs => slugs.every(s => (window.__cards[s] || {}).filled)", arg=healthy

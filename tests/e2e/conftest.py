@@ -6,6 +6,7 @@ log file that the leak test reads. Screenshots land in tests/e2e/screenshots/.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from devtools.page_scripts import on_websocket_message
 
 __all__ = ["App", "free_port", "start_app", "stop_app"]  # test modules import them from here
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+SESSION_COOKIE = "modeldesk_session"
 
 pytestmark = pytest.mark.e2e
 
@@ -126,8 +128,9 @@ def wait_for_app_run(page, timeout: float = 30_000) -> None:
 
 
 def goto(page, app: App, url_path: str = "") -> None:
-    """Open `url_path` (a new session) and wait for its first run to finish."""
-    page.goto(f"{app.url}/{url_path}")
+    """Open `url_path` (a new session) and wait for its first run to finish; in local mode
+    through the terminal's sign-in link (a browser already signed in just drops its token)."""
+    page.goto(app.link(url_path))
     wait_for_app_run(page)
 
 
@@ -137,6 +140,33 @@ def open_page(page, title: str) -> None:
     sidebar = page.get_by_test_id("stSidebar")
     sidebar.locator("a").filter(has=page.get_by_text(title, exact=True)).first.click()
     wait_for_app_run(page)
+
+
+def session_cookie(context, timeout: float = 30.0) -> str:
+    """The value of the session cookie once the page has written it (SameSite=Strict,
+    Path=/), polling the browser's cookie jar for up to `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [c for c in context.cookies() if c["name"] == SESSION_COOKIE and c["value"]]
+        if found:
+            assert found[0]["sameSite"] == "Strict" and found[0]["path"] == "/"
+            return found[0]["value"]
+        time.sleep(0.1)  # polling interval
+    raise AssertionError("the session cookie was never written")
+
+
+def password_field(page):
+    return page.get_by_label("Password", exact=True)
+
+
+def sign_in_with_password(page, password: str) -> None:
+    """Fill the sign-in form (once it is shown) and submit it."""
+    from playwright.sync_api import expect
+
+    field = password_field(page)
+    expect(field).to_be_visible(timeout=30_000)
+    field.fill(password)
+    page.get_by_role("button", name="Sign in").click()
 
 
 def screenshot(page, name: str) -> Path:

@@ -12,10 +12,18 @@ Every wait is for the condition the test asserts next (with a timeout), never fo
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import screenshot, start_app, stop_app
+from tests.e2e.conftest import (
+    password_field,
+    screenshot,
+    sign_in_with_password,
+    start_app,
+    stop_app,
+)
 
 pytestmark = pytest.mark.e2e
 PASSWORDS = '[passwords]\nsuper_admin = "root-pass-for-tests"\nadmin = "team-pass-for-tests"\n'
@@ -36,17 +44,6 @@ def gated_app(tmp_path, app_env):
     stop_app(app)
 
 
-def _password_field(page):
-    return page.locator("input[type=password]")
-
-
-def _sign_in(page, password: str) -> None:
-    field = _password_field(page)
-    expect(field).to_be_visible(timeout=WAIT)
-    field.fill(password)
-    page.get_by_role("button", name="Sign in").click()
-
-
 def _heading(page, name: str):
     return page.get_by_role("heading", name=name, exact=True)
 
@@ -54,14 +51,14 @@ def _heading(page, name: str):
 def test_first_request_to_an_admin_page_shows_no_admin_content(gated_app, page) -> None:
     page.add_init_script(NAV_WATCH)
     page.goto(f"{gated_app.url}/providers")  # the very first request of this process
-    expect(_password_field(page)).to_be_visible(timeout=WAIT)  # sent to the sign-in gate
+    expect(password_field(page)).to_be_visible(timeout=WAIT)  # sent to the sign-in gate
     assert "Save key" not in page.inner_text("body")
     assert page.evaluate("window.__navSeen") is False  # no page list flashed
     page.goto(gated_app.url)
-    expect(_password_field(page)).to_be_visible(timeout=WAIT)
+    expect(password_field(page)).to_be_visible(timeout=WAIT)
     assert "Save key" not in page.inner_text("body")
     screenshot(page, "00-sign-in")
-    _sign_in(page, "root-pass-for-tests")
+    sign_in_with_password(page, "root-pass-for-tests")
     expect(page.get_by_role("button", name="Save key").first).to_be_visible(timeout=WAIT)
     menu = page.get_by_test_id("stSidebar")
     for title in ("Providers", "Model Selection", "Chat", "Audio"):
@@ -71,9 +68,9 @@ def test_first_request_to_an_admin_page_shows_no_admin_content(gated_app, page) 
 
 def test_wrong_password_and_admin_role(gated_app, page) -> None:
     page.goto(gated_app.url)
-    _sign_in(page, "not-the-password")
+    sign_in_with_password(page, "not-the-password")
     expect(page.get_by_text("Wrong password.")).to_be_visible(timeout=WAIT)
-    _sign_in(page, "team-pass-for-tests")
+    sign_in_with_password(page, "team-pass-for-tests")
     expect(page.get_by_text("My own key").first).to_be_visible(timeout=WAIT)  # personal keys
     body = page.inner_text("body")
     assert "admin" in body and "Save key" not in body and "Settings" not in body
@@ -81,19 +78,20 @@ def test_wrong_password_and_admin_role(gated_app, page) -> None:
 
 def test_the_sidebar_menu_moves_between_pages_and_sign_out_forgets(gated_app, page) -> None:
     page.goto(gated_app.url)
-    _sign_in(page, "team-pass-for-tests")
+    sign_in_with_password(page, "team-pass-for-tests")
     page.get_by_test_id("stSidebar").get_by_role("link", name="Chat").click()
     expect(page.get_by_test_id("stChatInput")).to_be_visible(timeout=WAIT)
     assert page.url.rstrip("/").endswith("/chat")
     page.get_by_test_id("stSidebar").get_by_role("button", name="Sign out").click()
-    expect(_password_field(page)).to_be_visible(timeout=WAIT)
+    expect(password_field(page)).to_be_visible(timeout=WAIT)
     assert page.get_by_test_id("stChatInput").count() == 0
 
 
 def test_a_deep_link_on_a_fresh_server_lands_on_its_page_after_sign_in(gated_app, page) -> None:
-    page.goto(f"{gated_app.url}/chat")  # the very first request of this process
-    expect(_password_field(page)).to_be_visible(timeout=WAIT)
+    page.goto(f"{gated_app.url}/chat?topic=fresh")  # the very first request of this process
+    expect(password_field(page)).to_be_visible(timeout=WAIT)
     assert page.get_by_test_id("stChatInput").count() == 0
-    _sign_in(page, "team-pass-for-tests")
+    assert page.get_by_text("Page not found").count() == 0
+    sign_in_with_password(page, "team-pass-for-tests")
     expect(page.get_by_test_id("stChatInput")).to_be_visible(timeout=WAIT)
-    assert page.url.rstrip("/").endswith("/chat")
+    expect(page).to_have_url(re.compile(r"/chat\?topic=fresh$"))  # its query kept

@@ -104,7 +104,7 @@ def test_1_healthy_catalogues_show_while_a_hung_provider_loads(
     selection_fake.configure("openrouter", latency=HEALTHY_LATENCY)
     page.context.add_init_script(_STAMP_JS)
     try:
-        page.goto(f"{selection_app.url}/model-selection")
+        page.goto(selection_app.link("model-selection"))
         page.wait_for_function(_HEALTHY_WHILE_LOADING_JS, timeout=30_000)
         _dismiss_not_found(page)
         screenshot(page, "selection-01-loading")
@@ -126,7 +126,7 @@ def test_1_healthy_catalogues_show_while_a_hung_provider_loads(
 
 
 def test_2_search_filters_as_you_type(selection_app: App, page) -> None:
-    page.goto(f"{selection_app.url}/model-selection")
+    page.goto(selection_app.link("model-selection"))
     expect(_panel(page)).to_contain_text(re.compile(r"Found [\d,]+ models"))
     wait_for_app_run(page)
     everything = _found(page)
@@ -142,7 +142,7 @@ def test_2_search_filters_as_you_type(selection_app: App, page) -> None:
 
 
 def test_3_detail_panel_and_chart(selection_app: App, page) -> None:
-    page.goto(f"{selection_app.url}/model-selection")
+    page.goto(selection_app.link("model-selection"))
     expect(_panel(page)).to_contain_text(re.compile(r"Found [\d,]+ models"))
     wait_for_app_run(page)
     expect(page.get_by_text(re.compile(r"Chat → OpenRouter · .+ \(priority 10"))).to_be_visible()

@@ -14,7 +14,9 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import App, start_app, stop_app
+from core.db import make_engine
+from core.sessions import SessionStore
+from tests.e2e.conftest import App, session_cookie, start_app, stop_app
 
 pytestmark = pytest.mark.e2e
 WAIT = 30_000
@@ -111,3 +113,29 @@ def test_an_unverified_e_mail_gets_no_role_even_on_the_list(oidc_app, page) -> N
     page.get_by_role("button", name="Sign out").click()
     _end_provider_session(page)
     expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=WAIT)
+
+
+def test_an_oidc_sign_in_survives_reload_and_new_tab_and_is_in_the_database(oidc_app, page) -> None:
+    _sign_in_as(page, oidc_app, "boss@example.com")
+    expect(page.get_by_role("button", name="Save key").first).to_be_visible(timeout=WAIT)
+    token = session_cookie(page.context)
+    page.reload()
+    expect(page.get_by_role("button", name="Save key").first).to_be_visible(timeout=WAIT)
+    tab = page.context.new_page()
+    tab.goto(oidc_app.url.replace("127.0.0.1", "localhost") + "/chat")
+    expect(tab.get_by_test_id("stChatInput")).to_be_visible(timeout=WAIT)
+    engine = make_engine(f"sqlite:///{oidc_app.log_path.parent / 'data' / 'modeldesk.db'}")
+    try:
+        record = SessionStore(engine).lookup(token)
+    finally:
+        engine.dispose()
+    assert record is not None and record.mode == "oidc" and record.revoked_at is None
+    assert record.user.email == "boss@example.com"
+    tab.get_by_test_id("stSidebar").get_by_role("button", name="Sign out").click()
+    _end_provider_session(tab)
+    expect(tab.get_by_role("button", name="Sign in")).to_be_visible(timeout=WAIT)
+    engine = make_engine(f"sqlite:///{oidc_app.log_path.parent / 'data' / 'modeldesk.db'}")
+    try:
+        assert SessionStore(engine).lookup(token).revoked_at is not None  # type: ignore[union-attr]
+    finally:
+        engine.dispose()

@@ -68,7 +68,7 @@ def _card(page, slug: str):
 
 def test_healthy_providers_fill_while_a_hung_one_is_still_loading(own_app, page, hung) -> None:
     page.add_init_script(WATCH_CARDS)
-    page.goto(f"{own_app.url}/providers")
+    page.goto(own_app.link("providers"))
     for slug in HEALTHY:
         expect(_card(page, slug)).to_contain_text("Catalogue latency")
     page.set_viewport_size({"width": 1400, "height": _layout(page)["height"]})

@@ -16,12 +16,13 @@ import streamlit as st
 from cryptography.fernet import Fernet
 from streamlit.testing.v1 import AppTest
 
-from core.auth import PersonalSettings
+from core.auth import LOCAL_USER, PersonalSettings
 from core.config import load_settings
 from core.db import make_engine
+from core.service import ModelDesk
 from core.throttle import SignInThrottle
 from devtools.fake_providers import FakeProviderServer
-from tests.ui.entrypoint import entrypoint, listen, local_browser
+from tests.ui.entrypoint import LOCAL_TOKEN, browser, entrypoint, listen, local_browser
 from ui import sign_in
 
 VALUE = "SENTINEL-secret-value-4410"
@@ -84,6 +85,26 @@ def everything(at: AppTest) -> str:
     return "\n".join(str(p) for p in parts)
 
 
+COOKIE_WRITE = "modeldesk_session="
+COOKIE_CLEAR = "modeldesk_session=; Max-Age=0"
+
+
+def desk() -> ModelDesk:
+    from ui.state import get_desk
+
+    return get_desk()
+
+
+def held_token(at: AppTest) -> str:
+    """The session token this AppTest session signed in with (its browser's cookie)."""
+    return at.session_state["modeldesk_session_held"].token
+
+
+def htmls(at: AppTest) -> list[str]:
+    """The bodies of every st.html on the page (the cookie scripts among them)."""
+    return [str(e.proto.body) for e in at.get("html")]
+
+
 def sign_in_with(at: AppTest, password: str) -> AppTest:
     at.text_input[0].input(password)
     return at.button[0].click().run()
@@ -110,7 +131,8 @@ def test_a_broken_sign_in_configuration_shows_only_the_error_page(text, tmp_path
     assert not at.exception
     assert "sign-in is misconfigured" in at.title[0].value
     shown = everything(at)
-    assert str(path).replace(".", "\\.") in shown or str(path) in shown  # names the file
+    assert path.name in shown.replace("\\.", ".")  # names the file...
+    assert str(path.parent) not in shown.replace("\\.", ".")  # ...never where it is
     assert VALUE not in shown
     assert not at.text_input and not at.sidebar.button  # no sign-in form, no dashboard
     assert "modeldesk_user" not in at.session_state
@@ -141,10 +163,53 @@ def test_an_unconfigured_app_not_on_loopback_shows_the_setup_page(address) -> No
 
 
 def test_an_unconfigured_app_refuses_a_remote_browser(monkeypatch) -> None:
-    monkeypatch.setattr(sign_in, "_client_info", lambda: ("Firefox", "203.0.113.9"))
+    browser(monkeypatch, address="203.0.113.9")
     at = app().run()
     assert at.title[0].value == "Set up sign-in"
     assert "not on the machine" in at.warning[0].value
+
+
+def test_local_mode_without_the_terminal_link_says_where_to_find_it() -> None:
+    at = entrypoint(token=None).run()
+    assert not at.exception
+    assert at.title[0].value == "ModelDesk"
+    assert "printed in the terminal" in at.warning[0].value
+    assert "modeldesk_user" not in at.session_state and not at.sidebar.info
+
+
+def test_local_mode_with_a_wrong_token_signs_nobody_in(caplog) -> None:
+    at = entrypoint(token=LOCAL_TOKEN[:-1] + "X").run()
+    assert at.title[0].value == "ModelDesk" and "wrong" in at.info[0].value
+    assert "modeldesk_user" not in at.session_state
+    assert LOCAL_TOKEN[:-1] not in caplog.text
+
+
+def test_the_terminal_link_signs_in_and_leaves_the_address_bar() -> None:
+    at = entrypoint().run()
+    assert at.title[0].value == "Providers"
+    assert "token" not in at.query_params
+    assert any(COOKIE_WRITE in html for html in htmls(at))  # the browser keeps the session
+
+
+@pytest.mark.parametrize(
+    ("host", "headers", "reason"),
+    [
+        ("evil.example:8501", (), "does not name this machine"),
+        ("192.168.1.20:8501", (), "does not name this machine"),
+        (None, (), "does not name this machine"),
+        ("127.0.0.1:8501", ("X-Forwarded-For",), "proxy"),
+        ("localhost:8501", ("X-Forwarded-Host",), "proxy"),
+        ("localhost:8501", ("Via",), "proxy"),
+        ("localhost:8501", ("Forwarded",), "proxy"),
+    ],
+)
+def test_local_mode_is_refused_under_a_foreign_host_or_through_a_proxy(
+    monkeypatch, host, headers, reason
+) -> None:
+    browser(monkeypatch, host=host, headers=headers)
+    at = entrypoint().run()  # even with the right token
+    assert at.title[0].value == "Set up sign-in" and reason in at.warning[0].value
+    assert "modeldesk_user" not in at.session_state
 
 
 def test_community_cloud_is_never_local(monkeypatch) -> None:
@@ -231,10 +296,12 @@ def test_changing_the_password_ends_the_session(tmp_path) -> None:
     path = secrets_file(tmp_path, PASSWORDS)
     at = sign_in_with(app().run(), "root-pass")
     assert at.title[0].value == "Providers"
+    token = held_token(at)
     path.write_text(PASSWORDS.replace("root-pass", "new-root-pass") + "\n")
     at.run()
     assert at.title[0].value == "ModelDesk"
     assert "password was changed" in at.info[0].value
+    assert desk().sessions.lookup(token).revoked_at is not None
     assert "modeldesk_user" not in at.session_state
 
 
@@ -252,13 +319,78 @@ def test_an_idle_session_expires(tmp_path, monkeypatch) -> None:
     assert at.title[0].value == "ModelDesk" and "1 h without activity" in at.info[0].value
 
 
-def test_a_session_resumed_from_another_browser_is_signed_out(tmp_path, monkeypatch) -> None:
+def test_a_session_taken_over_by_another_connection_is_signed_out(tmp_path, monkeypatch) -> None:
+    """Streamlit lets a new websocket presenting a session id take over that session: the
+    sign-in it holds must not count for the taker (no cookie), and its memory is wiped."""
     secrets_file(tmp_path, PASSWORDS)
     at = sign_in_with(app().run(), "root-pass")
     assert at.title[0].value == "Providers"
-    local_browser(monkeypatch, agent="curl/8.0")
+    personal = PersonalSettings()
+    personal.keys["openrouter"] = "sk-or-personal-" + VALUE
+    at.session_state["modeldesk_personal"] = personal
+    browser(monkeypatch, connection="websocket-of-the-taker")
     at.run()
-    assert at.title[0].value == "ModelDesk" and "another browser" in at.info[0].value
+    assert at.title[0].value == "ModelDesk"
+    assert "modeldesk_user" not in at.session_state
+    assert "modeldesk_personal" not in at.session_state
+
+
+def test_a_reconnect_presenting_the_cookie_keeps_the_session(tmp_path, monkeypatch) -> None:
+    secrets_file(tmp_path, PASSWORDS)
+    at = sign_in_with(app().run(), "root-pass")
+    token = held_token(at)
+    at.session_state["chat_system"] = "You are terse."
+    browser(monkeypatch, cookie=token, connection="websocket-2")
+    at.run()
+    assert at.title[0].value == "Providers" and at.session_state["chat_system"]
+
+
+def test_a_valid_cookie_signs_a_new_tab_in(tmp_path, monkeypatch) -> None:
+    secrets_file(tmp_path, PASSWORDS)
+    token = held_token(sign_in_with(app().run(), "team-pass"))
+    browser(monkeypatch, cookie=token, connection="another-tab")
+    tab = app().run()
+    assert tab.title[0].value == "Providers"
+    assert tab.session_state["modeldesk_user"].role.value == "admin"
+    assert not any(COOKIE_WRITE in html for html in htmls(tab))  # it already has it
+    browser(monkeypatch, cookie=token + "x", connection="forged")
+    assert app().run().title[0].value == "ModelDesk"
+
+
+def test_sign_out_revokes_the_cookie_everywhere(tmp_path, monkeypatch) -> None:
+    secrets_file(tmp_path, PASSWORDS)
+    at = sign_in_with(app().run(), "root-pass")
+    token = held_token(at)
+    at.sidebar.button[0].click().run()
+    assert at.title[0].value == "ModelDesk" and "signed out" in at.info[0].value
+    assert desk().sessions.lookup(token).revoked_at is not None
+    browser(monkeypatch, cookie=token, connection="replayed")
+    replay = app().run()
+    assert replay.title[0].value == "ModelDesk" and "modeldesk_user" not in replay.session_state
+    assert any(COOKIE_CLEAR in html for html in htmls(replay))  # the browser drops it
+
+
+def test_a_revocation_elsewhere_signs_out_at_the_next_run(tmp_path) -> None:
+    secrets_file(tmp_path, PASSWORDS)
+    at = sign_in_with(app().run(), "root-pass")
+    assert desk().end_all_sessions(LOCAL_USER) == 1
+    at.run()
+    assert at.title[0].value == "ModelDesk" and "modeldesk_user" not in at.session_state
+
+
+def test_without_the_database_nobody_is_signed_in(tmp_path, monkeypatch) -> None:
+    secrets_file(tmp_path, PASSWORDS)
+    at = sign_in_with(app().run(), "root-pass")
+    token = held_token(at)
+    desk().close()
+    blocked = tmp_path / "blocked"
+    blocked.mkdir()
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{blocked}")
+    st.cache_resource.clear()
+    browser(monkeypatch, cookie=token, connection="after-the-outage")
+    for run in (at.run(), app().run()):
+        assert "cannot use its storage" in run.error[0].value
+        assert "modeldesk_user" not in run.session_state and not run.sidebar.button
 
 
 def test_sign_out_forgets_the_whole_session(tmp_path) -> None:
@@ -273,6 +405,7 @@ def test_sign_out_forgets_the_whole_session(tmp_path) -> None:
     at.run()
     at.sidebar.button[0].click().run()
     assert at.title[0].value == "ModelDesk"
+    assert "modeldesk_session_held" not in at.session_state
     gone = ("modeldesk_personal", "modeldesk_user", "chat_history", "image_gallery", "chat_system")
     assert not [key for key in gone if key in at.session_state]
 
@@ -294,6 +427,8 @@ def oidc_app(tmp_path: Path, claims: dict) -> AppTest:
         ({"email": "boss@example.com", "email_verified": False}, "ModelDesk"),
         ({"email": "boss@example.com"}, "ModelDesk"),
         ({"email": "stranger@example.com", "email_verified": True}, "ModelDesk"),
+        ({"email": "boss@example.com\u00a0", "email_verified": True}, "ModelDesk"),
+        ({"email": "boss@example.com\u200b", "email_verified": True}, "ModelDesk"),
     ],
 )
 def test_oidc_roles_need_a_verified_listed_e_mail(tmp_path, claims, title) -> None:
@@ -303,6 +438,8 @@ def test_oidc_roles_need_a_verified_listed_e_mail(tmp_path, claims, title) -> No
     if title == "ModelDesk":
         assert "modeldesk_user" not in at.session_state
         assert ("verified" in at.error[0].value) == (claims["email"] == "boss@example.com")
+    else:
+        assert held_token(at)  # the identity's first sight made a database session
 
 
 def test_oidc_not_signed_in_shows_the_sign_in_button(tmp_path) -> None:
