@@ -147,6 +147,7 @@ class Settings:
     request_timeout: float
     request_deadline: float = DEFAULT_REQUEST_DEADLINE
     max_response_mb: float = DEFAULT_MAX_RESPONSE_MB
+    audit_days: float = 365.0  # MODELDESK_AUDIT_DAYS: audit rows older than this are pruned
 
     @property
     def is_sqlite(self) -> bool:
@@ -181,4 +182,5 @@ def load_settings(secrets: Mapping[str, Any] | None = None) -> Settings:
             _lookup(secrets, "MODELDESK_MAX_RESPONSE_MB", "providers", "max_response_mb"),
             DEFAULT_MAX_RESPONSE_MB,
         ),
+        audit_days=_positive(_lookup(secrets, "MODELDESK_AUDIT_DAYS", "audit", "days"), 365.0),
     )

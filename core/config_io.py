@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
 from pydantic import ValidationError as PydanticError
 
+from core.audit_events import Actor, AuditAction, field_changes
 from core.auth import User, require_super_admin
 from core.context import DeskContext
 from core.errors import ValidationError
@@ -191,8 +192,15 @@ class ConfigIO:
             self._plan_item(item, plan)
         return plan
 
-    def import_apply(self, user: User, data: Any, allow_removals: bool = False) -> ImportPlan:
-        """Apply a valid import in one transaction; removals only with `allow_removals`."""
+    def import_apply(
+        self,
+        user: User,
+        data: Any,
+        allow_removals: bool = False,
+        actor: Actor | None = None,
+    ) -> ImportPlan:
+        """Apply a valid import in one transaction; removals only with `allow_removals`.
+        Each field it changes is an ``import_applied`` audit row (the preview's diff)."""
         require_super_admin(user, "import a configuration")
         plan = self.import_preview(data)
         if plan.removals and not allow_removals:
@@ -202,7 +210,12 @@ class ConfigIO:
                 f"({listed}); confirm the removals (CLI: --allow-removals). Nothing was changed."
             )
         if plan.saves or plan.inserts:
-            self.ctx.store.save_many(plan.saves, plan.inserts)
+            self.ctx.store.save_many(
+                plan.saves,
+                plan.inserts,
+                actor=actor or Actor.for_user(user),
+                action=AuditAction.IMPORT_APPLIED,
+            )
         for row in plan.inserts:
             self.ctx.catalog_cache.invalidate(row.slug)
         return plan
@@ -307,22 +320,7 @@ class ConfigIO:
 
 def _diff(slug: str, old: dict[str, Any], new: dict[str, Any]) -> list[ConfigChange]:
     """Leaf-level differences: ``selected_models.chat``, ``priority``..."""
-    before, after = _flatten(old), _flatten(new)
-    return [
-        ConfigChange(slug, path, before.get(path), after.get(path))
-        for path in sorted(before.keys() | after.keys())
-        if before.get(path) != after.get(path)
-    ]
-
-
-def _flatten(config: dict[str, Any]) -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for name, value in config.items():
-        if isinstance(value, dict):
-            flat.update({f"{name}.{key}": item for key, item in value.items()})
-        else:
-            flat[name] = value
-    return flat
+    return [ConfigChange(slug, path, o, n) for path, o, n in field_changes(old, new)]
 
 
 def _show(value: Any) -> str:

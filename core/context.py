@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 import httpx
 
+from core.audit_events import Actor
 from core.catalog import Catalog
 from core.config import Settings
 from core.crypto import RotationResult, SecretBox, mask, rotate_all
@@ -70,8 +71,15 @@ class SharedKeys:
     def encrypt(self, key: str) -> str:
         return self.box.encrypt(key)
 
-    def rotate_all(self, store: ProviderStore) -> RotationResult:
-        return rotate_all(store, self.box)
+    def masked_token(self, token: str) -> str:
+        """The masked form of the key in a stored token (what the audit trail records)."""
+        try:
+            return mask(self.box.decrypt(token)) or "(empty)"
+        except (KeyUnreadable, StorageUnavailable):
+            return "(unreadable)"
+
+    def rotate_all(self, store: ProviderStore, actor: Actor) -> RotationResult:
+        return rotate_all(store, self.box, actor)
 
 
 @dataclass

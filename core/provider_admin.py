@@ -1,13 +1,16 @@
 """Provider administration: keys, policy flags, priority, base URL, connections.
 
 Mixed into :class:`~core.service.ModelDesk` (it needs only ``self.ctx``); every
-change is for super admins, checked here whatever the UI shows.
+change is for super admins, checked here whatever the UI shows. Each change takes an
+optional :class:`~core.audit_events.Actor` (who and from where, for the audit trail);
+without one it is derived from the user, origin ``service``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from core.audit_events import Actor
 from core.auth import User, require_super_admin
 from core.context import DeskContext
 from core.crypto import RotationResult
@@ -25,7 +28,13 @@ class ProviderAdministration:
     ctx: DeskContext
 
     def update_provider(
-        self, user: User, slug: str, expected_version: int, **changes: Any
+        self,
+        user: User,
+        slug: str,
+        expected_version: int,
+        *,
+        actor: Actor | None = None,
+        **changes: Any,
     ) -> AIProvider:
         """Save policy flags, active toggle, priority and base URL (compare-and-swap)."""
         require_super_admin(user, "change provider settings")
@@ -38,7 +47,9 @@ class ProviderAdministration:
         typed = ProviderConfig.parse(config, slug)
         if typed.is_connection and typed.base_url is None:
             raise ValidationError(f"{row.display_name} is a connection: it needs a base URL.")
-        return self.ctx.store.save(slug, expected_version, config=typed, **changes)
+        return self.ctx.store.save(
+            slug, expected_version, actor=acting(user, actor), config=typed, **changes
+        )
 
     def add_connection(
         self,
@@ -50,6 +61,7 @@ class ProviderAdministration:
         kind: str = "openai-compatible",
         api_key: str | None = None,
         priority: int | None = None,
+        actor: Actor | None = None,
     ) -> AIProvider:
         """Add a connection (a new row of kind `kind`); its key, when given, is tested live
         against its base URL first. Local servers need no key."""
@@ -58,7 +70,7 @@ class ProviderAdministration:
         if api_key and api_key.strip():
             self.test_connection(row, api_key)
             row.shared_api_key = self.ctx.keys.encrypt(api_key.strip())
-        saved = self.ctx.store.insert(row)
+        saved = self.ctx.store.insert(row, actor=acting(user, actor))
         self.ctx.catalog_cache.invalidate(slug)
         return saved
 
@@ -69,7 +81,7 @@ class ProviderAdministration:
         provider = self.ctx.unsaved_connection(row, self.ctx.settings.catalog_timeout)
         provider.test_key(api_key.strip())
 
-    def remove_connection(self, user: User, slug: str) -> AIProvider:
+    def remove_connection(self, user: User, slug: str, *, actor: Actor | None = None) -> AIProvider:
         """Delete an added connection (also one whose stored config is no longer usable);
         a built-in provider is switched off, never removed. Returns the removed row."""
         require_super_admin(user, "remove a connection")
@@ -80,16 +92,20 @@ class ProviderAdministration:
             raise ValidationError(
                 f"{row.display_name} is built in and cannot be removed; switch it off instead."
             )
-        self.ctx.store.delete(slug)
+        self.ctx.store.delete(slug, actor=acting(user, actor))
         self.ctx.registry.unbind_connection(slug)
         self.ctx.catalog_cache.invalidate(slug)
         return row
 
-    def set_provider_active(self, user: User, slug: str, active: bool) -> AIProvider:
+    def set_provider_active(
+        self, user: User, slug: str, active: bool, *, actor: Actor | None = None
+    ) -> AIProvider:
         """Switch a provider on or off, re-applied on a concurrent save (never a conflict)."""
         require_super_admin(user, "change provider settings")
         self.ctx.row(slug)
-        return self.ctx.store.update(slug, lambda _row: {"is_active": active})
+        return self.ctx.store.update(
+            slug, lambda _row: {"is_active": active}, actor=acting(user, actor)
+        )
 
     def test_key(self, slug: str, api_key: str, base_url: str | None = None) -> None:
         """One live authenticated call; raises ProviderError when the key is refused."""
@@ -106,6 +122,7 @@ class ProviderAdministration:
         *,
         test: bool = True,
         expected_version: int | None = None,
+        actor: Actor | None = None,
     ) -> AIProvider:
         """Encrypt and store the shared key (tested first), or remove it with None."""
         require_super_admin(user, "change a shared key")
@@ -116,10 +133,17 @@ class ProviderAdministration:
             if test:
                 self.test_key(slug, api_key)
             token = self.ctx.keys.encrypt(api_key)
-        row = self.ctx.store.set_shared_key_token(slug, token, expected_version)
+        row = self.ctx.store.set_shared_key_token(
+            slug, token, expected_version, actor=acting(user, actor)
+        )
         self.ctx.catalog_cache.invalidate(slug)
         return row
 
-    def rotate_keys(self, user: User) -> RotationResult:
+    def rotate_keys(self, user: User, *, actor: Actor | None = None) -> RotationResult:
         require_super_admin(user, "rotate the encryption key")
-        return self.ctx.keys.rotate_all(self.ctx.store)
+        return self.ctx.keys.rotate_all(self.ctx.store, acting(user, actor))
+
+
+def acting(user: User, actor: Actor | None) -> Actor:
+    """`actor`, or the user acting through a direct call (origin ``service``)."""
+    return actor if actor is not None else Actor.for_user(user)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from core.audit_events import Actor
 from core.auth import User, require_super_admin
 from core.catalog import CatalogEntry, CatalogTarget
 from core.context import DeskContext
@@ -106,8 +107,10 @@ class Selection:
         capability: Capability | str,
         model_id: str | None,
         scope: ChoiceScope = "shared",
+        actor: Actor | None = None,
     ) -> None:
-        """Choose (or clear, with None) the model for a capability, checked live first."""
+        """Choose (or clear, with None) the model for a capability, checked live first;
+        a shared choice is saved with its audit row (`actor`, else derived from the user)."""
         capability = Capability(capability)
         row = self.ctx.row(slug)
         if scope == "shared":
@@ -133,7 +136,7 @@ class Selection:
             else:
                 config.selected_models[capability] = model_id
 
-        self.ctx.store.update_config(slug, apply)
+        self.ctx.store.update_config(slug, apply, actor=actor or Actor.for_user(who.user))
 
     @staticmethod
     def require_personal_choices(row: AIProvider) -> None:
@@ -159,7 +162,12 @@ class Selection:
         return model
 
     def set_capability_override(
-        self, user: User, slug: str, model_id: str, capabilities: list[str] | None
+        self,
+        user: User,
+        slug: str,
+        model_id: str,
+        capabilities: list[str] | None,
+        actor: Actor | None = None,
     ) -> AIProvider:
         """Force a model's capabilities (None removes the override)."""
         require_super_admin(user, "override model capabilities")
@@ -174,7 +182,7 @@ class Selection:
             else:
                 config.capability_overrides[model_id] = caps
 
-        return self.ctx.store.update_config(slug, apply)
+        return self.ctx.store.update_config(slug, apply, actor=actor or Actor.for_user(user))
 
     def stale_selections(
         self, who: Requester, entries: dict[str, CatalogEntry] | None = None

@@ -22,6 +22,8 @@ from typing import Any, overload
 
 import httpx
 
+from core.audit import AuditTrail
+from core.audit_events import Actor
 from core.auth import User
 from core.catalog import Catalog, CatalogEntry, CatalogTarget
 from core.config import Settings, load_settings
@@ -120,8 +122,13 @@ class ModelDesk(ProviderAdministration):
             registry or discover(),
             client or make_client(),
             catalog_cache or Catalog(ttl=settings.catalog_ttl),
-            ProviderStore(self.engine, setup=self._ensure_rows),
+            ProviderStore(
+                self.engine,
+                setup=self._ensure_rows,
+                describe_key=lambda token: self.ctx.keys.masked_token(token),
+            ),
         )
+        self.audit = AuditTrail(self.engine, self.ctx.store.ready, settings.audit_days)
         self.resolver = Resolver(self.ctx)
         self.selection = Selection(self.ctx, self.resolver)
         self.generation = Generation(self.ctx, self.resolver, self.selection)
@@ -221,9 +228,15 @@ class ModelDesk(ProviderAdministration):
         return self.generation.support(resolution)
 
     def set_capability_override(
-        self, user: User, slug: str, model_id: str, capabilities: list[str] | None
+        self,
+        user: User,
+        slug: str,
+        model_id: str,
+        capabilities: list[str] | None,
+        *,
+        actor: Actor | None = None,
     ) -> AIProvider:
-        return self.selection.set_capability_override(user, slug, model_id, capabilities)
+        return self.selection.set_capability_override(user, slug, model_id, capabilities, actor)
 
     def select_model(
         self,
@@ -233,13 +246,14 @@ class ModelDesk(ProviderAdministration):
         model_id: str | None,
         *,
         scope: ChoiceScope = "shared",
+        actor: Actor | None = None,
     ) -> None:
         """Choose (None: clear) a model after checking it against the live catalogue.
 
         Shared choices are saved (super admin only, merged with compare-and-swap);
         personal ones go into ``who.personal`` (the session) and are never saved.
         """
-        self.selection.select_model(who, slug, capability, model_id, scope)
+        self.selection.select_model(who, slug, capability, model_id, scope, actor)
 
     def stale_selections(
         self, who: Requester, *, entries: dict[str, CatalogEntry] | None = None
@@ -305,6 +319,13 @@ class ModelDesk(ProviderAdministration):
         """Validate an import and list its field-level changes; nothing is saved."""
         return self.config_io.import_preview(data)
 
-    def import_apply(self, user: User, data: Any, *, allow_removals: bool = False) -> ImportPlan:
+    def import_apply(
+        self,
+        user: User,
+        data: Any,
+        *,
+        allow_removals: bool = False,
+        actor: Actor | None = None,
+    ) -> ImportPlan:
         """Merge a valid import in one transaction (removals only when allowed)."""
-        return self.config_io.import_apply(user, data, allow_removals)
+        return self.config_io.import_apply(user, data, allow_removals, actor)

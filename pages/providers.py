@@ -108,11 +108,19 @@ def _shared_key(desk: ModelDesk, view: ProviderView, user: User) -> None:
             st.success(f"{view.display_name} accepted the key.")
     elif do_save and new_key:
         with reporting_errors("Saving the key"), st.spinner("Testing and saving…"):
-            desk.set_shared_key(user, view.slug, new_key, expected_version=view.row.version)
+            desk.set_shared_key(
+                user,
+                view.slug,
+                new_key,
+                expected_version=view.row.version,
+                actor=state.actor(),
+            )
             _saved(f"{view.display_name} key saved.")
     elif do_remove:
         with reporting_errors("Removing the key"):
-            desk.set_shared_key(user, view.slug, None, expected_version=view.row.version)
+            desk.set_shared_key(
+                user, view.slug, None, expected_version=view.row.version, actor=state.actor()
+            )
             _saved(f"{view.display_name} key removed.")
     elif (do_test or do_save) and not new_key:
         st.warning("Type a key first.")
@@ -141,6 +149,7 @@ def _settings_form(desk: ModelDesk, view: ProviderView, user: User) -> None:
                     user,
                     view.slug,
                     row.version,
+                    actor=state.actor(),
                     is_active=active,
                     priority=int(priority),
                     base_url=base_url or None,
@@ -232,7 +241,7 @@ def _import_preview(desk: ModelDesk, user: User, data: object, plan: ImportPlan)
             key="import_allow_removals",
         )
     if st.button(f"Apply {len(plan.changes)} change(s)", type="primary", disabled=not allowed):
-        desk.import_apply(user, data, allow_removals=allowed)
+        desk.import_apply(user, data, allow_removals=allowed, actor=state.actor())
         _saved("Configuration imported.")
 
 

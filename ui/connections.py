@@ -14,6 +14,7 @@ import streamlit as st
 
 from core.auth import User
 from core.service import ModelDesk, ProviderView
+from ui import state
 from ui.untrusted import plain_markdown
 from ui.widgets import reporting_errors
 
@@ -53,7 +54,12 @@ def add_form(desk: ModelDesk, user: User) -> None:
     chosen = slug.strip() or slug_for(name)
     with reporting_errors("Adding the server"), st.spinner("Adding the server…"):
         row = desk.add_connection(
-            user, chosen, base_url.strip(), display_name=name, api_key=key or None
+            user,
+            chosen,
+            base_url.strip(),
+            display_name=name,
+            api_key=key or None,
+            actor=state.actor(),
         )
         for field in FORM_FIELDS:
             st.session_state.pop(field, None)
@@ -78,7 +84,7 @@ def remove_button(desk: ModelDesk, view: ProviderView, user: User) -> None:
     if yes.button("Yes, remove", key=f"remove_yes_{view.slug}", type="primary"):
         st.session_state.pop(CONFIRM_KEY, None)
         with reporting_errors("Removing the connection"):
-            desk.remove_connection(user, view.slug)
+            desk.remove_connection(user, view.slug, actor=state.actor())
             st.toast(f"Removed {plain_markdown(view.display_name)}.", icon=":material/delete:")
             st.rerun()
     if no.button("Cancel", key=f"remove_no_{view.slug}"):
