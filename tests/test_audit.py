@@ -275,7 +275,7 @@ def test_when_the_record_cannot_be_written_the_change_is_not_saved(desk: ModelDe
 
     event.listen(desk.engine, "before_cursor_execute", refuse_audit_rows)
     try:
-        with pytest.raises(Exception, match="unavailable|refuses"):
+        with pytest.raises(Exception, match=r"unavailable|refuses"):
             desk.set_provider_active(LOCAL_USER, "groq", False, actor=ALICE)
     finally:
         event.remove(desk.engine, "before_cursor_execute", refuse_audit_rows)
