@@ -73,7 +73,7 @@ def _trail(trail: AuditTrail, where: AuditFilter) -> None:
     if not page.events:
         st.info("No activity matches these filters.", icon=":material/history:")
     else:
-        st.caption(f"Rows {first + 1}–{first + len(page.events)}, newest first.")
+        st.caption(f"Rows {first + 1} to {first + len(page.events)}, newest first.")
         st.dataframe([_shown(e) for e in page.events], hide_index=True, width="stretch")
     newer, older, download = st.columns([1, 1, 2])
     if newer.button("← Newer", disabled=len(cursors) == 1, key="activity_newer"):
