@@ -74,8 +74,13 @@ def _trail(trail: AuditTrail, where: AuditFilter) -> None:
         st.info("No activity matches these filters.", icon=":material/history:")
     else:
         st.caption(f"Rows {first + 1} to {first + len(page.events)}, newest first.")
-        st.dataframe([_shown(e) for e in page.events], hide_index=True, width="stretch")
-    newer, older, download = st.columns([1, 1, 2])
+        st.dataframe(
+            [_shown(e) for e in page.events],
+            hide_index=True,
+            width="stretch",
+            column_config={"action": st.column_config.TextColumn(width="medium")},
+        )
+    newer, older, download, _ = st.columns([1, 1, 1.4, 4])
     if newer.button("← Newer", disabled=len(cursors) == 1, key="activity_newer"):
         cursors.pop()
         st.rerun()
@@ -97,8 +102,9 @@ def _trail(trail: AuditTrail, where: AuditFilter) -> None:
 def _shown(event: AuditEvent) -> dict[str, Any]:
     row = event_row(event)
     row["time"] = event.when().astimezone(browser_zone()).strftime("%Y-%m-%d %H:%M:%S")
+    row["who"] = f"{row['who']} ({row['role'].replace('_', ' ')})"
     row["from"] = f"{row['from']} {row['address']}".strip()
-    del row["id"], row["address"]
+    del row["id"], row["address"], row["role"]
     return row
 
 

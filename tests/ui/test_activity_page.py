@@ -40,7 +40,7 @@ def test_the_trail_newest_first_with_who_from_where_and_before_after() -> None:
     assert not app.exception, app.exception
     rows = table(app)
     assert [r["action"] for r in rows] == ["key_set", "active_changed"]
-    assert rows[0]["who"] == "bob@example.com" and rows[0]["after"] == "sk-or-…9911"
+    assert rows[0]["who"] == "bob@example.com (admin)" and rows[0]["after"] == "sk-or-…9911"
     assert rows[1]["from"] == "dashboard 198.51.100.4"
     assert (rows[1]["before"], rows[1]["after"]) == ("true", "false")
     assert shared.SENTINEL not in str(rows)
@@ -61,7 +61,7 @@ def test_filters_narrow_the_rows_and_pages_walk_back() -> None:
 
     app.selectbox(key="activity_who").select("bob@example.com").run()
     rows = table(app)
-    assert {r["who"] for r in rows} == {"bob@example.com"} and rows[0]["detail"] == "#128"
+    assert {r["who"] for r in rows} == {"bob@example.com (admin)"} and rows[0]["detail"] == "#128"
     app.selectbox(key="activity_what").select("sign_out").run()
     assert not app.dataframe and "No activity matches" in app.info[0].value
     app.selectbox(key="activity_who").select("Everyone").run()
