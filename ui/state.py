@@ -110,10 +110,12 @@ def actor() -> Actor:
     """Who changes something on this run, for the audit trail: the signed-in user, from
     the dashboard, at the browser's address (where Streamlit knows it)."""
     try:
-        address = st.context.ip_address
+        address = st.context.ip_address  # None on loopback
     except (AttributeError, RuntimeError):
         address = None
-    return Actor.for_user(require_user(), "dashboard", address)
+    return Actor.for_user(
+        require_user(), "dashboard", address if isinstance(address, str) else None
+    )
 
 
 def requester(super_admin: bool = False) -> Requester:

@@ -88,3 +88,14 @@ def test_the_csv_download_holds_the_filtered_rows(monkeypatch) -> None:
         ("groq", "active_changed", "true", "false")
     ]
     assert rows[0]["who"] == ALICE.identity and rows[0]["address"] == ALICE.address
+
+
+def test_a_change_made_on_the_dashboard_is_recorded_from_the_dashboard() -> None:
+    app = page("providers").run()
+    app.text_input(key="new_key_groq").set_value("gsk_test_dashboard_key_0042")
+    [save] = [b for b in app.button if b.label == "Save key" and b.proto.form_id == "key_groq"]
+    save.click().run()
+    assert not app.exception, app.exception
+    [row] = desk().audit.page().events
+    assert (row.action, row.provider, row.after) == ("key_set", "groq", "gsk_…0042")
+    assert (row.actor, row.role, row.origin) == (LOCAL_USER.email, "super_admin", "dashboard")
