@@ -63,7 +63,9 @@ class Actor:
 
     @classmethod
     def for_user(cls, user: Any, origin: Origin = "service", address: str | None = None) -> Actor:
-        """The actor for a :class:`core.auth.User` (its e-mail and role)."""
+        """The actor for a :class:`core.auth.User` (its e-mail and role), or for the user
+        of a :class:`core.requester.Requester` passed where a user is expected."""
+        user = getattr(user, "user", user)
         return cls(user.email, str(user.role.value), origin, address)
 
 
