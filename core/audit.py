@@ -118,6 +118,7 @@ class AuditTrail:
     def record(self, actor: Actor, change: Change) -> None:
         """Append one event in its own transaction (configuration changes are appended by
         the store, inside theirs)."""
+        self.prune_if_due()
         with storage_guard(), self._session() as session:
             session.add(change.event(actor))
             session.commit()
@@ -237,9 +238,11 @@ class AuditTrail:
         return int(removed or 0)
 
     def prune_if_due(self) -> None:
-        """Prune at most once a day per process (on first use, then daily)."""
+        """Prune at most once a day per process: at start, then when the trail is read or
+        an access event is recorded."""
         with self._prune_lock:
             if time.monotonic() - self._last_prune < PRUNE_EVERY:
                 return
-            self._last_prune = time.monotonic()
         self.prune()
+        with self._prune_lock:
+            self._last_prune = time.monotonic()

@@ -163,6 +163,7 @@ class ModelDesk(ProviderAdministration):
     def _ensure_rows(self, store: ProviderStore) -> None:
         for slug, cls in self.ctx.registry.providers.items():
             store.ensure(slug, cls.display_name, ProviderConfig(priority=cls.default_priority))
+        self.audit.prune_if_due()  # the retention, applied at start (then daily)
 
     # ------------------------------------------------------------ providers
     def providers(self) -> list[ProviderView]:

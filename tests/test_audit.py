@@ -380,6 +380,14 @@ def test_retention_prunes_rows_older_than_the_setting(env, monkeypatch) -> None:
             session.commit()
         assert desk.audit.prune() == 2
         assert [e.detail for e in events(desk)] == ["29 days ago", "0 days ago"]
+        with Session(desk.engine) as session:
+            old = Change(AuditAction.SIGN_OUT, detail="older").event(ALICE)
+            old.at = utcnow() - timedelta(days=31)
+            session.add(old)
+            session.commit()
+        restarted = _desk()  # a server or command starting applies the retention
+        restarted.close()
+        assert [e.detail for e in events(desk)] == ["29 days ago", "0 days ago"]
     finally:
         desk.close()
     assert load_settings({}).audit_days == 30
