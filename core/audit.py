@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, TextIO, cast
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete
 from sqlalchemy.engine import CursorResult, Engine
 from sqlmodel import Session, col, select
 
@@ -222,10 +222,6 @@ class AuditTrail:
         if older_than is not None:
             statement = statement.where(col(AuditEvent.id) < older_than)
         return statement.order_by(col(AuditEvent.id).desc())
-
-    def count(self) -> int:
-        with storage_guard(), self._session() as session:
-            return int(session.exec(select(func.count()).select_from(AuditEvent)).one())
 
     # ---- retention --------------------------------------------------------------
     def prune(self, now: datetime | None = None) -> int:

@@ -13,8 +13,7 @@ import socket
 from typing import Any, TextIO
 
 from core.audit import MAX_EXPORT_ROWS, AuditFilter, event_row, parse_since
-from core.audit_events import Actor, AuditAction
-from core.audit_events import utcnow as _now
+from core.audit_events import Actor, AuditAction, utcnow
 from core.auth import Role
 from core.errors import ValidationError
 from core.service import ModelDesk
@@ -55,7 +54,7 @@ def cmd_audit(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
         actor=args.who,
         action=args.action,
         provider=args.provider,
-        since=_now() - parse_since(args.since),
+        since=utcnow() - parse_since(args.since),
     )
     if args.csv:
         desk.audit.write_csv(out, where, args.limit)
