@@ -20,6 +20,7 @@ from typing import Any, TextIO
 from core import cli_account
 from core.auth import LOCAL_USER
 from core.catalog import CatalogEntry
+from core.cli_audit import add_audit_parser, cli_actor, cmd_audit
 from core.cli_config import cmd_export, cmd_import
 from core.cli_generate import CLI, cmd_generate
 from core.cli_sessions import add_sessions_parser, cmd_sessions
@@ -58,6 +59,12 @@ log = logging.getLogger(__name__)  # the CLI runs as the local super admin, with
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--as",
+        dest="acting_as",
+        metavar="NAME",
+        help="who the audit trail records (default: OS user)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     providers = sub.add_parser("providers", help="list and configure providers")
@@ -116,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also apply removals of model choices or overrides (null in the file)",
     )
+    add_audit_parser(sub)
     return parser
 
 
@@ -173,11 +181,15 @@ def cmd_providers(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int
         key = sys.stdin.readline().strip()
         if not key:
             raise ValidationError("No key on stdin.")
-        desk.set_shared_key(LOCAL_USER, args.slug, key, test=not args.no_test)
+        desk.set_shared_key(
+            LOCAL_USER, args.slug, key, test=not args.no_test, actor=cli_actor(args)
+        )
         view = next(v for v in desk.providers() if v.slug == args.slug)
         print(f"Saved the {view.display_name} key {view.masked_key}.", file=out)
         return 0
-    row = desk.set_provider_active(LOCAL_USER, args.slug, args.action == "enable")
+    row = desk.set_provider_active(
+        LOCAL_USER, args.slug, args.action == "enable", actor=cli_actor(args)
+    )
     print(f"{row.display_name} {args.action}d.", file=out)
     return 0
 
@@ -190,6 +202,7 @@ def cmd_add_connection(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -
         display_name=args.name,
         kind=args.kind,
         priority=args.priority,
+        actor=cli_actor(args),
     )
     base_url = row.provider_config().base_url
     print(f"Added {clean_text(row.display_name)} ({row.slug}) at {base_url}.", file=out)
@@ -197,7 +210,7 @@ def cmd_add_connection(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -
 
 
 def cmd_remove_connection(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
-    row = desk.remove_connection(LOCAL_USER, args.slug)
+    row = desk.remove_connection(LOCAL_USER, args.slug, actor=cli_actor(args))
     print(f"Removed {clean_text(row.display_name)} ({row.slug}).", file=out)
     return 0
 
@@ -290,11 +303,15 @@ def cmd_override(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
     """Force a model's capabilities (it must be in the live catalogue) or clear them."""
     view = _view(desk, args.slug)
     if args.clear:
-        desk.set_capability_override(LOCAL_USER, args.slug, args.model_id, None)
+        desk.set_capability_override(
+            LOCAL_USER, args.slug, args.model_id, None, actor=cli_actor(args)
+        )
         print(f"{view.display_name} / {clean_text(args.model_id)}: override cleared", file=out)
         return 0
     capabilities = _capability_list(args.capabilities)
-    desk.set_capability_override(LOCAL_USER, args.slug, args.model_id, capabilities)
+    desk.set_capability_override(
+        LOCAL_USER, args.slug, args.model_id, capabilities, actor=cli_actor(args)
+    )
     shown = ", ".join(capabilities)
     print(f"{view.display_name} / {clean_text(args.model_id)}: {shown} (override)", file=out)
     return 0
@@ -321,13 +338,13 @@ def _view(desk: ModelDesk, slug: str) -> ProviderView:
 
 
 def cmd_select(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
-    desk.select_model(CLI, args.slug, args.capability, args.model_id)
+    desk.select_model(CLI, args.slug, args.capability, args.model_id, actor=cli_actor(args))
     print(f"{args.capability}: {args.slug} / {args.model_id}", file=out)
     return 0
 
 
 def cmd_rotate(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
-    result = desk.rotate_keys(LOCAL_USER)
+    result = desk.rotate_keys(LOCAL_USER, actor=cli_actor(args))
     print(f"re-encrypted {len(result.rotated)} key(s)", file=out)
     for slug in result.unreadable:
         print(f"{slug}: cannot be decrypted, needs a new key", file=sys.stderr)
@@ -343,6 +360,7 @@ COMMANDS: dict[str, Callable[[ModelDesk, argparse.Namespace, TextIO], int]] = {
     "sessions": cmd_sessions,
     "export": cmd_export,
     "import": cmd_import,
+    "audit": cmd_audit,
 }
 
 

@@ -7,6 +7,7 @@ import json
 from typing import TextIO
 
 from core.auth import LOCAL_USER
+from core.cli_audit import cli_actor
 from core.config_io import read_import
 from core.errors import ValidationError
 from core.service import ModelDesk
@@ -33,7 +34,9 @@ def cmd_import(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
         raise ValidationError(f"Cannot read {args.file}: {type(exc).__name__}.") from None
     data = read_import(raw)
     if args.yes:
-        plan = desk.import_apply(LOCAL_USER, data, allow_removals=args.allow_removals)
+        plan = desk.import_apply(
+            LOCAL_USER, data, allow_removals=args.allow_removals, actor=cli_actor(args)
+        )
     else:
         plan = desk.import_preview(data)
     for change in plan.changes:

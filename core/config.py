@@ -144,6 +144,7 @@ class Settings:
     request_deadline: float = DEFAULT_REQUEST_DEADLINE
     max_response_mb: float = DEFAULT_MAX_RESPONSE_MB
     trusted_proxies: str = ""  # comma-separated IPs/CIDRs whose forwarded addresses count
+    audit_days: float = 365.0  # MODELDESK_AUDIT_DAYS: audit rows older than this are pruned
 
     @property
     def is_sqlite(self) -> bool:
@@ -180,4 +181,5 @@ def load_settings(secrets: Mapping[str, Any] | None = None) -> Settings:
         ),
         trusted_proxies=_lookup(secrets, "MODELDESK_TRUSTED_PROXIES", "session", "trusted_proxies")
         or "",
+        audit_days=_positive(_lookup(secrets, "MODELDESK_AUDIT_DAYS", "audit", "days"), 365.0),
     )

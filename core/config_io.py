@@ -19,6 +19,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
 from pydantic import ValidationError as PydanticError
 
+from core.audit_events import Actor, AuditAction, field_changes
 from core.auth import User, require_super_admin
 from core.context import DeskContext
 from core.errors import ConflictError, ImportInvalid, RemovalsRefused, ValidationError
@@ -186,8 +187,10 @@ class ConfigIO:
         data: Any,
         allow_removals: bool = False,
         previewed: Sequence[ConfigChange] | None = None,
+        actor: Actor | None = None,
     ) -> ImportPlan:
         """Apply a valid import in one transaction; removals only with `allow_removals`.
+        Each field it changes is an ``import_applied`` audit row (the preview's diff).
 
         With `previewed` (the changes the admin was shown), nothing is saved unless the
         import still makes exactly those changes: ConflictError names what differs."""
@@ -202,7 +205,12 @@ class ConfigIO:
                 f"({listed}); confirm the removals (CLI: --allow-removals). Nothing was changed."
             )
         if plan.saves or plan.inserts:
-            self.ctx.store.save_many(plan.saves, plan.inserts)
+            self.ctx.store.save_many(
+                plan.saves,
+                plan.inserts,
+                actor=actor or Actor.for_user(user),
+                action=AuditAction.IMPORT_APPLIED,
+            )
         for row in plan.inserts:
             self.ctx.catalog_cache.invalidate(row.slug)
         return plan
@@ -324,22 +332,7 @@ def _require_as_previewed(previewed: list[ConfigChange], now: list[ConfigChange]
 
 def _diff(slug: str, old: dict[str, Any], new: dict[str, Any]) -> list[ConfigChange]:
     """Leaf-level differences: ``selected_models.chat``, ``priority``..."""
-    before, after = _flatten(old), _flatten(new)
-    return [
-        ConfigChange(slug, path, before.get(path), after.get(path))
-        for path in sorted(before.keys() | after.keys())
-        if before.get(path) != after.get(path)
-    ]
-
-
-def _flatten(config: dict[str, Any]) -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for name, value in config.items():
-        if isinstance(value, dict):
-            flat.update({f"{name}.{key}": item for key, item in value.items()})
-        else:
-            flat[name] = value
-    return flat
+    return [ConfigChange(slug, path, o, n) for path, o, n in field_changes(old, new)]
 
 
 def _show(value: Any) -> str:

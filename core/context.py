@@ -11,6 +11,7 @@ from typing import Any, Literal
 import httpx
 
 from core.account import RateLimitLog
+from core.audit_events import Actor
 from core.catalog import Catalog
 from core.config import Settings
 from core.crypto import RotationResult, SecretBox, mask, rotate_all
@@ -29,6 +30,8 @@ from core.providers.registry import Registry, connection_class
 from core.tables import AIProvider
 
 KeyStatus = Literal["missing", "stored", "unreadable"]
+# Who a change made by ModelDesk itself at start-up is recorded as (key origins pinned).
+STARTUP = Actor("modeldesk (start-up)", "system")
 
 
 class SharedKeys:
@@ -77,8 +80,15 @@ class SharedKeys:
     def encrypt(self, key: str) -> str:
         return self.box.encrypt(key)
 
-    def rotate_all(self, store: ProviderStore) -> RotationResult:
-        return rotate_all(store, self.box)
+    def masked_token(self, token: str) -> str:
+        """The masked form of the key in a stored token (what the audit trail records)."""
+        try:
+            return mask(self.box.decrypt(token)) or "(empty)"
+        except (KeyUnreadable, StorageUnavailable):
+            return "(unreadable)"
+
+    def rotate_all(self, store: ProviderStore, actor: Actor) -> RotationResult:
+        return rotate_all(store, self.box, actor)
 
 
 def origin_of(url: str) -> str:
@@ -198,7 +208,8 @@ class DeskContext:
         for row in self.rows():
             origin = self.key_origin(row)
             if origin and row.provider_config().key_host is None:
-                self.store.update_config(row.slug, functools.partial(_pin, origin=origin))
+                pin = functools.partial(_pin, origin=origin)
+                self.store.update_config(row.slug, pin, actor=STARTUP)
 
     def provider(
         self, slug: str, base_url: str | None = None, timeout: float | None = None

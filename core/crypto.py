@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from core.audit_events import Actor, AuditAction
 from core.config import Settings
 from core.errors import ConflictError, KeyUnreadable
 
@@ -110,8 +111,10 @@ class RotationResult:
     unreadable: list[str] = field(default_factory=list)
 
 
-def rotate_all(store: ProviderStore, box: SecretBox) -> RotationResult:
-    """Re-encrypt every stored shared key with the newest key."""
+def rotate_all(store: ProviderStore, box: SecretBox, actor: Actor) -> RotationResult:
+    """Re-encrypt every stored shared key with the newest key (a ``key_rotation`` audit
+    row per key)."""
+    rotation = AuditAction.KEY_ROTATION
     result = RotationResult()
     for row in store.list():
         if not row.shared_api_key:
@@ -122,12 +125,16 @@ def rotate_all(store: ProviderStore, box: SecretBox) -> RotationResult:
             result.unreadable.append(row.slug)
             continue
         try:
-            store.set_shared_key_token(row.slug, token, row.version)
+            store.set_shared_key_token(row.slug, token, row.version, actor=actor, action=rotation)
         except ConflictError:
             fresh = store.get(row.slug)
             if fresh and fresh.shared_api_key:
                 store.set_shared_key_token(
-                    row.slug, box.rotate(fresh.shared_api_key), fresh.version
+                    row.slug,
+                    box.rotate(fresh.shared_api_key),
+                    fresh.version,
+                    actor=actor,
+                    action=rotation,
                 )
         result.rotated.append(row.slug)
     return result

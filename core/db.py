@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -14,6 +15,14 @@ from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlmodel import Session, SQLModel, col, create_engine, select
 
+from core.audit_events import (
+    ROW_FIELDS,
+    Actor,
+    AuditAction,
+    AuditEvent,
+    Change,
+    provider_changes,
+)
 from core.errors import ConflictError, StorageUnavailable, ValidationError
 from core.provider_config import ProviderConfig
 from core.tables import AIProvider, utcnow
@@ -116,11 +125,16 @@ def init_db(engine: Engine) -> None:
 
     tables = [
         AIProvider.__table__,  # type: ignore[attr-defined]
+        AuditEvent.__table__,  # type: ignore[attr-defined]
         BrowserSession.__table__,  # type: ignore[attr-defined]
         SignInAttempt.__table__,  # type: ignore[attr-defined]
         SignInGuard.__table__,  # type: ignore[attr-defined]
     ]
     SQLModel.metadata.create_all(engine, tables=tables)
+
+
+def _hidden_key(_token: str) -> str:
+    return "(set)"
 
 
 class ProviderStore:
@@ -129,13 +143,21 @@ class ProviderStore:
     The schema (and `setup`, e.g. inserting the default rows) is created on first
     use, not at construction, so an app started while the database is down comes
     up, reports :class:`StorageUnavailable`, and recovers once it is back.
+
+    Every write takes the :class:`~core.audit_events.Actor` making it and appends its
+    audit rows (one per changed field, keys only as `describe_key` masks them) in the
+    same transaction: a change is saved with its record or not at all.
     """
 
     def __init__(
-        self, engine: Engine, setup: Callable[[ProviderStore], None] | None = None
+        self,
+        engine: Engine,
+        setup: Callable[[ProviderStore], None] | None = None,
+        describe_key: Callable[[str], str] = _hidden_key,
     ) -> None:
         self.engine = engine
         self._setup = setup
+        self._describe_key = describe_key
         self._ready = False
         self._ready_lock = threading.Lock()
 
@@ -194,18 +216,19 @@ class ProviderStore:
             log.debug("provider %s was inserted concurrently", slug)
         return self._require(slug)
 
-    def insert(self, row: AIProvider) -> AIProvider:
+    def insert(self, row: AIProvider, *, actor: Actor) -> AIProvider:
         """Add a new row; ValidationError when its slug is taken (also concurrently)."""
-        self.save_many({}, inserts=[row])
+        self.save_many({}, inserts=[row], actor=actor)
         return self._require(row.slug)
 
-    def delete(self, slug: str, expected_version: int | None = None) -> None:
-        """Remove the row; ValidationError when there is none. With `expected_version`,
-        only if the row is still at that version (ConflictError otherwise)."""
+    def delete(self, slug: str, expected_version: int | None = None, *, actor: Actor) -> None:
+        """Remove the row (and record it); ValidationError when there is none. With
+        `expected_version`, only if the row is still at that version (ConflictError)."""
         with self._session() as session:
             row = session.exec(select(AIProvider).where(AIProvider.slug == slug)).first()
             if row is None:
                 raise ValidationError(f"Unknown provider {slug!r}.")
+            summary = self._summary(row)
             statement = delete(AIProvider).where(col(AIProvider.slug) == slug)
             if expected_version is not None:
                 statement = statement.where(col(AIProvider.version) == expected_version)
@@ -215,36 +238,59 @@ class ProviderStore:
                     f"{row.display_name} was changed by someone else since you looked at it, "
                     "so it was not removed. Look at it again first."
                 )
+            session.add(Change(AuditAction.CONNECTION_REMOVED, slug, before=summary).event(actor))
             session.commit()
 
-    def save(self, slug: str, expected_version: int, **changes: Any) -> AIProvider:
+    def save(
+        self,
+        slug: str,
+        expected_version: int,
+        *,
+        actor: Actor,
+        action: AuditAction | None = None,
+        **changes: Any,
+    ) -> AIProvider:
         """Write `changes` only if the row is still at `expected_version`.
 
         One ``UPDATE ... WHERE version = :expected``: when another save got there
         first nothing matches and :class:`ConflictError` tells the admin to reload.
         A ``config`` change is a :class:`ProviderConfig` (or data it validates).
         """
-        self.save_many({slug: (expected_version, changes)})
+        self.save_many({slug: (expected_version, changes)}, actor=actor, action=action)
         return self._require(slug)
 
     def save_many(
         self,
         updates: dict[str, tuple[int, dict[str, Any]]],
         inserts: Sequence[AIProvider] = (),
+        *,
+        actor: Actor,
+        action: AuditAction | None = None,
     ) -> None:
-        """Compare-and-swap several rows and add new ones in ONE transaction: all are
-        saved, or none (a taken slug among `inserts` is a ValidationError)."""
-        statements = [self._statement(slug, *update) for slug, update in updates.items()]
+        """Compare-and-swap several rows and add new ones in ONE transaction, with their
+        audit rows: all are saved, or none (a taken slug among `inserts` is a
+        ValidationError). `action` records every field change as that action (an import,
+        a key rotation) instead of by field."""
         with self._session() as session:
-            for name, statement in statements:
+            events: builtins.list[AuditEvent] = []
+            for slug, (expected, changes) in updates.items():
+                row = session.exec(select(AIProvider).where(AIProvider.slug == slug)).first()
+                if row is None:
+                    raise ValidationError(f"Unknown provider {slug!r}.")
+                values, statement = self._statement(row, expected, changes)
+                old, new = self._snapshot(row), self._snapshot(row, values)
                 if cast(CursorResult, session.execute(statement)).rowcount != 1:
                     session.rollback()
                     raise ConflictError(
-                        f"{name} was changed by someone else since you loaded it; "
+                        f"{row.display_name} was changed by someone else since you loaded it; "
                         "reload and try again."
                     )
+                # the UPDATE matched, so `row` was read at `expected`: the diff is exact
+                events += [c.event(actor) for c in self._changes(row.slug, old, new, action)]
             for row in inserts:
                 session.add(row)
+                events += [c.event(actor) for c in self._added(row, action)]
+            session.add_all(events)
             try:
                 session.commit()
             except IntegrityError:
@@ -252,31 +298,76 @@ class ProviderStore:
                 taken = ", ".join(repr(r.slug) for r in inserts)
                 raise ValidationError(f"A provider named {taken} already exists.") from None
 
+    # ---- what a write records -------------------------------------------------
+    def _snapshot(self, row: AIProvider, values: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The row's audited fields, flat (``selected_models.chat``...), key masked."""
+        fields = {name: getattr(row, name) for name in ROW_FIELDS}
+        fields["config"] = row.provider_config().to_stored()
+        fields.update(values or {})
+        token = fields.pop("shared_api_key")
+        return {
+            **{k: v for k, v in fields.items() if k != "config"},
+            "shared_api_key": self._describe_key(token) if token else None,
+            **ProviderConfig.from_stored(fields["config"], row.slug).to_stored(),
+        }
+
+    @staticmethod
+    def _changes(
+        slug: str, old: dict[str, Any], new: dict[str, Any], action: AuditAction | None
+    ) -> Sequence[Change]:
+        changes = provider_changes(slug, old, new, action)
+        if action is AuditAction.KEY_ROTATION and not changes and new["shared_api_key"]:
+            masked = new["shared_api_key"]  # same key, new token: record the re-encryption
+            changes = [Change(action, slug, "shared_api_key", masked, masked)]
+        return changes
+
+    def _added(self, row: AIProvider, action: AuditAction | None) -> Sequence[Change]:
+        """A new connection: its summary, its key (masked), and under an import every
+        config field it brings (as the import preview lists them)."""
+        detail = action.value if action else None
+        changes = [
+            Change(AuditAction.CONNECTION_ADDED, row.slug, after=self._summary(row), detail=detail)
+        ]
+        if row.shared_api_key:
+            masked = self._describe_key(row.shared_api_key)
+            changes.append(Change(AuditAction.KEY_SET, row.slug, "shared_api_key", None, masked))
+        if action is not None:
+            config = row.provider_config().to_stored()
+            changes += provider_changes(row.slug, {}, config, action)
+        return changes
+
+    def _summary(self, row: AIProvider) -> str:
+        """``Name (kind at base URL, key sk-…abcd)``: what a connection row is."""
+        config = row.provider_config()
+        key = f", key {self._describe_key(row.shared_api_key)}" if row.shared_api_key else ""
+        return f"{row.display_name} ({config.kind} at {config.base_url or 'default URL'}{key})"
+
     def _statement(
-        self, slug: str, expected_version: int, changes: dict[str, Any]
-    ) -> tuple[str, Any]:
+        self, row: AIProvider, expected_version: int, changes: dict[str, Any]
+    ) -> tuple[dict[str, Any], Any]:
         unknown = set(changes) - _WRITABLE
         if unknown:
             raise ValidationError(f"Cannot save unknown field(s): {', '.join(sorted(unknown))}.")
-        row = self._require(slug)
         values = dict(changes)
         if "config" in values:
             config = values["config"]
             if not isinstance(config, ProviderConfig):
-                config = ProviderConfig.parse(config, f"{slug}.config")
+                config = ProviderConfig.parse(config, f"{row.slug}.config")
             values["config"] = config.to_stored()
         statement = (
             update(AIProvider)
-            .where(col(AIProvider.slug) == slug, col(AIProvider.version) == expected_version)
+            .where(col(AIProvider.slug) == row.slug, col(AIProvider.version) == expected_version)
             .values(**values, version=AIProvider.version + 1, updated_at=utcnow())
         )
-        return row.display_name, statement
+        return values, statement
 
     def update(
         self,
         slug: str,
         change: Callable[[AIProvider], dict[str, Any]],
         retries: int = 10,
+        *,
+        actor: Actor,
     ) -> AIProvider:
         """Save ``change(latest row)``, re-reading and re-applying it on a version conflict.
 
@@ -287,13 +378,18 @@ class ProviderStore:
             row = self._require(slug)
             changes = change(row)  # its own ConflictError (a changed field) is not retried
             try:
-                return self.save(slug, row.version, **changes)
+                return self.save(slug, row.version, actor=actor, **changes)
             except ConflictError:
                 continue
         raise ConflictError(f"{slug}: too many concurrent changes; try again in a moment.")
 
     def update_config(
-        self, slug: str, mutate: Callable[[ProviderConfig], None], retries: int = 10
+        self,
+        slug: str,
+        mutate: Callable[[ProviderConfig], None],
+        retries: int = 10,
+        *,
+        actor: Actor,
     ) -> AIProvider:
         """Apply `mutate` to the latest typed config and save it (see :meth:`update`)."""
 
@@ -303,11 +399,17 @@ class ProviderStore:
             data = config.model_dump(mode="json", warnings=False)
             return {"config": ProviderConfig.parse(data, f"{slug}.config")}
 
-        return self.update(slug, change, retries)
+        return self.update(slug, change, retries, actor=actor)
 
     def set_shared_key_token(
-        self, slug: str, token: str | None, expected_version: int | None = None
+        self,
+        slug: str,
+        token: str | None,
+        expected_version: int | None = None,
+        *,
+        actor: Actor,
+        action: AuditAction | None = None,
     ) -> AIProvider:
         """Store an already-encrypted key token (or remove it with None)."""
         version = expected_version if expected_version is not None else self._require(slug).version
-        return self.save(slug, version, shared_api_key=token)
+        return self.save(slug, version, actor=actor, action=action, shared_api_key=token)

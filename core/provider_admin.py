@@ -1,13 +1,16 @@
 """Provider administration: keys, policy flags, priority, base URL, connections.
 
 Mixed into :class:`~core.service.ModelDesk` (it needs only ``self.ctx``); every
-change is for super admins, checked here whatever the UI shows.
+change is for super admins, checked here whatever the UI shows. Each change takes an
+optional :class:`~core.audit_events.Actor` (who and from where, for the audit trail);
+without one it is derived from the user, origin ``service``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from core.audit_events import Actor
 from core.auth import User, require_super_admin
 from core.context import DeskContext, origin_of
 from core.crypto import RotationResult
@@ -31,6 +34,7 @@ class ProviderAdministration:
         expected_version: int,
         *,
         api_key: str | None = None,
+        actor: Actor | None = None,
         **changes: Any,
     ) -> AIProvider:
         """Save policy flags, active toggle, priority and base URL (compare-and-swap).
@@ -51,7 +55,9 @@ class ProviderAdministration:
             changes["shared_api_key"] = self._tested_token(slug, api_key, typed)
         elif self.ctx.drops_key(row, typed):
             typed.key_host, changes["shared_api_key"] = None, None
-        saved = self.ctx.store.save(slug, expected_version, config=typed, **changes)
+        saved = self.ctx.store.save(
+            slug, expected_version, actor=acting(user, actor), config=typed, **changes
+        )
         if "shared_api_key" in changes:
             self.ctx.catalog_cache.invalidate(slug)
         return saved
@@ -74,6 +80,7 @@ class ProviderAdministration:
         kind: str = "openai-compatible",
         api_key: str | None = None,
         priority: int | None = None,
+        actor: Actor | None = None,
     ) -> AIProvider:
         """Add a connection (a new row of kind `kind`); its key, when given, is tested live
         against its base URL first. Local servers need no key."""
@@ -85,7 +92,7 @@ class ProviderAdministration:
             config = row.provider_config()
             config.key_host = url_origin(config.base_url or "")
             row.config = config.to_stored()
-        saved = self.ctx.store.insert(row)
+        saved = self.ctx.store.insert(row, actor=acting(user, actor))
         self.ctx.catalog_cache.invalidate(slug)
         return saved
 
@@ -97,7 +104,12 @@ class ProviderAdministration:
         provider.test_key(api_key.strip())
 
     def remove_connection(
-        self, user: User, slug: str, expected_version: int | None = None
+        self,
+        user: User,
+        slug: str,
+        expected_version: int | None = None,
+        *,
+        actor: Actor | None = None,
     ) -> AIProvider:
         """Delete an added connection (also one whose stored config is no longer usable);
         a built-in provider is switched off, never removed. With `expected_version` (what
@@ -110,16 +122,20 @@ class ProviderAdministration:
             raise ValidationError(
                 f"{row.display_name} is built in and cannot be removed; switch it off instead."
             )
-        self.ctx.store.delete(slug, expected_version)
+        self.ctx.store.delete(slug, expected_version, actor=acting(user, actor))
         self.ctx.registry.unbind_connection(slug)
         self.ctx.catalog_cache.invalidate(slug)
         return row
 
-    def set_provider_active(self, user: User, slug: str, active: bool) -> AIProvider:
+    def set_provider_active(
+        self, user: User, slug: str, active: bool, *, actor: Actor | None = None
+    ) -> AIProvider:
         """Switch a provider on or off, re-applied on a concurrent save (never a conflict)."""
         require_super_admin(user, "change provider settings")
         self.ctx.row(slug)
-        return self.ctx.store.update(slug, lambda _row: {"is_active": active})
+        return self.ctx.store.update(
+            slug, lambda _row: {"is_active": active}, actor=acting(user, actor)
+        )
 
     def test_key(self, slug: str, api_key: str, base_url: str | None = None) -> None:
         """One live authenticated call; raises ProviderError when the key is refused."""
@@ -136,6 +152,7 @@ class ProviderAdministration:
         *,
         test: bool = True,
         expected_version: int | None = None,
+        actor: Actor | None = None,
     ) -> AIProvider:
         """Encrypt and store the shared key (tested first) with the origin it belongs to
         (its base URL's), or remove it with None."""
@@ -162,12 +179,19 @@ class ProviderAdministration:
             return {"shared_api_key": token, "config": current}
 
         if expected_version is None:
-            saved = self.ctx.store.update(slug, change)
+            saved = self.ctx.store.update(slug, change, actor=acting(user, actor))
         else:
-            saved = self.ctx.store.save(slug, expected_version, **change(row))
+            saved = self.ctx.store.save(
+                slug, expected_version, actor=acting(user, actor), **change(row)
+            )
         self.ctx.catalog_cache.invalidate(slug)
         return saved
 
-    def rotate_keys(self, user: User) -> RotationResult:
+    def rotate_keys(self, user: User, *, actor: Actor | None = None) -> RotationResult:
         require_super_admin(user, "rotate the encryption key")
-        return self.ctx.keys.rotate_all(self.ctx.store)
+        return self.ctx.keys.rotate_all(self.ctx.store, acting(user, actor))
+
+
+def acting(user: User, actor: Actor | None) -> Actor:
+    """`actor`, or the user acting through a direct call (origin ``service``)."""
+    return actor if actor is not None else Actor.for_user(user)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from core.audit_events import Actor
 from core.auth import User, require_super_admin
 from core.catalog import CatalogEntry, CatalogTarget
 from core.context import DeskContext
@@ -121,8 +122,10 @@ class Selection:
         model_id: str | None,
         scope: ChoiceScope = "shared",
         expected: str | Unchecked | None = UNCHECKED,
+        actor: Actor | None = None,
     ) -> None:
-        """Choose (or clear, with None) the model for a capability, checked live first.
+        """Choose (or clear, with None) the model for a capability, checked live first;
+        a shared choice is saved with its audit row (`actor`, else derived from the user).
 
         With `expected` (the shared choice the admin saw), a shared choice changed by
         someone else meanwhile is a ConflictError and nothing is saved."""
@@ -158,7 +161,7 @@ class Selection:
             else:
                 config.selected_models[capability] = model_id
 
-        self.ctx.store.update_config(slug, apply)
+        self.ctx.store.update_config(slug, apply, actor=actor or Actor.for_user(who.user))
 
     @staticmethod
     def require_personal_choices(row: AIProvider) -> None:
@@ -205,6 +208,7 @@ class Selection:
         model_id: str,
         capabilities: list[str] | None,
         expected: list[Capability] | Unchecked | None = UNCHECKED,
+        actor: Actor | None = None,
     ) -> AIProvider:
         """Force a model's capabilities (None removes the override). The model must be in
         the live catalogue; with `expected` (the override the admin saw), one changed
@@ -230,7 +234,7 @@ class Selection:
             else:
                 config.capability_overrides[model_id] = caps
 
-        return self.ctx.store.update_config(slug, apply)
+        return self.ctx.store.update_config(slug, apply, actor=actor or Actor.for_user(user))
 
     def _require_listed(self, row: AIProvider, model_id: str, who: Requester) -> None:
         """The model must be in the provider's live catalogue (any capability)."""

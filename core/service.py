@@ -23,6 +23,8 @@ from typing import Any, overload
 import httpx
 
 from core.account import merged
+from core.audit import AuditTrail
+from core.audit_events import Actor
 from core.auth import User, require_super_admin
 from core.catalog import Catalog, CatalogEntry, CatalogTarget
 from core.config import Settings, load_settings
@@ -123,8 +125,13 @@ class ModelDesk(ProviderAdministration):
             registry or discover(),
             client or make_client(),
             catalog_cache or Catalog(ttl=settings.catalog_ttl),
-            ProviderStore(self.engine, setup=self._ensure_rows),
+            ProviderStore(
+                self.engine,
+                setup=self._ensure_rows,
+                describe_key=lambda token: self.ctx.keys.masked_token(token),
+            ),
         )
+        self.audit = AuditTrail(self.engine, self.ctx.store.ready, settings.audit_days)
         self.resolver = Resolver(self.ctx)
         self.selection = Selection(self.ctx, self.resolver)
         self.generation = Generation(self.ctx, self.resolver, self.selection)
@@ -167,6 +174,7 @@ class ModelDesk(ProviderAdministration):
         for slug, cls in self.ctx.registry.providers.items():
             store.ensure(slug, cls.display_name, ProviderConfig(priority=cls.default_priority))
         self.ctx.record_key_origins()
+        self.audit.prune_if_due()  # the retention, applied at start (then daily)
 
     # ------------------------------------------------------------ providers
     def providers(self) -> list[ProviderView]:
@@ -255,9 +263,12 @@ class ModelDesk(ProviderAdministration):
         capabilities: list[str] | None,
         *,
         expected: list[Capability] | Unchecked | None = UNCHECKED,
+        actor: Actor | None = None,
     ) -> AIProvider:
         """Force a model's capabilities (it must be in the live catalogue), or clear them."""
-        return self.selection.set_capability_override(user, slug, model_id, capabilities, expected)
+        return self.selection.set_capability_override(
+            user, slug, model_id, capabilities, expected=expected, actor=actor
+        )
 
     def select_model(
         self,
@@ -268,6 +279,7 @@ class ModelDesk(ProviderAdministration):
         *,
         scope: ChoiceScope = "shared",
         expected: str | Unchecked | None = UNCHECKED,
+        actor: Actor | None = None,
     ) -> None:
         """Choose (None: clear) a model after checking it against the live catalogue.
 
@@ -275,7 +287,9 @@ class ModelDesk(ProviderAdministration):
         `expected`, only if the shared choice is still the one the admin saw); personal
         ones go into ``who.personal`` (the session) and are never saved.
         """
-        self.selection.select_model(who, slug, capability, model_id, scope, expected)
+        self.selection.select_model(
+            who, slug, capability, model_id, scope, expected=expected, actor=actor
+        )
 
     def stale_selections(
         self, who: Requester, *, entries: dict[str, CatalogEntry] | None = None
@@ -348,7 +362,10 @@ class ModelDesk(ProviderAdministration):
         *,
         allow_removals: bool = False,
         previewed: Sequence[ConfigChange] | None = None,
+        actor: Actor | None = None,
     ) -> ImportPlan:
         """Merge a valid import in one transaction (removals only when allowed; only the
         `previewed` changes, when given)."""
-        return self.config_io.import_apply(user, data, allow_removals, previewed)
+        return self.config_io.import_apply(
+            user, data, allow_removals, previewed=previewed, actor=actor
+        )

@@ -109,7 +109,7 @@ def _shared_choices(desk: ModelDesk, views: list[ProviderView], who: Requester) 
             key = f"clear_{view.slug}_{capability.value}"
             if button.button("Clear", key=key, help="Remove this shared choice"):
                 with reporting_errors("Clearing the choice"):
-                    desk.select_model(who, view.slug, capability, None)
+                    desk.select_model(who, view.slug, capability, None, actor=state.actor())
                     st.rerun()
 
 
@@ -140,7 +140,12 @@ def _stale_warnings(desk: ModelDesk, who: Requester, found: catalog.CatalogSnaps
         if can_fix and fix.button("Use the suggestion", key=key):
             with reporting_errors("Replacing the model"):
                 desk.select_model(
-                    who, stale.slug, stale.capability, stale.suggestion, scope=stale.scope
+                    who,
+                    stale.slug,
+                    stale.capability,
+                    stale.suggestion,
+                    scope=stale.scope,
+                    actor=state.actor(),
                 )
                 st.rerun()
 

@@ -131,7 +131,9 @@ def _shared_key(desk: ModelDesk, view: ProviderView, user: User) -> None:
 
     def save(version: int, mine: dict[str, Any]) -> None:
         with reporting_errors("Saving the key"), st.spinner("Testing and saving…"):
-            desk.set_shared_key(user, view.slug, mine["key"], expected_version=version)
+            desk.set_shared_key(
+                user, view.slug, mine["key"], expected_version=version, actor=state.actor()
+            )
             _key_saved(form, view, mine["key"])
 
     edits.show_flash(form)
@@ -166,7 +168,9 @@ def _shared_key(desk: ModelDesk, view: ProviderView, user: User) -> None:
             return now.row, {"key": _key_state(now)}
 
         def write(version: int) -> None:
-            desk.set_shared_key(user, view.slug, mine["key"], expected_version=version)
+            desk.set_shared_key(
+                user, view.slug, mine["key"], expected_version=version, actor=state.actor()
+            )
 
         with reporting_errors("Saving the key"), st.spinner("Testing and saving…"):
             labels, secret = {"key": "The shared key"}, frozenset({"key"})
@@ -231,7 +235,7 @@ def _settings_form(desk: ModelDesk, view: ProviderView, user: User) -> None:
 
     def save(version: int, mine: dict[str, Any]) -> None:
         with reporting_errors("Saving the settings"):
-            saved(desk.update_provider(user, view.slug, version, **mine))
+            saved(desk.update_provider(user, view.slug, version, actor=state.actor(), **mine))
             st.rerun()
 
     with st.expander("Settings"):
@@ -294,7 +298,9 @@ def _settings_form(desk: ModelDesk, view: ProviderView, user: User) -> None:
 
     def write(version: int) -> None:
         key = new_key or None  # a key for a new host: tested there (never kept in a conflict)
-        result.append(desk.update_provider(user, view.slug, version, api_key=key, **mine))
+        result.append(
+            desk.update_provider(user, view.slug, version, api_key=key, actor=state.actor(), **mine)
+        )
 
     with reporting_errors("Saving the settings"):
         if edits.save_against_seen(form, shown, mine, read, write, SETTINGS_LABELS):
@@ -388,7 +394,9 @@ def _import_preview(desk: ModelDesk, user: User, data: object, plan: ImportPlan)
     if st.button(f"Apply {len(plan.changes)} change(s)", type="primary", disabled=not allowed):
         with reporting_errors("Importing"):
             previewed = seen_before if seen_before is not None else plan.changes
-            desk.import_apply(user, data, allow_removals=allowed, previewed=previewed)
+            desk.import_apply(
+                user, data, allow_removals=allowed, previewed=previewed, actor=state.actor()
+            )
             st.session_state.pop(PREVIEWED, None)
             edits.flash("import", "Configuration imported.")
             st.rerun()

@@ -19,6 +19,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
+from core.audit_events import Actor
 from core.auth import LOCAL_USER
 from core.config import load_settings
 from core.crypto import SecretBox, generate_key, mask, rotate_all
@@ -30,6 +31,7 @@ from core.tables import AIProvider
 from core.types import Capability
 
 SENTINEL = "sk-or-test-SENTINEL-0123456789"
+ACTOR = Actor("tester", "super_admin")
 
 
 def _engines() -> list[str]:
@@ -87,18 +89,18 @@ def test_cloud_style_postgres_urls_get_the_psycopg_driver() -> None:
 
 
 def test_compare_and_swap_refuses_a_stale_save(store: ProviderStore) -> None:
-    first = store.save("openrouter", 1, is_active=False)
+    first = store.save("openrouter", 1, actor=ACTOR, is_active=False)
     assert first.version == 2 and not first.is_active
     with pytest.raises(ConflictError, match="changed by someone else"):
-        store.save("openrouter", 1, is_active=True)
+        store.save("openrouter", 1, actor=ACTOR, is_active=True)
     assert not store.get("openrouter").is_active
 
 
 def test_unknown_fields_and_providers_are_refused(store: ProviderStore) -> None:
     with pytest.raises(ValidationError):
-        store.save("openrouter", 1, version=99)
+        store.save("openrouter", 1, actor=ACTOR, version=99)
     with pytest.raises(ValidationError):
-        store.save("nope", 1, is_active=False)
+        store.save("nope", 1, actor=ACTOR, is_active=False)
 
 
 def test_config_json_round_trips(store: ProviderStore) -> None:
@@ -106,7 +108,7 @@ def test_config_json_round_trips(store: ProviderStore) -> None:
         config.selected_models[Capability.CHAT] = "a/b"
         config.capability_overrides["x"] = [Capability.IMAGE]
 
-    store.update_config("openrouter", choose)
+    store.update_config("openrouter", choose, actor=ACTOR)
     row = store.get("openrouter")
     assert row.config == {
         "selected_models": {"chat": "a/b"},
@@ -119,9 +121,11 @@ def test_config_json_round_trips(store: ProviderStore) -> None:
 
 def test_a_save_validates_the_config(store: ProviderStore) -> None:
     with pytest.raises(ValidationError, match=r"openrouter\.config\.base_url: .*plain http"):
-        store.save("openrouter", 1, config={"base_url": "http://u:sk-x@host/v1?k=1"})
+        store.save("openrouter", 1, actor=ACTOR, config={"base_url": "http://u:sk-x@host/v1?k=1"})
     with pytest.raises(ValidationError, match=r"config\.selected_models: must be an object"):
-        store.update_config("openrouter", lambda c: setattr(c, "selected_models", ["a"]))
+        store.update_config(
+            "openrouter", lambda c: setattr(c, "selected_models", ["a"]), actor=ACTOR
+        )
     assert store.get("openrouter").version == 1
 
 
@@ -150,7 +154,7 @@ def test_invalid_stored_config_is_read_without_crashing(store: ProviderStore, st
         5 if stored == {"priority": 5, "unknown_field": {"deep": 1}} else 1000
     )
     assert [r.slug for r in store.list()] == ["openrouter"]
-    store.update_config("openrouter", lambda c: None)
+    store.update_config("openrouter", lambda c: None, actor=ACTOR)
     assert ProviderConfig.parse(store.get("openrouter").config) == config
 
 
@@ -163,6 +167,7 @@ def test_concurrent_merges_lose_no_update(store: ProviderStore) -> None:
             "openrouter",
             lambda c: c.capability_overrides.__setitem__(f"model-{index}", [Capability.CHAT]),
             retries=50,
+            actor=ACTOR,
         )
 
     threads = [threading.Thread(target=select, args=(i,)) for i in range(16)]
@@ -182,7 +187,7 @@ def test_concurrent_saves_from_one_version_have_one_winner(store: ProviderStore)
     def save(index: int) -> None:
         barrier.wait()
         try:
-            store.save("openrouter", 1, display_name=f"Name {index}")
+            store.save("openrouter", 1, actor=ACTOR, display_name=f"Name {index}")
             outcomes.append("won")
         except ConflictError:
             outcomes.append("conflict")
@@ -208,10 +213,12 @@ def test_encrypt_decrypt_and_a_wrong_secret() -> None:
 
 def test_rotation_keeps_every_key_readable(store: ProviderStore) -> None:
     old, new = generate_key(), generate_key()
-    store.set_shared_key_token("openrouter", SecretBox([old]).encrypt(SENTINEL))
+    store.set_shared_key_token("openrouter", SecretBox([old]).encrypt(SENTINEL), actor=ACTOR)
     store.ensure("groq", "Groq")
-    store.set_shared_key_token("groq", SecretBox([generate_key()]).encrypt("gsk_other"))
-    result = rotate_all(store, SecretBox([new, old]))
+    store.set_shared_key_token(
+        "groq", SecretBox([generate_key()]).encrypt("gsk_other"), actor=ACTOR
+    )
+    result = rotate_all(store, SecretBox([new, old]), ACTOR)
     assert result.rotated == ["openrouter"] and result.unreadable == ["groq"]
     assert SecretBox([new]).decrypt(store.get("openrouter").shared_api_key) == SENTINEL
 

@@ -14,7 +14,7 @@ import streamlit as st
 
 from core.auth import User
 from core.service import ModelDesk, ProviderView
-from ui import edits
+from ui import edits, state
 from ui.edits import seen_last_run
 from ui.untrusted import plain_markdown
 from ui.widgets import reporting_errors
@@ -55,7 +55,12 @@ def add_form(desk: ModelDesk, user: User) -> None:
     chosen = slug.strip() or slug_for(name)
     with reporting_errors("Adding the server"), st.spinner("Adding the server…"):
         row = desk.add_connection(
-            user, chosen, base_url.strip(), display_name=name, api_key=key or None
+            user,
+            chosen,
+            base_url.strip(),
+            display_name=name,
+            api_key=key or None,
+            actor=state.actor(),
         )
         for field in FORM_FIELDS:
             st.session_state.pop(field, None)
@@ -84,7 +89,7 @@ def remove_button(desk: ModelDesk, view: ProviderView, user: User) -> None:
     if yes.button("Yes, remove", key=f"remove_yes_{view.slug}", type="primary"):
         st.session_state.pop(CONFIRM_KEY, None)
         with reporting_errors("Removing the connection"):
-            desk.remove_connection(user, view.slug, expected_version=saw)
+            desk.remove_connection(user, view.slug, expected_version=saw, actor=state.actor())
             edits.flash(PAGE_NOTICE, f"Removed {plain_markdown(view.display_name)}.")
             st.rerun()
     if no.button("Cancel", key=f"remove_no_{view.slug}"):

@@ -15,7 +15,7 @@ import streamlit as st
 from core.requester import Requester
 from core.service import ModelDesk, ProviderView
 from core.types import ALL_CAPABILITIES, Capability, ModelInfo
-from ui import untrusted
+from ui import state, untrusted
 from ui.catalog_table import context_text, per_million, per_unit
 from ui.edits import seen_last_run
 from ui.widgets import reporting_errors
@@ -154,7 +154,9 @@ def _select(
     """Save the choice; a shared one only if it is still the one the admin saw (`saw`)."""
     with reporting_errors("Selecting the model"):
         if scope == "shared":
-            desk.select_model(who, view.slug, capability, model_id, expected=saw)
+            desk.select_model(
+                who, view.slug, capability, model_id, expected=saw, actor=state.actor()
+            )
         else:
             desk.select_model(who, view.slug, capability, model_id, scope="personal")
         name = untrusted.plain_markdown(view.display_name)
@@ -193,11 +195,15 @@ def _override_control(
         save, remove = st.columns(2)
         if save.button("Save override", key=f"override_save_{cap}"):
             with reporting_errors("Saving the override"):
-                desk.set_capability_override(who.user, view.slug, model.id, chosen, expected=saw)
+                desk.set_capability_override(
+                    who.user, view.slug, model.id, chosen, expected=saw, actor=state.actor()
+                )
                 st.rerun()
         if model.capability_source == "override" and remove.button(
             "Remove override", key=f"override_remove_{cap}"
         ):
             with reporting_errors("Removing the override"):
-                desk.set_capability_override(who.user, view.slug, model.id, None, expected=saw)
+                desk.set_capability_override(
+                    who.user, view.slug, model.id, None, expected=saw, actor=state.actor()
+                )
                 st.rerun()

@@ -32,6 +32,14 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("content", "Content", ":material/edit_note:", "content", "Playground", _EVERYONE),
     PageSpec("image", "Image", ":material/image:", "image", "Playground", _EVERYONE),
     PageSpec("audio", "Audio", ":material/graphic_eq:", "audio", "Playground", _EVERYONE),
+    PageSpec(
+        "activity",
+        "Activity",
+        ":material/history:",
+        "activity",
+        "Admin",
+        frozenset({Role.SUPER_ADMIN}),
+    ),
 )
 
 

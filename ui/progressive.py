@@ -78,14 +78,19 @@ def loading_label(seconds: float) -> str:
     return f"loading… {int(seconds)} s"
 
 
+def browser_zone() -> ZoneInfo | None:
+    """The browser's time zone (None: the server's, when the browser did not say)."""
+    try:
+        return ZoneInfo(st.context.timezone) if st.context.timezone else None
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
 def clock_time(timestamp: float | None) -> str:
     """HH:MM in the browser's time zone (the server's if unknown); a date if not today."""
     if timestamp is None:
         return "an unknown time"
-    try:
-        zone = ZoneInfo(st.context.timezone) if st.context.timezone else None
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = None
+    zone = browser_zone()
     when = dt.datetime.fromtimestamp(timestamp, zone)
     today = dt.datetime.now(zone).date()
     return when.strftime("%H:%M") if when.date() == today else when.strftime("%Y-%m-%d %H:%M")

@@ -15,6 +15,7 @@ from streamlit import config as config_module
 from streamlit.config import get_option
 from streamlit.errors import StreamlitAPIException
 
+from core.audit_events import Actor
 from core.auth import PersonalSettings, User
 from core.config import SecretsRead, load_settings, read_secrets, secrets_files
 from core.requester import Requester
@@ -108,6 +109,18 @@ def require_user(super_admin: bool = False) -> User:
         st.error("This page is for super admins.")
         st.stop()
     return user
+
+
+def actor() -> Actor:
+    """Who changes something on this run, for the audit trail: the signed-in user, from
+    the dashboard, at the browser's address (where Streamlit knows it)."""
+    try:
+        address = st.context.ip_address  # None on loopback
+    except (AttributeError, RuntimeError):
+        address = None
+    return Actor.for_user(
+        require_user(), "dashboard", address if isinstance(address, str) else None
+    )
 
 
 def requester(super_admin: bool = False) -> Requester:

@@ -287,3 +287,35 @@ def test_the_log_holds_no_session_token_or_streamlit_session_id(app, page) -> No
     log = app.log_text()
     assert token not in log and session_id not in log
     assert app.token not in log  # the fixed link token is not printed either
+
+
+# ---------------------------------------------------------------- two servers, one database
+@pytest.fixture
+def two_servers(tmp_path, app_env) -> Iterator[tuple[App, App]]:
+    """Two `streamlit run` processes on one database (one data directory), as behind a
+    load balancer."""
+    first = start_app(tmp_path, app_env, secrets_toml=PASSWORDS)
+    try:
+        second = start_app(tmp_path, app_env, secrets_toml=PASSWORDS)
+    except BaseException:
+        stop_app(first)
+        raise
+    yield first, second
+    stop_app(first)
+    stop_app(second)
+
+
+def test_a_session_holds_on_every_server_and_ends_on_every_server(two_servers, page) -> None:
+    """Signed in on one server, the browser is signed in on the other (cookies go to the
+    host, whatever the port); signing out on the second ends it on the first too."""
+    first, second = two_servers
+    _signed_in_with_cookie(page, first)
+    other = page.context.new_page()
+    other.goto(f"{second.url}/providers")
+    _signed_in(other)
+    expect(_heading(other, "Providers")).to_be_visible(timeout=WAIT)
+    other.get_by_test_id("stSidebar").get_by_role("button", name="Sign out").click()
+    expect(password_field(other)).to_be_visible(timeout=WAIT)
+    page.reload()
+    expect(password_field(page)).to_be_visible(timeout=WAIT)
+    expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
