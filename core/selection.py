@@ -104,6 +104,11 @@ class Selection:
             return None
         return entry.find(res.model_id or "")
 
+    def flag_stale(self, res: Resolution) -> None:
+        """The resolved model answered 404: stale in this catalogue until it is refetched."""
+        provider = self.ctx.provider(res.slug, res.base_url, self.ctx.settings.catalog_timeout)
+        self.ctx.catalog_cache.flag_stale(CatalogTarget(provider, res.api_key), res.model_id or "")
+
     # ---- choices -------------------------------------------------------------
     def select_model(
         self,
@@ -213,8 +218,9 @@ class Selection:
             ]
             if row.allow_personal_keys:
                 choices += [("personal", c, m) for c, m in who.personal_models(row.slug).items()]
+            flagged = self.ctx.catalog_cache.flagged_stale(self.target_for(row, who))
             for scope, cap, model_id in choices:
-                item = _stale_item(row, entry, scope, cap, model_id)
+                item = _stale_item(row, entry, scope, cap, model_id, model_id in flagged)
                 if item:
                     stale.append(item)
         return stale
@@ -246,22 +252,28 @@ def _with_overrides(entry: CatalogEntry, row: AIProvider) -> CatalogEntry:
 
 
 def _stale_item(
-    row: AIProvider, entry: CatalogEntry, scope: ChoiceScope, cap: str, model_id: str
+    row: AIProvider,
+    entry: CatalogEntry,
+    scope: ChoiceScope,
+    cap: str,
+    model_id: str,
+    flagged: bool = False,
 ) -> StaleSelection | None:
     if cap not in {c.value for c in Capability}:
         return None
     capability = Capability(cap)
     model = entry.find(model_id)
-    if model is not None and model.supports(capability):
+    if model is not None and model.supports(capability) and not flagged:
         return None
     candidates = [m.id for m in entry.models_for(capability)]
     close = difflib.get_close_matches(model_id, candidates, n=1, cutoff=0.3)
     suggestion = close[0] if close else (candidates[0] if candidates else None)
-    reason = (
-        "is no longer in the live catalogue"
-        if model is None
-        else f"no longer supports {capability}"
-    )
+    if model is None:
+        reason = "is no longer in the live catalogue"
+    elif flagged:
+        reason = "answered 404 (not found) though the catalogue lists it"
+    else:
+        reason = f"no longer supports {capability}"
     return StaleSelection(
         row.slug, row.display_name, capability, model_id, scope, suggestion, f"{model_id} {reason}"
     )
