@@ -118,6 +118,7 @@ RULES: list[Rule] = [
 ]
 # refusals the route line names as "skipped" (a provider that would have served otherwise)
 SKIP_NAMED = {has_a_key.__name__, key_is_readable.__name__, choice_is_listed.__name__}
+ANY_LISTED_MODEL = "\x00any listed model"  # a pick's stand-in: only the key rules decide
 KEY_HELP = (
     "You can add a personal key under Providers → My own key, or ask a super admin to "
     "allow the shared key"
@@ -200,6 +201,14 @@ class Resolver:
         if entry is None or entry.status != "ok":
             return None
         return "listed" if entry.find(model_id) is not None else "stale"
+
+    def pick_refusal(self, row: AIProvider, capability: Capability, who: Requester) -> str | None:
+        """Why `who` can call none of `row`'s models for `capability` (a picker's "needs a
+        key"), without the provider's name; None when any listed model may be picked."""
+        found = self.resolve_row(row, capability, who, model_override=ANY_LISTED_MODEL)
+        if found.usable:
+            return None
+        return found.reason.removeprefix(row.display_name).lstrip(": ")
 
     def explain_nothing(
         self, capability: Capability, found: list[Resolution], who: Requester
@@ -293,5 +302,5 @@ def nothing_serves(
 
 
 def _a(capability: Capability) -> str:
-    """"a chat", "an image", "an audio"."""
+    """ "a chat", "an image", "an audio"."""
     return f"{'an' if capability.value[0] in 'aeiou' else 'a'} {capability.value}"

@@ -265,8 +265,7 @@ def test_the_winner_per_capability_is_shown_with_its_priority() -> None:
     desk().select_model(LOCAL, "openrouter", "audio", None)
     app.run()
     assert (
-        "**Audio** → nothing yet: no provider has an audio model chosen; OpenRouter (keyed) "
-        "offers"
+        "**Audio** → nothing yet: no provider has an audio model chosen; OpenRouter (keyed) offers"
     ) in texts(app)
 
 
