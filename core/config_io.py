@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 from pydantic import ValidationError as PydanticError
 
 from core.auth import User, require_super_admin
+from core.catalog import CatalogEntry
 from core.context import DeskContext
 from core.errors import ValidationError
 from core.provider_config import (
@@ -303,6 +304,31 @@ class ConfigIO:
         plan.inserts.append(row)
         plan.changes.append(ConfigChange(row.slug, "connection", None, f"add {row.display_name}"))
         plan.changes += _diff(row.slug, {}, row.config)
+
+
+def unlisted_choices(plan: ImportPlan, entries: dict[str, CatalogEntry]) -> list[str]:
+    """Warnings for the model choices an import sets that the live catalogue does not list
+    (`entries`: slug -> catalogue; a provider missing there or unavailable is not judged)."""
+    warnings = []
+    for change in plan.changes:
+        area, _, capability = change.path.partition(".")
+        entry = entries.get(change.slug)
+        if area != "selected_models" or change.new is None or entry is None:
+            continue
+        if entry.status not in ("ok", "stale") or not entry.models:
+            continue
+        model = entry.find(str(change.new))
+        if model is None:
+            warnings.append(
+                f"{change.slug}.{change.path}: {change.new} is not in the live "
+                f"{entry.display_name} catalogue (a stale choice: calls would skip it)."
+            )
+        elif not model.supports(capability):
+            warnings.append(
+                f"{change.slug}.{change.path}: {change.new} does not support {capability} "
+                f"in the live {entry.display_name} catalogue."
+            )
+    return warnings
 
 
 def _diff(slug: str, old: dict[str, Any], new: dict[str, Any]) -> list[ConfigChange]:

@@ -225,6 +225,8 @@ def _import_preview(desk: ModelDesk, user: User, data: object, plan: ImportPlan)
         ],
         hide_index=True,
     )
+    for warning in desk.import_warnings(plan, state.requester()):
+        untrusted.show_error(warning, "warning", icon=":material/history:")
     allowed = True
     if plan.removals:
         allowed = st.checkbox(

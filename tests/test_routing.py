@@ -180,3 +180,29 @@ def test_with_nothing_chosen_the_keyed_providers_and_their_offer_are_named(
         "Nothing can serve chat yet: no provider has a chat model chosen; "
         "Beta (keyed) offers 1 — choose one."
     )
+
+
+# ---------------------------------------------------------------- import preview
+def test_the_import_preview_warns_about_choices_not_in_the_live_catalogue(
+    desk: ModelDesk,
+) -> None:
+    _configure(desk)
+    data = {
+        "modeldesk_config": 1,
+        "providers": [
+            {
+                "slug": "alpha",
+                "config": {
+                    "selected_models": {"chat": "alpha/retired", "image": "alpha/chat-small"}
+                },
+            },
+            {"slug": "beta", "config": {"selected_models": {"chat": "beta/chat"}}},
+        ],
+    }
+    plan = desk.import_preview(data)
+    assert desk.import_warnings(plan, SUPER) == [
+        "alpha.selected_models.chat: alpha/retired is not in the live Alpha catalogue "
+        "(a stale choice: calls would skip it).",
+        "alpha.selected_models.image: alpha/chat-small does not support image in the live "
+        "Alpha catalogue.",
+    ]
