@@ -38,7 +38,11 @@ EXPORT_VERSION = 1
 MAX_IMPORT_BYTES = 512 * 1024
 MAX_DEPTH = 8
 MAX_PROVIDERS = 500
-REMOVABLE = ("selected_models", "capability_overrides")  # removing one of these asks first
+REMOVABLE = (
+    "selected_models",
+    "capability_overrides",
+    "declared_models",
+)  # removing one of these asks first
 FLAGS = ("display_name", "is_active", "allow_personal_keys", "allow_shared_for_normal_admins")
 
 
@@ -97,6 +101,7 @@ class ConfigPatch(BaseModel):
     priority: Priority = 0
     base_url: str | None = None
     capability_overrides: dict[ModelId, list[Capability] | None] = Field(default_factory=dict)
+    declared_models: dict[ModelId, list[Capability] | None] = Field(default_factory=dict)
 
     @field_validator("base_url", mode="before")
     @classmethod

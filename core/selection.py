@@ -202,6 +202,33 @@ class Selection:
 
         return self.ctx.store.update_config(slug, apply)
 
+    def declare_model(
+        self, user: User, slug: str, model_id: str, capabilities: list[str] | None
+    ) -> AIProvider:
+        """Declare a model of a server that does not list its models (`capabilities` []:
+        by rule from the id; None removes the declaration)."""
+        require_super_admin(user, "declare models")
+        row = self.ctx.row(slug)
+        if not self.ctx.registry.get(slug).declares_models:
+            raise ValidationError(
+                f"{row.display_name} lists its own models; only OpenAI-compatible servers "
+                "take declared ones."
+            )
+        try:
+            caps = None if capabilities is None else [Capability(c) for c in capabilities]
+        except ValueError:
+            raise ValidationError(f"Unknown capability in {capabilities!r}.") from None
+
+        def apply(config: ProviderConfig) -> None:
+            if caps is None:
+                config.declared_models.pop(model_id, None)
+            else:
+                config.declared_models[model_id] = caps
+
+        saved = self.ctx.store.update_config(slug, apply)
+        self.ctx.catalog_cache.invalidate(slug)
+        return saved
+
     def stale_selections(
         self, who: Requester, entries: dict[str, CatalogEntry] | None = None
     ) -> list[StaleSelection]:

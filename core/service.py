@@ -225,6 +225,12 @@ class ModelDesk(ProviderAdministration):
     ) -> AIProvider:
         return self.selection.set_capability_override(user, slug, model_id, capabilities)
 
+    def declare_model(
+        self, user: User, slug: str, model_id: str, capabilities: list[str] | None
+    ) -> AIProvider:
+        """Declare (None: undeclare) a model of a server that does not list its models."""
+        return self.selection.declare_model(user, slug, model_id, capabilities)
+
     def select_model(
         self,
         who: Requester,

@@ -96,6 +96,12 @@ def _shared_key(desk: ModelDesk, view: ProviderView, user: User) -> None:
             placeholder=view.provider_cls.key_prefix_hint,
             help="Write-only: the key is tested, encrypted and never shown again.",
         )
+        untested = st.checkbox(
+            "Save without testing",
+            key=f"untested_{view.slug}",
+            help="Store the key without any live check (for a server whose key check and "
+            "model listing both fail). Calls will show whether it works.",
+        )
         with st.container(horizontal=True):  # one row, wrapping on a phone
             do_test = st.form_submit_button("Test key", icon=":material/network_check:")
             do_save = st.form_submit_button("Save key", type="primary", icon=":material/key:")
@@ -104,12 +110,14 @@ def _shared_key(desk: ModelDesk, view: ProviderView, user: User) -> None:
             )
     if do_test and new_key:
         with reporting_errors("Testing the key"), st.spinner("Testing the key…"):
-            desk.test_key(view.slug, new_key)
-            st.success(f"{view.display_name} accepted the key.")
+            check = desk.test_key(view.slug, new_key)
+            st.success(f"{view.display_name}: {check}.")
     elif do_save and new_key:
         with reporting_errors("Saving the key"), st.spinner("Testing and saving…"):
-            desk.set_shared_key(user, view.slug, new_key, expected_version=view.row.version)
-            _saved(f"{view.display_name} key saved.")
+            check = desk.save_shared_key(
+                user, view.slug, new_key, test=not untested, expected_version=view.row.version
+            )
+            _saved(f"{view.display_name} key saved ({check}).")
     elif do_remove:
         with reporting_errors("Removing the key"):
             desk.set_shared_key(user, view.slug, None, expected_version=view.row.version)

@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 from devtools.fake_providers import replies
 from devtools.fake_providers.behaviour import Behaviour
 from devtools.fake_providers.flavours import FLAVOUR_ROUTES, FLAVOURS, KEYLESS
+from devtools.fake_providers.gateways import GATEWAY_ROUTES, GATEWAYS, KEYLESS_GATEWAYS
 from devtools.fake_providers.hostile import BEACON_PATH, hostile_error_text, hostile_reply_text
 from devtools.fake_providers.media import png_bytes
 from devtools.fake_providers.routes import PROVIDER_ROUTES
@@ -33,6 +34,7 @@ _PREFIXES = [
     (re.compile(r"^/hf/(?P<rest>.*)$"), "huggingface"),
     (re.compile(r"^/openai/v1/(?P<rest>.*)$"), "openai"),
     *((re.compile(rf"^/{flavour}/(?P<rest>.*)$"), flavour) for flavour in FLAVOURS),
+    *((re.compile(rf"^/{name}/v1/(?P<rest>.*)$"), name) for name in GATEWAYS),
 ]
 # Routes a real provider serves without a key.
 _OPEN_ROUTES = {
@@ -40,8 +42,9 @@ _OPEN_ROUTES = {
     ("huggingface", "v1/models"),
     ("huggingface", "api/models"),
     ("openai", "models"),
-    *((flavour, "") for flavour in KEYLESS),  # local servers want no key
+    *((flavour, "") for flavour in (*KEYLESS, *KEYLESS_GATEWAYS)),  # local servers want no key
 }
+ROUTES = {**PROVIDER_ROUTES, **FLAVOUR_ROUTES, **GATEWAY_ROUTES}
 ENDLESS_CHUNK_DELAY = 0.05  # seconds between an endless stream's chunks by default
 
 
@@ -190,7 +193,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         if self._misbehave(behaviour, body):
             return
-        if not {**PROVIDER_ROUTES, **FLAVOUR_ROUTES}[provider](self, method, rest, query, body):
+        if not ROUTES[provider](self, method, rest, query, body):
             self.error(404, f"{provider} has no route {method} /{rest}")
 
     def _authorised(self, provider: str, rest: str, behaviour: Behaviour) -> bool:
