@@ -7,7 +7,7 @@ defaults answer like a healthy provider.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 
@@ -48,6 +48,8 @@ class Behaviour:
       image, e.g. ``"/etc/passwd"`` or ``f"{fake.url}/image.png"`` (served by the fake).
     - ``omit_done``: a streamed chat ends after its finish_reason (and usage) chunk
       without ``data: [DONE]``.
+    - ``retired_models``: model ids a chat request is refused for with Groq's 404 ("The
+      model `x` does not exist or you do not have access to it."), as for a retired model.
     """
 
     models: int = 20
@@ -68,6 +70,7 @@ class Behaviour:
     huge_image_mb: float = 0.0
     image_url: str | None = None
     omit_done: bool = False
+    retired_models: list[str] = field(default_factory=list)
 
     def change(self, **changes: Any) -> None:
         """Set fields by name; an unknown name raises ValueError and changes nothing."""

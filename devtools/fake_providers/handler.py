@@ -234,6 +234,10 @@ class Handler(BaseHTTPRequestHandler):
     # ---- chat ------------------------------------------------------------------------
     def chat(self, body: dict[str, Any], behaviour: Behaviour, groq: bool = False) -> None:
         """A chat completion: streamed (SSE) when the request asks for it, else one JSON."""
+        model = str(body.get("model"))
+        if model in behaviour.retired_models:
+            message = f"The model `{model}` does not exist or you do not have access to it."
+            return self.error(404, message)
         if body.get("stream"):
             if behaviour.endless_stream:
                 return self._endless_stream(body, behaviour)
