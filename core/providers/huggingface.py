@@ -162,7 +162,7 @@ class HuggingFaceProvider(OpenAIShapeProvider):
         """``GET /api/whoami-v2`` on the Hub: 401 when the token is not valid."""
         whoami = f"{self.hub_url}/api/whoami-v2"
         return self.key_check_or_listing(
-            "the Hub's whoami-v2", lambda: self.http.get_json(whoami, api_key), api_key
+            "GET /api/whoami-v2", lambda: self.http.get_json(whoami, api_key), api_key
         )
 
     def generate_image(

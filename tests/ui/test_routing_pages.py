@@ -98,3 +98,45 @@ def test_with_nothing_chosen_the_winner_line_names_what_would_happen() -> None:
         f"**Chat** → nothing yet: no provider has a chat model chosen; Groq (keyed) offers "
         f"{count} — choose one."
     ) in texts(app)
+
+
+# ---------------------------------------------------------------- keys and declared models
+def _button(app, label: str):
+    return next(b for b in app.button if b.label == label)
+
+
+def test_a_super_admin_may_save_a_key_without_testing(fake) -> None:
+    nowhere = fake.base_urls()["NOLIST_BASE_URL"]  # no /key, no /models: no check can pass
+    desk().update_provider(
+        LOCAL_USER, "openrouter", desk().store.get("openrouter").version, base_url=nowhere
+    )
+    app = page("providers").run()
+    app.text_input(key="new_key_openrouter").set_value("sk-or-v1-UNTESTED0000")
+    _save_key(app, "openrouter")
+    assert "could not check the key" in texts(app)
+    assert desk().store.get("openrouter").shared_api_key is None
+    app.text_input(key="new_key_openrouter").set_value("sk-or-v1-UNTESTED0000")
+    app.checkbox(key="untested_openrouter").check()
+    _save_key(app, "openrouter")
+    assert not app.exception, app.exception
+    assert desk().store.get("openrouter").shared_api_key is not None
+
+
+def _save_key(app, slug: str) -> None:
+    """Click the Save key button of `slug`'s card (the cards follow the priority order)."""
+    form_buttons = [b for b in app.button if b.label == "Save key"]
+    slugs = [v.slug for v in desk().providers()]
+    form_buttons[slugs.index(slug)].click().run()
+
+
+def test_a_connection_declares_the_models_of_a_server_that_does_not_list_them(fake) -> None:
+    app = page("providers").run()
+    app.text_input(key="connection_name").set_value("Bare server")
+    app.text_input(key="connection_base_url").set_value(fake.base_urls()["NOLIST_BASE_URL"])
+    app.text_area(key="connection_models").set_value("house-chat\nhouse-painter:image")
+    _button(app, "Add server").click().run()
+    assert not app.exception, app.exception
+    config = desk().store.get("bare-server").provider_config()
+    assert config.declared_models == {"house-chat": [], "house-painter": [Capability.IMAGE]}
+    app.run()
+    assert "this server does not list its models" in texts(app)
