@@ -22,6 +22,7 @@ from core.types import Capability
 
 KeySource = Literal["personal", "shared", "none"]
 Scope = Literal["personal", "shared", "none"]
+Listing = Literal["listed", "stale", "gone"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +64,9 @@ class Candidate:
     capability: Capability
     key: KeyChoice
     model_id: str | None
-    # the model's place in the warm live catalogue: "listed", "stale" (not listed, or it
-    # answered 404), or None when unknown (cold or unavailable catalogue: the choice is used)
-    listing: Literal["listed", "stale"] | None = None
+    # the model's place in the warm live catalogue: "listed", "stale" (not listed), "gone"
+    # (it answered 404), or None when unknown (cold or unavailable catalogue: it is used)
+    listing: Listing | None = None
 
 
 Rule = Callable[[Candidate], str | None]  # a refusal reason, or None to let it pass
@@ -99,11 +100,14 @@ def has_a_key(c: Candidate) -> str | None:
     return None
 
 
+STALE_WHY = {"stale": "not in the live catalogue", "gone": "it answered 404, not found"}
+
+
 def choice_is_listed(c: Candidate) -> str | None:
-    if c.listing == "stale":
+    if c.listing in STALE_WHY:
         return (
             f"{c.row.display_name}: the {c.capability} choice {c.model_id} is stale "
-            "(not in the live catalogue)"
+            f"({STALE_WHY[c.listing]})"
         )
     return None
 
@@ -188,7 +192,7 @@ class Resolver:
 
     def listing(
         self, slug: str, base_url: str, api_key: str | None, model_id: str | None
-    ) -> Literal["listed", "stale"] | None:
+    ) -> Listing | None:
         """Whether the WARM live catalogue lists `model_id` (never fetches: a cold or
         unavailable catalogue gives None and the choice is used; a 404 flags it later)."""
         if model_id is None:
@@ -196,7 +200,7 @@ class Resolver:
         provider = self.ctx.provider(slug, base_url, self.ctx.settings.catalog_timeout)
         target = CatalogTarget(provider, api_key)
         if model_id in self.ctx.catalog_cache.flagged_stale(target):
-            return "stale"
+            return "gone"
         entry = self.ctx.catalog_cache.peek(target)
         if entry is None or entry.status != "ok":
             return None

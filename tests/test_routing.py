@@ -114,7 +114,10 @@ def test_a_404_before_the_first_token_falls_back_and_flags_the_choice_stale(
     upstream.failures["alpha"] = None
     # the catalogue still lists it, but the next call skips it (no second 404)
     found = desk.resolve("chat", SUPER)
-    assert found.slug == "beta" and "alpha/chat-large is stale" in found.skipped[0]
+    assert found.slug == "beta"
+    assert found.skipped == [
+        "Alpha: the chat choice alpha/chat-large is stale (it answered 404, not found)"
+    ]
     stale = desk.stale_selections(SUPER)
     assert [(s.slug, s.model_id) for s in stale] == [("alpha", "alpha/chat-large")]
     assert "answered 404" in stale[0].reason
