@@ -189,18 +189,7 @@ class Selection:
     ) -> AIProvider:
         """Force a model's capabilities (None removes the override)."""
         require_super_admin(user, "override model capabilities")
-        try:
-            caps = None if capabilities is None else [Capability(c) for c in capabilities]
-        except ValueError:
-            raise ValidationError(f"Unknown capability in {capabilities!r}.") from None
-
-        def apply(config: ProviderConfig) -> None:
-            if caps is None:
-                config.capability_overrides.pop(model_id, None)
-            else:
-                config.capability_overrides[model_id] = caps
-
-        return self.ctx.store.update_config(slug, apply)
+        return self._set_model_capabilities(slug, "capability_overrides", model_id, capabilities)
 
     def declare_model(
         self, user: User, slug: str, model_id: str, capabilities: list[str] | None
@@ -214,20 +203,31 @@ class Selection:
                 f"{row.display_name} lists its own models; only OpenAI-compatible servers "
                 "take declared ones."
             )
+        saved = self._set_model_capabilities(slug, "declared_models", model_id, capabilities)
+        self.ctx.catalog_cache.invalidate(slug)
+        return saved
+
+    def _set_model_capabilities(
+        self,
+        slug: str,
+        field: Literal["capability_overrides", "declared_models"],
+        model_id: str,
+        capabilities: list[str] | None,
+    ) -> AIProvider:
+        """Set (None: remove) `model_id`'s capabilities in the config map `field`."""
         try:
             caps = None if capabilities is None else [Capability(c) for c in capabilities]
         except ValueError:
             raise ValidationError(f"Unknown capability in {capabilities!r}.") from None
 
         def apply(config: ProviderConfig) -> None:
+            models: dict[str, list[Capability]] = getattr(config, field)
             if caps is None:
-                config.declared_models.pop(model_id, None)
+                models.pop(model_id, None)
             else:
-                config.declared_models[model_id] = caps
+                models[model_id] = caps
 
-        saved = self.ctx.store.update_config(slug, apply)
-        self.ctx.catalog_cache.invalidate(slug)
-        return saved
+        return self.ctx.store.update_config(slug, apply)
 
     def stale_selections(
         self, who: Requester, entries: dict[str, CatalogEntry] | None = None

@@ -9,14 +9,12 @@ Real SQLite, Fernet and catalogue cache; the in-memory providers of test_service
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from cryptography.fernet import Fernet
 
 from core.errors import NotConfigured, ProviderError
 from core.service import ChatRequest, ModelDesk
 from core.types import Capability, ChatMessage
+from tests import test_service as base
 from tests.test_service import (
     ADMIN,
     SHARED_KEY,
@@ -26,24 +24,12 @@ from tests.test_service import (
     _model,
     _row,
     _server_error,
-    default_upstream,
-    make_desk,
 )
 
 HELLO = ChatRequest([ChatMessage("user", "hello")])
 
-
-@pytest.fixture
-def upstream() -> Upstream:
-    return default_upstream()
-
-
-@pytest.fixture
-def desk(monkeypatch, upstream: Upstream) -> Iterator[ModelDesk]:
-    monkeypatch.setenv("MODELDESK_SECRET_KEY", Fernet.generate_key().decode())
-    service = make_desk(upstream)
-    yield service
-    service.close()
+upstream = base.upstream  # the service tests' fixtures: Alpha and Beta, a fresh desk each
+desk = base.desk
 
 
 def _retire(desk: ModelDesk, upstream: Upstream, model_id: str = "alpha/chat-large") -> None:

@@ -10,36 +10,22 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
-from cryptography.fernet import Fernet
 
 from core.auth import LOCAL_USER
 from core.cli import CLI
 from core.config import load_settings
 from core.service import ModelDesk
 from devtools.fake_providers import FakeProviderServer
+from tests import test_cli as cli_base
 
 ROOT = Path(__file__).resolve().parent.parent
 OR_KEY = "sk-or-v1-ROUTINGCLI0000"
 GROQ_KEY = "gsk_ROUTING-CLI-0000"
 
 
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeProviderServer]:
-    with FakeProviderServer() as server:
-        yield server
-
-
-@pytest.fixture
-def env(fake: FakeProviderServer, monkeypatch) -> dict[str, str]:
-    fake.reset()
-    values = {**fake.base_urls(), "MODELDESK_SECRET_KEY": Fernet.generate_key().decode()}
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    return {**os.environ, **values}  # MODELDESK_DATA_DIR: this test's (tests/conftest.py)
+fake = cli_base.fake  # the CLI tests' fixtures: a fake on loopback, its base URLs set
+env = cli_base.env
 
 
 def cli(env: dict[str, str], *argv: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -50,7 +36,7 @@ def cli(env: dict[str, str], *argv: str, stdin: str = "") -> subprocess.Complete
         capture_output=True,
         text=True,
         timeout=60,
-        env=env,
+        env={**os.environ, **env},  # MODELDESK_DATA_DIR: this test's (tests/conftest.py)
     )
 
 
