@@ -113,7 +113,7 @@ class ConfigPatch(BaseModel):
         for name in self.model_fields_set:
             value = getattr(self, name)
             if isinstance(value, dict):
-                merged = data[name]
+                merged = data.setdefault(name, {})
                 for key, item in value.items():
                     key = key.value if isinstance(key, Capability) else key
                     if item is None:

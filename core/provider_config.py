@@ -119,8 +119,12 @@ class ProviderConfig(BaseModel):
 
     def to_stored(self) -> dict[str, Any]:
         """JSON-ready data for the ``config`` column and for exports (``kind`` only for a
-        connection: a built-in row's config reads as it always has)."""
-        return self.model_dump(mode="json", exclude={"kind"} if self.kind == "builtin" else None)
+        connection, ``declared_models`` only when there are some: a config without them
+        reads as it always has)."""
+        exclude = {"kind"} if self.kind == "builtin" else set()
+        if not self.declared_models:
+            exclude.add("declared_models")
+        return self.model_dump(mode="json", exclude=exclude or None)
 
     def selected(self, capability: Capability | str) -> str | None:
         return self.selected_models.get(Capability(capability))

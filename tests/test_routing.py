@@ -195,3 +195,18 @@ def test_the_import_preview_warns_about_choices_not_in_the_live_catalogue(
         "alpha.selected_models.image: alpha/chat-small does not support image in the live "
         "Alpha catalogue.",
     ]
+
+
+def test_declared_models_travel_in_an_export_and_an_export_imported_back_changes_nothing(
+    desk: ModelDesk,
+) -> None:
+    data = {
+        "modeldesk_config": 1,
+        "providers": [{"slug": "alpha", "config": {"declared_models": {"house": ["chat"]}}}],
+    }
+    plan = desk.import_apply(SUPER.user, data)
+    assert [str(c) for c in plan.changes] == ["alpha.declared_models.house: (none) → chat"]
+    exported = desk.export_config()
+    assert desk.import_preview(exported).changes == []
+    beta = next(p for p in exported["providers"] if p["slug"] == "beta")
+    assert "declared_models" not in beta["config"]  # absent where none are declared
