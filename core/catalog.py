@@ -62,7 +62,14 @@ class CatalogTarget:
 
     @property
     def cache_key(self) -> CacheKey:
-        return (self.provider.slug, self.provider.base_url, key_fingerprint(self.api_key))
+        """(slug, base URL, key fingerprint); declared models, where there are any, are part
+        of it, so a change made on another server is read at once."""
+        fingerprint = key_fingerprint(self.api_key)
+        declared = getattr(self.provider, "declared_models", None)
+        if declared:
+            text = repr(sorted((m, sorted(c)) for m, c in declared.items()))
+            fingerprint += ":" + hashlib.sha256(text.encode()).hexdigest()[:8]
+        return (self.provider.slug, self.provider.base_url, fingerprint)
 
 
 @dataclass(frozen=True, slots=True)

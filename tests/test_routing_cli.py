@@ -159,3 +159,19 @@ def test_the_import_preview_warns_about_a_choice_not_in_the_live_catalogue(
         "warning: openrouter.selected_models.chat: meta-llama/llama-2-70b-retired is not in "
         "the live OpenRouter catalogue"
     ) in text
+
+
+def test_a_declaration_made_on_another_server_is_read_at_once(env: dict[str, str]) -> None:
+    """Two dashboard servers on one database: the second's warm catalogue of a server that
+    lists no models follows a declaration the first saved."""
+    base = env["NOLIST_BASE_URL"]
+    first, second = _desk(), _desk()
+    try:
+        first.add_connection(LOCAL_USER, "bare", base, declared_models={"house-chat": []})
+        assert [m.id for m in second.catalog_entry("bare", CLI).models] == ["house-chat"]
+        first.declare_model(LOCAL_USER, "bare", "house-chat-2", ["chat"])
+        ids = {m.id for m in second.catalog_entry("bare", CLI).models}
+        assert ids == {"house-chat", "house-chat-2"}
+    finally:
+        first.close()
+        second.close()
