@@ -201,8 +201,13 @@ def provider_changes(
     action: AuditAction | None = None,
 ) -> list[Change]:
     """One :class:`Change` per differing field of a provider's flat snapshot; every
-    change is recorded as `action` when given (an import, a key rotation)."""
+    change is recorded as `action` when given (an import, a key rotation). The host a key
+    was tested on travels with the key: its change is the key's own row."""
     return [
         Change(action or classify(path, before, after), slug, path, before, after)
         for path, before, after in field_changes(old, new)
+        if path not in RECORDED_WITH_THE_KEY
     ]
+
+
+RECORDED_WITH_THE_KEY = frozenset({"key_host"})

@@ -35,6 +35,7 @@ from core.untrusted import usable_models
 
 log = logging.getLogger(__name__)
 Status = Literal["ok", "stale", "error", "no_key"]
+Source = Literal["listed", "declared"]
 CacheKey = tuple[str, str, str]
 _FINGERPRINT_SALT = secrets.token_bytes(32)
 WAIT_GRACE = 1.0  # seconds a caller waits beyond a provider's deadline before giving up on it
@@ -78,7 +79,14 @@ class CatalogTarget:
 
     @property
     def cache_key(self) -> CacheKey:
-        return (self.provider.slug, self.provider.base_url, key_fingerprint(self.api_key))
+        """(slug, base URL, key fingerprint); declared models, where there are any, are part
+        of it, so a change made on another server is read at once."""
+        fingerprint = key_fingerprint(self.api_key)
+        declared = getattr(self.provider, "declared_models", None)
+        if declared:
+            text = repr(sorted((m, sorted(c)) for m, c in declared.items()))
+            fingerprint += ":" + hashlib.sha256(text.encode()).hexdigest()[:8]
+        return (self.provider.slug, self.provider.base_url, fingerprint)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +103,7 @@ class CatalogEntry:
     account: AccountInfo | None = None  # the provider's account endpoints, same refresh
     account_error: str | None = None  # why they gave nothing (the catalogue is still fine)
     late: bool = False  # the provider did not answer within its deadline (timed out)
+    source: Source = "listed"  # "declared": the server lists no models, the admin named them
 
     def counts(self) -> dict[Capability, int]:
         """Models per capability, from this one fetch."""
@@ -140,6 +149,9 @@ class Catalog:
         self._last_good = ttl_cache(last_good_ttl)
         self._latest = ttl_cache(max(ttl, error_ttl))
         self._inflight: dict[CacheKey, Future[CatalogEntry]] = {}  # only while fetching
+        # model ids a call found missing (404) though this catalogue lists them: stale until
+        # the catalogue is fetched again (and lists them again), for the catalogue's life
+        self._flagged: TTLCache[CacheKey, frozenset[str]] = TTLCache(maxsize, ttl, timer=clock)
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers, thread_name_prefix="catalog")
         # the account endpoints, asked beside each catalogue fetch (never inside _pool:
@@ -175,6 +187,18 @@ class Catalog:
         """The cached answer for `target`, or None; never fetches."""
         with self._lock:
             return self._fresh.get(target.cache_key) or self._failed.get(target.cache_key)
+
+    def flag_stale(self, target: CatalogTarget, model_id: str) -> None:
+        """Remember that `model_id` answered "not found" (404): stale until the next fetch."""
+        with self._lock:
+            self._flagged[target.cache_key] = self._flagged.get(target.cache_key, frozenset()) | {
+                model_id
+            }
+
+    def flagged_stale(self, target: CatalogTarget) -> frozenset[str]:
+        """Model ids a call found missing since this catalogue was last fetched."""
+        with self._lock:
+            return self._flagged.get(target.cache_key, frozenset())
 
     def get_many(self, targets: list[CatalogTarget]) -> dict[str, CatalogEntry]:
         """All targets at once, each bounded by its own provider's deadline: a provider
@@ -253,12 +277,13 @@ class Catalog:
         with self._lock:
             self._fresh.pop(key, None)
             self._failed.pop(key, None)
+            self._flagged.pop(key, None)
         return self.get(target)
 
     def invalidate(self, slug: str | None = None) -> None:
         """Drop one provider's entries (every key and base URL), or everything."""
         with self._lock:
-            for cache in (self._fresh, self._failed):
+            for cache in (self._fresh, self._failed, self._flagged):
                 for key in [k for k in cache if slug is None or k[0] == slug]:
                     cache.pop(key, None)
 
@@ -266,15 +291,7 @@ class Catalog:
     def _fetch(self, target: CatalogTarget) -> CatalogEntry:
         provider, key = target.provider, target.cache_key
         if provider.key_required_for_listing and not target.api_key:
-            entry = CatalogEntry(
-                provider.slug,
-                provider.display_name,
-                (),
-                "no_key",
-                f"{provider.display_name}: add a key to list models.",
-                checked_at=time.time(),
-            )
-            return self._remember(key, entry, failed=True)
+            return self._remember(key, _no_key_entry(provider), failed=True)
         started = time.perf_counter()
         account_job = self._start_account(target)
         try:
@@ -283,6 +300,8 @@ class Catalog:
             # the one place a fetched list enters the cache: unusable ids are dropped here
             models = usable_models(_without_key(listed, target.api_key), provider.slug)
         except ProviderError as exc:
+            if exc.kind == "auth" and not target.api_key:  # e.g. OpenAI's keyless 401
+                return self._remember(key, _no_key_entry(provider), failed=True)
             return self._failure(key, provider, str(exc), started, late=exc.kind == "timeout")
         except Exception as exc:  # noqa: BLE001 - a broken provider module is reported
             log.warning("catalogue of %s failed: %s", provider.slug, type(exc).__name__)
@@ -303,9 +322,14 @@ class Catalog:
             (time.perf_counter() - started) * 1000,
             getattr(provider, "server_flavour", None),  # set by an OpenAI-compatible listing
             *self._account_result(provider, account_job, started),
+            source="declared" if getattr(provider, "listed_declared", False) else "listed",
         )
         with self._lock:
             self._last_good[key] = entry
+            flagged = self._flagged.pop(key, frozenset())
+            still = flagged - {m.id for m in models}  # listed again: no longer stale
+            if still:
+                self._flagged[key] = still
         return self._remember(key, entry)
 
     # ---- the account, beside the catalogue ------------------------------------------
@@ -384,3 +408,15 @@ class Catalog:
             (self._failed if failed else self._fresh)[key] = entry
             self._latest[key] = entry
         return entry
+
+
+def _no_key_entry(provider: BaseProvider) -> CatalogEntry:
+    """The one wording for every provider that needs a key to list its models."""
+    return CatalogEntry(
+        provider.slug,
+        provider.display_name,
+        (),
+        "no_key",
+        f"{provider.display_name}: add a key to list models.",
+        checked_at=time.time(),
+    )

@@ -35,7 +35,7 @@ from core.errors import (
     StorageUnavailable,
     ValidationError,
 )
-from core.provider_config import CONNECTION_KINDS
+from core.provider_config import CONNECTION_KINDS, parse_declared
 from core.providers.flavours import flavour_name
 from core.service import (
     ModelDesk,
@@ -76,7 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     setkey = psub.add_parser("set-key", help="store a shared key read from stdin")
     setkey.add_argument("slug")
-    setkey.add_argument("--no-test", action="store_true", help="save without a live check")
+    setkey.add_argument(
+        "--no-check",
+        "--no-test",
+        dest="no_test",
+        action="store_true",
+        help="save without any live check (explicit; for a server that cannot check keys)",
+    )
     for action in ("enable", "disable"):
         psub.add_parser(action, help=f"{action} a provider").add_argument("slug")
     _connection_parsers(psub)
@@ -139,6 +145,14 @@ def _connection_parsers(psub: Any) -> None:
     add.add_argument("--base-url", required=True, help="e.g. http://localhost:11434/v1")
     add.add_argument("--name", help="display name (default: the slug)")
     add.add_argument("--priority", type=int, help="lower is tried first")
+    add.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="ID[:CAPS]",
+        help="declare a model of a server that does not list its models (repeatable; "
+        "CAPS: comma-separated, default by rule from the id)",
+    )
     remove = psub.add_parser("remove", help="remove an added connection")
     remove.add_argument("slug")
 
@@ -152,6 +166,14 @@ def _override_parser(models: argparse.ArgumentParser) -> None:
     how = override.add_mutually_exclusive_group(required=True)
     how.add_argument("--capabilities", help=f"comma-separated: {','.join(_caps())}")
     how.add_argument("--clear", action="store_true", help="back to the provider's own")
+    declare = msub.add_parser(
+        "declare", help="declare a model of a server that does not list its models"
+    )
+    declare.add_argument("slug")
+    declare.add_argument("model_id")
+    what = declare.add_mutually_exclusive_group()
+    what.add_argument("--capabilities", help="comma-separated (default: by rule from the id)")
+    what.add_argument("--remove", action="store_true", help="undeclare it")
 
 
 # ---------------------------------------------------------------- commands
@@ -181,11 +203,11 @@ def cmd_providers(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int
         key = sys.stdin.readline().strip()
         if not key:
             raise ValidationError("No key on stdin.")
-        desk.set_shared_key(
+        check = desk.save_shared_key(
             LOCAL_USER, args.slug, key, test=not args.no_test, actor=cli_actor(args)
         )
         view = next(v for v in desk.providers() if v.slug == args.slug)
-        print(f"Saved the {view.display_name} key {view.masked_key}.", file=out)
+        print(f"Saved the {view.display_name} key {view.masked_key} ({check}).", file=out)
         return 0
     row = desk.set_provider_active(
         LOCAL_USER, args.slug, args.action == "enable", actor=cli_actor(args)
@@ -203,6 +225,7 @@ def cmd_add_connection(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -
         kind=args.kind,
         priority=args.priority,
         actor=cli_actor(args),
+        declared_models=parse_declared(args.model),
     )
     base_url = row.provider_config().base_url
     print(f"Added {clean_text(row.display_name)} ({row.slug}) at {base_url}.", file=out)
@@ -236,6 +259,8 @@ def _provider_dict(view: ProviderView) -> dict[str, Any]:
 def cmd_models(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
     if args.models_action == "override":
         return cmd_override(desk, args, out)
+    if args.models_action == "declare":
+        return cmd_declare(desk, args, out)
     if args.capability is None:
         raise ValidationError("models needs --capability (one of " + ", ".join(_caps()) + ").")
     slugs = [args.provider] if args.provider else None
@@ -314,6 +339,21 @@ def cmd_override(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
     )
     shown = ", ".join(capabilities)
     print(f"{view.display_name} / {clean_text(args.model_id)}: {shown} (override)", file=out)
+    return 0
+
+
+def cmd_declare(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
+    """Declare (or, with --remove, undeclare) a model of a server that lists none."""
+    view = _view(desk, args.slug)
+    model = clean_text(args.model_id)
+    if args.remove:
+        desk.declare_model(LOCAL_USER, args.slug, args.model_id, None, actor=cli_actor(args))
+        print(f"{view.display_name} / {model}: no longer declared", file=out)
+        return 0
+    capabilities = _capability_list(args.capabilities) if args.capabilities else []
+    desk.declare_model(LOCAL_USER, args.slug, args.model_id, capabilities, actor=cli_actor(args))
+    shown = ", ".join(capabilities) or "capabilities by rule"
+    print(f"{view.display_name} / {model}: declared ({shown})", file=out)
     return 0
 
 

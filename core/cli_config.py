@@ -8,9 +8,11 @@ from typing import TextIO
 
 from core.auth import LOCAL_USER
 from core.cli_audit import cli_actor
+from core.cli_generate import CLI
 from core.config_io import read_import
 from core.errors import ValidationError
 from core.service import ModelDesk
+from core.untrusted import clean_text
 
 MAX_IMPORT_READ = 2 * 1024 * 1024  # read_import refuses anything over its own, smaller limit
 
@@ -41,6 +43,8 @@ def cmd_import(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
         plan = desk.import_preview(data)
     for change in plan.changes:
         print(str(change) + ("  (removal)" if change.is_removal else ""), file=out)
+    for warning in desk.import_warnings(plan, CLI):
+        print(clean_text(f"warning: {warning}"), file=out)
     verb = "applied" if args.yes else "to apply (run again with --yes to apply them)"
     print(f"{len(plan.changes)} change(s) {verb}", file=out)
     if plan.removals and not args.yes:

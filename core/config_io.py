@@ -21,6 +21,7 @@ from pydantic import ValidationError as PydanticError
 
 from core.audit_events import Actor, AuditAction, field_changes
 from core.auth import User, require_super_admin
+from core.catalog import CatalogEntry
 from core.context import DeskContext
 from core.errors import ConflictError, ImportInvalid, RemovalsRefused, ValidationError
 from core.provider_config import (
@@ -39,7 +40,11 @@ EXPORT_VERSION = 1
 MAX_IMPORT_BYTES = 1024 * 1024  # the same 1 MB the Providers page's uploader states
 MAX_DEPTH = 8
 MAX_PROVIDERS = 500
-REMOVABLE = ("selected_models", "capability_overrides")  # removing one of these asks first
+REMOVABLE = (
+    "selected_models",
+    "capability_overrides",
+    "declared_models",
+)  # removing one of these asks first
 KEY_DROPPED = "dropped: changing the host drops the stored key; enter it again and test it there"
 FLAGS = ("display_name", "is_active", "allow_personal_keys", "allow_shared_for_normal_admins")
 
@@ -86,6 +91,7 @@ class ConfigPatch(BaseModel):
     priority: Priority = 0
     base_url: str | None = None
     capability_overrides: dict[ModelId, list[Capability] | None] = Field(default_factory=dict)
+    declared_models: dict[ModelId, list[Capability] | None] = Field(default_factory=dict)
 
     @field_validator("base_url", mode="before")
     @classmethod
@@ -97,7 +103,7 @@ class ConfigPatch(BaseModel):
         for name in self.model_fields_set:
             value = getattr(self, name)
             if isinstance(value, dict):
-                merged = data[name]
+                merged = data.setdefault(name, {})
                 for key, item in value.items():
                     key = key.value if isinstance(key, Capability) else key
                     if item is None:
@@ -328,6 +334,31 @@ def _require_as_previewed(previewed: list[ConfigChange], now: list[ConfigChange]
         "The configuration changed since this preview, so nothing was imported: "
         f"{shown}. Review the new preview and apply again."
     )
+
+
+def unlisted_choices(plan: ImportPlan, entries: dict[str, CatalogEntry]) -> list[str]:
+    """Warnings for the model choices an import sets that the live catalogue does not list
+    (`entries`: slug -> catalogue; a provider missing there or unavailable is not judged)."""
+    warnings = []
+    for change in plan.changes:
+        area, _, capability = change.path.partition(".")
+        entry = entries.get(change.slug)
+        if area != "selected_models" or change.new is None or entry is None:
+            continue
+        if entry.status not in ("ok", "stale") or not entry.models:
+            continue
+        model = entry.find(str(change.new))
+        if model is None:
+            warnings.append(
+                f"{change.slug}.{change.path}: {change.new} is not in the live "
+                f"{entry.display_name} catalogue (a stale choice: calls would skip it)."
+            )
+        elif not model.supports(capability):
+            warnings.append(
+                f"{change.slug}.{change.path}: {change.new} does not support {capability} "
+                f"in the live {entry.display_name} catalogue."
+            )
+    return warnings
 
 
 def _diff(slug: str, old: dict[str, Any], new: dict[str, Any]) -> list[ConfigChange]:

@@ -219,7 +219,10 @@ class DeskContext:
         cls = self.provider_class(row) if row is not None else None
         if base_url is None and row is not None:
             base_url = self.base_url(row)
-        return self.instantiate(cls or self.registry.get(slug), base_url, timeout)
+        instance = self.instantiate(cls or self.registry.get(slug), base_url, timeout)
+        if row is not None and instance.declares_models:
+            instance.declared_models = row.provider_config().declared_models
+        return instance
 
     def connection_base(self, kind: str) -> type[BaseProvider]:
         """The built-in provider class serving `kind` connections (ValidationError if none)."""
@@ -233,7 +236,9 @@ class DeskContext:
         config = row.provider_config()
         base = self.connection_base(config.kind)
         cls = connection_class(base, row.slug, row.display_name, config.base_url or "")
-        return self.instantiate(cls, None, timeout)
+        instance = self.instantiate(cls, None, timeout)
+        instance.declared_models = config.declared_models
+        return instance
 
     def instantiate(
         self, cls: type[BaseProvider], base_url: str | None, timeout: float | None

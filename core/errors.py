@@ -278,9 +278,18 @@ def status_rule(status: int) -> StatusRule:
 
 
 def status_error(
-    provider: str, status: int, detail: str = "", retry_after: float | None = None
+    provider: str,
+    status: int,
+    detail: str = "",
+    retry_after: float | None = None,
+    *,
+    keyed: bool = True,
 ) -> ProviderError:
-    """The admin's error for an HTTP error status; `detail` is already-redacted upstream text."""
+    """The admin's error for an HTTP error status; `detail` is already-redacted upstream text
+    (`keyed`: whether the request carried a key)."""
+    known = known_server_answer(provider, status, detail, keyed)
+    if known is not None:
+        return known
     rule = status_rule(status)
     action = rule.action
     if retry_after is not None:
@@ -293,6 +302,38 @@ def status_error(
         retry_after=retry_after,
         kind=rule.kind,
     )
+
+
+BARE_SERVER_ERRORS = ("", "internal server error")
+
+
+def known_server_answer(
+    provider: str, status: int, detail: str, keyed: bool
+) -> ProviderError | None:
+    """Answers real servers give that the status alone misreads (None: none of them).
+
+    A LiteLLM proxy without a database refuses every key but its master key with
+    ``400 No connected db.``, and a request without any key with a bare 500."""
+    if status == 400 and "no connected db" in detail.lower():
+        return ProviderError(
+            provider,
+            f"refused the key (400: {detail}): a LiteLLM proxy running without a database "
+            "accepts only its master key.",
+            "Use the proxy's master key, or connect the proxy to a database to use its "
+            "virtual keys.",
+            status=status,
+            kind="auth",
+        )
+    if status == 500 and not keyed and detail.strip().lower() in BARE_SERVER_ERRORS:
+        return ProviderError(
+            provider,
+            "answered a request without a key with a bare server error (500): the key is "
+            "missing (a LiteLLM proxy answers a missing key this way).",
+            "Add the key (for LiteLLM, its master key) on the Providers page.",
+            status=status,
+            kind="server",
+        )
+    return None
 
 
 class UnsupportedCapability(ProviderError):

@@ -190,13 +190,26 @@ class Generation:
             try:
                 return _redacted(self._attempt(capability, request, resolution, notes), redactor)
             except ProviderError as exc:
-                if not exc.retryable or pin or only:
+                gone = self._flag_if_gone(exc, resolution)
+                if not (exc.retryable or gone) or pin or only:
                     exc.fallbacks = list(notes)
                     raise
                 failed.append(exc)
                 notes.append(str(exc))
                 log.info("falling back from %s: %s", resolution.slug, exc.kind)
         raise _all_failed(capability, failed)
+
+    def _flag_if_gone(self, exc: ProviderError, res: Resolution) -> bool:
+        """A 404 before the first token: the model is gone; flag the choice stale (until the
+        catalogue is fetched again) so the next call skips it, and fall back like a 5xx."""
+        if exc.kind != "not_found" or not res.model_id:
+            return False
+        self.selection.flag_stale(res)
+        exc.action = (
+            f"{res.model_id} is now marked stale; choose another {res.display_name} model "
+            "on Model Selection."
+        )
+        return True
 
     def _plan(self, capability: Capability, who: Requester) -> list[Resolution]:
         plan = [r for r in self.resolver.candidates(capability, who) if r.usable]

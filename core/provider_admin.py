@@ -14,10 +14,12 @@ from core.audit_events import Actor
 from core.auth import User, require_super_admin
 from core.context import DeskContext, origin_of
 from core.crypto import RotationResult
-from core.errors import ValidationError
+from core.errors import ProviderError, ValidationError
 from core.provider_config import ProviderConfig, url_origin
+from core.providers.base import BaseProvider
 from core.tables import AIProvider
 
+UNTESTED = "saved without testing, as a super admin chose"
 FLAG_FIELDS = {"display_name", "is_active", "allow_personal_keys", "allow_shared_for_normal_admins"}
 CONFIG_FIELDS = {"priority", "base_url"}
 
@@ -81,11 +83,16 @@ class ProviderAdministration:
         api_key: str | None = None,
         priority: int | None = None,
         actor: Actor | None = None,
+        declared_models: dict[str, list[str]] | None = None,
     ) -> AIProvider:
         """Add a connection (a new row of kind `kind`); its key, when given, is tested live
-        against its base URL first. Local servers need no key."""
+        against its base URL first. Local servers need no key. `declared_models` (id ->
+        capabilities, [] by rule) serve a server that does not list its models."""
         require_super_admin(user, "add a connection")
         row = self.ctx.new_connection(slug, kind, base_url, display_name, priority)
+        if declared_models:
+            stored = {**row.provider_config().to_stored(), "declared_models": declared_models}
+            row.config = ProviderConfig.parse(stored, slug).to_stored()
         if api_key and api_key.strip():
             self.test_connection(row, api_key)
             row.shared_api_key = self.ctx.keys.encrypt(api_key.strip())
@@ -96,12 +103,12 @@ class ProviderAdministration:
         self.ctx.catalog_cache.invalidate(slug)
         return saved
 
-    def test_connection(self, row: AIProvider, api_key: str) -> None:
+    def test_connection(self, row: AIProvider, api_key: str) -> str:
         """One live authenticated call to an unsaved connection (see :meth:`test_key`)."""
         if not api_key.strip():
             raise ValidationError("The key is empty.")
         provider = self.ctx.unsaved_connection(row, self.ctx.settings.catalog_timeout)
-        provider.test_key(api_key.strip())
+        return checking_the_key(provider, api_key.strip())
 
     def remove_connection(
         self,
@@ -137,12 +144,34 @@ class ProviderAdministration:
             slug, lambda _row: {"is_active": active}, actor=acting(user, actor)
         )
 
-    def test_key(self, slug: str, api_key: str, base_url: str | None = None) -> None:
-        """One live authenticated call; raises ProviderError when the key is refused."""
+    def test_key(self, slug: str, api_key: str, base_url: str | None = None) -> str:
+        """One live authenticated call; raises ProviderError (about the key) when it is
+        refused. Returns which check passed ("GET /key accepted the key")."""
         if not api_key.strip():
             raise ValidationError("The key is empty.")
         provider = self.ctx.provider(slug, base_url, self.ctx.settings.catalog_timeout)
-        provider.test_key(api_key.strip())
+        return checking_the_key(provider, api_key.strip())
+
+    def save_shared_key(
+        self,
+        user: User,
+        slug: str,
+        api_key: str,
+        *,
+        test: bool = True,
+        expected_version: int | None = None,
+        actor: Actor | None = None,
+    ) -> str:
+        """Test (unless a super admin explicitly saves without testing) and store a shared
+        key; returns what was checked, for the admin."""
+        require_super_admin(user, "change a shared key")
+        if not api_key.strip():
+            raise ValidationError("The key is empty.")
+        check = self.test_key(slug, api_key) if test else UNTESTED
+        self.set_shared_key(
+            user, slug, api_key, test=False, expected_version=expected_version, actor=actor
+        )
+        return check
 
     def set_shared_key(
         self,
@@ -195,3 +224,21 @@ class ProviderAdministration:
 def acting(user: User, actor: Actor | None) -> Actor:
     """`actor`, or the user acting through a direct call (origin ``service``)."""
     return actor if actor is not None else Actor.for_user(user)
+
+
+def checking_the_key(provider: BaseProvider, api_key: str) -> str:
+    """`provider.test_key`, its failure told about the key (a 404 from a check is not an
+    unknown model): which check passed, or ProviderError."""
+    try:
+        return provider.test_key(api_key)
+    except ProviderError as exc:
+        if exc.kind in ("auth", "forbidden") or exc.retryable:
+            raise
+        raise ProviderError(
+            exc.provider,
+            f"could not check the key: the key check and the model listing were refused "
+            f"({exc.status or exc.kind}).",
+            "Check the key and the base URL; a super admin may save it without testing.",
+            status=exc.status,
+            kind=exc.kind,
+        ) from None

@@ -108,6 +108,9 @@ class ProviderConfig(BaseModel):
     base_url: str | None = None
     capability_overrides: dict[ModelId, list[Capability]] = Field(default_factory=dict)
     key_host: str | None = None
+    # a server that does not list its models (GET /models -> 404): model id -> capabilities
+    # ([] = by rule from the id); its catalogue is this list, marked "declared"
+    declared_models: dict[ModelId, list[Capability]] = Field(default_factory=dict)
 
     @field_validator("base_url", mode="before")
     @classmethod
@@ -121,7 +124,7 @@ class ProviderConfig(BaseModel):
             raise ValueError("must be an origin such as https://host:443")
         return value
 
-    @field_validator("capability_overrides")
+    @field_validator("capability_overrides", "declared_models")
     @classmethod
     def _sorted_capabilities(cls, value: dict[str, list[Capability]]) -> dict:
         return {model: sorted(set(caps)) for model, caps in value.items()}
@@ -154,11 +157,14 @@ class ProviderConfig(BaseModel):
         return cls()
 
     def to_stored(self) -> dict[str, Any]:
-        """JSON-ready data for the ``config`` column (``kind`` only for a connection and
-        ``key_host`` only with a key: a built-in row's config reads as it always has)."""
+        """JSON-ready data for the ``config`` column (``kind`` only for a connection,
+        ``key_host`` only with a key, ``declared_models`` only when there are some: a
+        built-in row's config reads as it always has)."""
         exclude = {"kind"} if self.kind == "builtin" else set()
         if self.key_host is None:
             exclude.add("key_host")
+        if not self.declared_models:
+            exclude.add("declared_models")
         return self.model_dump(mode="json", exclude=exclude or None)
 
     def to_exported(self) -> dict[str, Any]:
@@ -174,6 +180,25 @@ class ProviderConfig(BaseModel):
     def is_connection(self) -> bool:
         """An admin-added connection (removable), not a built-in provider's row."""
         return self.kind in CONNECTION_KINDS
+
+
+def parse_declared(entries: list[str]) -> dict[str, list[str]]:
+    """``ID`` or ``ID:cap,cap`` per entry (blank ones skipped) -> {id: capabilities}; the
+    part after the last ':' is capabilities only when every name in it is one, so ids
+    such as ``llama3.2:latest`` stay whole. ValidationError for a bad id."""
+    declared: dict[str, list[str]] = {}
+    names = {c.value for c in Capability}
+    for entry in (e.strip() for e in entries):
+        if not entry:
+            continue
+        model_id, _, tail = entry.rpartition(":")
+        caps = [c.strip() for c in tail.split(",")] if model_id else []
+        if not model_id or not caps or not set(caps) <= names:
+            model_id, caps = entry, []
+        if len(model_id) > 256 or any(ord(c) < 32 or ord(c) == 127 for c in model_id):
+            raise ValidationError(f"{model_id[:40]!r} is not a valid model id.")
+        declared[model_id] = caps
+    return declared
 
 
 def _report(message: str) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from core.catalog import CatalogTarget
 from core.context import DeskContext
 from core.errors import KeyUnreadable, NotConfigured
 from core.providers.base import BaseProvider
@@ -21,6 +22,7 @@ from core.types import Capability
 
 KeySource = Literal["personal", "shared", "none"]
 Scope = Literal["personal", "shared", "none"]
+Listing = Literal["listed", "stale", "gone"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,7 @@ class Resolution:
     base_url: str = ""
     model_scope: Scope = "none"
     refused_by: str | None = None  # the name of the rule that refused, if any
+    skipped: list[str] = field(default_factory=list)  # providers passed over first, and why
 
     @property
     def usable(self) -> bool:
@@ -61,6 +64,9 @@ class Candidate:
     capability: Capability
     key: KeyChoice
     model_id: str | None
+    # the model's place in the warm live catalogue: "listed", "stale" (not listed), "gone"
+    # (it answered 404), or None when unknown (cold or unavailable catalogue: it is used)
+    listing: Listing | None = None
 
 
 Rule = Callable[[Candidate], str | None]  # a refusal reason, or None to let it pass
@@ -94,7 +100,33 @@ def has_a_key(c: Candidate) -> str | None:
     return None
 
 
-RULES: list[Rule] = [offers_capability, is_switched_on, has_a_model, key_is_readable, has_a_key]
+STALE_WHY = {"stale": "not in the live catalogue", "gone": "it answered 404, not found"}
+
+
+def choice_is_listed(c: Candidate) -> str | None:
+    if c.listing in STALE_WHY:
+        return (
+            f"{c.row.display_name}: the {c.capability} choice {c.model_id} is stale "
+            f"({STALE_WHY[c.listing]})"
+        )
+    return None
+
+
+RULES: list[Rule] = [
+    offers_capability,
+    is_switched_on,
+    has_a_model,
+    key_is_readable,
+    has_a_key,
+    choice_is_listed,
+]
+# refusals the route line names as "skipped" (a provider that would have served otherwise)
+SKIP_NAMED = {has_a_key.__name__, key_is_readable.__name__, choice_is_listed.__name__}
+ANY_LISTED_MODEL = "\x00any listed model"  # a pick's stand-in: only the key rules decide
+KEY_HELP = (
+    "You can add a personal key under Providers → My own key, or ask a super admin to "
+    "allow the shared key"
+)
 
 
 class Resolver:
@@ -146,10 +178,12 @@ class Resolver:
         model, scope = (
             (model_override, "personal") if model_override else self.model_for(row, capability, who)
         )
+        base_url = self.ctx.base_url(row)
         found = Resolution(
-            row.slug, row.display_name, None, key.source, "", key.key, self.ctx.base_url(row), scope
+            row.slug, row.display_name, None, key.source, "", key.key, base_url, scope
         )
-        candidate = Candidate(row, self.ctx.registry.get(row.slug), capability, key, model)
+        listing = self.listing(row.slug, base_url, key.key, model) if not model_override else None
+        candidate = Candidate(row, self.ctx.registry.get(row.slug), capability, key, model, listing)
         for rule in RULES:
             refusal = rule(candidate)
             if refusal:
@@ -159,10 +193,52 @@ class Resolver:
         found.reason = f"{scope} model choice, {key.reason}"
         return found
 
+    def listing(
+        self, slug: str, base_url: str, api_key: str | None, model_id: str | None
+    ) -> Listing | None:
+        """Whether the WARM live catalogue lists `model_id` (never fetches: a cold or
+        unavailable catalogue gives None and the choice is used; a 404 flags it later)."""
+        if model_id is None:
+            return None
+        provider = self.ctx.provider(slug, base_url, self.ctx.settings.catalog_timeout)
+        target = CatalogTarget(provider, api_key)
+        if model_id in self.ctx.catalog_cache.flagged_stale(target):
+            return "gone"
+        entry = self.ctx.catalog_cache.peek(target)
+        if entry is None or entry.status != "ok":
+            return None
+        return "listed" if entry.find(model_id) is not None else "stale"
+
+    def pick_refusal(self, row: AIProvider, capability: Capability, who: Requester) -> str | None:
+        """Why `who` can call none of `row`'s models for `capability` (a picker's "needs a
+        key"), without the provider's name; None when any listed model may be picked."""
+        found = self.resolve_row(row, capability, who, model_override=ANY_LISTED_MODEL)
+        if found.usable:
+            return None
+        return found.reason.removeprefix(row.display_name).lstrip(": ")
+
+    def explain_nothing(
+        self, capability: Capability, found: list[Resolution], who: Requester
+    ) -> str:
+        """:func:`nothing_serves`, with how many models each keyed provider's warm
+        catalogue offers for `capability`."""
+        offers = {}
+        for res in found:
+            if res.api_key and res.refused_by == has_a_model.__name__:
+                provider = self.ctx.provider(
+                    res.slug, res.base_url, self.ctx.settings.catalog_timeout
+                )
+                entry = self.ctx.catalog_cache.peek(CatalogTarget(provider, res.api_key))
+                if entry is not None and entry.models:
+                    offers[res.slug] = len(entry.models_for(capability))
+        return nothing_serves(capability, found, who, offers)
+
     def candidates(self, capability: Capability | str, who: Requester) -> list[Resolution]:
-        """Every provider for `capability` in priority order, usable ones first."""
+        """Every provider for `capability` in priority order, usable ones first; each
+        usable one names the providers passed over before it (stale choice, no key)."""
         capability = Capability(capability)
         found = [self.resolve_row(r, capability, who) for r in self.ctx.rows()]
+        note_skipped(found)
         return [r for r in found if r.usable] + [r for r in found if not r.usable]
 
     def resolve(self, capability: Capability | str, who: Requester) -> Resolution:
@@ -174,8 +250,64 @@ class Resolver:
         found = self.candidates(capability, who)
         if found and found[0].usable:
             return found[0]
-        why = "; ".join(r.reason for r in found) or "no provider is installed"
-        message = f"Nothing can serve {Capability(capability)} yet: {why}."
+        message = self.explain_nothing(Capability(capability), found, who)
         if any(r.refused_by == key_is_readable.__name__ for r in found):
             raise KeyUnreadable(message)
         raise NotConfigured(message)
+
+
+def note_skipped(in_priority_order: list[Resolution]) -> None:
+    """Give each usable resolution the reasons of the providers skipped before it."""
+    skipped: list[str] = []
+    for res in in_priority_order:
+        if res.usable:
+            res.skipped = list(skipped)
+        elif res.refused_by in SKIP_NAMED:
+            skipped.append(res.reason)
+
+
+def nothing_serves(
+    capability: Capability,
+    found: list[Resolution],
+    who: Requester,
+    offers: dict[str, int] | None = None,
+) -> str:
+    """One message for "no provider can serve": what would happen, and what to do.
+
+    `offers` (slug -> models for `capability` in its warm live catalogue) lets it say how
+    many models a keyed provider offers once one is chosen."""
+    active = [
+        r
+        for r in found
+        if r.refused_by not in (offers_capability.__name__, is_switched_on.__name__)
+    ]
+    if not active:
+        why = "; ".join(r.reason for r in found) or "no provider is installed"
+        return f"Nothing can serve {capability} yet: {why}."
+    if all(r.refused_by == has_a_model.__name__ for r in active):
+        keyed = [r for r in active if r.api_key]
+        if not keyed:
+            return (
+                f"Nothing can serve {capability} yet: no provider has {_a(capability)} model "
+                "chosen, and none has a key you can use."
+            )
+        named = ", ".join(
+            f"{r.display_name} (keyed) offers {offers[r.slug]}"
+            if offers and r.slug in offers
+            else f"{r.display_name} (keyed)"
+            for r in keyed
+        )
+        return (
+            f"Nothing can serve {capability} yet: no provider has {_a(capability)} model "
+            f"chosen; {named} — choose one."
+        )
+    why = "; ".join(r.reason for r in active)
+    message = f"Nothing can serve {capability} yet: {why}."
+    if not who.is_super_admin and any(r.refused_by == has_a_key.__name__ for r in active):
+        message += f" {KEY_HELP}."
+    return message
+
+
+def _a(capability: Capability) -> str:
+    """ "a chat", "an image", "an audio"."""
+    return f"{'an' if capability.value[0] in 'aeiou' else 'a'} {capability.value}"

@@ -38,6 +38,17 @@ UNCHECKED = Unchecked()
 
 
 @dataclass(frozen=True, slots=True)
+class ModelCapabilities:
+    """A model's capabilities to set in one of the config's per-model maps (None: remove),
+    with what the admin saw there (`expected`, unchecked by default)."""
+
+    field: Literal["capability_overrides", "declared_models"]
+    model_id: str
+    capabilities: list[str] | None
+    expected: list[Capability] | Unchecked | None = UNCHECKED
+
+
+@dataclass(frozen=True, slots=True)
 class StaleSelection:
     slug: str
     display_name: str
@@ -112,6 +123,11 @@ class Selection:
         except Exception:  # noqa: BLE001 - prices and voices are a nicety, never a failure
             return None
         return entry.find(res.model_id or "")
+
+    def flag_stale(self, res: Resolution) -> None:
+        """The resolved model answered 404: stale in this catalogue until it is refetched."""
+        provider = self.ctx.provider(res.slug, res.base_url, self.ctx.settings.catalog_timeout)
+        self.ctx.catalog_cache.flag_stale(CatalogTarget(provider, res.api_key), res.model_id or "")
 
     # ---- choices -------------------------------------------------------------
     def select_model(
@@ -214,27 +230,62 @@ class Selection:
         the live catalogue; with `expected` (the override the admin saw), one changed
         meanwhile is a ConflictError."""
         require_super_admin(user, "override model capabilities")
-        try:
-            caps = None if capabilities is None else [Capability(c) for c in capabilities]
-        except ValueError:
-            raise ValidationError(f"Unknown capability in {capabilities!r}.") from None
         row = self.ctx.row(slug)
-        if caps is not None:
+        if capabilities is not None:
             self._require_listed(row, model_id, Requester(user))
+        change = ModelCapabilities("capability_overrides", model_id, capabilities, expected)
+        return self._set_model_capabilities(row, change, actor or Actor.for_user(user))
+
+    def declare_model(
+        self,
+        user: User,
+        slug: str,
+        model_id: str,
+        capabilities: list[str] | None,
+        actor: Actor | None = None,
+    ) -> AIProvider:
+        """Declare a model of a server that does not list its models (`capabilities` []:
+        by rule from the id; None removes the declaration)."""
+        require_super_admin(user, "declare models")
+        row = self.ctx.row(slug)
+        if not self.ctx.registry.get(slug).declares_models:
+            raise ValidationError(
+                f"{row.display_name} lists its own models; only OpenAI-compatible servers "
+                "take declared ones."
+            )
+        change = ModelCapabilities("declared_models", model_id, capabilities)
+        saved = self._set_model_capabilities(row, change, actor or Actor.for_user(user))
+        self.ctx.catalog_cache.invalidate(slug)
+        return saved
+
+    def _set_model_capabilities(
+        self, row: AIProvider, change: ModelCapabilities, actor: Actor
+    ) -> AIProvider:
+        """Set (None: remove) a model's capabilities in the config map `change.field`, only
+        if the entry is still what the admin saw (`change.expected`, when given)."""
+        try:
+            caps = (
+                None
+                if change.capabilities is None
+                else [Capability(c) for c in change.capabilities]
+            )
+        except ValueError:
+            raise ValidationError(f"Unknown capability in {change.capabilities!r}.") from None
 
         def apply(config: ProviderConfig) -> None:
-            now = config.capability_overrides.get(model_id)
-            if not isinstance(expected, Unchecked) and now != expected:
+            models: dict[str, list[Capability]] = getattr(config, change.field)
+            now = models.get(change.model_id)
+            if not isinstance(change.expected, Unchecked) and now != change.expected:
                 raise ConflictError(
-                    f"The capability override of {model_id} on {row.display_name} was "
+                    f"The capabilities of {change.model_id} on {row.display_name} were "
                     "changed by someone else meanwhile, so nothing was changed. Look again."
                 )
             if caps is None:
-                config.capability_overrides.pop(model_id, None)
+                models.pop(change.model_id, None)
             else:
-                config.capability_overrides[model_id] = caps
+                models[change.model_id] = caps
 
-        return self.ctx.store.update_config(slug, apply, actor=actor or Actor.for_user(user))
+        return self.ctx.store.update_config(row.slug, apply, actor=actor)
 
     def _require_listed(self, row: AIProvider, model_id: str, who: Requester) -> None:
         """The model must be in the provider's live catalogue (any capability)."""
@@ -264,8 +315,9 @@ class Selection:
             ]
             if row.allow_personal_keys:
                 choices += [("personal", c, m) for c, m in who.personal_models(row.slug).items()]
+            flagged = self.ctx.catalog_cache.flagged_stale(self.target_for(row, who))
             for scope, cap, model_id in choices:
-                item = _stale_item(row, entry, scope, cap, model_id)
+                item = _stale_item(row, entry, scope, cap, model_id, model_id in flagged)
                 if item:
                     stale.append(item)
         return stale
@@ -297,22 +349,28 @@ def _with_overrides(entry: CatalogEntry, row: AIProvider) -> CatalogEntry:
 
 
 def _stale_item(
-    row: AIProvider, entry: CatalogEntry, scope: ChoiceScope, cap: str, model_id: str
+    row: AIProvider,
+    entry: CatalogEntry,
+    scope: ChoiceScope,
+    cap: str,
+    model_id: str,
+    flagged: bool = False,
 ) -> StaleSelection | None:
     if cap not in {c.value for c in Capability}:
         return None
     capability = Capability(cap)
     model = entry.find(model_id)
-    if model is not None and model.supports(capability):
+    if model is not None and model.supports(capability) and not flagged:
         return None
     candidates = [m.id for m in entry.models_for(capability)]
     close = difflib.get_close_matches(model_id, candidates, n=1, cutoff=0.3)
     suggestion = close[0] if close else (candidates[0] if candidates else None)
-    reason = (
-        "is no longer in the live catalogue"
-        if model is None
-        else f"no longer supports {capability}"
-    )
+    if model is None:
+        reason = "is no longer in the live catalogue"
+    elif flagged:
+        reason = "answered 404 (not found) though the catalogue lists it"
+    else:
+        reason = f"no longer supports {capability}"
     return StaleSelection(
         row.slug, row.display_name, capability, model_id, scope, suggestion, f"{model_id} {reason}"
     )

@@ -28,7 +28,7 @@ from core.audit_events import Actor
 from core.auth import User, require_super_admin
 from core.catalog import Catalog, CatalogEntry, CatalogTarget
 from core.config import Settings, load_settings
-from core.config_io import ConfigChange, ConfigIO, ImportPlan
+from core.config_io import ConfigChange, ConfigIO, ImportPlan, unlisted_choices
 from core.content import ContentRequest
 from core.context import DeskContext, KeyStatus
 from core.db import ProviderStore, make_engine, storage_guard
@@ -270,6 +270,18 @@ class ModelDesk(ProviderAdministration):
             user, slug, model_id, capabilities, expected=expected, actor=actor
         )
 
+    def declare_model(
+        self,
+        user: User,
+        slug: str,
+        model_id: str,
+        capabilities: list[str] | None,
+        *,
+        actor: Actor | None = None,
+    ) -> AIProvider:
+        """Declare (None: undeclare) a model of a server that does not list its models."""
+        return self.selection.declare_model(user, slug, model_id, capabilities, actor)
+
     def select_model(
         self,
         who: Requester,
@@ -354,6 +366,13 @@ class ModelDesk(ProviderAdministration):
     def import_preview(self, data: Any) -> ImportPlan:
         """Validate an import and list its field-level changes; nothing is saved."""
         return self.config_io.import_preview(data)
+
+    def import_warnings(self, plan: ImportPlan, who: Requester) -> list[str]:
+        """The model choices `plan` sets that the live catalogues do not list (stale)."""
+        slugs = sorted({c.slug for c in plan.changes if c.path.startswith("selected_models.")})
+        known = [s for s in slugs if self.ctx.store.get(s) is not None]
+        entries = self.selection.entries(who, known, include_inactive=True) if known else {}
+        return unlisted_choices(plan, entries)
 
     def import_apply(
         self,

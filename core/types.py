@@ -19,7 +19,7 @@ class Capability(StrEnum):
 
 
 ALL_CAPABILITIES: tuple[Capability, ...] = tuple(Capability)
-CapabilitySource = Literal["metadata", "rule", "override"]
+CapabilitySource = Literal["metadata", "rule", "override", "declared"]
 
 
 # Pricing and ModelInfo are frozen but not slotted: catalogues travel through st.cache_data

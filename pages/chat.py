@@ -74,15 +74,22 @@ def _compare_picker(desk: ModelDesk, who: Requester) -> tuple[str, str] | None:
     """The second model is a personal choice: only providers that allow those offer one."""
     if not st.toggle("Compare with a second model", key="chat_compare"):
         return None
-    labels = picker.personal_models(desk, Capability.CHAT, who)
+    picks = picker.pick_list(desk, Capability.CHAT, who)
+    labels = picks.callable
+    second = None
     if not labels:
         st.caption(
-            "No chat models are available to compare with (comparing is a personal model "
-            "choice: it needs a provider that allows personal choices)."
+            "No chat models you can call are available to compare with (comparing is a "
+            "personal model choice: it needs a provider that allows personal choices and a "
+            "key you may use)."
         )
-        return None
-    options: list[tuple[str, str]] = list(labels)
-    return st.selectbox("Second model", options, format_func=lambda o: labels[o], key="chat_second")
+    else:
+        options: list[tuple[str, str]] = list(labels)
+        second = st.selectbox(
+            "Second model", options, format_func=lambda o: labels[o], key="chat_second"
+        )
+    picker.show_unavailable(picks, "chat_second_unavailable")
+    return second
 
 
 def _reply(

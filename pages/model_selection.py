@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from core.requester import Requester
+from core.resolution import note_skipped
 from core.service import ModelDesk, ProviderView
 from core.types import Capability
 from ui import catalog, state, untrusted
@@ -29,7 +30,7 @@ from ui.catalog_table import (
 )
 from ui.model_detail import show_detail
 from ui.price_chart import show_price_chart
-from ui.widgets import reporting_errors
+from ui.widgets import reporting_errors, skipped_text
 
 TAB_KEY = "capability_tab"
 
@@ -62,11 +63,12 @@ def _winners(desk: ModelDesk, views: list[ProviderView], who: Requester) -> None
     for capability in Capability:
         # the active rows in priority order, as desk.candidates would (without re-reading them)
         found = [desk.resolver.resolve_row(v.row, capability, who) for v in views]
+        note_skipped(found)
         usable = [r for r in found if r.usable]
         label = f"**{capability.value.title()}** →"
         if not usable:
-            offered = [r for r in found if r.refused_by != "offers_capability"]
-            why = offered[0].reason if offered else "no provider offers it"
+            why = desk.resolver.explain_nothing(capability, found, who)
+            why = why.removeprefix(f"Nothing can serve {capability} yet: ")
             lines.append(f"{label} nothing yet: {untrusted.plain_markdown(why)}")
             continue
         win = usable[0]
@@ -78,6 +80,7 @@ def _winners(desk: ModelDesk, views: list[ProviderView], who: Requester) -> None
         if len(usable) > 1:
             rest = ", ".join(untrusted.plain_markdown(r.display_name) for r in usable[1:])
             text += f"; then {rest}"
+        text += skipped_text(win.skipped)
         lines.append(text)
     with st.container(border=True, key="winners"):
         st.markdown("  \n".join(lines))

@@ -150,6 +150,12 @@ def _shared_key(desk: ModelDesk, view: ProviderView, user: User) -> None:
             placeholder=view.provider_cls.key_prefix_hint,
             help="Write-only: the key is tested, encrypted and never shown again.",
         )
+        untested = st.checkbox(
+            "Save without testing",
+            key=f"untested_{view.slug}",
+            help="Store the key without any live check (for a server whose key check and "
+            "model listing both fail). Calls will show whether it works.",
+        )
         with st.container(horizontal=True):  # one row, wrapping on a phone
             do_test = st.form_submit_button("Test key", icon=":material/network_check:")
             do_save = st.form_submit_button("Save key", type="primary", icon=":material/key:")
@@ -158,24 +164,37 @@ def _shared_key(desk: ModelDesk, view: ProviderView, user: User) -> None:
             )
     if do_test and new_key:
         with reporting_errors("Testing the key"), st.spinner("Testing the key…"):
-            desk.test_key(view.slug, new_key)
-            st.success(f"{untrusted.plain_markdown(view.display_name)} accepted the key.")
+            check = desk.test_key(view.slug, new_key)
+            st.success(f"{untrusted.plain_markdown(view.display_name)}: {check}.")
     elif (do_save and new_key) or do_remove:
         mine = {"key": new_key if do_save else None}
+        checked: list[str] = []
 
         def read() -> tuple[AIProvider, dict[str, Any]]:
             now = desk.provider_view(view.slug)
             return now.row, {"key": _key_state(now)}
 
         def write(version: int) -> None:
-            desk.set_shared_key(
-                user, view.slug, mine["key"], expected_version=version, actor=state.actor()
+            if mine["key"] is None:
+                desk.set_shared_key(
+                    user, view.slug, None, expected_version=version, actor=state.actor()
+                )
+                return
+            checked.append(
+                desk.save_shared_key(
+                    user,
+                    view.slug,
+                    mine["key"],
+                    test=not untested and not checked,  # tested once, even if saved twice
+                    expected_version=version,
+                    actor=state.actor(),
+                )
             )
 
         with reporting_errors("Saving the key"), st.spinner("Testing and saving…"):
             labels, secret = {"key": "The shared key"}, frozenset({"key"})
             if edits.save_against_seen(form, shown, mine, read, write, labels, secret):
-                _key_saved(form, view, mine["key"])
+                _key_saved(form, view, mine["key"], checked[-1] if checked else None)
             st.rerun()
     elif (do_test or do_save) and not new_key:
         st.warning("Type a key first.")
@@ -186,10 +205,11 @@ def _key_state(view: ProviderView) -> str:
     return view.masked_key if view.key_status == "stored" else view.key_status
 
 
-def _key_saved(form: str, view: ProviderView, key: str | None) -> None:
+def _key_saved(form: str, view: ProviderView, key: str | None, check: str | None = None) -> None:
     edits.start_over(form)
     name = untrusted.plain_markdown(view.display_name)
-    edits.flash(form, f"{name} key {'saved' if key else 'removed'}.")
+    how = f" ({check})" if check else ""
+    edits.flash(form, f"{name} key {'saved' if key else 'removed'}{how}.")
     st.rerun()
 
 
@@ -383,6 +403,8 @@ def _import_preview(desk: ModelDesk, user: User, data: object, plan: ImportPlan)
     )
     for slug in [c.slug for c in plan.changes if c.path == "shared_key"]:
         st.warning(f"{untrusted.code_span(slug)}: {HOST_RULE}", icon=":material/key_off:")
+    for warning in desk.import_warnings(plan, state.requester()):
+        untrusted.show_error(warning, "warning", icon=":material/history:")
     allowed = True
     if plan.removals:
         allowed = st.checkbox(

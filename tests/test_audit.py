@@ -136,13 +136,20 @@ def _choice_cleared(desk: ModelDesk) -> None:
     desk.select_model(LOCAL, "openrouter", "chat", None, actor=ALICE)
 
 
+OVERRIDDEN = "vendor1/text-model-1"  # in the fake OpenRouter catalogue (an override needs it)
+
+
 def _override_set(desk: ModelDesk) -> None:
-    desk.set_capability_override(LOCAL_USER, "groq", "m-1", ["chat", "image"], actor=ALICE)
+    chat_model(desk)  # OpenRouter keyed: its catalogue lists the model
+    desk.set_capability_override(
+        LOCAL_USER, "openrouter", OVERRIDDEN, ["chat", "image"], actor=ALICE
+    )
 
 
 def _override_cleared(desk: ModelDesk) -> None:
-    desk.set_capability_override(LOCAL_USER, "groq", "m-1", ["chat"])
-    desk.set_capability_override(LOCAL_USER, "groq", "m-1", None, actor=ALICE)
+    chat_model(desk)
+    desk.set_capability_override(LOCAL_USER, "openrouter", OVERRIDDEN, ["chat"])
+    desk.set_capability_override(LOCAL_USER, "openrouter", OVERRIDDEN, None, actor=ALICE)
 
 
 def _rotation(desk: ModelDesk) -> None:
@@ -206,8 +213,16 @@ CASES: list[tuple[str, Callable[[ModelDesk], None], tuple[str | None, ...]]] = [
     ),
     ("choice_set", _choice_set, ("openrouter", "selected_models.chat", None, "*")),
     ("choice_cleared", _choice_cleared, ("openrouter", "selected_models.chat", "*", None)),
-    ("override_set", _override_set, ("groq", "capability_overrides.m-1", None, "chat, image")),
-    ("override_cleared", _override_cleared, ("groq", "capability_overrides.m-1", "chat", None)),
+    (
+        "override_set",
+        _override_set,
+        ("openrouter", f"capability_overrides.{OVERRIDDEN}", None, "chat, image"),
+    ),
+    (
+        "override_cleared",
+        _override_cleared,
+        ("openrouter", f"capability_overrides.{OVERRIDDEN}", "chat", None),
+    ),
     ("import_applied", _import, ("groq", "priority", "20", "3")),
     ("sign_in", _sign_in("ok"), (None, None, None, None)),
     ("sign_in_failed", _sign_in("failed"), (None, None, None, None)),

@@ -18,6 +18,7 @@ from cryptography.fernet import Fernet
 from core.auth import LOCAL_USER
 from core.config import load_settings
 from core.config_io import KEY_DROPPED, ImportInvalid
+from core.context import STARTUP  # a direct store write needs an actor
 from core.errors import NotConfigured
 from core.provider_config import url_origin
 from core.requester import Requester
@@ -122,7 +123,9 @@ def test_a_new_key_tested_on_the_new_host_is_kept(desk, capture) -> None:
 
 def test_a_call_never_sends_the_key_to_another_host(desk, capture) -> None:
     """The last line of defence: a base URL changed behind the rules' back."""
-    desk.store.update_config("groq", lambda c: setattr(c, "base_url", groq_url(capture)))
+    desk.store.update_config(
+        "groq", lambda c: setattr(c, "base_url", groq_url(capture)), actor=STARTUP
+    )
     with pytest.raises(NotConfigured) as info:
         chat(desk)
     assert "Groq" in str(info.value) and "tested on" in str(info.value)
@@ -133,7 +136,7 @@ def test_a_call_never_sends_the_key_to_another_host(desk, capture) -> None:
 def test_a_key_saved_before_origins_were_recorded_stays_with_its_host(
     desk, home, capture, monkeypatch
 ) -> None:
-    desk.store.update_config("groq", lambda c: setattr(c, "key_host", None))
+    desk.store.update_config("groq", lambda c: setattr(c, "key_host", None), actor=STARTUP)
     desk.close()
     pinned = ModelDesk(load_settings({}))  # starts on the same database: pins the key
     row = pinned.store.get("groq")

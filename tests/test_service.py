@@ -188,7 +188,7 @@ def _row(desk: ModelDesk, slug: str):
 
 # ---------------------------------------------------------------- resolution
 def test_nothing_configured_says_why(desk: ModelDesk) -> None:
-    with pytest.raises(NotConfigured, match="no chat model is selected for Alpha"):
+    with pytest.raises(NotConfigured, match="no provider has a chat model chosen, and none"):
         desk.resolve("chat", SUPER)
 
 

@@ -13,6 +13,7 @@ import re
 import streamlit as st
 
 from core.auth import User
+from core.provider_config import parse_declared
 from core.service import ModelDesk, ProviderView
 from ui import edits, state
 from ui.edits import seen_last_run
@@ -20,7 +21,13 @@ from ui.untrusted import plain_markdown
 from ui.widgets import reporting_errors
 
 CONFIRM_KEY = "connection_remove_confirm"  # the slug whose removal awaits confirmation
-FORM_FIELDS = ("connection_name", "connection_base_url", "connection_slug", "connection_key")
+FORM_FIELDS = (
+    "connection_name",
+    "connection_base_url",
+    "connection_slug",
+    "connection_key",
+    "connection_models",
+)
 
 
 def slug_for(name: str) -> str:
@@ -49,6 +56,14 @@ def add_form(desk: ModelDesk, user: User) -> None:
             key="connection_key",
             help="Local servers need none. A key is tested live, then encrypted.",
         )
+        models = st.text_area(
+            "Models (only for a server that does not list them)",
+            key="connection_models",
+            placeholder="my-model\nmy-painter:image",
+            help="One model id per line, optionally followed by :capabilities "
+            "(chat,content,image,audio; by rule from the id otherwise). Used only when the "
+            "server answers GET /models with 404.",
+        )
         submitted = st.form_submit_button("Add server", type="primary", icon=":material/add:")
     if not submitted:
         return
@@ -61,6 +76,7 @@ def add_form(desk: ModelDesk, user: User) -> None:
             display_name=name,
             api_key=key or None,
             actor=state.actor(),
+            declared_models=parse_declared(models.splitlines()),
         )
         for field in FORM_FIELDS:
             st.session_state.pop(field, None)

@@ -3,11 +3,16 @@
 A pick is a personal, one-call choice: only active providers that allow personal choices
 are offered, and the service checks it again on every call (``desk.generate(...,
 pin=(slug, model_id))``: ``allow_personal_keys`` and the live catalogue). It lives in this
-session's widget state only; nothing is saved.
+session's widget state only; nothing is saved. Only models the requester can call are
+offered; the others are behind "Show unavailable models", each with its reason
+("OpenRouter — needs a key: no key is set").
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
+import pandas as pd
 import streamlit as st
 
 from core.requester import Requester
@@ -18,33 +23,68 @@ Pin = tuple[str, str]  # (provider slug, model id)
 DEFAULT_LABEL = "Default: the selected model (route below)"
 
 
-def personal_models(desk: ModelDesk, capability: Capability, who: Requester) -> dict[Pin, str]:
-    """Every model for `capability` a personal choice may use, with its label."""
-    slugs = [v.slug for v in desk.providers() if v.row.is_active and v.row.allow_personal_keys]
-    # core's in-memory catalogue (warm: no copy, no unpickling on every rerun of the page)
+@dataclass(slots=True)
+class PickList:
+    """The models a personal pick may use (with their labels), and the ones it may not."""
+
+    callable: dict[Pin, str] = field(default_factory=dict)
+    unavailable: list[tuple[str, str, str]] = field(default_factory=list)  # provider, id, why
+
+
+def pick_list(desk: ModelDesk, capability: Capability, who: Requester) -> PickList:
+    """Every model for `capability` a personal choice may name, split by whether `who`
+    can call it (a usable key) or not (with the reason)."""
+    views = [v for v in desk.providers() if v.row.is_active and v.row.allow_personal_keys]
     found = {}
-    if slugs:
+    if views:
+        # core's in-memory catalogue (warm: no copy, no unpickling on every rerun of the page)
         with st.spinner("Loading the models you can pick…"):  # drawn only while it waits
-            found = desk.catalog_entries(who, slugs=slugs)
-    return {
-        (slug, model.id): f"{entry.display_name} · {model.id}"
-        for slug, entry in found.items()
-        for model in entry.models_for(capability)
-    }
+            found = desk.catalog_entries(who, slugs=[v.slug for v in views])
+    picks = PickList()
+    for view in views:
+        entry = found.get(view.slug)
+        if entry is None:
+            continue
+        why = desk.resolver.pick_refusal(view.row, capability, who)
+        for model in entry.models_for(capability):
+            if why is None:
+                picks.callable[(view.slug, model.id)] = f"{entry.display_name} · {model.id}"
+            else:
+                picks.unavailable.append((entry.display_name, model.id, why))
+    return picks
+
+
+def personal_models(desk: ModelDesk, capability: Capability, who: Requester) -> dict[Pin, str]:
+    """Every model for `capability` this requester may pick and call, with its label."""
+    return pick_list(desk, capability, who).callable
+
+
+def show_unavailable(picks: PickList, key: str) -> None:
+    """A toggle revealing the models this requester cannot call, each with why not."""
+    if not picks.unavailable:
+        return
+    count = len(picks.unavailable)
+    if st.toggle(f"Show unavailable models ({count})", key=key):
+        reasons = sorted({f"{provider} — {why}" for provider, _, why in picks.unavailable})
+        st.caption("Not offered: " + "; ".join(reasons) + ".")
+        frame = pd.DataFrame(picks.unavailable, columns=["Provider", "Model", "Why not"])
+        st.dataframe(frame, hide_index=True, height=min(300, 35 * (count + 1)))
 
 
 def model_picker(desk: ModelDesk, capability: Capability, who: Requester) -> Pin | None:
     """A searchable provider + model box; None (its default) keeps the resolved route."""
-    labels = personal_models(desk, capability, who)
+    picks = pick_list(desk, capability, who)
+    labels = picks.callable
     options: list[Pin | None] = [None, *labels]
     picked: Pin | None = st.selectbox(
         "Model (this session only)",
         options,
         format_func=lambda o: DEFAULT_LABEL if o is None else labels[o],
         key=f"{capability.value}_pick",
-        help="Try any model from a provider that allows personal choices, for this session "
-        "only. Nobody else's choice changes.",
+        help="Try any model you can call from a provider that allows personal choices, for "
+        "this session only. Nobody else's choice changes.",
     )
+    show_unavailable(picks, f"{capability.value}_pick_unavailable")
     return picked
 
 

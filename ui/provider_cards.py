@@ -142,6 +142,8 @@ def _counts(view: ProviderView, entry: CatalogEntry) -> None:
 
 def _details(view: ProviderView, entry: CatalogEntry) -> str:
     details = [f"{len(entry.models)} models"]
+    if entry.source == "declared":
+        details.append("this server does not list its models: these are declared by hand")
     if entry.server_flavour:
         details.append(f"server: {flavour_name(entry.server_flavour)}")
     age = entry.age_seconds()

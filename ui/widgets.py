@@ -82,11 +82,19 @@ def resolution_box(
             f":material/route: **{plain_markdown(found.display_name)}** · "
             f"{code_span(found.model_id or (pin and pin[1]))} · "
             f"{SOURCE_LABEL[found.key_source]} — because: {plain_markdown(why)}."
+            + skipped_text(found.skipped)
         )
         if not found.usable:
             show_error(found.reason + ".", "warning", icon=":material/key_off:")
         return found
     return None
+
+
+def skipped_text(skipped: list[str]) -> str:
+    """ " Skipped: …" naming the providers passed over (a stale choice, no usable key)."""
+    if not skipped:
+        return ""
+    return " Skipped: " + "; ".join(plain_markdown(reason) for reason in skipped) + "."
 
 
 def pinned_route(

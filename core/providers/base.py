@@ -9,12 +9,12 @@ supports. All its HTTP goes through ``self.http`` (:class:`Transport`).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import ClassVar
 
 import httpx
 
-from core.errors import UnsupportedCapability, register_key_patterns
+from core.errors import ProviderError, UnsupportedCapability, register_key_patterns
 from core.providers.limits import Limits
 from core.providers.transport import Transport
 from core.types import (
@@ -27,6 +27,8 @@ from core.types import (
     ImageResult,
     ModelInfo,
 )
+
+KEY_CHECK_MISSING = (404, 405)  # a key-check endpoint the server does not have
 
 
 class BaseProvider:
@@ -50,6 +52,9 @@ class BaseProvider:
     docs_url: ClassVar[str] = ""
     # Regular expressions matching this provider's keys: masked in every upstream text.
     key_patterns: ClassVar[tuple[str, ...]] = ()
+    declares_models: ClassVar[bool] = False  # True: an admin may declare its models by hand
+    # the row's declared models (id -> capabilities), set per instance from its config
+    declared_models: dict[str, list[Capability]]
 
     def __init__(
         self,
@@ -64,6 +69,7 @@ class BaseProvider:
         address (as written or resolved) is refused by the transport before any request,
         with a ProviderError naming this provider."""
         register_key_patterns(self.key_patterns)
+        self.declared_models = {}
         root = self.normalise_base_url(base_url or self.configured_base_url())
         self.http = Transport(client, root, self.display_name, timeout, limits)
 
@@ -98,9 +104,27 @@ class BaseProvider:
         ProviderError when such an endpoint fails (the catalogue is never held by it)."""
         return None
 
-    def test_key(self, api_key: str) -> None:
-        """Make one cheap authenticated call; raise ProviderError when the key is refused."""
+    def test_key(self, api_key: str) -> str:
+        """Make one cheap authenticated call; raise ProviderError when the key is refused.
+        Returns which check passed, for the admin."""
         self.list_models(api_key)
+        return "an authenticated model listing accepted the key"
+
+    def key_check_or_listing(self, endpoint: str, check: Callable[[], object], api_key: str) -> str:
+        """`check` (a key-check endpoint such as ``GET /key``); where the server has none
+        (404/405, e.g. an OpenRouter-compatible gateway), an authenticated model listing."""
+        try:
+            check()
+        except ProviderError as exc:
+            if exc.status not in KEY_CHECK_MISSING:
+                raise
+        else:
+            return f"{endpoint} accepted the key"
+        self.list_models(api_key)
+        return (
+            f"this server has no {endpoint} key check, so an authenticated model listing "
+            "was used: it accepted the key"
+        )
 
     def chat(
         self,

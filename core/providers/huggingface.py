@@ -159,9 +159,12 @@ class HuggingFaceProvider(OpenAIShapeProvider):
         )
         return parse_all(listed_items(body), lambda item: parse_hub_model(item, capability))
 
-    def test_key(self, api_key: str) -> None:
+    def test_key(self, api_key: str) -> str:
         """``GET /api/whoami-v2`` on the Hub: 401 when the token is not valid."""
-        self.http.get_json(f"{self.hub_url}/api/whoami-v2", api_key)
+        whoami = f"{self.hub_url}/api/whoami-v2"
+        return self.key_check_or_listing(
+            "GET /api/whoami-v2", lambda: self.http.get_json(whoami, api_key), api_key
+        )
 
     def generate_image(
         self, model: str, prompt: str, api_key: str | None, *, size: str | None = None, n: int = 1

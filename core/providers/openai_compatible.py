@@ -120,10 +120,20 @@ class OpenAICompatibleProvider(OpenAIShapeProvider):
     key_patterns = (r"sk-proj-[A-Za-z0-9_\-]+", r"sk-[A-Za-z0-9_\-]{12,}")
     server_flavour: Flavour | None = None  # set by list_models: what the server turned out to be
 
+    declares_models = True
+    listed_declared = False  # set by list_models: the catalogue is the declared list
+
     def list_models(self, api_key: str | None) -> list[ModelInfo]:
         """``/models``, then the richest listing the server's flavour offers; when that
-        fails, the plain listing by rule (the flavour is still reported)."""
-        items = listed_items(self.http.get_json(self.models_path, api_key))
+        fails, the plain listing by rule (the flavour is still reported). A server that
+        does not list its models (404) has the models an admin declared, or none."""
+        try:
+            body = self.http.get_json(self.models_path, api_key)
+        except ProviderError as exc:
+            if exc.status != 404:
+                raise
+            return self._declared(exc)
+        items = listed_items(body)
         flavour = detect_flavour(items)
         try:
             listed = read_listing(flavour, self.http, api_key, items)
@@ -134,6 +144,47 @@ class OpenAICompatibleProvider(OpenAIShapeProvider):
             listed = plain_listing(items)
         self.server_flavour = flavour
         return unique_by_id(model_of(entry, self.slug) for entry in listed)
+
+    def _declared(self, exc: ProviderError) -> list[ModelInfo]:
+        """The declared models (capabilities as declared, else by rule from the id)."""
+        if not self.declared_models:
+            raise ProviderError(
+                self.display_name,
+                f"this server does not list its models (GET /{self.models_path} answered 404).",
+                "Declare them by hand: on its card, or `python -m core models declare "
+                f"{self.slug} MODEL_ID`.",
+                status=exc.status,
+                kind="not_found",
+            ) from None
+        self.listed_declared = True
+        found = []
+        for model_id, caps in self.declared_models.items():
+            capabilities = frozenset(caps) or capabilities_for(model_id)
+            if capabilities:
+                found.append(
+                    rule_model(
+                        model_id,
+                        self.slug,
+                        capabilities,
+                        source="declared" if caps else "rule",
+                        voices=VOICES,
+                    )
+                )
+        return found
+
+    def test_key(self, api_key: str) -> str:
+        """An authenticated model listing; a server that does not list its models cannot
+        check a key (save it without testing)."""
+        self.list_models(api_key)
+        if self.listed_declared:
+            raise ProviderError(
+                self.display_name,
+                "cannot check a key: this server does not list its models, so there is no "
+                "authenticated call to try it with.",
+                "A super admin may save the key without testing.",
+                kind="bad_request",
+            )
+        return "an authenticated model listing accepted the key"
 
     def generate_image(
         self, model: str, prompt: str, api_key: str | None, *, size: str | None = None, n: int = 1

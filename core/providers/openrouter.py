@@ -133,9 +133,12 @@ class OpenRouterProvider(OpenAIShapeProvider):
         """This key's spend and limit (``GET /key``) and the account's credits."""
         return openrouter_account.account(self.http, api_key)
 
-    def test_key(self, api_key: str) -> None:
-        """``GET /key`` describes the calling key; 401 when it is not valid."""
-        self.http.get_json("key", api_key)
+    def test_key(self, api_key: str) -> str:
+        """``GET /key`` describes the calling key; 401 when it is not valid (a gateway
+        without it: an authenticated model listing)."""
+        return self.key_check_or_listing(
+            "GET /key", lambda: self.http.get_json("key", api_key), api_key
+        )
 
     def generate_image(
         self, model: str, prompt: str, api_key: str | None, *, size: str | None = None, n: int = 1

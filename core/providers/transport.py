@@ -346,7 +346,11 @@ class Transport:
     ) -> ProviderError:
         detail = redact(upstream_message(body), [api_key])
         return status_error(
-            self.provider, response.status_code, detail, retry_after_seconds(response)
+            self.provider,
+            response.status_code,
+            detail,
+            retry_after_seconds(response),
+            keyed=bool(api_key),
         )
 
     def reported_error(

@@ -7,7 +7,7 @@ defaults answer like a healthy provider.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 
@@ -60,6 +60,8 @@ class Behaviour:
       the route's content type, inflating to ``bomb_mb`` MB of zeros (see
       :mod:`devtools.fake_providers.bombs`; ``/bomb.png?encoding=gzip,gzip&mb=1024`` serves
       one as an image for ``image_url``).
+    - ``retired_models``: model ids a chat request is refused for with Groq's 404 ("The
+      model `x` does not exist or you do not have access to it."), as for a retired model.
     """
 
     models: int = 20
@@ -87,6 +89,7 @@ class Behaviour:
     echo_key: bool = False
     compression_bomb: str | None = None
     bomb_mb: int = 1024
+    retired_models: list[str] = field(default_factory=list)
 
     def change(self, **changes: Any) -> None:
         """Set fields by name; an unknown name raises ValueError and changes nothing."""

@@ -21,6 +21,7 @@ from devtools.fake_providers import account, replies
 from devtools.fake_providers.behaviour import Behaviour
 from devtools.fake_providers.bombs import bomb
 from devtools.fake_providers.flavours import FLAVOUR_ROUTES, FLAVOURS, KEYLESS
+from devtools.fake_providers.gateways import GATEWAY_ROUTES, GATEWAYS, KEYLESS_GATEWAYS
 from devtools.fake_providers.hostile import BEACON_PATH, hostile_error_text, hostile_reply_text
 from devtools.fake_providers.media import png_bytes
 from devtools.fake_providers.routes import PROVIDER_ROUTES
@@ -35,6 +36,7 @@ _PREFIXES = [
     (re.compile(r"^/hf/(?P<rest>.*)$"), "huggingface"),
     (re.compile(r"^/openai/v1/(?P<rest>.*)$"), "openai"),
     *((re.compile(rf"^/{flavour}/(?P<rest>.*)$"), flavour) for flavour in FLAVOURS),
+    *((re.compile(rf"^/{name}/v1/(?P<rest>.*)$"), name) for name in GATEWAYS),
 ]
 # Routes a real provider serves without a key.
 _OPEN_ROUTES = {
@@ -42,8 +44,9 @@ _OPEN_ROUTES = {
     ("huggingface", "v1/models"),
     ("huggingface", "api/models"),
     ("openai", "models"),
-    *((flavour, "") for flavour in KEYLESS),  # local servers want no key
+    *((flavour, "") for flavour in (*KEYLESS, *KEYLESS_GATEWAYS)),  # local servers want no key
 }
+ROUTES = {**PROVIDER_ROUTES, **FLAVOUR_ROUTES, **GATEWAY_ROUTES}
 ENDLESS_CHUNK_DELAY = 0.05  # seconds between an endless stream's chunks by default
 
 
@@ -211,7 +214,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         if behaviour.compression_bomb:
             return self.send_bomb(behaviour.compression_bomb, behaviour.bomb_mb, rest)
-        if not {**PROVIDER_ROUTES, **FLAVOUR_ROUTES}[provider](self, method, rest, query, body):
+        if not ROUTES[provider](self, method, rest, query, body):
             self.error(404, f"{provider} has no route {method} /{rest}")
 
     def _authorised(self, provider: str, rest: str, behaviour: Behaviour) -> bool:
@@ -255,6 +258,10 @@ class Handler(BaseHTTPRequestHandler):
     # ---- chat ------------------------------------------------------------------------
     def chat(self, body: dict[str, Any], behaviour: Behaviour, groq: bool = False) -> None:
         """A chat completion: streamed (SSE) when the request asks for it, else one JSON."""
+        model = str(body.get("model"))
+        if model in behaviour.retired_models:
+            message = f"The model `{model}` does not exist or you do not have access to it."
+            return self.error(404, message)
         if body.get("stream"):
             if behaviour.endless_stream:
                 return self._endless_stream(body, behaviour)

@@ -25,6 +25,7 @@ from typing import Any
 from devtools.fake_providers.behaviour import Behaviour
 from devtools.fake_providers.catalogues import DEFAULT_COUNTS, PROVIDERS
 from devtools.fake_providers.flavours import FLAVOUR_COUNTS, flavour_base_urls
+from devtools.fake_providers.gateways import GATEWAYS, gateway_base_urls
 from devtools.fake_providers.handler import FakeHTTPServer
 
 
@@ -68,6 +69,7 @@ class FakeProviderServer:
             "HF_HUB_URL": f"{self.url}/hfhub",
             "OPENAI_BASE_URL": f"{self.url}/openai/v1",
             **flavour_base_urls(self.url),  # VLLM_BASE_URL...: for tests, not read by ModelDesk
+            **gateway_base_urls(self.url),  # GATEWAY_BASE_URL, NOLIST_BASE_URL: likewise
         }
 
     def start(self) -> FakeProviderServer:
@@ -93,7 +95,8 @@ class FakeProviderServer:
         """Every provider back to healthy defaults; counters cleared."""
         with self.lock:
             self.behaviour = {
-                p: Behaviour(models=self._counts[p]) for p in (*PROVIDERS, *FLAVOUR_COUNTS)
+                p: Behaviour(models=self._counts.get(p, 0))
+                for p in (*PROVIDERS, *FLAVOUR_COUNTS, *GATEWAYS)
             }
             self.requests.clear()
             self.tokens.clear()

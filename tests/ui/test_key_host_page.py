@@ -12,6 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.auth import LOCAL_USER
+from core.context import STARTUP  # a direct store write needs an actor
 from core.errors import ModelDeskError
 from core.provider_config import url_origin
 from core.service import ChatRequest
@@ -102,7 +103,9 @@ def test_the_import_preview_says_the_key_goes_before_applying(capture) -> None:
 
 
 def test_a_key_pinned_to_another_host_is_marked_not_used(capture) -> None:
-    desk().store.update_config("groq", lambda c: setattr(c, "base_url", groq_url(capture)))
+    desk().store.update_config(
+        "groq", lambda c: setattr(c, "base_url", groq_url(capture)), actor=STARTUP
+    )
     app = page("providers").run()
     assert not app.exception, app.exception
     assert any("Not used: its shared key was tested on" in w.value for w in app.warning)

@@ -267,7 +267,9 @@ def test_the_winner_per_capability_is_shown_with_its_priority() -> None:
     assert f"**Chat** → OpenRouter · `{chosen}` (priority 10, shared choice)" in texts(app)
     desk().select_model(LOCAL, "openrouter", "audio", None)
     app.run()
-    assert "**Audio** → nothing yet: no audio model is selected for OpenRouter" in texts(app)
+    assert (
+        "**Audio** → nothing yet: no provider has an audio model chosen; OpenRouter (keyed) offers"
+    ) in texts(app)
 
 
 def test_a_super_admin_clears_a_shared_choice_at_the_top() -> None:
