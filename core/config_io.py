@@ -22,6 +22,7 @@ from core.auth import User, require_super_admin
 from core.context import DeskContext
 from core.errors import ValidationError
 from core.provider_config import (
+    Budgets,
     DisplayName,
     ModelId,
     Priority,
@@ -96,6 +97,7 @@ class ConfigPatch(BaseModel):
     priority: Priority = 0
     base_url: str | None = None
     capability_overrides: dict[ModelId, list[Capability] | None] = Field(default_factory=dict)
+    budgets: Budgets | None = None
 
     @field_validator("base_url", mode="before")
     @classmethod

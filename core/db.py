@@ -14,7 +14,9 @@ from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlmodel import Session, SQLModel, col, create_engine, select
 
+from core.budgets import BudgetSpend
 from core.errors import ConflictError, ModelDeskError, ValidationError
+from core.ledger import UsageDrop, UsageRecord
 from core.provider_config import ProviderConfig
 from core.tables import AIProvider, utcnow
 
@@ -81,7 +83,15 @@ def make_engine(url: str) -> Engine:
 
 def init_db(engine: Engine) -> None:
     """Create the schema on first start (idempotent)."""
-    SQLModel.metadata.create_all(engine, tables=[AIProvider.__table__])  # type: ignore[attr-defined]
+    SQLModel.metadata.create_all(
+        engine,
+        tables=[
+            AIProvider.__table__,  # type: ignore[attr-defined]
+            UsageRecord.__table__,  # type: ignore[attr-defined]
+            UsageDrop.__table__,  # type: ignore[attr-defined]
+            BudgetSpend.__table__,  # type: ignore[attr-defined]
+        ],
+    )
 
 
 class ProviderStore:

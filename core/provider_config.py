@@ -65,10 +65,28 @@ def check_display_name(name: str | None, default: str) -> str:
     return name
 
 
+Usd = Annotated[float, Field(ge=0, le=1_000_000, allow_inf_nan=False)]
+
+
+class Budgets(BaseModel):
+    """Spending caps in US dollars on the SHARED key (None: no cap); see core.budgets."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    daily: Usd | None = None
+    monthly: Usd | None = None
+    per_admin_daily: Usd | None = None
+
+    @property
+    def any(self) -> bool:
+        return any(v is not None for v in (self.daily, self.monthly, self.per_admin_daily))
+
+
 class ProviderConfig(BaseModel):
     """``kind`` (a built-in provider or an added connection), ``selected_models`` per
     capability, ``priority`` (lower first), ``base_url`` (None = the provider's default;
-    a connection always has one) and ``capability_overrides`` (model id → capabilities)."""
+    a connection always has one), ``capability_overrides`` (model id → capabilities) and
+    ``budgets`` (spending caps on the shared key)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -77,6 +95,7 @@ class ProviderConfig(BaseModel):
     priority: Priority = DEFAULT_PRIORITY
     base_url: str | None = None
     capability_overrides: dict[ModelId, list[Capability]] = Field(default_factory=dict)
+    budgets: Budgets | None = None  # caps on the shared key (written by core.budgets)
 
     @field_validator("base_url", mode="before")
     @classmethod
@@ -117,7 +136,10 @@ class ProviderConfig(BaseModel):
     def to_stored(self) -> dict[str, Any]:
         """JSON-ready data for the ``config`` column and for exports (``kind`` only for a
         connection: a built-in row's config reads as it always has)."""
-        return self.model_dump(mode="json", exclude={"kind"} if self.kind == "builtin" else None)
+        exclude = {"kind"} if self.kind == "builtin" else set()
+        if self.budgets is None:
+            exclude.add("budgets")
+        return self.model_dump(mode="json", exclude=exclude or None)
 
     def selected(self, capability: Capability | str) -> str | None:
         return self.selected_models.get(Capability(capability))

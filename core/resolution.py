@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from core.budgets import within_budget
 from core.context import DeskContext
 from core.errors import KeyUnreadable, NotConfigured
 from core.providers.base import BaseProvider
@@ -61,6 +62,8 @@ class Candidate:
     capability: Capability
     key: KeyChoice
     model_id: str | None
+    who: Requester
+    ctx: DeskContext
 
 
 Rule = Callable[[Candidate], str | None]  # a refusal reason, or None to let it pass
@@ -94,7 +97,14 @@ def has_a_key(c: Candidate) -> str | None:
     return None
 
 
-RULES: list[Rule] = [offers_capability, is_switched_on, has_a_model, key_is_readable, has_a_key]
+RULES: list[Rule] = [
+    offers_capability,
+    is_switched_on,
+    has_a_model,
+    key_is_readable,
+    has_a_key,
+    within_budget,
+]
 
 
 class Resolver:
@@ -146,7 +156,8 @@ class Resolver:
         found = Resolution(
             row.slug, row.display_name, None, key.source, "", key.key, self.ctx.base_url(row), scope
         )
-        candidate = Candidate(row, self.ctx.registry.get(row.slug), capability, key, model)
+        cls = self.ctx.registry.get(row.slug)
+        candidate = Candidate(row, cls, capability, key, model, who, self.ctx)
         for rule in RULES:
             refusal = rule(candidate)
             if refusal:

@@ -150,6 +150,7 @@ class ModelDesk(ProviderAdministration):
         self.ctx.keys.check()
 
     def close(self) -> None:
+        self.generation.meter.close()  # writes the ledger rows still queued
         self.ctx.client.close()
         self.engine.dispose()
 
