@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from core import cli_usage
 from core.auth import LOCAL_USER
 from core.catalog import CatalogEntry
 from core.cli_config import cmd_export, cmd_import
@@ -110,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also apply removals of model choices or overrides (null in the file)",
     )
+    cli_usage.add_parsers(sub)
     return parser
 
 
@@ -342,6 +344,7 @@ COMMANDS: dict[str, Callable[[ModelDesk, argparse.Namespace, TextIO], int]] = {
     "rotate-key": cmd_rotate,
     "export": cmd_export,
     "import": cmd_import,
+    **cli_usage.COMMANDS,
 }
 
 

@@ -16,7 +16,7 @@ from sqlmodel import Session, SQLModel, col, create_engine, select
 
 from core.budgets import BudgetSpend
 from core.errors import ConflictError, ModelDeskError, ValidationError
-from core.ledger import UsageDrop, UsageRecord
+from core.ledger import UsageDaily, UsageDrop, UsageRecord
 from core.provider_config import ProviderConfig
 from core.tables import AIProvider, utcnow
 
@@ -88,6 +88,7 @@ def init_db(engine: Engine) -> None:
         tables=[
             AIProvider.__table__,  # type: ignore[attr-defined]
             UsageRecord.__table__,  # type: ignore[attr-defined]
+            UsageDaily.__table__,  # type: ignore[attr-defined]
             UsageDrop.__table__,  # type: ignore[attr-defined]
             BudgetSpend.__table__,  # type: ignore[attr-defined]
         ],
