@@ -240,14 +240,14 @@ class LedgerWriter:
             waiting = self._buffer or self._unreported_drops
             timeout = self._retry_delay() if waiting else None
             try:
-                item = self._queue.get(timeout=timeout)
+                item: Pending | None | Literal["retry"] = self._queue.get(timeout=timeout)
             except queue.Empty:
-                self._write_buffer()
-                continue
+                item = "retry"
             if item is None and self._queue.empty() and not self._buffer:
                 self._idle.set()
                 return
-            self._collect(item)
+            if item != "retry":
+                self._collect(item)
             self._write_buffer()
             if self._queue.empty() and not self._buffer:
                 self._idle.set()

@@ -23,6 +23,10 @@ class Behaviour:
     - ``required_keys``: bearer tokens accepted (``None``: any); a wrong one gets a 401
       that echoes the key, as careless upstreams do.
     - ``chunk_delay``: seconds between streamed chat chunks.
+    - ``report_cost``: a streamed reply's usage carries OpenRouter's ``cost`` (False:
+      tokens only, so ModelDesk prices it from the catalogue).
+    - ``cost_header``: streamed replies carry LiteLLM's ``x-litellm-response-cost`` header
+      with this value (and an ``x-request-id``).
 
     Hostile and misbehaving upstreams (issue 9):
 
@@ -56,6 +60,8 @@ class Behaviour:
     retry_after: float | None = None
     required_keys: set[str] | None = None
     chunk_delay: float = 0.0
+    report_cost: bool = True
+    cost_header: float | None = None
     hang_seconds: float = 30.0
     hostile_catalogue: bool = False
     hostile_reply: bool = False

@@ -251,9 +251,13 @@ class Handler(BaseHTTPRequestHandler):
         text = f"Echo from {body.get('model', 'unknown')} — {user}"
         return f"{text} {hostile_reply_text(self.fake.url)}" if behaviour.hostile_reply else text
 
-    def _start_stream(self) -> float:
+    def _start_stream(self, behaviour: Behaviour | None = None) -> float:
         """Send the SSE headers and OpenRouter's comment; the time the first chunk goes out."""
-        self.start(200, "text/event-stream", {"Cache-Control": "no-cache"})
+        headers = {"Cache-Control": "no-cache"}
+        if behaviour is not None and behaviour.cost_header is not None:  # as LiteLLM's proxy
+            headers["x-litellm-response-cost"] = str(behaviour.cost_header)
+            headers["x-request-id"] = "req-fake-litellm"
+        self.start(200, "text/event-stream", headers)
         self._event(": OPENROUTER PROCESSING")
         return self.fake.stamp_first_chunk()
 
@@ -262,7 +266,7 @@ class Handler(BaseHTTPRequestHandler):
     ) -> None:
         text = self._reply_text(body, behaviour)
         words = re.findall(r"\S+\s*", text) or [""]
-        started = self._start_stream()
+        started = self._start_stream(behaviour)
         for index, word in enumerate(words):
             if truncate and index == max(1, len(words) // 2):
                 self.wfile.flush()
@@ -280,7 +284,11 @@ class Handler(BaseHTTPRequestHandler):
         self._data(final)
         if (body.get("stream_options") or {}).get("include_usage"):
             self._data(
-                {**replies.chunk(body, {}), "choices": [], "usage": replies.usage(text, True)}
+                {
+                    **replies.chunk(body, {}),
+                    "choices": [],
+                    "usage": replies.usage(text, behaviour.report_cost),
+                }
             )
         if not behaviour.omit_done:
             self._event("data: [DONE]")

@@ -1,0 +1,294 @@
+"""The usage ledger against the fake provider server: one row per upstream attempt that
+matches what the fake logged, costs by source, nothing secret stored, two servers on
+one database, the outage buffer, and the ``usage`` command."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import inspect, select, text
+from sqlmodel import Session
+
+from core.auth import LOCAL_USER, Role, User
+from core.cli import main
+from core.config import load_settings
+from core.db import init_db, make_engine
+from core.ledger import LedgerWriter, UsageDaily, UsageDrop, UsageRecord
+from core.requester import Requester
+from core.service import ChatRequest, ImageRequest, ModelDesk, SpeechRequest
+from core.types import ChatMessage, ChatOptions
+from core.usage_report import UsageFilter, csv_text, load_view, totals
+from devtools.fake_providers import FakeProviderServer
+
+SUPER = Requester(User("boss@example.com", Role.SUPER_ADMIN), session_label="s-3f9a")
+OR_KEY = "sk-or-test-LEDGER-KEY-SENTINEL-7731"
+GROQ_KEY = "gsk_test_LEDGER_KEY_SENTINEL_8842"
+PROMPT = "zebra-quartz-PROMPT-SENTINEL-5519"
+OR_MODEL = "vendor1/text-model-1"  # prompt $0.0000002, completion $0.0000008 per token
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeProviderServer]:
+    with FakeProviderServer() as server:
+        yield server
+
+
+@pytest.fixture
+def env(fake: FakeProviderServer, monkeypatch, tmp_path: Path) -> dict[str, str]:
+    fake.reset()
+    values = {
+        **fake.base_urls(),
+        "MODELDESK_SECRET_KEY": Fernet.generate_key().decode(),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db' / 'modeldesk.db'}",
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
+
+
+def new_desk() -> ModelDesk:
+    return ModelDesk(load_settings({}))
+
+
+@pytest.fixture
+def desk(env) -> Iterator[ModelDesk]:
+    service = new_desk()
+    service.set_shared_key(LOCAL_USER, "openrouter", OR_KEY, test=False)
+    service.set_shared_key(LOCAL_USER, "groq", GROQ_KEY, test=False)
+    service.select_model(SUPER, "openrouter", "chat", OR_MODEL)
+    service.select_model(SUPER, "groq", "chat", "llama-3.1-8b-instant")
+    yield service
+    service.close()
+
+
+def chat(desk: ModelDesk, who: Requester = SUPER, **kwargs) -> str:
+    request = ChatRequest([ChatMessage("user", PROMPT)], ChatOptions(max_tokens=50))
+    stream = desk.generate("chat", request, who, **kwargs)
+    return "".join(stream)
+
+
+def ledger(desk: ModelDesk) -> list[UsageRecord]:
+    assert desk.generation.meter.writer.flush(10)
+    with Session(desk.engine) as session:
+        return list(session.exec(select(UsageRecord).order_by(UsageRecord.id)).scalars())
+
+
+def reply_cost(reply: str) -> float:
+    """What the fake reports: $0.000001 per token, 12 prompt tokens."""
+    return round(0.000001 * (12 + len(reply.split())), 8)
+
+
+# ---------------------------------------------------------------- rows match the fake
+def test_a_streamed_chat_is_one_row_matching_the_fake(desk, fake) -> None:
+    reply = chat(desk)
+    (row,) = ledger(desk)
+    assert fake.count("openrouter", "chat/completions") == 1
+    assert (row.provider, row.model, row.capability, row.key_source) == (
+        "openrouter",
+        OR_MODEL,
+        "chat",
+        "shared",
+    )
+    assert (row.user_id, row.role, row.session_label) == ("boss@example.com", "super_admin", "s-3f9a")
+    assert (row.outcome, row.error_kind) == ("ok", None)
+    assert (row.input_tokens, row.output_tokens) == (12, len(reply.split()))
+    assert row.cost == pytest.approx(reply_cost(reply)) and row.cost_source == "reported"
+    assert row.request_id == "chatcmpl-fake"
+    assert row.first_token_ms is not None and row.latency_ms >= row.first_token_ms
+    assert row.day == row.at.strftime("%Y-%m-%d")
+
+
+def test_cost_is_computed_from_catalogue_prices_when_not_reported(desk, fake) -> None:
+    fake.configure("openrouter", report_cost=False)
+    reply = chat(desk)
+    (row,) = ledger(desk)
+    expected = 12 * 0.0000002 + len(reply.split()) * 0.0000008
+    assert row.cost_source == "computed" and row.cost == pytest.approx(expected)
+
+
+def test_cost_header_of_litellm_is_a_reported_cost(desk, fake) -> None:
+    fake.configure("openrouter", report_cost=False, cost_header=0.00123)
+    chat(desk)
+    (row,) = ledger(desk)
+    assert (row.cost, row.cost_source) == (0.00123, "reported")
+
+
+def test_cost_is_unknown_when_nothing_prices_it(desk, fake) -> None:
+    fake.configure("groq", report_cost=False)
+    chat(desk, only="groq")  # Groq's catalogue lists no prices
+    (row,) = ledger(desk)
+    assert (row.provider, row.cost, row.cost_source) == ("groq", None, "unknown")
+    assert row.input_tokens == 12
+
+
+def test_each_fallback_attempt_is_its_own_row(desk, fake) -> None:
+    fake.configure("openrouter", failure=503)
+    chat(desk)
+    rows = ledger(desk)
+    assert [(r.provider, r.outcome, r.error_kind) for r in rows] == [
+        ("openrouter", "error", "server"),
+        ("groq", "ok", None),
+    ]
+    assert fake.count("openrouter", "chat/completions") == 1
+    assert fake.count("groq", "chat/completions") == 1
+    assert rows[0].cost is None and rows[0].cost_source == "unknown"
+
+
+def test_compare_makes_one_row_per_model(desk) -> None:
+    second = "vendor2/text-model-2"
+    chat(desk, pin=("openrouter", OR_MODEL))
+    chat(desk, pin=("openrouter", second))
+    assert [r.model for r in ledger(desk)] == [OR_MODEL, second]
+
+
+def test_a_stream_stopped_early_is_incomplete(desk) -> None:
+    request = ChatRequest([ChatMessage("user", PROMPT)])
+    stream = desk.generate("chat", request, SUPER)
+    iterator = iter(stream)
+    next(iterator)
+    iterator.close()  # the reader left (e.g. the browser closed)
+    (row,) = ledger(desk)
+    assert (row.outcome, row.error_kind) == ("incomplete", "stopped")
+
+
+def test_image_and_audio_rows(desk, fake) -> None:
+    entry = desk.catalog_entry("openrouter", SUPER)
+    image_model = entry.models_for("image")[0].id
+    outcome = desk.generate(
+        "image", ImageRequest(PROMPT, n=1), SUPER, pin=("openrouter", image_model)
+    )
+    desk.set_shared_key(LOCAL_USER, "openai", "sk-test-LEDGER-OPENAI-1", test=False)
+    voice_model = desk.catalog_entry("openai", SUPER).models_for("audio")[0].id
+    desk.generate("audio", SpeechRequest("Hello there"), SUPER, pin=("openai", voice_model))
+    image, audio = ledger(desk)
+    assert (image.capability, image.images) == ("image", len(outcome.result.images))
+    assert (image.cost, image.cost_source) == (0.039, "reported")
+    assert (audio.capability, audio.characters, audio.provider) == ("audio", 11, "openai")
+
+
+def test_the_cli_records_its_calls_and_usage_reads_them(desk, fake, capsys) -> None:
+    out = io.StringIO()
+    assert main(["generate", "chat", "--prompt", PROMPT], out=out, desk=desk) == 0
+    (row,) = ledger(desk)
+    assert (row.user_id, row.provider) == (LOCAL_USER.email, "openrouter")
+    out = io.StringIO()
+    assert main(["usage", "--since", "1d", "--by", "model", "--json"], out=out, desk=desk) == 0
+    data = json.loads(out.getvalue())
+    assert data["rows"][0]["model"] == OR_MODEL and data["rows"][0]["calls"] == 1
+    assert data["rows"][0]["cost"] == pytest.approx(row.cost) and data["dropped"] == 0
+    out = io.StringIO()
+    assert main(["usage", "--by", "day", "--csv"], out=out, desk=desk) == 0
+    assert out.getvalue().splitlines()[1].startswith(row.day + ",1,")
+
+
+# ---------------------------------------------------------------- nothing secret stored
+def test_no_prompt_reply_or_key_anywhere_in_the_database(desk, fake) -> None:
+    reply = chat(desk)
+    fake.configure("openrouter", failure=401)
+    with pytest.raises(Exception):
+        chat(desk, only="openrouter")
+    assert PROMPT in reply
+    ledger(desk)
+    dump = []
+    with desk.engine.connect() as conn:
+        for table in inspect(conn).get_table_names():
+            dump.extend(str(row) for row in conn.execute(text(f'SELECT * FROM "{table}"')))
+    everything = "\n".join(dump)
+    assert "usage_ledger" in inspect(desk.engine).get_table_names()
+    assert len(everything) > 1000
+    for secret in (PROMPT, "zebra-quartz", reply, OR_KEY, "LEDGER-KEY", "7731", GROQ_KEY[-8:]):
+        assert secret not in everything, secret
+
+
+# ---------------------------------------------------------------- two servers, one database
+def test_two_servers_on_one_database_agree(desk, env) -> None:
+    other = new_desk()
+    try:
+        chat(desk)
+        chat(other)
+        chat(other, only="groq")
+        ledger(desk), ledger(other)
+        flt = UsageFilter.last_days(1)
+        first = [t.as_dict(["provider"]) for t in totals(desk.engine, flt, ["provider"])]
+        second = [t.as_dict(["provider"]) for t in totals(other.engine, flt, ["provider"])]
+        assert first == second
+        assert {r["provider"]: r["calls"] for r in first} == {"openrouter": 2, "groq": 1}
+    finally:
+        other.close()
+
+
+# ---------------------------------------------------------------- page queries and CSV
+def test_view_and_csv_follow_the_filter_and_the_viewer(desk) -> None:
+    chat(desk)
+    chat(desk, only="groq")
+    admin = User("dev@example.com", Role.ADMIN)
+    ledger(desk)
+    view = load_view(desk.engine, UsageFilter.last_days(7))
+    assert {t.key[1] for t in view.by_day_provider} == {"openrouter", "groq"}
+    assert [t.key[0] for t in view.by_admin] == ["boss@example.com"]
+    stats = {t.key[0]: t for t in view.per_provider}
+    assert stats["groq"].calls == 1 and stats["groq"].p50_ms is not None
+    assert load_view(desk.engine, UsageFilter.last_days(7, admin)).by_admin == []
+    rows = csv_text(desk.engine, UsageFilter.last_days(7, providers=("groq",))).splitlines()
+    assert len(rows) == 2 and rows[0].startswith("at,day,user_id") and ",groq," in rows[1]
+
+
+# ---------------------------------------------------------------- the outage buffer
+def _row(index: int) -> UsageRecord:
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    return UsageRecord(
+        at=now,
+        day=now.strftime("%Y-%m-%d"),
+        user_id="boss@example.com",
+        role="super_admin",
+        capability="chat",
+        provider="openrouter",
+        model=f"m{index}",
+        key_source="shared",
+        outcome="ok",
+        cost=0.5,
+        cost_source="reported",
+    )
+
+
+def test_rows_wait_while_the_database_is_down_and_drops_are_counted(tmp_path: Path) -> None:
+    folder = tmp_path / "db"
+    engine = make_engine(f"sqlite:///{folder / 'ledger.db'}")
+    init_db(engine)
+    writer = LedgerWriter(engine, buffer_size=5)
+    writer.submit(lambda: _row(0))
+    assert writer.flush(5)
+    engine.dispose()
+    shutil.move(folder, tmp_path / "away")  # the database is gone
+    for index in range(1, 9):
+        writer.submit(lambda index=index: _row(index))
+    assert not writer.flush(1.0)
+    assert writer.buffered == 5 and writer.dropped == 3 and writer.unreported_drops == 3
+    shutil.move(tmp_path / "away", folder)  # and back
+    assert writer.flush(15)
+    with Session(engine) as session:
+        models = sorted(session.exec(select(UsageRecord.model)).scalars())
+        drops = list(session.exec(select(UsageDrop)).scalars())
+        daily = session.exec(select(UsageDaily)).scalars().all()
+    assert models == ["m0", "m1", "m2", "m3", "m4", "m5"]
+    assert [d.count for d in drops] == [3] and writer.unreported_drops == 0
+    assert sum(d.calls for d in daily) == 6 and sum(d.cost for d in daily) == pytest.approx(3.0)
+    writer.close()
+    engine.dispose()
+
+
+def test_a_failing_write_never_fails_the_call(desk, monkeypatch) -> None:
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(LedgerWriter, "_insert", broken)
+    assert PROMPT in chat(desk)
+    assert desk.generation.meter.writer.buffered <= 1
