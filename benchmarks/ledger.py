@@ -15,7 +15,6 @@ the best of three runs.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import random
 import sys

@@ -13,8 +13,8 @@ again when the cost is unknown). So a call is admitted only while the cap is not
 reached, and the overshoot is bounded by what is in flight: at most the estimate of the
 last call admitted, plus whatever the calls in flight cost beyond their estimates.
 
-Estimate (US dollars) = max tokens × the model's completion price + prompt characters
-÷ 4 × its prompt price + images × its image price + its per-request price; max tokens
+Estimate (US dollars) = max tokens x the model's completion price + prompt characters
+÷ 4 x its prompt price + images x its image price + its per-request price; max tokens
 is the request's, else :data:`DEFAULT_MAX_TOKENS`. A price the catalogue does not list
 counts as 0.
 """
@@ -25,14 +25,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from pydantic import ValidationError as PydanticError
 from sqlalchemy import insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Field, SQLModel, col, select
 
 from core.auth import Role, User
-from pydantic import ValidationError as PydanticError
-
 from core.errors import PermissionDenied, ProviderError, ValidationError
 from core.provider_config import Budgets, ProviderConfig, problems
 from core.tables import AIProvider

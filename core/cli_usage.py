@@ -58,7 +58,9 @@ def since_day(text: str, today: date | None = None) -> date:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise ValidationError(f"--since takes Nd (e.g. 7d) or a date YYYY-MM-DD, not {text!r}.")
+        raise ValidationError(
+            f"--since takes Nd (e.g. 7d) or a date YYYY-MM-DD, not {text!r}."
+        ) from None
 
 
 def cmd_usage(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
@@ -88,7 +90,9 @@ def cmd_usage(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
 def cmd_budgets(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
     if args.budgets_action == "set":
         if not args.clear and (args.daily, args.monthly, args.per_admin_daily) == (None,) * 3:
-            raise ValidationError("budgets set needs --daily, --monthly, --per-admin-daily or --clear.")
+            raise ValidationError(
+                "budgets set needs --daily, --monthly, --per-admin-daily or --clear."
+            )
         row = update_budgets(
             desk,
             LOCAL_USER,

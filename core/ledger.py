@@ -240,7 +240,7 @@ class LedgerWriter:
             waiting = self._buffer or self._unreported_drops
             timeout = self._retry_delay() if waiting else None
             try:
-                item: Pending | None | Literal["retry"] = self._queue.get(timeout=timeout)
+                item: Pending | Literal["retry"] | None = self._queue.get(timeout=timeout)
             except queue.Empty:
                 item = "retry"
             if item is None and self._queue.empty() and not self._buffer:
@@ -282,7 +282,9 @@ class LedgerWriter:
                 self._insert(rows, drops)
             except (SQLAlchemyError, OSError) as exc:
                 self._failures += 1
-                log.warning("usage ledger: database unavailable (%s); rows buffered", type(exc).__name__)
+                log.warning(
+                    "usage ledger: database unavailable (%s); rows buffered", type(exc).__name__
+                )
                 return
             self._failures = 0
             with self._lock:

@@ -173,9 +173,10 @@ def latency_percentiles(engine: Engine, flt: UsageFilter) -> dict[str, tuple[flo
     )
     found: dict[str, dict[int, float]] = {}
     with engine.connect() as conn:
-        for provider, latency, rn, n in conn.execute(query):
-            found.setdefault(provider, {})[int(rn)] = float(latency)
-            found[provider][-1] = float(n)
+        for row in conn.execute(query):
+            provider, latency, rn, n = str(row[0]), float(row[1]), int(row[2]), float(row[3])
+            found.setdefault(provider, {})[rn] = latency
+            found[provider][-1] = n
     result = {}
     for provider, ranks in found.items():
         n = int(ranks.pop(-1))

@@ -7,81 +7,33 @@ from __future__ import annotations
 import io
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography.fernet import Fernet
 from sqlalchemy import inspect, select, text
 from sqlmodel import Session
 
 from core.auth import LOCAL_USER, Role, User
 from core.cli import main
-from core.config import load_settings
 from core.db import init_db, make_engine
+from core.errors import ProviderError
 from core.ledger import LedgerWriter, UsageDaily, UsageDrop, UsageRecord
-from core.requester import Requester
-from core.service import ChatRequest, ImageRequest, ModelDesk, SpeechRequest
-from core.types import ChatMessage, ChatOptions
+from core.service import ChatRequest, ImageRequest, SpeechRequest
+from core.types import ChatMessage
 from core.usage_report import UsageFilter, csv_text, load_view, totals
-from devtools.fake_providers import FakeProviderServer
+from tests.ledger_support import (
+    OR_KEY,
+    OR_MODEL,
+    PROMPT,
+    SUPER,
+    chat,
+    ledger,
+    new_desk,
+    reply_cost,
+)
 
-SUPER = Requester(User("boss@example.com", Role.SUPER_ADMIN), session_label="s-3f9a")
-OR_KEY = "sk-or-test-LEDGER-KEY-SENTINEL-7731"
-GROQ_KEY = "gsk_test_LEDGER_KEY_SENTINEL_8842"
-PROMPT = "zebra-quartz-PROMPT-SENTINEL-5519"
-OR_MODEL = "vendor1/text-model-1"  # prompt $0.0000002, completion $0.0000008 per token
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeProviderServer]:
-    with FakeProviderServer() as server:
-        yield server
-
-
-@pytest.fixture
-def env(fake: FakeProviderServer, monkeypatch, tmp_path: Path) -> dict[str, str]:
-    fake.reset()
-    values = {
-        **fake.base_urls(),
-        "MODELDESK_SECRET_KEY": Fernet.generate_key().decode(),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db' / 'modeldesk.db'}",
-    }
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    return values
-
-
-def new_desk() -> ModelDesk:
-    return ModelDesk(load_settings({}))
-
-
-@pytest.fixture
-def desk(env) -> Iterator[ModelDesk]:
-    service = new_desk()
-    service.set_shared_key(LOCAL_USER, "openrouter", OR_KEY, test=False)
-    service.set_shared_key(LOCAL_USER, "groq", GROQ_KEY, test=False)
-    service.select_model(SUPER, "openrouter", "chat", OR_MODEL)
-    service.select_model(SUPER, "groq", "chat", "llama-3.1-8b-instant")
-    yield service
-    service.close()
-
-
-def chat(desk: ModelDesk, who: Requester = SUPER, **kwargs) -> str:
-    request = ChatRequest([ChatMessage("user", PROMPT)], ChatOptions(max_tokens=50))
-    stream = desk.generate("chat", request, who, **kwargs)
-    return "".join(stream)
-
-
-def ledger(desk: ModelDesk) -> list[UsageRecord]:
-    assert desk.generation.meter.writer.flush(10)
-    with Session(desk.engine) as session:
-        return list(session.exec(select(UsageRecord).order_by(UsageRecord.id)).scalars())
-
-
-def reply_cost(reply: str) -> float:
-    """What the fake reports: $0.000001 per token, 12 prompt tokens."""
-    return round(0.000001 * (12 + len(reply.split())), 8)
+pytest_plugins = ["tests.ledger_fixtures"]  # fixtures: fake, env, desk
+GROQ_KEY_TAIL = "SENTINEL_8842"
 
 
 # ---------------------------------------------------------------- rows match the fake
@@ -95,7 +47,11 @@ def test_a_streamed_chat_is_one_row_matching_the_fake(desk, fake) -> None:
         "chat",
         "shared",
     )
-    assert (row.user_id, row.role, row.session_label) == ("boss@example.com", "super_admin", "s-3f9a")
+    assert (row.user_id, row.role, row.session_label) == (
+        "boss@example.com",
+        "super_admin",
+        "s-3f9a",
+    )
     assert (row.outcome, row.error_kind) == ("ok", None)
     assert (row.input_tokens, row.output_tokens) == (12, len(reply.split()))
     assert row.cost == pytest.approx(reply_cost(reply)) and row.cost_source == "reported"
@@ -191,7 +147,7 @@ def test_the_cli_records_its_calls_and_usage_reads_them(desk, fake, capsys) -> N
 def test_no_prompt_reply_or_key_anywhere_in_the_database(desk, fake) -> None:
     reply = chat(desk)
     fake.configure("openrouter", failure=401)
-    with pytest.raises(Exception):
+    with pytest.raises(ProviderError):
         chat(desk, only="openrouter")
     assert PROMPT in reply
     ledger(desk)
@@ -202,7 +158,7 @@ def test_no_prompt_reply_or_key_anywhere_in_the_database(desk, fake) -> None:
     everything = "\n".join(dump)
     assert "usage_ledger" in inspect(desk.engine).get_table_names()
     assert len(everything) > 1000
-    for secret in (PROMPT, "zebra-quartz", reply, OR_KEY, "LEDGER-KEY", "7731", GROQ_KEY[-8:]):
+    for secret in (PROMPT, "zebra-quartz", reply, OR_KEY, "LEDGER-KEY", "7731", GROQ_KEY_TAIL):
         assert secret not in everything, secret
 
 
