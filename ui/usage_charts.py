@@ -40,7 +40,7 @@ def spend_by(rows: Sequence[Totals], name: str, title: str) -> alt.Chart:
         .mark_bar()
         .encode(
             x=alt.X("cost:Q", title="USD"),
-            y=alt.Y(f"{name}:N", sort="-x", title=None),
+            y=alt.Y(f"{name}:N", sort="-x", title=None, axis=alt.Axis(labelLimit=260)),
             tooltip=[name, alt.Tooltip("cost:Q", format="$.4f"), "calls", "output_tokens"],
         )
     )
