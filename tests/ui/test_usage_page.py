@@ -14,7 +14,7 @@ from core.requester import Requester
 from core.service import ChatRequest
 from core.types import ChatMessage
 from core.usage_report import UsageFilter
-from core.usage_service import usage_csv
+from core.usage_service import update_budgets, usage_csv
 from tests.ui import test_pages as shared
 
 ADMIN, desk, page = shared.ADMIN, shared.desk, shared.page
@@ -122,3 +122,18 @@ def test_a_page_without_a_user_shows_nothing() -> None:
     app = page("usage", user=None).run()
     assert [w.value for w in app.warning] == ["Please sign in from the home page."]
     assert not app.metric
+
+
+def test_the_providers_card_warns_at_80_percent_of_a_budget() -> None:
+    shared.configure_openrouter()
+    service = desk()
+    update_budgets(service, LOCAL_USER, "openrouter", daily=10)
+    app = page("providers").run()
+    assert not any("Shared key:" in w.value for w in app.warning)
+    book = BudgetBook(service.engine)
+    budgets = service.ctx.row("openrouter").provider_config().budgets
+    book.settle(book.reserve("OpenRouter", caps_for("openrouter", budgets, LOCAL_USER), 0.0), 9.0)
+    app = page("providers").run()
+    assert not app.exception, app.exception
+    [warning] = [w.value for w in app.warning if "Shared key:" in w.value]
+    assert warning.startswith("Shared key: daily budget of $10.00 90% used, resets 00:00 UTC")
