@@ -21,6 +21,7 @@ counts as 0.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -278,18 +279,16 @@ def set_budgets(
     store: ProviderStore,
     user: User,
     slug: str,
-    daily: float | None = None,
-    monthly: float | None = None,
-    per_admin_daily: float | None = None,
+    caps: Mapping[str, float | None],
     clear: bool = False,
 ) -> AIProvider:
-    """Set (super admin only) the caps given; the others are kept; `clear` removes all.
-    A negative amount means "no cap" for that one (the CLI's way to remove a cap)."""
+    """Set (super admin only) the caps given (``daily``, ``monthly``, ``per_admin_daily``);
+    the others are kept; `clear` removes all first. A negative amount removes that cap."""
     if not user.is_super_admin:
         raise PermissionDenied("Only a super admin can set budgets.")
-    changes = {"daily": daily, "monthly": monthly, "per_admin_daily": per_admin_daily}
+    changes = dict(caps)
     try:
-        Budgets.model_validate({k: v for k, v in changes.items() if v is not None and v >= 0})
+        Budgets.model_validate({k: max(v, 0) for k, v in changes.items() if v is not None})
     except PydanticError as exc:
         raise ValidationError("; ".join(problems(exc, f"{slug}.budgets"))) from None
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
@@ -95,7 +95,6 @@ class Totals:
     unpriced: int = 0  # calls whose cost is unknown
     p50_ms: float | None = None
     p95_ms: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def error_rate(self) -> float:

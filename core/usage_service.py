@@ -64,15 +64,9 @@ def all_budgets(desk: ModelDesk) -> list[tuple[AIProvider, list[CapStatus]]]:
 
 
 def update_budgets(
-    desk: ModelDesk,
-    user: User,
-    slug: str,
-    *,
-    daily: float | None = None,
-    monthly: float | None = None,
-    per_admin_daily: float | None = None,
-    clear: bool = False,
+    desk: ModelDesk, user: User, slug: str, *, clear: bool = False, **caps: float | None
 ) -> AIProvider:
-    """Set caps on `slug`'s shared key (super admin; a negative amount removes that cap)."""
+    """Set caps on `slug`'s shared key: ``daily=``, ``monthly=``, ``per_admin_daily=`` in
+    USD (super admin; a negative amount removes that cap, None keeps it)."""
     desk.ctx.row(slug)  # a known provider
-    return set_budgets(desk.store, user, slug, daily, monthly, per_admin_daily, clear)
+    return set_budgets(desk.store, user, slug, caps, clear)
