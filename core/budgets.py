@@ -9,9 +9,10 @@ Before a shared-key call, :meth:`BudgetBook.reserve` adds an *estimate* of its c
 every cap that applies, in one transaction and only where ``spent + reserved`` is still
 below the cap (a conditional ``UPDATE``: atomic on SQLite and PostgreSQL alike). After
 the call, :meth:`BudgetBook.settle` swaps the estimate for the real cost (the estimate
-again when the cost is unknown). So a call is admitted only while the cap is not
-reached, and the overshoot is bounded by what is in flight: at most the estimate of the
-last call admitted, plus whatever the calls in flight cost beyond their estimates.
+again when the cost is unknown; nothing for a call that failed before its reply). So a
+call is admitted only while the cap is not reached, and the overshoot is bounded by what
+is in flight: at most the estimate of the last call admitted, plus whatever the calls in
+flight cost beyond their estimates.
 
 Estimate (US dollars) = max tokens x the model's completion price + prompt characters
 ÷ 4 x its prompt price + images x its image price + its per-request price; max tokens

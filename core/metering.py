@@ -170,9 +170,10 @@ class MeteredCall:
     def _priced(self, row: UsageRecord, reported: float | None) -> UsageRecord:
         """On the writer thread: the cost and its source, then settle the reservation."""
         row.cost, row.cost_source = self._cost(row, reported)
-        if self.reservation is not None:
+        if self.reservation is not None:  # a call that failed before its reply costs nothing
+            spent = 0.0 if row.outcome == "error" else row.cost
             try:
-                self.meter.budgets.settle(self.reservation, row.cost)
+                self.meter.budgets.settle(self.reservation, spent)
             except Exception:
                 log.warning("budget settle failed; the estimate stays reserved", exc_info=True)
         return row

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Integer, and_, cast, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -164,11 +164,11 @@ def latency_percentiles(engine: Engine, flt: UsageFilter) -> dict[str, tuple[flo
         func.count().over(partition_by=recent.c.provider).label("n"),
     ).subquery()
 
-    def rank(share: float) -> Any:
-        return cast((ranked.c.n - 1) * share, Integer) + 1
+    def rank(percent: int) -> Any:  # integer division: the same on SQLite and PostgreSQL
+        return (ranked.c.n - 1) * percent // 100 + 1
 
     query = select(ranked.c.provider, ranked.c.latency_ms, ranked.c.rn, ranked.c.n).where(
-        or_(ranked.c.rn == rank(0.5), ranked.c.rn == rank(0.95))
+        or_(ranked.c.rn == rank(50), ranked.c.rn == rank(95))
     )
     found: dict[str, dict[int, float]] = {}
     with engine.connect() as conn:
@@ -179,7 +179,7 @@ def latency_percentiles(engine: Engine, flt: UsageFilter) -> dict[str, tuple[flo
     result = {}
     for provider, ranks in found.items():
         n = int(ranks.pop(-1))
-        p50, p95 = int((n - 1) * 0.5) + 1, int((n - 1) * 0.95) + 1
+        p50, p95 = (n - 1) * 50 // 100 + 1, (n - 1) * 95 // 100 + 1
         result[provider] = (round(ranks[p50], 1), round(ranks[p95], 1))
     return result
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -248,3 +250,22 @@ def test_a_failing_write_never_fails_the_call(desk, monkeypatch) -> None:
     monkeypatch.setattr(LedgerWriter, "_insert", broken)
     assert PROMPT in chat(desk)
     assert desk.generation.meter.writer.buffered <= 1
+
+
+def test_a_slow_database_never_delays_a_call(desk, monkeypatch) -> None:
+    release = threading.Event()
+    insert = LedgerWriter._insert
+
+    def stuck(self, rows, drops) -> None:
+        release.wait(10)  # the database hangs
+        insert(self, rows, drops)
+
+    monkeypatch.setattr(LedgerWriter, "_insert", stuck)
+    started = time.perf_counter()
+    for _ in range(3):
+        stream = desk.generate("chat", ChatRequest([ChatMessage("user", PROMPT)]), SUPER)
+        assert stream.info.first_token_ms is not None
+        assert PROMPT in "".join(stream)
+    assert time.perf_counter() - started < 2.0  # not 3 x 10 s
+    release.set()
+    assert len(ledger(desk)) == 3
