@@ -128,7 +128,8 @@ def test_eight_parallel_calls_overshoot_by_at_most_what_is_in_flight(desk, fake)
     served = [r for r in rows if r.outcome == "ok"]  # (a loaded machine may add a failed
     on_openrouter = [r for r in served if r.provider == "openrouter"]  # attempt's row)
     spent = sum(r.cost for r in on_openrouter)
-    assert len(served) == 8 and 1 <= len(on_openrouter) < 8  # the others went to Groq
+    outcomes = [(r.provider, r.outcome, r.error_kind, r.cost) for r in rows]
+    assert len(served) == 8 and 1 <= len(on_openrouter) < 8, outcomes  # the rest: Groq
     assert spent <= cap + estimate  # the bound documented in core.budgets
     with Session(desk.engine) as session:
         (row,) = session.exec(select(BudgetSpend)).scalars().all()
