@@ -181,6 +181,9 @@ class Resolver:
         """
         found = self.candidates(capability, who)
         if found and found[0].usable:
+            skipped = [r.reason for r in found if r.refused_by == within_budget.__name__]
+            if skipped:  # the route line says why a capped provider is not serving
+                found[0].reason = "; ".join([*skipped, found[0].reason])
             return found[0]
         why = "; ".join(r.reason for r in found) or "no provider is installed"
         message = f"Nothing can serve {Capability(capability)} yet: {why}."

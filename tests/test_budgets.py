@@ -52,7 +52,10 @@ def test_a_reached_daily_budget_skips_the_provider_and_says_when_it_resets(desk)
     assert (
         route(desk)["openrouter"] == "OpenRouter: daily budget of $5.00 reached, resets 00:00 UTC"
     )
-    assert desk.resolve("chat", SUPER).slug == "groq"
+    serving = desk.resolve("chat", SUPER)  # the route line says why
+    assert serving.slug == "groq" and serving.reason.startswith(
+        "OpenRouter: daily budget of $5.00 reached, resets 00:00 UTC; shared model choice"
+    )
     assert "Echo from llama-3.1-8b-instant" in chat(desk)
 
 
