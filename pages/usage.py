@@ -29,14 +29,16 @@ def render() -> None:
     )
     with reporting_errors("Loading usage"):
         _budgets(desk, user)
-        flt = _filters(desk, user)
-        view = usage_view(desk, user, flt)
+        flt, whole = _filters(desk, user)
+        narrowed = flt.providers or flt.models or flt.users
+        view = usage_view(desk, user, flt) if narrowed else whole  # one query set by default
         _dropped(desk, view)
         _charts(view, user)
         _download(desk, user, flt)
 
 
-def _filters(desk: ModelDesk, user: User) -> UsageFilter:
+def _filters(desk: ModelDesk, user: User) -> tuple[UsageFilter, UsageView]:
+    """The filter the widgets pick, and the whole range's view (it lists the options)."""
     today = datetime.now(UTC).date()
     picked = st.date_input(
         "Days (UTC)",
@@ -58,7 +60,7 @@ def _filters(desk: ModelDesk, user: User) -> UsageFilter:
         users = columns[2].multiselect(
             "Admins", sorted(t.key[0] for t in options.by_admin), key="usage_admins"
         )
-    return UsageFilter(since, until, tuple(providers), tuple(models), tuple(users))
+    return UsageFilter(since, until, tuple(providers), tuple(models), tuple(users)), options
 
 
 def _range(picked: object, today: date) -> tuple[date, date]:
