@@ -32,7 +32,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("content", "Content", ":material/edit_note:", "content", "Playground", _EVERYONE),
     PageSpec("image", "Image", ":material/image:", "image", "Playground", _EVERYONE),
     PageSpec("audio", "Audio", ":material/graphic_eq:", "audio", "Playground", _EVERYONE),
-    PageSpec("usage", "Usage", ":material/query_stats:", "usage", "Records", _EVERYONE),
+    PageSpec("usage", "Usage", ":material/query_stats:", "usage-ledger", "Records", _EVERYONE),
 )
 
 
