@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 
 from core.budgets import BudgetBook, Reservation, caps_for, estimate_cost
-from core.db import ProviderStore
+from core.db import ProviderStore, storage_guard
 from core.errors import ProviderError
 from core.ledger import CostSource, LedgerWriter, UsageRecord, utc_day
 from core.requester import Requester
@@ -243,7 +243,8 @@ class Meter:
                 estimate = estimate_cost(
                     pricing, demand.max_tokens, demand.prompt_chars, demand.images
                 )
-                call.reservation = self.budgets.reserve(res.display_name, caps, estimate)
+                with storage_guard():  # a database failure here is reported, never raw
+                    call.reservation = self.budgets.reserve(res.display_name, caps, estimate)
         call.started = time.perf_counter()
         return call
 
