@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from core import cli_account
+from core import cli_account, cli_usage
 from core.auth import LOCAL_USER
 from core.catalog import CatalogEntry
 from core.cli_audit import add_audit_parser, cli_actor, cmd_audit
@@ -130,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="also apply removals of model choices or overrides (null in the file)",
     )
     add_audit_parser(sub)
+    cli_usage.add_parsers(sub)
     return parser
 
 
@@ -401,6 +402,7 @@ COMMANDS: dict[str, Callable[[ModelDesk, argparse.Namespace, TextIO], int]] = {
     "export": cmd_export,
     "import": cmd_import,
     "audit": cmd_audit,
+    **cli_usage.COMMANDS,
 }
 
 

@@ -25,6 +25,7 @@ from core.catalog import CatalogEntry
 from core.context import DeskContext
 from core.errors import ConflictError, ImportInvalid, RemovalsRefused, ValidationError
 from core.provider_config import (
+    Budgets,
     DisplayName,
     ModelId,
     Priority,
@@ -92,6 +93,7 @@ class ConfigPatch(BaseModel):
     base_url: str | None = None
     capability_overrides: dict[ModelId, list[Capability] | None] = Field(default_factory=dict)
     declared_models: dict[ModelId, list[Capability] | None] = Field(default_factory=dict)
+    budgets: Budgets | None = None
 
     @field_validator("base_url", mode="before")
     @classmethod

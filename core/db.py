@@ -23,7 +23,9 @@ from core.audit_events import (
     Change,
     provider_changes,
 )
+from core.budgets import BudgetSpend
 from core.errors import ConflictError, StorageUnavailable, ValidationError
+from core.ledger import UsageDaily, UsageDrop, UsageRecord
 from core.provider_config import ProviderConfig
 from core.tables import AIProvider, utcnow
 from core.throttle_tables import SignInAttempt, SignInGuard
@@ -129,6 +131,10 @@ def init_db(engine: Engine) -> None:
         BrowserSession.__table__,  # type: ignore[attr-defined]
         SignInAttempt.__table__,  # type: ignore[attr-defined]
         SignInGuard.__table__,  # type: ignore[attr-defined]
+        UsageRecord.__table__,  # type: ignore[attr-defined]
+        UsageDaily.__table__,  # type: ignore[attr-defined]
+        UsageDrop.__table__,  # type: ignore[attr-defined]
+        BudgetSpend.__table__,  # type: ignore[attr-defined]
     ]
     SQLModel.metadata.create_all(engine, tables=tables)
 

@@ -12,7 +12,9 @@ from typing import Any
 from core.content import ContentRequest, build_messages
 from core.context import DeskContext
 from core.errors import KeyUnreadable, NotConfigured, ProviderError, Redactor, ValidationError
+from core.metering import Meter, MeteredCall
 from core.model_params import ParameterSupport, parameter_support
+from core.providers.base import BaseProvider
 from core.requester import Requester
 from core.resolution import KeySource, Resolution, Resolver, key_is_readable
 from core.selection import Selection
@@ -101,17 +103,26 @@ class ChatStream:
         info: CallInfo,
         started: float,
         price: Callable[[Usage | None], Usage | None],
+        call: MeteredCall,
         redactor: Redactor | None = None,
     ) -> None:
         self._first, self._events, self.info = first, events, info
-        self._started, self._price = started, price
+        self._started, self._price, self._call = started, price, call
         self._redactor = redactor or Redactor()
         self.text = ""
 
     def __iter__(self) -> Iterator[str]:
-        for delta in self._redactor.stream(self._deltas()):
-            self.text += delta
-            yield delta
+        try:
+            for delta in self._redactor.stream(self._deltas()):
+                self.text += delta
+                yield delta
+        except GeneratorExit:
+            self._call.stopped()
+            raise
+        except BaseException as exc:
+            self._call.failed(exc, started_reply=True)
+            raise
+        self._call.ended(None)  # no-op after a StreamEnd
         self.info.latency_ms = (time.perf_counter() - self._started) * 1000
 
     def redact_with(self, redactor: Redactor) -> None:
@@ -121,6 +132,9 @@ class ChatStream:
     def _deltas(self) -> Iterator[str]:
         for event in self._chain():
             if isinstance(event, StreamEnd):
+                self._call.ended(
+                    event.usage, finish_reason=event.finish_reason, request_id=event.request_id
+                )
                 self.info.usage = self._price(event.usage)
             elif event:
                 yield event
@@ -130,6 +144,7 @@ class ChatStream:
         yield from self._events
 
     def close(self) -> None:
+        self._call.stopped()  # no-op when the stream already ended
         close = getattr(self._events, "close", None)
         if close:
             close()
@@ -155,6 +170,7 @@ class Generation:
 
     def __init__(self, ctx: DeskContext, resolver: Resolver, selection: Selection) -> None:
         self.ctx, self.resolver, self.selection = ctx, resolver, selection
+        self.meter = Meter(ctx.store, ctx.client)  # usage ledger and budgets
 
     def generate(
         self,
@@ -188,7 +204,9 @@ class Generation:
         redactor = Redactor(r.api_key for r in plan)  # every key this call could use
         for resolution in plan:
             try:
-                return _redacted(self._attempt(capability, request, resolution, notes), redactor)
+                return _redacted(
+                    self._attempt(capability, request, resolution, notes, who), redactor
+                )
             except ProviderError as exc:
                 gone = self._flag_if_gone(exc, resolution)
                 if not (exc.retryable or gone) or pin or only:
@@ -238,7 +256,12 @@ class Generation:
         return parameter_support(model, res.model_id or "")
 
     def _attempt(
-        self, capability: Capability, request: Request, res: Resolution, notes: list[str]
+        self,
+        capability: Capability,
+        request: Request,
+        res: Resolution,
+        notes: list[str],
+        who: Requester,
     ) -> Outcome:
         provider = self.ctx.provider(res.slug, res.base_url)
         info = CallInfo(
@@ -249,6 +272,29 @@ class Generation:
             problem = self.support(res, catalogue=False).check_size(request.size)
             if problem:
                 raise ValidationError(f"{problem} ({res.display_name} / {model}).")
+        # One ledger row per attempt (and a budget reservation for a capped shared key).
+        call = self.meter.start(
+            capability, res, who, request, lambda: self.selection.load_model_info(res)
+        )
+        try:
+            with self.meter.current(call):
+                return self._dispatch(provider, request, res, info, call)
+        except ValidationError:
+            call.cancel()  # refused before any upstream call: no row
+            raise
+        except BaseException as exc:
+            call.failed(exc)
+            raise
+
+    def _dispatch(
+        self,
+        provider: BaseProvider,
+        request: Request,
+        res: Resolution,
+        info: CallInfo,
+        call: MeteredCall,
+    ) -> Outcome:
+        model = res.model_id or ""
         started = time.perf_counter()
         if isinstance(request, ChatRequest | ContentRequest):
             if isinstance(request, ContentRequest):
@@ -261,13 +307,15 @@ class Generation:
             events = iter(events)
             first = next(events, StreamEnd())  # errors before the first token surface here
             info.first_token_ms = (time.perf_counter() - started) * 1000
-            return ChatStream(first, events, info, started, self._pricer(res))
+            call.first_token()
+            return ChatStream(first, events, info, started, self._pricer(res), call)
         if isinstance(request, ImageRequest):
             result = provider.generate_image(
                 model, request.prompt, res.api_key, size=request.size, n=request.n
             )
             info.latency_ms = (time.perf_counter() - started) * 1000
             info.usage = result.usage
+            call.ended(result.usage, images=len(result.images))
             return ImageOutcome(result, info)
         audio = provider.text_to_speech(
             model,
@@ -278,6 +326,7 @@ class Generation:
         )
         info.latency_ms = (time.perf_counter() - started) * 1000
         info.usage = audio.usage
+        call.ended(audio.usage)
         return AudioOutcome(audio, info)
 
     def _pricer(self, res: Resolution) -> Callable[[Usage | None], Usage | None]:

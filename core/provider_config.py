@@ -92,10 +92,28 @@ def check_display_name(name: str | None, default: str) -> str:
     return name
 
 
+Usd = Annotated[float, Field(ge=0, le=1_000_000, allow_inf_nan=False)]
+
+
+class Budgets(BaseModel):
+    """Spending caps in US dollars on the SHARED key (None: no cap); see core.budgets."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    daily: Usd | None = None
+    monthly: Usd | None = None
+    per_admin_daily: Usd | None = None
+
+    @property
+    def any(self) -> bool:
+        return any(v is not None for v in (self.daily, self.monthly, self.per_admin_daily))
+
+
 class ProviderConfig(BaseModel):
     """``kind`` (a built-in provider or an added connection), ``selected_models`` per
     capability, ``priority`` (lower first), ``base_url`` (None = the provider's default;
-    a connection always has one) and ``capability_overrides`` (model id → capabilities).
+    a connection always has one), ``capability_overrides`` (model id → capabilities) and
+    ``budgets`` (spending caps on the shared key).
 
     ``key_host`` is the origin (:func:`url_origin`) the shared key was tested on: the key
     goes nowhere else. It is written only with the key (never imported or exported)."""
@@ -111,6 +129,7 @@ class ProviderConfig(BaseModel):
     # a server that does not list its models (GET /models -> 404): model id -> capabilities
     # ([] = by rule from the id); its catalogue is this list, marked "declared"
     declared_models: dict[ModelId, list[Capability]] = Field(default_factory=dict)
+    budgets: Budgets | None = None  # caps on the shared key (written by core.budgets)
 
     @field_validator("base_url", mode="before")
     @classmethod
@@ -165,6 +184,8 @@ class ProviderConfig(BaseModel):
             exclude.add("key_host")
         if not self.declared_models:
             exclude.add("declared_models")
+        if self.budgets is None:
+            exclude.add("budgets")
         return self.model_dump(mode="json", exclude=exclude or None)
 
     def to_exported(self) -> dict[str, Any]:

@@ -17,6 +17,7 @@ class Requester:
 
     user: User
     personal: PersonalSettings | None = None
+    session_label: str | None = None  # a short label of the sign-in session (usage ledger)
 
     @property
     def is_super_admin(self) -> bool:

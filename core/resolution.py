@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from core.budgets import within_budget
 from core.catalog import CatalogTarget
 from core.context import DeskContext
 from core.errors import KeyUnreadable, NotConfigured
@@ -64,6 +65,8 @@ class Candidate:
     capability: Capability
     key: KeyChoice
     model_id: str | None
+    who: Requester
+    ctx: DeskContext
     # the model's place in the warm live catalogue: "listed", "stale" (not listed), "gone"
     # (it answered 404), or None when unknown (cold or unavailable catalogue: it is used)
     listing: Listing | None = None
@@ -119,8 +122,10 @@ RULES: list[Rule] = [
     key_is_readable,
     has_a_key,
     choice_is_listed,
+    within_budget,
 ]
 # refusals the route line names as "skipped" (a provider that would have served otherwise)
+# (a budget refusal is named in the winner's own reason instead: see resolve())
 SKIP_NAMED = {has_a_key.__name__, key_is_readable.__name__, choice_is_listed.__name__}
 ANY_LISTED_MODEL = "\x00any listed model"  # a pick's stand-in: only the key rules decide
 KEY_HELP = (
@@ -183,7 +188,8 @@ class Resolver:
             row.slug, row.display_name, None, key.source, "", key.key, base_url, scope
         )
         listing = self.listing(row.slug, base_url, key.key, model) if not model_override else None
-        candidate = Candidate(row, self.ctx.registry.get(row.slug), capability, key, model, listing)
+        cls = self.ctx.registry.get(row.slug)
+        candidate = Candidate(row, cls, capability, key, model, who, self.ctx, listing)
         for rule in RULES:
             refusal = rule(candidate)
             if refusal:
@@ -249,6 +255,9 @@ class Resolver:
         """
         found = self.candidates(capability, who)
         if found and found[0].usable:
+            skipped = [r.reason for r in found if r.refused_by == within_budget.__name__]
+            if skipped:  # the route line says why a capped provider is not serving
+                found[0].reason = "; ".join([*skipped, found[0].reason])
             return found[0]
         message = self.explain_nothing(Capability(capability), found, who)
         if any(r.refused_by == key_is_readable.__name__ for r in found):

@@ -167,6 +167,7 @@ class ModelDesk(ProviderAdministration):
         return self.sessions.revoke_all()
 
     def close(self) -> None:
+        self.generation.meter.close()  # writes the ledger rows still queued
         self.ctx.client.close()
         self.engine.dispose()
 

@@ -130,6 +130,7 @@ class StreamEnd:
 
     usage: Usage | None = None
     finish_reason: str | None = None
+    request_id: str | None = None  # the reply's own id (OpenRouter's "gen-…"), for the ledger
 
 
 ChatEvent = str | StreamEnd  # text deltas, then one StreamEnd

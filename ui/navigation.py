@@ -40,6 +40,7 @@ PAGES: tuple[PageSpec, ...] = (
         "Admin",
         frozenset({Role.SUPER_ADMIN}),
     ),
+    PageSpec("usage", "Usage", ":material/query_stats:", "usage-ledger", "Records", _EVERYONE),
 )
 
 

@@ -20,6 +20,7 @@ from core.service import ProviderView
 from core.types import AccountInfo, Capability
 from ui import sparkline, untrusted
 from ui.progressive import clock_time
+from ui.usage_budget_note import budget_warning
 
 STATUS_BADGE = {
     "ok": ":green-badge[ok]",
@@ -67,6 +68,7 @@ def card_layout(
     clicked = active and refresh.button(
         "Refresh", key=f"refresh_{view.slug}", icon=":material/refresh:"
     )
+    budget_warning(view)  # 80 % of a shared-key budget, or reached
     health, side = st.columns(2, gap="large")
     slots = CatalogueSlots(view, title.empty(), trend.empty(), health.empty(), bool(clicked))
     if not active:

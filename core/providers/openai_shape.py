@@ -121,6 +121,12 @@ def _dict_at(container: dict[str, Any], key: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _reply_id(body: dict[str, Any]) -> str | None:
+    """The reply's own id (``chatcmpl-…``, OpenRouter's ``gen-…``), for the usage ledger."""
+    value = body.get("id")
+    return value[:128] if isinstance(value, str) and value else None
+
+
 def _finish_reason(choice: dict[str, Any]) -> str | None:
     reason = choice.get("finish_reason")
     return reason if isinstance(reason, str) and reason else None
@@ -174,15 +180,17 @@ class OpenAIShapeProvider(BaseProvider):
         text = text_of(_dict_at(choice, "message").get("content"))
         if text:
             yield text
-        yield StreamEnd(usage_of(body), _finish_reason(choice))
+        yield StreamEnd(usage_of(body), _finish_reason(choice), _reply_id(body))
 
     def _stream_chat(self, payload: dict[str, Any], api_key: str | None) -> Iterator[ChatEvent]:
         usage: Usage | None = None
         finish: str | None = None
+        reply_id: str | None = None
         for event in self._events(payload, api_key):
             if not isinstance(event, dict):
                 continue
             usage = usage_of(event) or usage
+            reply_id = reply_id or _reply_id(event)
             choice = first_choice(event)
             if choice is None:  # e.g. OpenRouter's final usage-only chunk
                 continue
@@ -190,7 +198,7 @@ class OpenAIShapeProvider(BaseProvider):
             if text:
                 yield text
             finish = _finish_reason(choice) or finish
-        yield StreamEnd(usage, finish)
+        yield StreamEnd(usage, finish, reply_id)
 
     def _events(self, payload: dict[str, Any], api_key: str | None) -> Iterator[Any]:
         """The stream's events; a server that refuses ``stream_options`` before the first

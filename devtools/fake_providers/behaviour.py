@@ -27,6 +27,10 @@ class Behaviour:
       (None: :mod:`devtools.fake_providers.account`'s defaults); ``account_failure``: an
       HTTP status both answer with instead.
     - ``rate_limits``: Groq sends its ``x-ratelimit-*`` headers on every response.
+    - ``report_cost``: a streamed reply's usage carries OpenRouter's ``cost`` (False:
+      tokens only, so ModelDesk prices it from the catalogue).
+    - ``cost_header``: streamed replies carry LiteLLM's ``x-litellm-response-cost`` header
+      with this value (and an ``x-request-id``).
 
     Hostile and misbehaving upstreams (issue 9):
 
@@ -74,6 +78,8 @@ class Behaviour:
     credits: dict[str, Any] | None = None
     account_failure: int | None = None
     rate_limits: bool = True
+    report_cost: bool = True
+    cost_header: float | None = None
     hang_seconds: float = 30.0
     hostile_catalogue: bool = False
     hostile_reply: bool = False

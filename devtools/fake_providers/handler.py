@@ -284,9 +284,13 @@ class Handler(BaseHTTPRequestHandler):
             text += f" key {self.token} base64 {base64.b64encode(self.token.encode()).decode()}"
         return f"{text} {hostile_reply_text(self.fake.url)}" if behaviour.hostile_reply else text
 
-    def _start_stream(self) -> float:
+    def _start_stream(self, behaviour: Behaviour | None = None) -> float:
         """Send the SSE headers and OpenRouter's comment; the time the first chunk goes out."""
-        self.start(200, "text/event-stream", {"Cache-Control": "no-cache"})
+        headers = {"Cache-Control": "no-cache"}
+        if behaviour is not None and behaviour.cost_header is not None:  # as LiteLLM's proxy
+            headers["x-litellm-response-cost"] = str(behaviour.cost_header)
+            headers["x-request-id"] = "req-fake-litellm"
+        self.start(200, "text/event-stream", headers)
         self._event(": OPENROUTER PROCESSING")
         return self.fake.stamp_first_chunk()
 
@@ -297,7 +301,7 @@ class Handler(BaseHTTPRequestHandler):
         words = re.findall(r"\S+\s*", text) or [""]
         if behaviour.echo_key:  # every word in two chunks: the key arrives split
             words = [half for w in words for half in (w[: len(w) // 2], w[len(w) // 2 :]) if half]
-        started = self._start_stream()
+        started = self._start_stream(behaviour)
         for index, word in enumerate(words):
             if truncate and index == max(1, len(words) // 2):
                 self.wfile.flush()
@@ -315,7 +319,11 @@ class Handler(BaseHTTPRequestHandler):
         self._data(final)
         if (body.get("stream_options") or {}).get("include_usage"):
             self._data(
-                {**replies.chunk(body, {}), "choices": [], "usage": replies.usage(text, True)}
+                {
+                    **replies.chunk(body, {}),
+                    "choices": [],
+                    "usage": replies.usage(text, behaviour.report_cost),
+                }
             )
         if not behaviour.omit_done:
             self._event("data: [DONE]")

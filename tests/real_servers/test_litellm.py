@@ -202,3 +202,31 @@ def test_connection_to_a_dead_server_is_a_clear_error(cli: Cli, litellm: LiteLLM
         assert_unreachable(done, CONNECTION_NAME, litellm.master_key)
     else:
         assert done.returncode == 1 and "could not be reached" in done.stderr, output(done)
+
+
+def test_the_usage_ledger_records_the_servers_call(
+    cli: Cli, cli_env: dict[str, str], litellm: LiteLLMProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One row per call, read back by `usage`; LiteLLM's own request id and cost header."""
+    from sqlmodel import Session, select
+
+    from core.ledger import UsageRecord
+
+    ok(set_key(cli, "openai", litellm.master_key))
+    ok(cli("select", "openai", "chat", CHAT_MODEL))
+    ok(cli("generate", "chat", "--prompt", "hi"))
+    rows = json.loads(ok(cli("usage", "--by", "model", "--json")))["rows"]
+    assert [(r["model"], r["calls"], r["errors"]) for r in rows] == [(CHAT_MODEL, 1, 0)]
+    for name, value in cli_env.items():
+        monkeypatch.setenv(name, value)
+    desk = ModelDesk(load_settings({}))
+    try:
+        with Session(desk.engine) as session:
+            (row,) = session.exec(select(UsageRecord)).all()
+    finally:
+        desk.close()
+    assert (row.provider, row.outcome, row.key_source) == ("openai", "ok", "shared")
+    assert row.request_id.startswith("chatcmpl-")  # the reply's own id
+    # A streamed reply carries no cost header (sent before the cost is known) and the mock
+    # model lists no prices: unknown, never guessed.
+    assert (row.cost, row.cost_source) == (None, "unknown")

@@ -102,7 +102,7 @@ def test_roles_map_to_pages() -> None:
     assert pages_for(None) == {}
     super_pages = [p.url_path for ps in pages_for(Role.SUPER_ADMIN).values() for p in ps]
     assert super_pages == [p.url_path for p in PAGES]
-    assert list(pages_for(Role.ADMIN)) == ["Setup", "Playground"]
+    assert list(pages_for(Role.ADMIN)) == ["Setup", "Playground", "Records"]
 
 
 def test_a_page_without_a_signed_in_user_shows_nothing_else() -> None:
