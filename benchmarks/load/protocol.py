@@ -5,7 +5,8 @@ What the frontend does (streamlit 1.67, ``static/js/index.*.js`` and
 subprotocol list ``streamlit[, xsrf token[, session id]]`` and a same-origin ``Origin``,
 then send a ``BackMsg.rerun_script`` (``ClientState``: query string, widget states, page
 script hash or, on the first run, the page's URL path as ``page_name``). The server answers
-with ``ForwardMsg``s: ``new_session`` (the page's script hash), ``delta``s (elements, each
+with ``ForwardMsg``s: ``new_session``, ``navigation`` (the running page's script hash, sent
+back on later reruns), ``delta``s (elements, each
 widget with its id), ``script_finished``. Submitting a chat message is one more rerun whose
 widget states hold the chat input's ``chat_input_value`` (a trigger: one run only).
 """
@@ -109,8 +110,8 @@ class StreamlitSession:
         kind = message.WhichOneof("type")
         if kind == "delta":
             self._on_delta(now, message)
-        elif kind == "new_session":
-            self.page_script_hash = message.new_session.page_script_hash
+        elif kind == "navigation":  # names the page that runs (new_session may not)
+            self.page_script_hash = message.navigation.page_script_hash
         elif kind == "script_finished" and message.script_finished == FINISHED:
             self._finished.set()
             if self.reply is not None:

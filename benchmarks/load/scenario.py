@@ -18,7 +18,7 @@ from benchmarks.load.protocol import Reply, StreamlitSession
 PROVIDER = "openrouter"
 KEY = "sk-or-load-fake-key-0000"
 PAGE = "chat"
-REPLY_MARK = "Echo from"  # the fake's replies start so; nothing else on the page does
+REPLY_MARK = "Echo"  # the fake's replies start so (first frame: "Echo"); nothing else shows it
 RSS_SAMPLE_S = 0.25
 
 
