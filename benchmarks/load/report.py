@@ -45,6 +45,7 @@ def rows(step: StepResult) -> list[str]:
         f"{sum(r.complete for r in results)} / {count}",
         _ms(_column(results, lambda r: r.added_first_token), 0.5, 0.95),
         _ms(gap, 0.5, 0.95, 1.0),
+        _ms(_column(results, lambda r: r.largest_gap_at), 0.05, 0.5, 0.95),
         _ms(_column(results, lambda r: r.sent_to_done), 0.5, 0.95),
         f"{step.server_cpu_open / count:.3f} s ({step.open_wall:.1f} s wall)",
         f"{step.server_cpu_stream / count:.3f} s ({step.server_cpu_stream:.1f} s "
@@ -61,6 +62,7 @@ ROW_NAMES = [
     "sessions with a complete reply",
     "added first token, p50 / p95 (ms)",
     "largest frame gap beyond upstream's interval, p50 / p95 / max (ms)",
+    "that gap starts after the first reply frame, p5 / p50 / p95 (ms)",
     "send -> last reply frame, p50 / p95 (ms)",
     "server CPU per session, opening the Chat page",
     "server CPU per session, streaming",

@@ -61,6 +61,7 @@ class SessionResult:
 
     added_first_token: float
     largest_gap_beyond: float  # largest gap between reply frames minus upstream's interval
+    largest_gap_at: float  # when that gap began, after the session's first reply frame
     sent_to_done: float
     complete: bool
     errors: list[str]
@@ -177,11 +178,13 @@ async def _wait_done(replies: list[Reply], timeout: float) -> None:
 def _result(reply: Reply, upstream_first: float | None, upstream: Upstream) -> SessionResult:
     frames = reply.frames
     gaps = [b - a for a, b in pairwise(frames)]
+    widest = max(range(len(gaps)), key=gaps.__getitem__) if gaps else None
     return SessionResult(
         added_first_token=(
             frames[0] - upstream_first if frames and upstream_first is not None else math.nan
         ),
         largest_gap_beyond=max(0.0, max(gaps) - upstream.interval) if gaps else math.nan,
+        largest_gap_at=math.nan if widest is None else frames[widest] - frames[0],
         sent_to_done=frames[-1] - reply.sent if frames else math.nan,
         complete=reply.done.is_set() and upstream.last_word in reply.text,
         errors=reply.errors,
