@@ -99,7 +99,7 @@ def test_stream_tokens_pads_a_stream_and_first_chunks_are_kept_per_prompt(fake, 
     events = _events(client, _chat_url(fake), _chat_body(stream=True, text="load probe 7"))
     contents = [e for e in events if e != "[DONE]" and '"content"' in e]
     assert len(contents) == 12
-    assert _streamed_text(events) == "Echo from m-1 — load probe 7 w6 w7 w8 w9 w10 w11"
+    assert _streamed_text(events) == "Echo from m-1 — load probe 7 w7 w8 w9 w10 w11"
     stats = fake.stats()
     assert stats["first_chunk_by_prompt"] == {"load probe 7": stats["first_chunk_times"][-1]}
 

@@ -102,7 +102,7 @@ class StreamlitSession:
     async def _read(self, socket: websockets.ClientConnection) -> None:
         try:
             async for data in socket:
-                self._handle(time.time(), ForwardMsg.FromString(data))  # type: ignore[arg-type]
+                self._handle(time.time(), ForwardMsg.FromString(data))
         except websockets.ConnectionClosed:
             pass
 
