@@ -39,6 +39,9 @@ def count_requests(requests: Mapping[str, int], provider: str, route: str | None
     )
 
 
+PROMPT_KEY_CHARS = 200  # prompts are kept this short in first_chunk_by_prompt
+
+
 class FakeProviderServer:
     """Threaded loopback HTTP server faking OpenRouter, Groq, Hugging Face and OpenAI."""
 
@@ -48,7 +51,8 @@ class FakeProviderServer:
         self.requests: Counter[str] = Counter()
         self.tokens: list[tuple[str, str]] = []  # (provider, bearer token) per request
         self.first_chunk_times: list[float] = []
-        self.first_chunk_by_prompt: dict[str, float] = {}  # last user message -> its time
+        # the last user message (first PROMPT_KEY_CHARS) -> its stream's first chunk time
+        self.first_chunk_by_prompt: dict[str, float] = {}
         self.stream_spans: list[tuple[float, float]] = []  # (first chunk, [DONE]) per stream
         self.lock = threading.Lock()
         self.reset()
@@ -122,7 +126,7 @@ class FakeProviderServer:
         now = time.time()
         with self.lock:
             self.first_chunk_times.append(now)
-            self.first_chunk_by_prompt[prompt] = now
+            self.first_chunk_by_prompt[prompt[:PROMPT_KEY_CHARS]] = now
         return now
 
     def record_stream(self, started: float) -> None:
