@@ -94,6 +94,16 @@ def test_default_stream_ends_with_done_and_echoes(fake, client) -> None:
     assert fake.count("beacon") == 0
 
 
+def test_stream_tokens_pads_a_stream_and_first_chunks_are_kept_per_prompt(fake, client) -> None:
+    fake.configure("openrouter", stream_tokens=12)
+    events = _events(client, _chat_url(fake), _chat_body(stream=True, text="load probe 7"))
+    contents = [e for e in events if e != "[DONE]" and '"content"' in e]
+    assert len(contents) == 12
+    assert _streamed_text(events) == "Echo from m-1 — load probe 7 w7 w8 w9 w10 w11"
+    stats = fake.stats()
+    assert stats["first_chunk_by_prompt"] == {"load probe 7": stats["first_chunk_times"][-1]}
+
+
 # ---------------------------------------------------------------- hostile text
 @pytest.mark.parametrize("provider", sorted(CATALOGUES))
 def test_hostile_catalogue_plants_every_attack_in_ids(fake, client, provider: str) -> None:

@@ -23,6 +23,9 @@ class Behaviour:
     - ``required_keys``: bearer tokens accepted (``None``: any); a wrong one gets a 401
       that echoes the key, as careless upstreams do.
     - ``chunk_delay``: seconds between streamed chat chunks.
+    - ``stream_tokens``: a streamed chat reply has at least this many content chunks (the
+      echo, then ``w<n>`` filler words): with ``chunk_delay`` it sets how long a stream
+      lasts, whatever the prompt (0: the echo alone).
     - ``key_info`` / ``credits``: OpenRouter's ``GET /key`` and ``GET /credits`` ``data``
       (None: :mod:`devtools.fake_providers.account`'s defaults); ``account_failure``: an
       HTTP status both answer with instead.
@@ -74,6 +77,7 @@ class Behaviour:
     retry_after: float | None = None
     required_keys: set[str] | None = None
     chunk_delay: float = 0.0
+    stream_tokens: int = 0
     key_info: dict[str, Any] | None = None
     credits: dict[str, Any] | None = None
     account_failure: int | None = None

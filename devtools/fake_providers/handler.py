@@ -269,22 +269,14 @@ class Handler(BaseHTTPRequestHandler):
         self.json(replies.completion(body, self._reply_text(body, behaviour)))
 
     def _reply_text(self, body: dict[str, Any], behaviour: Behaviour) -> str:
-        messages = body.get("messages") or [{}]
-        user = next(
-            (
-                m.get("content", "")
-                for m in reversed(messages)
-                if isinstance(m, dict) and m.get("role") == "user"
-            ),
-            "",
-        )
+        user = replies.last_user_message(body)
         # No colon after the model id: "…:free: …" would be an emoji shortcode in Markdown.
         text = f"Echo from {body.get('model', 'unknown')} — {user}"
         if behaviour.echo_key:
             text += f" key {self.token} base64 {base64.b64encode(self.token.encode()).decode()}"
         return f"{text} {hostile_reply_text(self.fake.url)}" if behaviour.hostile_reply else text
 
-    def _start_stream(self, behaviour: Behaviour | None = None) -> float:
+    def _start_stream(self, body: dict[str, Any], behaviour: Behaviour | None = None) -> float:
         """Send the SSE headers and OpenRouter's comment; the time the first chunk goes out."""
         headers = {"Cache-Control": "no-cache"}
         if behaviour is not None and behaviour.cost_header is not None:  # as LiteLLM's proxy
@@ -292,7 +284,7 @@ class Handler(BaseHTTPRequestHandler):
             headers["x-request-id"] = "req-fake-litellm"
         self.start(200, "text/event-stream", headers)
         self._event(": OPENROUTER PROCESSING")
-        return self.fake.stamp_first_chunk()
+        return self.fake.stamp_first_chunk(replies.last_user_message(body))
 
     def _stream_reply(
         self, body: dict[str, Any], behaviour: Behaviour, truncate: bool = False, groq: bool = False
@@ -301,7 +293,8 @@ class Handler(BaseHTTPRequestHandler):
         words = re.findall(r"\S+\s*", text) or [""]
         if behaviour.echo_key:  # every word in two chunks: the key arrives split
             words = [half for w in words for half in (w[: len(w) // 2], w[len(w) // 2 :]) if half]
-        started = self._start_stream(behaviour)
+        words += [f" w{n}" for n in range(len(words), behaviour.stream_tokens)]
+        started = self._start_stream(body, behaviour)
         for index, word in enumerate(words):
             if truncate and index == max(1, len(words) // 2):
                 self.wfile.flush()
@@ -332,7 +325,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _endless_stream(self, body: dict[str, Any], behaviour: Behaviour) -> None:
         """Small chunks until the client leaves or `stream_cap` seconds pass."""
-        self._start_stream()
+        self._start_stream(body)
         deadline = time.monotonic() + behaviour.stream_cap
         first = f"Echo from {body.get('model', 'unknown')} — endless "
         self._data(replies.chunk(body, {"role": "assistant", "content": first}))

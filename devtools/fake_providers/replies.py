@@ -11,6 +11,19 @@ from devtools.fake_providers.media import png_bytes
 HUGE = "@@HUGE-BODY@@"  # stands for a huge string streamed in its place (see split_at_huge)
 
 
+def last_user_message(body: dict[str, Any]) -> str:
+    """The text of a chat request's last user message ("" if none)."""
+    messages = body.get("messages") or [{}]
+    return next(
+        (
+            str(m.get("content", ""))
+            for m in reversed(messages)
+            if isinstance(m, dict) and m.get("role") == "user"
+        ),
+        "",
+    )
+
+
 def usage(text: str, cost: bool = False) -> dict[str, Any]:
     """Token usage for a reply of `text` (OpenRouter adds its ``cost``)."""
     completion = len(text.split())

@@ -40,6 +40,9 @@ def count_requests(requests: Mapping[str, int], provider: str, route: str | None
     )
 
 
+PROMPT_KEY_CHARS = 200  # prompts are kept this short in first_chunk_by_prompt
+
+
 class FakeProviderServer:
     """Threaded loopback HTTP server faking OpenRouter, Groq, Hugging Face and OpenAI."""
 
@@ -49,6 +52,8 @@ class FakeProviderServer:
         self.requests: Counter[str] = Counter()
         self.tokens: list[tuple[str, str]] = []  # (provider, bearer token) per request
         self.first_chunk_times: list[float] = []
+        # the last user message (first PROMPT_KEY_CHARS) -> its stream's first chunk time
+        self.first_chunk_by_prompt: dict[str, float] = {}
         self.stream_spans: list[tuple[float, float]] = []  # (first chunk, [DONE]) per stream
         self.lock = threading.Lock()
         self.reset()
@@ -101,6 +106,7 @@ class FakeProviderServer:
             self.requests.clear()
             self.tokens.clear()
             self.first_chunk_times.clear()
+            self.first_chunk_by_prompt.clear()
             self.stream_spans.clear()
 
     def record(self, provider: str, method: str, route: str) -> None:
@@ -117,11 +123,13 @@ class FakeProviderServer:
         with self.lock:
             return [t for p, t in self.tokens if provider is None or p == provider]
 
-    def stamp_first_chunk(self) -> float:
-        """Note that a stream's first chunk goes out now; returns the time."""
+    def stamp_first_chunk(self, prompt: str = "") -> float:
+        """Note that a stream's first chunk goes out now, answering `prompt` (the request's
+        last user message); returns the time."""
         now = time.time()
         with self.lock:
             self.first_chunk_times.append(now)
+            self.first_chunk_by_prompt[prompt[:PROMPT_KEY_CHARS]] = now
         return now
 
     def record_stream(self, started: float) -> None:
@@ -138,6 +146,7 @@ class FakeProviderServer:
             return {
                 "requests": dict(self.requests),
                 "first_chunk_times": list(self.first_chunk_times),
+                "first_chunk_by_prompt": dict(self.first_chunk_by_prompt),
                 "stream_spans": list(self.stream_spans),
                 "behaviour": {p: b.public() for p, b in self.behaviour.items()},
             }
