@@ -148,6 +148,7 @@ def test_providers_fits_two_phone_screens(phone_app, tabs, scheme) -> None:
     card.get_by_text("Details", exact=False).first.click()
     expect(card.get_by_text("Catalogue latency")).to_be_visible()
     expect(card.get_by_text("Replace key")).to_be_visible()
+    card.get_by_text("Replace key").scroll_into_view_if_needed()
     screenshot(page, f"phone-providers-open-{scheme}")
 
 
