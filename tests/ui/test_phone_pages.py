@@ -1,4 +1,4 @@
-"""Issue 17 §5–6 through AppTest: Model Selection's view in the address, its compact
+"""Issue 17 §5-6 through AppTest: Model Selection's view in the address, its compact
 (phone) list and keyboard path, the compact Providers cards."""
 
 from __future__ import annotations
