@@ -1,5 +1,6 @@
-"""Chat's reply actions (issue 17 §6) under AppTest against the fake providers: Retry for
-an incomplete reply, Copy and Regenerate under each reply, Edit for the last question."""
+"""The playgrounds' actions (issue 17 §6) under AppTest against the fake providers: Retry
+for an incomplete reply, Copy and Regenerate under each reply, Edit for the last question,
+and the image gallery's record of model and size."""
 
 from __future__ import annotations
 
@@ -93,3 +94,19 @@ def test_a_failed_question_can_be_edited_too(fake) -> None:
     buttons(app, "Send edited question")[0].click().run()
     assert app.session_state["chat_history"][0]["content"] == "fixed"
     assert roles(app) == ["user", "assistant"] and not app.error
+
+
+# ---------------------------------------------------------------- the image gallery
+def test_each_gallery_image_records_its_model_and_size() -> None:
+    configure_openrouter()
+    app = page("image").run()
+    size = app.selectbox[-1].options[-1]
+    app.text_area[0].input("a red fox")
+    app.selectbox[-1].select(size)
+    app.button[-1].click().run()  # the form's Generate
+    assert not app.exception, app.exception
+    [item] = app.session_state["image_gallery"]
+    assert item["size"] == size and item["provider"] == "OpenRouter"
+    assert item["model"] == item["info"].model and item["model"]
+    captions = [t.value for t in app.text]
+    assert any(f"OpenRouter · {item['model']} · {size}" in c and "a red fox" in c for c in captions)
