@@ -43,6 +43,11 @@ SCREENS_JS = """() => {
   const tall = Math.max(document.scrollingElement.scrollHeight, main ? main.scrollHeight : 0);
   return tall / window.innerHeight;
 }"""
+UNFOLDED_JS = """() => {
+  const fold = document.querySelector(".st-key-provider_openrouter details");
+  return Boolean(fold && fold.open && fold.scrollHeight <= fold.clientHeight + 1
+      && fold.getBoundingClientRect().height > 300);
+}"""
 SIDEBAR_WIDTH_JS = """() => {
   const bar = document.querySelector("[data-testid='stSidebar']");
   if (!bar || bar.dataset.collapsed === 'true') return 0;
@@ -158,6 +163,7 @@ def test_providers_fits_two_phone_screens(phone_app, tabs, scheme) -> None:
     card.get_by_text("Details", exact=False).first.click()
     expect(card.get_by_text("Catalogue latency")).to_be_visible()
     expect(card.get_by_text("Replace key")).to_be_visible()
+    page.wait_for_function(UNFOLDED_JS)  # its opening animation is over: nothing clipped
     card.get_by_text("Replace key").scroll_into_view_if_needed()
     screenshot(page, f"phone-providers-open-{scheme}")
 
@@ -186,6 +192,7 @@ def test_model_selection_on_a_phone_is_a_compact_list(phone_app, tabs, scheme) -
     expect(entry).to_contain_text(" in · ")  # its prices
     box = entry.bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    entry.scroll_into_view_if_needed()
     screenshot(page, f"phone-selection-{scheme}")
     entry.get_by_role("button", name="Choose…").click()
     wait_for_app_run(page)
