@@ -55,7 +55,8 @@ def render() -> None:
             with tab:
                 found = _capability_tab(desk, capability, views, who)
             selection_link.publish(
-                st.query_params, selection_link.current(capability, st.session_state)
+                st.query_params,
+                selection_link.current(capability, st.session_state),
             )
     with stale_box:
         _stale_warnings(desk, who, found)

@@ -57,7 +57,7 @@ def capability_of(tab: str | None) -> Capability:
     return Capability.CHAT
 
 
-def restore(params: QueryParams, state: MutableMapping[str, Any]) -> None:
+def restore(params: QueryParams, state: MutableMapping[Any, Any]) -> None:
     """Once per session: the address's view into the widgets' state (invalid values are
     ignored, so a hand-edited link never breaks the page)."""
     if state.get(RESTORED):
@@ -98,7 +98,7 @@ def _parsed(params: QueryParams) -> dict[str, Any]:
     return values
 
 
-def current(capability: Capability, state: Mapping[str, Any]) -> dict[str, str | list[str]]:
+def current(capability: Capability, state: Mapping[Any, Any]) -> dict[str, str | list[str]]:
     """The address for what `state` shows of `capability`'s tab (defaults left out)."""
     keys = widget_keys(capability)
     wanted: dict[str, str | list[str]] = {"tab": capability.value}
