@@ -151,19 +151,7 @@ def retry_button(turns: list[Turn], index: int, last: int | None = None) -> None
     """Say the failed turn `index` is left out of the context, and offer to ask it again
     (or, for the last question, to edit it first)."""
     st.caption("Not answered: this question is left out of the conversation sent next.")
-    with st.container(horizontal=True, key=f"chat_actions_{index}"):
-        st.button(
-            "Retry",
-            key=f"chat_retry_{index}",
-            icon=":material/refresh:",
-            on_click=_ask_again,
-            args=(index,),
-        )
-        editable = index == (len(turns) - 1 if last is None else last)
-        if editable:
-            _edit_button(index)
-    if editable:
-        _editor(turns, index)
+    _ask_row(turns, index, index, "Retry", f"chat_retry_{index}", last)
 
 
 def reply_actions(
@@ -177,18 +165,33 @@ def reply_actions(
     incomplete = reply.get("incomplete") or any(
         r.get("incomplete") for r in reply.get("compared", [])
     )
+    label = "Retry" if incomplete else "Regenerate"
+    _ask_row(turns, index, question, label, f"chat_regenerate_{index}", last, copy)
+
+
+def _ask_row(
+    turns: list[Turn],
+    index: int,
+    question: int,
+    label: str,
+    key: str,
+    last: int | None,
+    copy: bool = False,
+) -> None:
+    """The row of actions under turn `index` (Copy, `label` to ask `question` again,
+    Edit question when `index` is the `last` turn) and the question's editor if open."""
+    editable = index == (len(turns) - 1 if last is None else last)
     with st.container(horizontal=True, key=f"chat_actions_{index}"):
         if copy:
-            _copy(reply, str(index))
+            _copy(turns[index], str(index))
         st.button(
-            "Retry" if incomplete else "Regenerate",
-            key=f"chat_regenerate_{index}",
+            label,
+            key=key,
             icon=":material/refresh:",
             help="Ask this question again (the turns after it are dropped)",
             on_click=_ask_again,
             args=(question,),
         )
-        editable = index == (len(turns) - 1 if last is None else last)
         if editable:
             _edit_button(question)
     if editable:
