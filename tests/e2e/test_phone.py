@@ -209,3 +209,21 @@ def test_model_selection_on_a_desktop_keeps_the_table(phone_app, tabs, scheme) -
     expect(page.get_by_role("tabpanel").get_by_test_id("stDataFrame")).to_be_visible()
     expect(page.locator(".st-key-compact_chat")).to_have_count(0)
     screenshot(page, f"desktop-selection-{scheme}")
+
+
+def test_a_shared_link_opens_the_same_view_and_the_keyboard_opens_a_model(phone_app, tabs) -> None:
+    page = tabs(DESKTOP, "light")
+    _open(page, phone_app, "model-selection?tab=content&q=text-model-1&sort=Name")
+    expect(page.get_by_role("tab", name="Content", selected=True)).to_be_visible()
+    panel = page.get_by_role("tabpanel")
+    expect(panel.get_by_placeholder("id or name")).to_have_value("text-model-1")
+    expect(panel).to_contain_text("Found")
+    # the keyboard path: Tab to the select box beside the table, type, Enter
+    picker = panel.get_by_role("combobox", name="Open a model's details (keyboard)")
+    picker.focus()
+    page.keyboard.type("text-model-12")
+    page.keyboard.press("Enter")
+    wait_for_app_run(page)
+    expect(page.locator(".st-key-detail_content")).to_contain_text("text-model-12")
+    expect(page).to_have_url(re.compile(r"model=openrouter%3A.*text-model-12"))
+    screenshot(page, "desktop-selection-link-keyboard")
