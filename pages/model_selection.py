@@ -172,7 +172,10 @@ def _capability_tab(
     _current_choices(views, capability, who)
     filters = _filters(capability, [v.display_name for v in serving])
     compact = bool(st.session_state.get(COMPACT_KEY))
-    found_slot, notes_slot, table_slot = st.empty(), st.empty(), st.empty()
+    found_slot, notes_slot = st.empty(), st.empty()
+    # the compact list can be long: the picked model's panel goes above it, in view
+    detail_box = st.container() if compact else None
+    table_slot = st.empty()
     choices = _choice_marks(serving, capability, who)
 
     def progress(step: catalog.CatalogProgress) -> None:
@@ -208,7 +211,8 @@ def _capability_tab(
         compact_models.keyboard_pick(capability, filtered)
         picked = _picked(capability, filtered, key, rows)
     if picked is not None:
-        _detail(desk, capability, views, found, picked, who)
+        with detail_box if detail_box is not None else st.container():
+            _detail(desk, capability, views, found, picked, who)
     show_price_chart(capability, filtered)
     return found
 

@@ -136,3 +136,11 @@ def test_providers_on_a_phone_fold_each_cards_details() -> None:
     assert len(folds) >= 4
     wide = page("providers").run()
     assert not [e for e in wide.expander if e.label.startswith("Details")]
+
+
+def test_on_a_phone_the_chosen_models_panel_is_above_the_list() -> None:
+    configure_openrouter()
+    app = _selection(layout="compact")
+    [b for b in app.button if b.label == "Choose…"][1].click().run()
+    labels = [b.label for b in app.button]
+    assert labels.index("Use as shared chat model") < labels.index("Choose…")
