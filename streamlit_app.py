@@ -16,7 +16,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.errors import StorageUnavailable
-from ui import sign_in, state, untrusted
+from ui import sidebar, sign_in, state, untrusted
 from ui.navigation import pages_for
 from ui.widgets import storage_unavailable
 
@@ -46,6 +46,7 @@ if wanted in registered:
     st.switch_page(registered[wanted], query_params=st.query_params.to_dict())
 
 with st.sidebar:
+    sidebar.close_on_navigation()  # on a phone, a tap on a page link closes the sidebar
     for section, pages in sections.items():
         st.markdown(f"**{section}**")
         for page in pages:

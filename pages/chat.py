@@ -27,8 +27,10 @@ def render() -> None:
     options, system, second = _settings(desk, who, resolution)
     history = chat_history.history()
     retried = chat_history.take_retry(history)  # before drawing: it is asked again below
-    chat_history.show(history)
+    # (the input sits at the page's foot wherever it is called; read first: a new
+    # question means the history's last turn is no longer the one to edit)
     prompt = st.chat_input("Message the model", submit_mode="disable") or retried
+    chat_history.show(history, asking=bool(prompt))
     if prompt:
         history.append({"role": "user", "content": prompt})
         with st.chat_message("user"):
@@ -106,9 +108,11 @@ def _reply(
         call_stats(stream.info)
     last = history[-1]
     if last.get("failed"):
-        chat_history.retry_button(len(history) - 1)
-    elif last.get("incomplete"):
+        chat_history.retry_button(history, len(history) - 1)
+        return
+    if last.get("incomplete"):
         compare.incomplete_mark(last["incomplete"])
+    chat_history.reply_actions(history, len(history) - 1)
 
 
 def _compare(
@@ -125,9 +129,11 @@ def _compare(
     finally:  # keep whatever arrived, even after a stop
         if replies and compare.is_unanswered(replies):
             history[-1]["failed"] = "\n\n".join(r["error"] for r in replies)
-            chat_history.retry_button(len(history) - 1)
+            chat_history.retry_button(history, len(history) - 1)
         elif replies:
             history.append({"role": "assistant", "content": "", "compared": replies})
+    if history[-1].get("compared"):
+        chat_history.reply_actions(history, len(history) - 1, copy=False)
 
 
 if __name__ == "__main__":  # run as a file, not imported: go through the sign-in gate

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
+from core.generation import CallInfo
 from core.service import ImageRequest
 from core.types import Capability
 from ui import picker, state
@@ -33,11 +36,29 @@ def render() -> None:
             request = ImageRequest(prompt, size, int(count))
             outcome = desk.generate("image", request, who, pin=pin)
             for image in outcome.result.images:
-                gallery.insert(0, {"prompt": prompt, "image": image, "info": outcome.info})
+                gallery.insert(0, gallery_item(prompt, image, outcome.info, size))
             call_stats(outcome.info)
     elif submitted:
         st.warning("Write a prompt first.")
     _gallery(gallery)
+
+
+def gallery_item(prompt: str, image: Any, info: CallInfo, size: str) -> dict[str, Any]:
+    """One gallery entry: the image with the prompt, provider, model and size it came from."""
+    return {
+        "prompt": prompt,
+        "image": image,
+        "info": info,
+        "provider": info.display_name,
+        "model": info.model,
+        "size": size,
+    }
+
+
+def item_caption(item: dict[str, Any]) -> str:
+    """Under an image: its model and size, then the start of its prompt (plain text)."""
+    made = " · ".join(str(item[k]) for k in ("provider", "model", "size") if item.get(k))
+    return f"{made}\n{item['prompt'][:80]}" if made else item["prompt"][:80]
 
 
 def _gallery(gallery: list[dict]) -> None:
@@ -49,7 +70,8 @@ def _gallery(gallery: list[dict]) -> None:
     for index, item in enumerate(gallery):
         image = item["image"]
         with columns[index % 3], st.container(border=True):
-            st.image(image.data, caption=item["prompt"][:80])  # bytes only, never a URL
+            st.image(image.data)  # bytes only, never a URL
+            st.text(item_caption(item))  # upstream model ids: plain text, never Markdown
             st.download_button(
                 "Download",
                 image.data,

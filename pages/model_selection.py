@@ -15,7 +15,7 @@ from core.requester import Requester
 from core.resolution import note_skipped
 from core.service import ModelDesk, ProviderView
 from core.types import Capability
-from ui import catalog, state, untrusted
+from ui import catalog, compact_models, layout, selection_link, state, untrusted
 from ui.catalog_table import (
     SHOWN,
     SORTS,
@@ -32,7 +32,8 @@ from ui.model_detail import show_detail
 from ui.price_chart import show_price_chart
 from ui.widgets import reporting_errors, skipped_text
 
-TAB_KEY = "capability_tab"
+TAB_KEY = selection_link.TAB_KEY
+COMPACT_KEY = "compact_list"
 
 
 def render() -> None:
@@ -43,14 +44,21 @@ def render() -> None:
     if not views:
         st.info("No provider is active. Switch one on in Providers.")
         return
+    selection_link.restore(st.query_params, st.session_state)  # a shared link's view
     _winners(desk, views, who)
     stale_box = st.container()
+    if COMPACT_KEY not in st.session_state:  # a phone starts with the compact list
+        st.session_state[COMPACT_KEY] = layout.compact()
     tabs = st.tabs([c.value.title() for c in Capability], key=TAB_KEY, on_change="rerun")
     found = None
     for capability, tab in zip(Capability, tabs, strict=True):
         if tab.open:
             with tab:
                 found = _capability_tab(desk, capability, views, who)
+            selection_link.publish(
+                st.query_params,
+                selection_link.current(capability, st.session_state),
+            )
     with stale_box:
         _stale_warnings(desk, who, found)
 
@@ -171,7 +179,11 @@ def _capability_tab(
     serving = [v for v in views if capability in v.capabilities]
     _current_choices(views, capability, who)
     filters = _filters(capability, [v.display_name for v in serving])
-    found_slot, notes_slot, table_slot = st.empty(), st.empty(), st.empty()
+    compact = bool(st.session_state.get(COMPACT_KEY))
+    found_slot, notes_slot = st.empty(), st.empty()
+    # the compact list can be long: the picked model's panel goes above it, in view
+    detail_box = st.container() if compact else None
+    table_slot = st.empty()
     choices = _choice_marks(serving, capability, who)
 
     def progress(step: catalog.CatalogProgress) -> None:
@@ -182,7 +194,10 @@ def _capability_tab(
         found_slot.markdown(found_line(filtered, arrived, step.waited))
         if step.new is not None or step.waited == 0:
             # a preview: no selection until all came
-            _table(table_slot, capability, filtered, listed=len(preview))
+            if compact:
+                compact_models.preview(table_slot, capability, filtered)
+            else:
+                _table(table_slot, capability, filtered, listed=len(preview))
 
     found = catalog.entries(desk, who, views, on_progress=progress)
     frame = mark_choices(catalog.frame(capability, found), choices)
@@ -196,10 +211,16 @@ def _capability_tab(
             if entry is not None and entry.error:
                 untrusted.caption(":material/warning: ", entry.error)
     key = filters.table_key(capability)
-    rows = _table(table_slot, capability, filtered, key, listed=len(frame))
-    picked = _picked(capability, filtered, key, rows)
+    if compact:
+        compact_models.listing(table_slot, capability, filtered, listed=len(frame))
+        picked = st.session_state.get(f"picked_{capability.value}")
+    else:
+        rows = _table(table_slot, capability, filtered, key, listed=len(frame))
+        compact_models.keyboard_pick(capability, filtered)
+        picked = _picked(capability, filtered, key, rows)
     if picked is not None:
-        _detail(desk, capability, views, found, picked, who)
+        with detail_box if detail_box is not None else st.container():
+            _detail(desk, capability, views, found, picked, who)
     show_price_chart(capability, filtered)
     return found
 
@@ -277,6 +298,8 @@ def _detail(
         st.caption("The picked model is no longer in its live catalogue.")
         return
     show_detail(desk, view, model, capability, who)
+    link = selection_link.model_link(capability, slug, model_id)
+    st.caption(f":material/link: [Link to this model]({link})")
 
 
 def _choice_marks(
@@ -323,9 +346,15 @@ def _filters(capability: Capability, providers: list[str]) -> Filters:
     cost = price.selectbox("Price", ["All", "Free", "Paid"], key=f"price_{key}")
     minimum = context.number_input("Min context", min_value=0, step=8192, key=f"ctx_{key}")
     sort = order.selectbox("Order", SORTS, key=f"sort_{key}")
-    reads_images = capability in TEXT_CAPABILITIES and st.toggle(
-        "Only models that also read images", key=f"vision_{key}"
-    )
+    with st.container(horizontal=True):
+        reads_images = capability in TEXT_CAPABILITIES and st.toggle(
+            "Only models that also read images", key=f"vision_{key}"
+        )
+        st.toggle(
+            "Compact list",
+            key=COMPACT_KEY,
+            help="One short entry per model instead of the table (on by default on a phone).",
+        )
     return Filters(
         text or "", tuple(chosen), cost or "All", int(minimum or 0), reads_images, sort or SORTS[0]
     )

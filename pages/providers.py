@@ -107,15 +107,16 @@ def _provider_card(desk: ModelDesk, view: ProviderView, who: Requester) -> Catal
     user = who.user
     warm = progressive_providers.warm_entry(desk, who, view)
     account = desk.account(view, who, warm) if warm is not None else None
-    slots, keys = provider_cards.card_layout(view, warm, account)
+    slots, keys, rest = provider_cards.card_layout(view, warm, account)
     with keys:
         if user.is_super_admin:
             _shared_key(desk, view, user)
         if view.row.allow_personal_keys:
             _personal_key(desk, view, who.personal, expanded=not user.is_super_admin)
     if user.is_super_admin:
-        _settings_form(desk, view, user)
-        connections.remove_button(desk, view, user)
+        with rest:  # under the keys (folded with them on a phone)
+            _settings_form(desk, view, user)
+            connections.remove_button(desk, view, user)
     return slots
 
 

@@ -16,6 +16,19 @@ from core.types import Capability
 from ui.catalog_table import TEXT_CAPABILITIES
 
 MAX_POINTS = 5_000
+# One colour per provider, by name: eight hues far apart, each at least 3:1 (WCAG's bar for
+# graphics) against both themes' backgrounds (tests/test_price_chart_palette.py). No red:
+# the red diamond marks the current choice.
+PROVIDER_PALETTE = [
+    "#3B82F6",  # blue
+    "#E8590C",  # orange
+    "#16A34A",  # green
+    "#8B5CF6",  # violet
+    "#DB2777",  # pink
+    "#0E9F9A",  # teal
+    "#8A8A0E",  # olive
+    "#78716C",  # stone grey
+]
 
 
 def chart_data(filtered: pd.DataFrame) -> pd.DataFrame:
@@ -53,12 +66,13 @@ def price_chart_spec() -> dict[str, Any]:
         "height": 320,
         "layer": [
             {
-                "mark": {"type": "circle", "size": 28, "opacity": 0.55},
+                "mark": {"type": "circle", "size": 36, "opacity": 0.8},
                 "encoding": {
                     **axes,
                     "color": {
                         "field": "provider",
                         "type": "nominal",
+                        "scale": {"range": PROVIDER_PALETTE},
                         "legend": {"orient": "bottom", "title": None},
                     },
                 },

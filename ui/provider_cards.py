@@ -18,7 +18,7 @@ from core.catalog import CatalogEntry
 from core.providers.flavours import flavour_name
 from core.service import ProviderView
 from core.types import AccountInfo, Capability
-from ui import sparkline, untrusted
+from ui import layout, sparkline, untrusted
 from ui.progressive import clock_time
 from ui.usage_budget_note import budget_warning
 
@@ -55,33 +55,64 @@ class CatalogueSlots:
     body: DeltaGenerator
     refresh: bool  # its Refresh button was clicked on this run
     filled: bool = False  # drawn from a cached entry already
+    summary: DeltaGenerator | None = None  # compact layout: the one line shown unfolded
 
 
 def card_layout(
     view: ProviderView, warm: CatalogEntry | None, account: AccountInfo | None = None
-) -> tuple[CatalogueSlots, DeltaGenerator]:
+) -> tuple[CatalogueSlots, DeltaGenerator, DeltaGenerator]:
     """The card's heading row (name, badge, latency, Refresh), then its catalogue on the
     left: drawn at once from `warm` (a cached entry, with the key's `account`), else a
-    placeholder filled later. Returns the slots and the right-hand column (for the keys)."""
-    title, trend, refresh = st.columns([5, 2, 1], vertical_alignment="center")
+    placeholder filled later. Returns the slots, the right-hand column (for the keys) and
+    the place for the settings under them.
+
+    In the compact (phone) layout the card is its heading and one summary line; the
+    latency, counts, keys and settings are folded into its "Details" expander."""
+    slots, side, rest = _compact_card(view) if layout.compact() else _wide_card(view)
     active = view.row.is_active
-    clicked = active and refresh.button(
-        "Refresh", key=f"refresh_{view.slug}", icon=":material/refresh:"
-    )
-    budget_warning(view)  # 80 % of a shared-key budget, or reached
-    health, side = st.columns(2, gap="large")
-    slots = CatalogueSlots(view, title.empty(), trend.empty(), health.empty(), bool(clicked))
     if not active:
         _heading(slots, OFF_BADGE)
         slots.body.caption("Switched off: its catalogue is not loaded.")
-    elif clicked:
+    elif slots.refresh:
         show_loading(slots, 0, "refreshing")
     elif warm is not None:
         show_entry(slots, warm, account=account)  # no "loading…" flash on a warm rerun
         slots = replace(slots, filled=True)
     else:
         show_loading(slots, 0)
-    return slots, side
+    return slots, side, rest
+
+
+def _refresh_button(view: ProviderView) -> bool:
+    return view.row.is_active and st.button(
+        "Refresh", key=f"refresh_{view.slug}", icon=":material/refresh:"
+    )
+
+
+def _wide_card(view: ProviderView) -> tuple[CatalogueSlots, DeltaGenerator, DeltaGenerator]:
+    """Heading, latency and Refresh in a row; catalogue and keys side by side."""
+    title, trend, refresh = st.columns([5, 2, 1], vertical_alignment="center")
+    with refresh:
+        clicked = _refresh_button(view)
+    budget_warning(view)  # 80 % of a shared-key budget, or reached
+    health, side = st.columns(2, gap="large")
+    slots = CatalogueSlots(view, title.empty(), trend.empty(), health.empty(), clicked)
+    return slots, side, st.container()
+
+
+def _compact_card(view: ProviderView) -> tuple[CatalogueSlots, DeltaGenerator, DeltaGenerator]:
+    """Heading and Refresh in a row, one summary line, the rest folded under "Details"."""
+    with st.container(horizontal=True, vertical_alignment="center"):
+        title = st.empty()
+        clicked = _refresh_button(view)
+    summary = st.empty()
+    budget_warning(view)  # 80 % of a shared-key budget, or reached: never folded away
+    details = st.expander("Details: latency, counts, keys, settings", key=f"fold_{view.slug}")
+    with details:
+        trend, body = st.empty(), st.empty()
+        side, rest = st.container(), st.container()
+    slots = CatalogueSlots(view, title, trend, body, clicked, summary=summary)
+    return slots, side, rest
 
 
 def _heading(slots: CatalogueSlots, badge: str) -> None:
@@ -92,7 +123,8 @@ def _heading(slots: CatalogueSlots, badge: str) -> None:
 def show_loading(slots: CatalogueSlots, seconds: float, what: str = "loading") -> None:
     """The placeholder while this provider's catalogue is on its way."""
     _heading(slots, LOADING_BADGE)
-    slots.body.caption(f":material/hourglass_top: {what}… {seconds:.0f} s")
+    line = f":material/hourglass_top: {what}… {seconds:.0f} s"
+    (slots.summary or slots.body).caption(line)
 
 
 def show_entry(
@@ -111,7 +143,20 @@ def show_entry(
         _counts(slots.view, entry)
         st.caption(_details(slots.view, entry))
         _account(entry, account)
-        _message(entry, late)
+        if slots.summary is None:
+            _message(entry, late)
+    if slots.summary is not None:  # compact: the summary and any trouble stay unfolded
+        with slots.summary.container():
+            st.caption(_summary(entry))
+            _message(entry, late)
+
+
+def _summary(entry: CatalogEntry) -> str:
+    """The compact card's one line: models and latency."""
+    parts = [f"{len(entry.models)} models"]
+    if entry.latency_ms is not None:
+        parts.append(f"{entry.latency_ms:,.0f} ms")
+    return " · ".join(parts)
 
 
 def _account(entry: CatalogEntry, info: AccountInfo | None) -> None:
