@@ -160,11 +160,14 @@ class ModelDesk(ProviderAdministration):
         self.ctx.store.list()
         self.ctx.keys.check()
 
-    def end_all_sessions(self, user: User) -> int:
-        """Sign every browser out (super admins only); returns how many were signed in."""
+    def end_all_sessions(self, user: User, *, actor: Actor | None = None) -> int:
+        """Sign every browser out (super admins only, recorded in the audit trail);
+        returns how many were signed in."""
         require_super_admin(user, "end every session")
         self.sessions.prune()
-        return self.sessions.revoke_all()
+        count = self.sessions.revoke_all()
+        self.audit.record_sessions_revoked(actor or Actor.for_user(user), count, "every session")
+        return count
 
     def close(self) -> None:
         self.generation.meter.close()  # writes the ledger rows still queued

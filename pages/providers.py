@@ -58,7 +58,7 @@ def _sessions(desk: ModelDesk, user: User) -> None:
             st.caption(f"{len(desk.sessions.active())} signed-in browser session(s).")
         if st.button("End every session", key="end_all_sessions", icon=":material/logout:"):
             with reporting_errors("Ending the sessions"):
-                count = desk.end_all_sessions(user)
+                count = desk.end_all_sessions(user, actor=state.actor())
                 st.success(f"Ended {count} session(s): everyone signs in again, you too.")
 
 

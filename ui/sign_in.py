@@ -37,6 +37,7 @@ from streamlit.config import get_option
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from core.audit import AuditTrail, SignInOutcome
 from core.auth import (
     LOCAL_TOKEN_ENV,
     LOCAL_USER,
@@ -294,6 +295,7 @@ def _held_token(request: Request) -> str | None:
 
 def _hold(token: str) -> None:
     st.session_state[HELD_KEY] = Held(token, _connection())
+    st.session_state[state.SESSION_LABEL_KEY] = f"session {_short(token)[:8]}"  # the ledger's
 
 
 def _sessions() -> SessionStore:
@@ -341,7 +343,23 @@ def _start_session(user: User, config: SignInConfig, entry: str | None = None) -
     _sessions().prune(now)  # sessions that ended over a day ago
     _hold(token)
     log.info("sign-in: %s signed in (%s, session %s)", user.role.value, config.mode, _short(token))
+    _audit(lambda trail: trail.record_sign_in("ok", user.email, user.role.value, _address()))
     return token
+
+
+def _address() -> str | None:
+    """The browser's address for the audit trail (None for a browser on this machine)."""
+    address = st.context.ip_address
+    return address if isinstance(address, str) else None
+
+
+def _audit(write: Callable[[AuditTrail], None]) -> None:
+    """Append a sign-in event to the audit trail; a trail that cannot be written is
+    logged, never a reason to refuse or keep a sign-in."""
+    try:
+        write(state.get_desk().audit)
+    except StorageUnavailable:
+        log.warning("sign-in: the audit trail could not be written this time")
 
 
 def _short(token: str) -> str:
@@ -452,6 +470,9 @@ def sign_out(config: SignInConfig) -> None:
     for token in tokens:
         _sessions().revoke(hash_token(token))
         log.info("sign-in: session %s signed out", _short(token))
+    user = state.current_user()
+    if user is not None:
+        _audit(lambda trail: trail.record_sign_out(user.email, user.role.value, _address()))
     _forget(config, "You signed out.", *tokens)
 
 
@@ -594,6 +615,10 @@ def _password_form(config: SignInConfig) -> None:
         what = "wrong password" if verdict.checked else "attempt refused while throttled"
         locked = f", locked for {math.ceil(verdict.locked_for)} s" if verdict.locked_for else ""
         log.warning("sign-in: %s (address %s%s)", what, address_tag(address), locked)
+        outcome: SignInOutcome = (
+            "failed" if verdict.checked and not verdict.locked_for else "locked"
+        )
+        _audit(lambda trail: trail.record_sign_in(outcome, "password sign-in", None, address))
         st.error(
             f"Too many attempts from your address, try again in {math.ceil(wait)} s."
             if wait > 0

@@ -126,4 +126,14 @@ def actor() -> Actor:
 def requester(super_admin: bool = False) -> Requester:
     """Who is asking on this run: the signed-in user (the page stops without one) and
     this session's personal settings."""
-    return Requester(require_user(super_admin), personal())
+    return Requester(require_user(super_admin), personal(), session_label())
+
+
+SESSION_LABEL_KEY = "modeldesk_session_label"  # set by the sign-in gate (ui.sign_in)
+
+
+def session_label() -> str | None:
+    """A short label of this browser's sign-in session (its token hash's prefix), which the
+    usage ledger records beside the role in password mode; never the token."""
+    label = st.session_state.get(SESSION_LABEL_KEY)
+    return label if isinstance(label, str) else None

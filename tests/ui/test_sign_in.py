@@ -465,3 +465,42 @@ def test_sign_in_secrets_streamlit_sees_but_modeldesk_does_not_read_stop_the_app
     assert "misconfigured" in at.title[0].value
     assert "[passwords]" in everything(at) and VALUE not in everything(at)
     assert "modeldesk_user" not in at.session_state
+
+
+def test_sign_ins_failures_lockouts_and_sign_outs_are_in_the_audit_trail(
+    tmp_path, monkeypatch
+) -> None:
+    """Issue 16 §4: every sign-in event is appended, with where it came from; never a
+    password."""
+    secrets_file(tmp_path, PASSWORDS)
+    monkeypatch.setattr(sign_in, "_throttle_address", lambda: "203.0.113.9")
+    at = app().run()
+    sign_in_with(at, "guess-" + VALUE)
+    at = sign_in_with(app().run(), "root-pass")
+    assert at.title[0].value == "Providers"
+    [sign_out] = [b for b in at.button if b.label == "Sign out"]
+    sign_out.click().run()
+    from ui.state import get_desk
+
+    rows = list(reversed(list(get_desk().audit.iter_events())))
+    actions = [r.action for r in rows if r.action.startswith("sign")]
+    assert actions == ["sign_in_failed", "sign_in", "sign_out"]
+    failed = next(r for r in rows if r.action == "sign_in_failed")
+    assert failed.address == "203.0.113.9" and failed.actor == "password sign-in"
+    assert all(
+        VALUE not in str(r.model_dump()) and "root-pass" not in str(r.model_dump()) for r in rows
+    )
+
+
+def test_a_password_session_has_a_short_label_for_the_usage_ledger(tmp_path) -> None:
+    """The ledger records the role and a short session label in password mode (issue 16
+    §1): a prefix of the token's hash, never the token."""
+    secrets_file(tmp_path, PASSWORDS)
+    at = sign_in_with(app().run(), "root-pass")
+    label = at.session_state["modeldesk_session_label"]
+    token = at.session_state["modeldesk_session_held"].token
+    assert label.startswith("session ") and len(label) == len("session ") + 8
+    assert label[len("session ") :] not in token
+    from ui import state
+
+    assert state.SESSION_LABEL_KEY == "modeldesk_session_label"
