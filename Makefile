@@ -50,9 +50,14 @@ lint: $(VENV)/.dev
 demo: $(VENV)/.runtime
 	PORT=$(PORT) DEMO_PORT=$(DEMO_PORT) $(PY) scripts/demo.py
 
+## Benchmarks (tables on stdout; minutes): catalogue, pages in Chromium, 1M ledger rows,
+## 100k audit rows, and 50/100/200 streaming sessions over Streamlit's own protocol.
 bench: $(VENV)/.dev chromium
 	$(PY) -m benchmarks.catalog
 	$(PY) -m benchmarks.ui
+	$(PY) -m benchmarks.ledger --rows 1000000
+	$(PY) -m benchmarks.audit --rows 100000
+	$(PY) -m benchmarks.load --sessions 50,100,200
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -54,6 +54,7 @@ def start_app(
     secrets_toml: str | None = None,
     script: str = "streamlit_app.py",
     allowed_hosts: bool = True,
+    database_url: str | None = None,
 ) -> App:
     """`streamlit run <script>` (the dashboard by default) on a free loopback port; waits
     for /_stcore/health.
@@ -61,6 +62,8 @@ def start_app(
     `secrets_toml` becomes the app's only secrets file (otherwise it has none: local mode,
     whose token is ``MODELDESK_LOCAL_TOKEN``: from `env_extra` or a new one). Like
     ``make run`` it accepts only loopback ``Host`` names (unless `allowed_hosts` is False).
+    Its database is SQLite in its data directory, or `database_url` (several servers on one
+    PostgreSQL database).
     """
     port = free_port()
     log_path = tmp / f"streamlit-{port}.log"
@@ -74,6 +77,8 @@ def start_app(
     }
     env.setdefault(LOCAL_TOKEN_ENV, secrets.token_urlsafe(32))
     env.pop("DATABASE_URL", None)
+    if database_url is not None:
+        env["DATABASE_URL"] = database_url
     command = [
         sys.executable,
         "-m",

@@ -6,8 +6,11 @@ log file that the leak test reads. Screenshots land in tests/e2e/screenshots/.
 
 from __future__ import annotations
 
+import os
+import secrets
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -41,6 +44,38 @@ def app(tmp_path_factory: pytest.TempPathFactory, app_env: dict[str, str]) -> It
     running = start_app(tmp_path_factory.mktemp("app"), app_env)
     yield running
     stop_app(running)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def shared_database(request) -> Iterator[str | None]:
+    """The one database several servers share: SQLite in their common data directory
+    (None), or a fresh PostgreSQL database on MODELDESK_TEST_POSTGRES_URL's server (CI
+    starts one), dropped afterwards."""
+    if request.param == "sqlite":
+        yield None
+        return
+    server = os.environ.get("MODELDESK_TEST_POSTGRES_URL")
+    if not server:
+        pytest.skip("MODELDESK_TEST_POSTGRES_URL is not set")
+    with fresh_postgres_database(server) as url:
+        yield url
+
+
+@contextmanager
+def fresh_postgres_database(server_url: str) -> Iterator[str]:
+    """A new, empty database on the server of `server_url`, dropped on exit."""
+    import psycopg
+
+    base, _, _ = server_url.rpartition("/")
+    name = f"modeldesk_e2e_{secrets.token_hex(6)}"
+    admin = base.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

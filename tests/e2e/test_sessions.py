@@ -291,12 +291,12 @@ def test_the_log_holds_no_session_token_or_streamlit_session_id(app, page) -> No
 
 # ---------------------------------------------------------------- two servers, one database
 @pytest.fixture
-def two_servers(tmp_path, app_env) -> Iterator[tuple[App, App]]:
-    """Two `streamlit run` processes on one database (one data directory), as behind a
-    load balancer."""
-    first = start_app(tmp_path, app_env, secrets_toml=PASSWORDS)
+def two_servers(tmp_path, app_env, shared_database) -> Iterator[tuple[App, App]]:
+    """Two `streamlit run` processes on one database (SQLite in one data directory, or
+    PostgreSQL), as behind a load balancer."""
+    first = start_app(tmp_path, app_env, secrets_toml=PASSWORDS, database_url=shared_database)
     try:
-        second = start_app(tmp_path, app_env, secrets_toml=PASSWORDS)
+        second = start_app(tmp_path, app_env, secrets_toml=PASSWORDS, database_url=shared_database)
     except BaseException:
         stop_app(first)
         raise

@@ -23,14 +23,14 @@ WAIT = 30_000
 
 
 @pytest.fixture
-def two_servers(tmp_path, app_env):
-    """Two servers on one SQLite database (one data directory); the second trusts a
-    proxy on this host."""
-    plain = start_app(tmp_path, app_env, secrets_toml=PASSWORDS)
+def two_servers(tmp_path, app_env, shared_database):
+    """Two servers on one database (SQLite in one data directory, or PostgreSQL); the
+    second trusts a proxy on this host."""
+    plain = start_app(tmp_path, app_env, secrets_toml=PASSWORDS, database_url=shared_database)
     trusting = None
     try:
         env = {**app_env, "MODELDESK_TRUSTED_PROXIES": "127.0.0.1, ::1"}
-        trusting = start_app(tmp_path, env, secrets_toml=PASSWORDS)
+        trusting = start_app(tmp_path, env, secrets_toml=PASSWORDS, database_url=shared_database)
         yield plain, trusting
     finally:
         for app in (plain, trusting):
