@@ -166,6 +166,11 @@ class AuditTrail:
         rows = rows[:size]
         return AuditPage(rows, rows[-1].id if more and rows else None)
 
+    def last_change(self, slug: str) -> AuditEvent | None:
+        """The newest recorded change of provider `slug` (who, when, what), or None."""
+        events = self.page(AuditFilter(provider=slug), size=1).events
+        return events[0] if events else None
+
     def iter_events(
         self, where: AuditFilter = AuditFilter(), limit: int = MAX_EXPORT_ROWS, batch: int = 2000
     ) -> Iterator[AuditEvent]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -113,8 +114,10 @@ def _provider_card(desk: ModelDesk, view: ProviderView, who: Requester) -> Catal
             _shared_key(desk, view, user)
         if view.row.allow_personal_keys:
             _personal_key(desk, view, who.personal, expanded=not user.is_super_admin)
-    if user.is_super_admin:
-        with rest:  # under the keys (folded with them on a phone)
+    with rest:  # under the keys (folded with them on a phone)
+        with reporting_errors("Reading the audit trail"):
+            provider_cards.last_changed(desk.audit.last_change(view.slug))
+        if user.is_super_admin:
             _settings_form(desk, view, user)
             connections.remove_button(desk, view, user)
     return slots
@@ -194,7 +197,8 @@ def _shared_key(desk: ModelDesk, view: ProviderView, user: User) -> None:
 
         with reporting_errors("Saving the key"), st.spinner("Testing and saving…"):
             labels, secret = {"key": "The shared key"}, frozenset({"key"})
-            if edits.save_against_seen(form, shown, mine, read, write, labels, secret):
+            last = functools.partial(desk.audit.last_change, view.slug)
+            if edits.save_against_seen(form, shown, mine, read, write, labels, secret, last):
                 _key_saved(form, view, mine["key"], checked[-1] if checked else None)
             st.rerun()
     elif (do_test or do_save) and not new_key:
@@ -324,7 +328,10 @@ def _settings_form(desk: ModelDesk, view: ProviderView, user: User) -> None:
         )
 
     with reporting_errors("Saving the settings"):
-        if edits.save_against_seen(form, shown, mine, read, write, SETTINGS_LABELS):
+        last = functools.partial(desk.audit.last_change, view.slug)
+        if edits.save_against_seen(
+            form, shown, mine, read, write, SETTINGS_LABELS, last_change=last
+        ):
             saved(result[-1])
         st.rerun()
 

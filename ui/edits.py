@@ -22,6 +22,7 @@ from typing import Any
 
 import streamlit as st
 
+from core.audit_events import AuditEvent
 from core.errors import ConflictError
 from core.tables import AIProvider
 from ui.untrusted import code_span, plain_markdown
@@ -91,12 +92,14 @@ def save_against_seen(
     save: Callable[[int], object],
     labels: Mapping[str, str],
     secret: frozenset[str] = frozenset(),
+    last_change: Callable[[], AuditEvent | None] | None = None,
 ) -> bool:
     """Save `mine` against the version the admin saw (see the module docstring).
 
     `read` gives the row now and this form's values in it; `save(version)` writes
-    `mine` with compare-and-swap. True when saved; False when a conflict was recorded
-    (shown by :func:`conflict_panel`)."""
+    `mine` with compare-and-swap; `last_change` names who changed the row last (the audit
+    trail). True when saved; False when a conflict was recorded (shown by
+    :func:`conflict_panel`)."""
     version = seen_now.version
     for _ in range(3):  # a busy row may move again between the read and the retry
         try:
@@ -106,23 +109,19 @@ def save_against_seen(
             row, now = read()
             changes = changed_fields(seen_now.values, now)
             if changes:
+                event = last_change() if last_change is not None else None
                 st.session_state[CONFLICT + form] = Conflict(
                     mine,
                     changes,
                     row.version,
-                    row.updated_at,
-                    _changed_by(row),
+                    event.when() if event is not None else row.updated_at,
+                    event.actor if event is not None else None,
                     dict(labels),
                     secret,
                 )
                 return False
             version = row.version  # only fields outside this form moved: still what they saw
     raise ConflictError("The row keeps changing under this save; try again in a moment.")
-
-
-def _changed_by(row: AIProvider) -> str | None:
-    who = getattr(row, "updated_by", None)
-    return who if isinstance(who, str) and who else None
 
 
 def conflict_panel(

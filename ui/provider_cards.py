@@ -14,6 +14,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from core import account
+from core.audit_events import AuditEvent
 from core.catalog import CatalogEntry
 from core.providers.flavours import flavour_name
 from core.service import ProviderView
@@ -213,3 +214,14 @@ def _message(entry: CatalogEntry, late: bool) -> None:
 
 
 age_text = account.duration_text  # "2 s", "3 min", "1.5 h"
+
+
+def last_changed(event: AuditEvent | None) -> None:
+    """ "Last changed by … at …" under a card's keys, from the audit trail (every change
+    by any path, dashboard or CLI, is recorded there with who made it)."""
+    if event is None:
+        return
+    who = untrusted.plain_markdown(event.actor)
+    what = event.action.replace("_", " ")
+    when = clock_time(event.when().timestamp())
+    st.caption(f":material/history: Last changed by {who} at {when} ({what}).")

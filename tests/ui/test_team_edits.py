@@ -58,6 +58,8 @@ def test_a_save_from_a_stale_form_is_refused_and_says_what_changed() -> None:
     assert row.provider_config().priority == 35 and row.allow_personal_keys  # B's untick not in
     [warning] = [w.value for w in second.warning if "Not saved" in w.value]
     assert f"Priority is now 35 (you saw {shown_before}; yours: 45)" in warning
+    assert "someone changed this by local-admin@" in warning  # who, from the audit trail
+    assert "Last changed by local-admin@" in texts(second)  # and on the card
     # B's typed values are kept, not replaced by the row's.
     assert second.number_input(key=PRIORITY).value == 45
     assert second.checkbox(key=PERSONAL_OK).value is False
