@@ -263,48 +263,46 @@ def _settings_form(desk: ModelDesk, view: ProviderView, user: User) -> None:
             saved(desk.update_provider(user, view.slug, version, actor=state.actor(), **mine))
             st.rerun()
 
-    with st.expander("Settings"):
-        edits.show_flash(form)
-        edits.conflict_panel(form, save, keys.values())
-        now = settings_values(view.row)
-        edits.stale_notice(form, shown, now, SETTINGS_LABELS, keys.values())
-        with st.form(form, border=False):
-            active = st.toggle("Active", value=values["is_active"], key=keys["is_active"])
-            priority = st.number_input(
-                "Priority (lower is tried first)",
-                value=values["priority"],
-                step=10,
-                key=keys["priority"],
+    # said above the (folded) settings, where the admin sees it after the rerun
+    edits.show_flash(form)
+    edits.conflict_panel(form, save, keys.values())
+    now = settings_values(view.row)
+    edits.stale_notice(form, shown, now, SETTINGS_LABELS, keys.values())
+    with st.expander("Settings"), st.form(form, border=False):
+        active = st.toggle("Active", value=values["is_active"], key=keys["is_active"])
+        priority = st.number_input(
+            "Priority (lower is tried first)",
+            value=values["priority"],
+            step=10,
+            key=keys["priority"],
+        )
+        base_url = st.text_input(
+            "Base URL",
+            value=values["base_url"] or "",
+            placeholder=view.provider_cls.configured_base_url(),
+            help="Leave empty for the default (or its *_BASE_URL variable).",
+            key=keys["base_url"],
+        )
+        new_key = ""
+        if view.key_status != "missing":
+            st.caption(f":material/key_off: {HOST_RULE}")
+            new_key = st.text_input(
+                "Key for the new host",
+                type="password",
+                key=f"rehost_key_{view.slug}",
+                help="Only when the base URL moves to another host: tested there, then saved.",
             )
-            base_url = st.text_input(
-                "Base URL",
-                value=values["base_url"] or "",
-                placeholder=view.provider_cls.configured_base_url(),
-                help="Leave empty for the default (or its *_BASE_URL variable).",
-                key=keys["base_url"],
-            )
-            new_key = ""
-            if view.key_status != "missing":
-                st.caption(f":material/key_off: {HOST_RULE}")
-                new_key = st.text_input(
-                    "Key for the new host",
-                    type="password",
-                    key=f"rehost_key_{view.slug}",
-                    help="Only when the base URL moves to another host: tested there, then saved.",
-                )
-            personal_ok = st.checkbox(
-                "Allow personal keys",
-                value=values["allow_personal_keys"],
-                key=keys["allow_personal_keys"],
-            )
-            shared_ok = st.checkbox(
-                "Let admins use the shared key",
-                value=values["allow_shared_for_normal_admins"],
-                key=keys["allow_shared_for_normal_admins"],
-            )
-            submitted = st.form_submit_button(
-                "Save settings", type="primary", key=f"save_{view.slug}"
-            )
+        personal_ok = st.checkbox(
+            "Allow personal keys",
+            value=values["allow_personal_keys"],
+            key=keys["allow_personal_keys"],
+        )
+        shared_ok = st.checkbox(
+            "Let admins use the shared key",
+            value=values["allow_shared_for_normal_admins"],
+            key=keys["allow_shared_for_normal_admins"],
+        )
+        submitted = st.form_submit_button("Save settings", type="primary", key=f"save_{view.slug}")
     if not submitted:
         return
     mine = {

@@ -15,6 +15,7 @@ screen beside a later failure.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,7 +30,7 @@ from ui.untrusted import code_span, plain_markdown
 
 SEEN = "modeldesk_seen_"
 CONFLICT = "modeldesk_conflict_"
-FLASH = "modeldesk_flash_"
+FLASH = "modeldesk_flash"
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +101,7 @@ def save_against_seen(
     `mine` with compare-and-swap; `last_change` names who changed the row last (the audit
     trail). True when saved; False when a conflict was recorded (shown by
     :func:`conflict_panel`)."""
+    clear_flash()
     version = seen_now.version
     for _ in range(3):  # a busy row may move again between the read and the retry
         try:
@@ -136,6 +138,8 @@ def conflict_panel(
     with st.container(horizontal=True):
         keep = st.button("Save mine anyway", key=f"{form}_keep_mine", type="primary")
         drop = st.button("Discard mine", key=f"{form}_discard_mine")
+    if keep or drop:
+        clear_flash()
     if keep:
         st.session_state.pop(CONFLICT + form, None)
         save(conflict.version, conflict.mine)
@@ -198,12 +202,26 @@ def _shown(value: Any) -> str:
     return code_span(value) if isinstance(value, str) else str(value)
 
 
+FLASH_SECONDS = 15.0  # a success stays this long at most (reruns in between included)
+
+
 def flash(form: str, message: str) -> None:
-    """Say `message` inline at `form`'s next draw, once."""
-    st.session_state[FLASH + form] = message
+    """Say `message` inline at `form`: on the next draws, until the admin does something
+    else (any other save, any error) or FLASH_SECONDS pass. Only one success is said at
+    a time, so none stays beside a later failure."""
+    st.session_state[FLASH] = (form, message, time.monotonic())
+
+
+def clear_flash() -> None:
+    """Another action started, or failed: the last success is no longer news."""
+    st.session_state.pop(FLASH, None)
 
 
 def show_flash(form: str) -> None:
-    message = st.session_state.pop(FLASH + form, None)
-    if message:
-        st.success(message, icon=":material/check_circle:")
+    said = st.session_state.get(FLASH)
+    if not isinstance(said, tuple) or said[0] != form:
+        return
+    if time.monotonic() - said[2] > FLASH_SECONDS:
+        clear_flash()
+        return
+    st.success(said[1], icon=":material/check_circle:")

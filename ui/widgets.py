@@ -20,6 +20,7 @@ from core.errors import (
 from core.requester import Requester
 from core.service import CallInfo, ModelDesk, Resolution
 from core.types import Capability
+from ui.edits import FLASH
 from ui.untrusted import code_span, plain_markdown, show_error
 
 log = logging.getLogger(__name__)
@@ -28,29 +29,36 @@ SOURCE_LABEL = {"personal": "your personal key", "shared": "the shared key", "no
 
 @contextmanager
 def reporting_errors(action: str = "That") -> Iterator[None]:
-    """Show any core error as a clear message instead of a traceback."""
+    """Show any core error as a clear message instead of a traceback (and drop an earlier
+    success message, which must never stand beside a later failure)."""
     try:
         yield
-    except StorageUnavailable as exc:
+    except Exception as exc:  # noqa: BLE001 - every failure is shown here, never raised
+        st.session_state.pop(FLASH, None)
+        _show_failure(exc, action)
+
+
+def _show_failure(exc: Exception, action: str) -> None:
+    if isinstance(exc, StorageUnavailable):
         storage_unavailable(exc)
-    except ProviderError as exc:
+    elif isinstance(exc, ProviderError):
         show_error(exc, icon=":material/cloud_off:")
         for note in exc.fallbacks:
             if note not in str(exc):  # an all-failed message already lists every provider
                 st.caption(f"Tried first: {plain_markdown(note)}")
-    except NotConfigured as exc:
+    elif isinstance(exc, NotConfigured):
         show_error(exc, "info", icon=":material/settings:")
         page = st.session_state.get("modeldesk_pages", {}).get("model-selection")
         if page is not None:
             st.page_link(page, label="Choose models", icon=":material/tune:")
-    except ConflictError as exc:
+    elif isinstance(exc, ConflictError):
         show_error(exc, "warning", icon=":material/sync_problem:")
-    except (ValidationError, PermissionDenied) as exc:
+    elif isinstance(exc, ValidationError | PermissionDenied):
         show_error(exc, icon=":material/block:")
-    except ModelDeskError as exc:
+    elif isinstance(exc, ModelDeskError):
         show_error(exc)
-    except Exception as exc:
-        log.exception("unexpected error during %s", action)
+    else:
+        log.error("unexpected error during %s", action, exc_info=exc)
         st.error(
             f"{action} failed unexpectedly ({type(exc).__name__}). The details are in the "
             "server log."

@@ -165,7 +165,8 @@ def wait_for_app_run(page, timeout: float = 30_000) -> None:
 def goto(page, app: App, url_path: str = "") -> None:
     """Open `url_path` (a new session) and wait for its first run to finish; in local mode
     through the terminal's sign-in link (a browser already signed in just drops its token)."""
-    page.goto(app.link(url_path))
+    path, _, query = url_path.partition("?")
+    page.goto(app.link(path, query))
     wait_for_app_run(page)
 
 
