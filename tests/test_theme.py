@@ -43,3 +43,10 @@ def test_no_fixed_base_so_the_browser_preference_decides() -> None:
 def test_both_palettes_pass_aa_contrast(mode: str, background: str, foreground: str) -> None:
     palette = _theme()[mode]
     assert contrast(palette[foreground], palette[background]) >= AA_TEXT
+
+
+@pytest.mark.parametrize("mode", ["light", "dark"])
+def test_a_primary_buttons_white_label_stays_readable(mode: str) -> None:
+    """Streamlit writes primary buttons' labels in white on the primary colour: at least
+    3:1 (WCAG's bar for large or bold text and for interface components) in both themes."""
+    assert contrast("#FFFFFF", _theme()[mode]["primaryColor"]) >= 3.0
