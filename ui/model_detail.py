@@ -15,7 +15,7 @@ import streamlit as st
 from core.requester import Requester
 from core.service import ModelDesk, ProviderView
 from core.types import ALL_CAPABILITIES, Capability, ModelInfo
-from ui import state, untrusted
+from ui import edits, state, untrusted
 from ui.catalog_table import context_text, per_million, per_unit
 from ui.edits import seen_last_run
 from ui.widgets import reporting_errors
@@ -113,6 +113,7 @@ def _choice_buttons(
     who: Requester,
 ) -> None:
     cap = capability.value
+    edits.show_flash(CHOICE_NOTICE)
     shared = view.config.selected(capability)
     saw = seen_last_run(f"shared_{view.slug}_{cap}", shared)
     mine = who.personal_model(view.slug, cap)
@@ -142,6 +143,9 @@ def _choice_buttons(
         _select(desk, who, view, capability, None, "personal")
 
 
+CHOICE_NOTICE = "model_choice"  # where a saved choice is said (the detail panel)
+
+
 def _select(
     desk: ModelDesk,
     who: Requester,
@@ -161,15 +165,16 @@ def _select(
             desk.select_model(who, view.slug, capability, model_id, scope="personal")
         name = untrusted.plain_markdown(view.display_name)
         if model_id is None:
-            st.toast(f"Cleared the {scope} {capability} choice on {name}.")
+            said = f"Cleared the {scope} {capability} choice on {name}."
         elif scope == "shared":
-            st.toast(
+            said = (
                 f"{untrusted.code_span(model_id)} now serves {capability} for everyone on {name}."
             )
         else:
-            st.toast(
+            said = (
                 f"You now use {untrusted.code_span(model_id)} for {capability} (this session only)."
             )
+        edits.flash(CHOICE_NOTICE, said)  # inline, never a toast beside a later failure
         st.rerun()
 
 
