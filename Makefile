@@ -6,8 +6,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT ?= 8501
 DEMO_PORT ?= 8765
 # Branch coverage of core/, ui/, pages/ and the entrypoint by the suite (measured on the
-# 2-core CI machine; the browser tests' server processes are not counted).
-COVERAGE_MIN ?= 0
+# 2-core CI machine at 94.9 %; the browser tests' server processes are not counted).
+COVERAGE_MIN ?= 94
 
 .PHONY: run test demo lint bench chromium litellm clean
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import pytest
@@ -19,6 +21,17 @@ from devtools.seed import seed_shared_chat
 pytestmark = pytest.mark.load
 SESSIONS = 3
 UPSTREAM = Upstream(interval=0.02, tokens=20)
+
+
+T = TypeVar("T")
+
+
+def in_own_loop(work: Coroutine[Any, Any, T]) -> T:
+    """Run `work` on a fresh event loop in its own thread: in the same pytest process the
+    browser tests' Playwright (sync API) keeps an event loop running in the main thread,
+    where ``asyncio.run`` refuses to start another."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, work).result()
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +54,7 @@ def app(tmp_path_factory: pytest.TempPathFactory, fake: FakeProviderServer) -> I
 def step(app: App, fake: FakeProviderServer) -> StepResult:
     token = urlencode({"token": app.token})  # local mode: the terminal link's token
     client = Client(open_timeout=60, reply_timeout=60, query_string=token)  # exact events
-    return asyncio.run(run_step(app.url, app.process.pid, fake, SESSIONS, UPSTREAM, client))
+    return in_own_loop(run_step(app.url, app.process.pid, fake, SESSIONS, UPSTREAM, client))
 
 
 def test_every_session_streams_a_complete_reply(step: StepResult) -> None:
@@ -65,4 +78,4 @@ def test_server_and_generator_use_are_read(step: StepResult) -> None:
 def test_the_page_and_its_chat_input_must_exist(app: App, fake: FakeProviderServer) -> None:
     client = Client(page="no-such-page", open_timeout=60)
     with pytest.raises(RuntimeError, match="no chat input"):
-        asyncio.run(run_step(app.url, app.process.pid, fake, 1, UPSTREAM, client))
+        in_own_loop(run_step(app.url, app.process.pid, fake, 1, UPSTREAM, client))
