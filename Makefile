@@ -6,8 +6,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT ?= 8501
 DEMO_PORT ?= 8765
 # Branch coverage of core/, ui/, pages/ and the entrypoint by the suite (measured on the
-# 2-core CI machine at 94.9 %; the browser tests' server processes are not counted).
-COVERAGE_MIN ?= 94
+# 2-core CI machine at 94.5–94.9 %, gated a little lower for run-to-run variance; the
+# browser tests' server processes are not counted).
+COVERAGE_MIN ?= 93.5
 
 .PHONY: run test demo lint bench chromium litellm clean
 
