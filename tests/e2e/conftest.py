@@ -62,6 +62,25 @@ def shared_database(request) -> Iterator[str | None]:
 
 
 @contextmanager
+def servers_on_one_database(
+    tmp: Path, envs: list[dict[str, str]], secrets_toml: str, database_url: str | None
+) -> Iterator[list[App]]:
+    """One `streamlit run` per environment in `envs`, all on one database (SQLite in the
+    shared data directory under `tmp`, or `database_url`), as behind a load balancer;
+    every one is stopped on exit, also when a later one fails to start."""
+    started: list[App] = []
+    try:
+        for env in envs:
+            started.append(
+                start_app(tmp, env, secrets_toml=secrets_toml, database_url=database_url)
+            )
+        yield started
+    finally:
+        for app in started:
+            stop_app(app)
+
+
+@contextmanager
 def fresh_postgres_database(server_url: str) -> Iterator[str]:
     """A new, empty database on the server of `server_url`, dropped on exit."""
     import psycopg

@@ -29,6 +29,7 @@ from tests.e2e.conftest import (
     App,
     goto,
     password_field,
+    servers_on_one_database,
     session_cookie,
     sign_in_with_password,
     start_app,
@@ -294,15 +295,11 @@ def test_the_log_holds_no_session_token_or_streamlit_session_id(app, page) -> No
 def two_servers(tmp_path, app_env, shared_database) -> Iterator[tuple[App, App]]:
     """Two `streamlit run` processes on one database (SQLite in one data directory, or
     PostgreSQL), as behind a load balancer."""
-    first = start_app(tmp_path, app_env, secrets_toml=PASSWORDS, database_url=shared_database)
-    try:
-        second = start_app(tmp_path, app_env, secrets_toml=PASSWORDS, database_url=shared_database)
-    except BaseException:
-        stop_app(first)
-        raise
-    yield first, second
-    stop_app(first)
-    stop_app(second)
+    with servers_on_one_database(tmp_path, [app_env, app_env], PASSWORDS, shared_database) as (
+        first,
+        second,
+    ):
+        yield first, second
 
 
 def test_a_session_holds_on_every_server_and_ends_on_every_server(two_servers, page) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import _COUNT_FINISHED_RUNS_JS, start_app, stop_app, wait_for_app_run
+from tests.e2e.conftest import _COUNT_FINISHED_RUNS_JS, servers_on_one_database, wait_for_app_run
 
 pytestmark = pytest.mark.e2e
 PASSWORDS = '[passwords]\nsuper_admin = "root-pass-for-tests"\n'
@@ -26,16 +26,12 @@ WAIT = 30_000
 def two_servers(tmp_path, app_env, shared_database):
     """Two servers on one database (SQLite in one data directory, or PostgreSQL); the
     second trusts a proxy on this host."""
-    plain = start_app(tmp_path, app_env, secrets_toml=PASSWORDS, database_url=shared_database)
-    trusting = None
-    try:
-        env = {**app_env, "MODELDESK_TRUSTED_PROXIES": "127.0.0.1, ::1"}
-        trusting = start_app(tmp_path, env, secrets_toml=PASSWORDS, database_url=shared_database)
-        yield plain, trusting
-    finally:
-        for app in (plain, trusting):
-            if app is not None:
-                stop_app(app)
+    trusting = {**app_env, "MODELDESK_TRUSTED_PROXIES": "127.0.0.1, ::1"}
+    with servers_on_one_database(tmp_path, [app_env, trusting], PASSWORDS, shared_database) as (
+        plain,
+        trusted,
+    ):
+        yield plain, trusted
 
 
 def open_as(browser, url: str, forwarded_for: str | None):

@@ -17,9 +17,8 @@ from tests.e2e.conftest import (
     _COUNT_FINISHED_RUNS_JS,
     App,
     open_page,
+    servers_on_one_database,
     sign_in_with_password,
-    start_app,
-    stop_app,
     wait_for_app_run,
 )
 
@@ -34,15 +33,11 @@ def servers(tmp_path: Path, app_env, shared_database) -> Iterator[tuple[App, App
     if shared_database is not None:
         env["DATABASE_URL"] = shared_database
     seed_shared_chat(env, tmp_path / "data", {"openrouter": KEY}, "openrouter")
-    first = start_app(tmp_path, app_env, secrets_toml=PASSWORDS, database_url=shared_database)
-    try:
-        second = start_app(tmp_path, app_env, secrets_toml=PASSWORDS, database_url=shared_database)
-    except BaseException:
-        stop_app(first)
-        raise
-    yield first, second
-    stop_app(first)
-    stop_app(second)
+    with servers_on_one_database(tmp_path, [app_env, app_env], PASSWORDS, shared_database) as (
+        first,
+        second,
+    ):
+        yield first, second
 
 
 def _signed_in_at(page, app: App, url_path: str = "") -> None:
