@@ -222,8 +222,9 @@ def test_a_shared_link_opens_the_same_view_and_the_keyboard_opens_a_model(phone_
     picker = panel.get_by_role("combobox", name="Open a model's details (keyboard)")
     picker.focus()
     page.keyboard.type("text-model-12")
+    # Enter picks the highlighted option: wait until the typed text has filtered the list
+    expect(page.get_by_role("option").filter(has_text="text-model-12").first).to_be_visible()
     page.keyboard.press("Enter")
-    wait_for_app_run(page)
     expect(page.locator(".st-key-detail_content")).to_contain_text("text-model-12")
     expect(page).to_have_url(re.compile(r"model=openrouter%3A.*text-model-12"))
     screenshot(page, "desktop-selection-link-keyboard")
