@@ -84,14 +84,14 @@ def test_the_sidebar_menu_moves_between_pages_and_sign_out_forgets(gated_app, pa
     assert page.url.rstrip("/").endswith("/chat")
     page.get_by_test_id("stSidebar").get_by_role("button", name="Sign out").click()
     expect(password_field(page)).to_be_visible(timeout=WAIT)
-    assert page.get_by_test_id("stChatInput").count() == 0
+    expect(page.get_by_test_id("stChatInput")).to_have_count(0)
 
 
 def test_a_deep_link_on_a_fresh_server_lands_on_its_page_after_sign_in(gated_app, page) -> None:
     page.goto(f"{gated_app.url}/chat?topic=fresh")  # the very first request of this process
     expect(password_field(page)).to_be_visible(timeout=WAIT)
-    assert page.get_by_test_id("stChatInput").count() == 0
-    assert page.get_by_text("Page not found").count() == 0
+    expect(page.get_by_test_id("stChatInput")).to_have_count(0)
+    expect(page.get_by_text("Page not found")).to_have_count(0)
     sign_in_with_password(page, "team-pass-for-tests")
     expect(page.get_by_test_id("stChatInput")).to_be_visible(timeout=WAIT)
     expect(page).to_have_url(re.compile(r"/chat\?topic=fresh$"))  # its query kept

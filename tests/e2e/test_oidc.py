@@ -100,7 +100,7 @@ def test_an_unlisted_e_mail_gets_no_role(oidc_app, page) -> None:
     _sign_in_as(page, oidc_app, "stranger@example.com")
     expect(page.get_by_text("has no ModelDesk role")).to_be_visible(timeout=WAIT)
     assert "Save key" not in page.inner_text("body")
-    assert page.get_by_test_id("stSidebar").count() == 0
+    expect(page.get_by_test_id("stSidebar")).to_have_count(0)
 
 
 def test_an_unverified_e_mail_gets_no_role_even_on_the_list(oidc_app, page) -> None:

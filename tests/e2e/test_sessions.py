@@ -65,8 +65,8 @@ def _signed_in(page) -> None:
 
 
 def _no_page_not_found(page) -> None:
-    assert page.get_by_text("Page not found").count() == 0
-    assert page.get_by_role("dialog").count() == 0
+    expect(page.get_by_text("Page not found")).to_have_count(0)
+    expect(page.get_by_role("dialog")).to_have_count(0)
 
 
 # ---------------------------------------------------------------- password sessions
@@ -189,7 +189,7 @@ def test_local_mode_without_the_link_says_where_it_is(app, page) -> None:
     expect(page.get_by_text("printed in the terminal")).to_be_visible(timeout=WAIT)
     wait_for_app_run(page)
     _no_page_not_found(page)
-    assert page.get_by_test_id("stChatInput").count() == 0
+    expect(page.get_by_test_id("stChatInput")).to_have_count(0)
     assert "Local admin" not in page.inner_text("body")
 
 
@@ -197,6 +197,7 @@ def test_the_terminal_link_signs_in_and_is_removed_from_the_address(app, page) -
     page.goto(app.link("model-selection", "tab=image"))
     expect(_heading(page, "Model Selection")).to_be_visible(timeout=WAIT)
     expect(page).to_have_url(re.compile(r"/model-selection\?tab=image$"), timeout=WAIT)
+    session_cookie(page.context)  # the page has written the cookie: reloading now keeps it
     page.reload()
     expect(_heading(page, "Model Selection")).to_be_visible(timeout=WAIT)  # the cookie holds
 
