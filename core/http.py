@@ -73,15 +73,25 @@ def _cookie_jar_that_keeps_nothing() -> CookieJar:
     return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
 
 
-def make_client(max_connections: int = 64) -> httpx.Client:
+MAX_CONNECTIONS = 512  # above what one server process can stream at once (README: Deployment)
+MAX_IDLE_CONNECTIONS = 64
+
+
+def make_client(max_connections: int = MAX_CONNECTIONS) -> httpx.Client:
     """Build the client shared by every provider call.
+
+    Every session of the process shares it, so its pool must not be what makes the 65th
+    simultaneous reply wait: it allows more connections than the process can stream
+    (the interpreter lock is the limit), and keeps a few idle ones for reuse.
 
     Auth headers are passed per request by the provider, never set here, and the
     cookie jar accepts nothing, so one client safely serves every session. Redirects
     are not followed here: the provider transport follows same-host ones only.
     Connections go through :class:`CheckedTransport`.
     """
-    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=32)
+    limits = httpx.Limits(
+        max_connections=max_connections, max_keepalive_connections=MAX_IDLE_CONNECTIONS
+    )
     return httpx.Client(
         headers={"User-Agent": USER_AGENT},
         cookies=_cookie_jar_that_keeps_nothing(),
