@@ -34,7 +34,7 @@ from core.provider_config import (
     check_base_url,
     problems,
 )
-from core.tables import AIProvider
+from core.tables import FLAG_FIELDS, AIProvider
 from core.types import Capability
 
 EXPORT_VERSION = 1
@@ -47,7 +47,6 @@ REMOVABLE = (
     "declared_models",
 )  # removing one of these asks first
 KEY_DROPPED = "dropped: changing the host drops the stored key; enter it again and test it there"
-FLAGS = ("display_name", "is_active", "allow_personal_keys", "allow_shared_for_normal_admins")
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,14 +156,7 @@ def check_depth(data: Any, limit: int = MAX_DEPTH) -> None:
 
 # ---------------------------------------------------------------- the service part
 def _exported(row: AIProvider) -> dict[str, Any]:
-    return {
-        "slug": row.slug,
-        "display_name": row.display_name,
-        "is_active": row.is_active,
-        "allow_personal_keys": row.allow_personal_keys,
-        "allow_shared_for_normal_admins": row.allow_shared_for_normal_admins,
-        "config": row.provider_config().to_exported(),
-    }
+    return {"slug": row.slug, **row.flags(), "config": row.provider_config().to_exported()}
 
 
 class ConfigIO:
@@ -285,7 +277,7 @@ class ConfigIO:
         row = self.ctx.row(item.slug)
         current = _exported(row)
         fields: dict[str, Any] = {}
-        for name in FLAGS:
+        for name in FLAG_FIELDS:
             new = getattr(item, name)
             if name in item.model_fields_set and new != current[name]:
                 plan.changes.append(ConfigChange(row.slug, name, current[name], new))
@@ -311,7 +303,7 @@ class ConfigIO:
     def _plan_addition(self, item: ProviderImport, plan: ImportPlan) -> None:
         """A new connection: its row (flags and config from the item) and every field."""
         row = self._new_connection(item)  # the display name is set here
-        for name in FLAGS:
+        for name in FLAG_FIELDS:
             if name != "display_name" and name in item.model_fields_set:
                 setattr(row, name, getattr(item, name))
         try:
