@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 from pydantic import ValidationError as PydanticError
 
 from core.audit_events import Actor, AuditAction, field_changes
@@ -25,13 +25,10 @@ from core.catalog import CatalogEntry
 from core.context import DeskContext
 from core.errors import ConflictError, ImportInvalid, RemovalsRefused, ValidationError
 from core.provider_config import (
-    Budgets,
+    ConfigFields,
     DisplayName,
     ModelId,
-    Priority,
     ProviderConfig,
-    ProviderKind,
-    check_base_url,
     problems,
 )
 from core.tables import FLAG_FIELDS, AIProvider
@@ -80,24 +77,9 @@ class ImportPlan:
 
 
 # ---------------------------------------------------------------- the file's shape
-class ConfigPatch(BaseModel):
-    """The ``config`` of one imported provider: any subset of :class:`ProviderConfig`;
-    ``null`` for one model choice or override removes it."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    kind: ProviderKind = "builtin"
-    selected_models: dict[Capability, ModelId | None] = Field(default_factory=dict)
-    priority: Priority = 0
-    base_url: str | None = None
-    capability_overrides: dict[ModelId, list[Capability] | None] = Field(default_factory=dict)
-    declared_models: dict[ModelId, list[Capability] | None] = Field(default_factory=dict)
-    budgets: Budgets | None = None
-
-    @field_validator("base_url", mode="before")
-    @classmethod
-    def _plain_base_url(cls, value: Any) -> str | None:
-        return check_base_url(value)
+class ConfigPatch(ConfigFields[ModelId | None, list[Capability] | None]):
+    """The ``config`` of one imported provider: any subset of :class:`ProviderConfig`'s
+    exported fields; ``null`` for one model choice or override removes it."""
 
     def merged_into(self, current: ProviderConfig) -> ProviderConfig:
         data = current.to_stored()

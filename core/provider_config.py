@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import httpx
 from pydantic import (
@@ -109,26 +109,24 @@ class Budgets(BaseModel):
         return any(v is not None for v in (self.daily, self.monthly, self.per_admin_daily))
 
 
-class ProviderConfig(BaseModel):
-    """``kind`` (a built-in provider or an added connection), ``selected_models`` per
-    capability, ``priority`` (lower first), ``base_url`` (None = the provider's default;
-    a connection always has one), ``capability_overrides`` (model id → capabilities) and
-    ``budgets`` (spending caps on the shared key).
+ChosenModel = TypeVar("ChosenModel")  # a mapping entry's model id (or None: remove it)
+Capabilities = TypeVar("Capabilities")  # a mapping entry's capabilities (or None: remove it)
 
-    ``key_host`` is the origin (:func:`url_origin`) the shared key was tested on: the key
-    goes nowhere else. It is written only with the key (never imported or exported)."""
+
+class ConfigFields(BaseModel, Generic[ChosenModel, Capabilities]):
+    """The fields of :class:`ProviderConfig` that an export carries and an import may set;
+    the type parameters are the values of its mappings (an import's may be None)."""
 
     model_config = ConfigDict(extra="forbid")
 
     kind: ProviderKind = "builtin"
-    selected_models: dict[Capability, ModelId] = Field(default_factory=dict)
+    selected_models: dict[Capability, ChosenModel] = Field(default_factory=dict)
     priority: Priority = DEFAULT_PRIORITY
     base_url: str | None = None
-    capability_overrides: dict[ModelId, list[Capability]] = Field(default_factory=dict)
-    key_host: str | None = None
+    capability_overrides: dict[ModelId, Capabilities] = Field(default_factory=dict)
     # a server that does not list its models (GET /models -> 404): model id -> capabilities
     # ([] = by rule from the id); its catalogue is this list, marked "declared"
-    declared_models: dict[ModelId, list[Capability]] = Field(default_factory=dict)
+    declared_models: dict[ModelId, Capabilities] = Field(default_factory=dict)
     budgets: Budgets | None = None  # caps on the shared key (written by core.budgets)
 
     @field_validator("base_url", mode="before")
@@ -136,17 +134,29 @@ class ProviderConfig(BaseModel):
     def _plain_base_url(cls, value: Any, info: ValidationInfo) -> str | None:
         return check_base_url(value, resolve=bool(info.context and info.context.get("resolve")))
 
+    @field_validator("capability_overrides", "declared_models")
+    @classmethod
+    def _sorted_capabilities(cls, value: dict[str, list[Capability] | None]) -> dict:
+        return {m: None if caps is None else sorted(set(caps)) for m, caps in value.items()}
+
+
+class ProviderConfig(ConfigFields[ModelId, list[Capability]]):
+    """``kind`` (a built-in provider or an added connection), ``selected_models`` per
+    capability, ``priority`` (lower first), ``base_url`` (None = the provider's default;
+    a connection always has one), ``capability_overrides`` (model id → capabilities),
+    ``declared_models`` and ``budgets`` (spending caps on the shared key).
+
+    ``key_host`` is the origin (:func:`url_origin`) the shared key was tested on: the key
+    goes nowhere else. It is written only with the key (never imported or exported)."""
+
+    key_host: str | None = None
+
     @field_validator("key_host")
     @classmethod
     def _an_origin(cls, value: str | None) -> str | None:
         if value is not None and url_origin(value) != value:
             raise ValueError("must be an origin such as https://host:443")
         return value
-
-    @field_validator("capability_overrides", "declared_models")
-    @classmethod
-    def _sorted_capabilities(cls, value: dict[str, list[Capability]]) -> dict:
-        return {model: sorted(set(caps)) for model, caps in value.items()}
 
     # ---- reading and writing ------------------------------------------------
     @classmethod

@@ -15,16 +15,19 @@ import pytest
 from cryptography.fernet import Fernet
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError as PydanticValidationError
 
 from core.config_io import (
     MAX_DEPTH,
     MAX_IMPORT_BYTES,
+    ConfigPatch,
     ImportInvalid,
     ProviderImport,
     RemovalsRefused,
     read_import,
 )
 from core.errors import PermissionDenied, ValidationError
+from core.provider_config import ConfigFields, ProviderConfig
 from core.service import ModelDesk
 from core.tables import FLAG_FIELDS, WRITABLE_FIELDS, AIProvider
 from tests.test_service import ADMIN, SUPER, _configure, default_upstream, make_desk
@@ -336,3 +339,17 @@ def test_the_row_flags_are_declared_once_by_the_table(desk: ModelDesk) -> None:
     flipped["allow_shared_for_normal_admins"] = True
     saved = desk.update_provider(SUPER, "alpha", row.version, **flipped)
     assert saved.flags() == flipped
+
+
+def test_an_import_patch_is_the_providers_config_without_its_key_host() -> None:
+    """One declaration: an import may set each exported config field, typed and checked as
+    the config's own (its mappings' values may be null: remove that entry)."""
+    config, patch = ProviderConfig.model_fields, ConfigPatch.model_fields
+    assert list(patch) == [name for name in config if name != "key_host"]
+    assert issubclass(ConfigPatch, ConfigFields) and issubclass(ProviderConfig, ConfigFields)
+    for name in ("kind", "priority", "base_url", "budgets"):
+        assert patch[name].annotation == config[name].annotation
+        assert patch[name].metadata == config[name].metadata
+    with pytest.raises(PydanticValidationError, match="plain http"):
+        ConfigPatch.model_validate({"base_url": "https://user:pw@example.com/v1"})
+    assert ConfigPatch(selected_models={"chat": None}).selected_models == {"chat": None}
