@@ -97,11 +97,6 @@ def register_key_patterns(patterns: Iterable[str]) -> None:
             _compiled = re.compile("|".join(f"(?:{p})" for p in _patterns))
 
 
-def key_patterns() -> tuple[str, ...]:
-    with _patterns_lock:
-        return tuple(_patterns)
-
-
 def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
     """Remove every given secret (in every form :func:`secret_forms` knows) and anything
     shaped like a registered key from `text`."""
