@@ -97,6 +97,17 @@ def register_key_patterns(patterns: Iterable[str]) -> None:
             _compiled = re.compile("|".join(f"(?:{p})" for p in _patterns))
 
 
+_LITERAL_HEAD = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def key_prefixes() -> tuple[str, ...]:
+    """The literal starts of the registered key shapes (``sk-or-v1-``, ``gsk_``, a
+    plug-in's own), longest first: what :func:`core.crypto.mask` may show of a key."""
+    with _patterns_lock:
+        heads = {m.group() for p in _patterns if (m := _LITERAL_HEAD.match(p)) and m.end() < len(p)}
+    return tuple(sorted(heads - {"Bearer"}, key=len, reverse=True))
+
+
 def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
     """Remove every given secret (in every form :func:`secret_forms` knows) and anything
     shaped like a registered key from `text`."""
