@@ -39,18 +39,6 @@ ProviderKind = Literal["builtin", "openai-compatible"]
 CONNECTION_KINDS: tuple[ProviderKind, ...] = ("openai-compatible",)
 
 
-def check_base_url(value: Any, resolve: bool = False) -> str | None:
-    """A plain http(s) URL without credentials, query or fragment, never a link-local or
-    metadata host (the transport's rule, :func:`core.providers.limits.check_base_url`;
-    `resolve`: by what the name resolves to as well); '' / None = default."""
-    if value in (None, ""):
-        return None
-    try:
-        return limits.check_base_url(str(value), resolve)
-    except ValidationError as exc:
-        raise ValueError(str(exc)) from None
-
-
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -132,7 +120,15 @@ class ConfigFields(BaseModel, Generic[ChosenModel, Capabilities]):
     @field_validator("base_url", mode="before")
     @classmethod
     def _plain_base_url(cls, value: Any, info: ValidationInfo) -> str | None:
-        return check_base_url(value, resolve=bool(info.context and info.context.get("resolve")))
+        """The transport's one rule, :func:`core.providers.limits.check_base_url` (with the
+        host's lookup when the context asks to `resolve`); '' / None = the default."""
+        if value in (None, ""):
+            return None
+        resolve = bool(info.context and info.context.get("resolve"))
+        try:
+            return limits.check_base_url(str(value), resolve)
+        except ValidationError as exc:
+            raise ValueError(str(exc)) from None
 
     @field_validator("capability_overrides", "declared_models")
     @classmethod
