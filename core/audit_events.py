@@ -17,10 +17,12 @@ from typing import Any, Literal
 from sqlalchemy import Column, DateTime, Index, Text
 from sqlmodel import Field, SQLModel
 
+from core.tables import FLAG_FIELDS
+
 Origin = Literal["dashboard", "cli", "service"]
 MAX_VALUE = 500  # characters kept of one before/after value
 POLICY_FIELDS = ("allow_personal_keys", "allow_shared_for_normal_admins")
-ROW_FIELDS = ("display_name", "is_active", *POLICY_FIELDS, "shared_api_key")
+ROW_FIELDS = (*FLAG_FIELDS, "shared_api_key")
 
 
 class AuditAction(StrEnum):

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 from pydantic import ValidationError as PydanticError
 
 from core.audit_events import Actor, AuditAction, field_changes
@@ -25,16 +25,13 @@ from core.catalog import CatalogEntry
 from core.context import DeskContext
 from core.errors import ConflictError, ImportInvalid, RemovalsRefused, ValidationError
 from core.provider_config import (
-    Budgets,
+    ConfigFields,
     DisplayName,
     ModelId,
-    Priority,
     ProviderConfig,
-    ProviderKind,
-    check_base_url,
     problems,
 )
-from core.tables import AIProvider
+from core.tables import FLAG_FIELDS, AIProvider
 from core.types import Capability
 
 EXPORT_VERSION = 1
@@ -47,7 +44,6 @@ REMOVABLE = (
     "declared_models",
 )  # removing one of these asks first
 KEY_DROPPED = "dropped: changing the host drops the stored key; enter it again and test it there"
-FLAGS = ("display_name", "is_active", "allow_personal_keys", "allow_shared_for_normal_admins")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,24 +77,9 @@ class ImportPlan:
 
 
 # ---------------------------------------------------------------- the file's shape
-class ConfigPatch(BaseModel):
-    """The ``config`` of one imported provider: any subset of :class:`ProviderConfig`;
-    ``null`` for one model choice or override removes it."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    kind: ProviderKind = "builtin"
-    selected_models: dict[Capability, ModelId | None] = Field(default_factory=dict)
-    priority: Priority = 0
-    base_url: str | None = None
-    capability_overrides: dict[ModelId, list[Capability] | None] = Field(default_factory=dict)
-    declared_models: dict[ModelId, list[Capability] | None] = Field(default_factory=dict)
-    budgets: Budgets | None = None
-
-    @field_validator("base_url", mode="before")
-    @classmethod
-    def _plain_base_url(cls, value: Any) -> str | None:
-        return check_base_url(value)
+class ConfigPatch(ConfigFields[ModelId | None, list[Capability] | None]):
+    """The ``config`` of one imported provider: any subset of :class:`ProviderConfig`'s
+    exported fields; ``null`` for one model choice or override removes it."""
 
     def merged_into(self, current: ProviderConfig) -> ProviderConfig:
         data = current.to_stored()
@@ -157,14 +138,7 @@ def check_depth(data: Any, limit: int = MAX_DEPTH) -> None:
 
 # ---------------------------------------------------------------- the service part
 def _exported(row: AIProvider) -> dict[str, Any]:
-    return {
-        "slug": row.slug,
-        "display_name": row.display_name,
-        "is_active": row.is_active,
-        "allow_personal_keys": row.allow_personal_keys,
-        "allow_shared_for_normal_admins": row.allow_shared_for_normal_admins,
-        "config": row.provider_config().to_exported(),
-    }
+    return {"slug": row.slug, **row.flags(), "config": row.provider_config().to_exported()}
 
 
 class ConfigIO:
@@ -285,7 +259,7 @@ class ConfigIO:
         row = self.ctx.row(item.slug)
         current = _exported(row)
         fields: dict[str, Any] = {}
-        for name in FLAGS:
+        for name in FLAG_FIELDS:
             new = getattr(item, name)
             if name in item.model_fields_set and new != current[name]:
                 plan.changes.append(ConfigChange(row.slug, name, current[name], new))
@@ -311,7 +285,7 @@ class ConfigIO:
     def _plan_addition(self, item: ProviderImport, plan: ImportPlan) -> None:
         """A new connection: its row (flags and config from the item) and every field."""
         row = self._new_connection(item)  # the display name is set here
-        for name in FLAGS:
+        for name in FLAG_FIELDS:
             if name != "display_name" and name in item.model_fields_set:
                 setattr(row, name, getattr(item, name))
         try:

@@ -14,14 +14,13 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from core.audit_events import Actor, AuditAction
 from core.config import Settings
-from core.errors import ConflictError, KeyUnreadable
+from core.errors import ConflictError, KeyUnreadable, key_prefixes
 
 if TYPE_CHECKING:
     from core.db import ProviderStore
 
 log = logging.getLogger(__name__)
 KEY_FILE_NAME = "secret.key"
-_KNOWN_PREFIXES = ("sk-or-v1-", "sk-or-", "sk-proj-", "sk-", "gsk_", "hf_")
 
 
 def generate_key() -> str:
@@ -100,7 +99,7 @@ def mask(key: str | None) -> str:
         return ""
     if len(key) < 12:
         return "••••" if len(key) < 6 else "…" + key[-2:]
-    prefix = next((p for p in _KNOWN_PREFIXES if key.startswith(p)), "")
+    prefix = next((p for p in key_prefixes() if key.startswith(p)), "")
     prefix = {"sk-or-v1-": "sk-or-", "sk-proj-": "sk-"}.get(prefix, prefix)
     return f"{prefix}…{key[-4:]}"
 

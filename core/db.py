@@ -27,18 +27,10 @@ from core.budgets import BudgetSpend
 from core.errors import ConflictError, StorageUnavailable, ValidationError
 from core.ledger import UsageDaily, UsageDrop, UsageRecord
 from core.provider_config import ProviderConfig
-from core.tables import AIProvider, utcnow
+from core.tables import WRITABLE_FIELDS, AIProvider, utcnow
 from core.throttle_tables import SignInAttempt, SignInGuard
 
 log = logging.getLogger(__name__)
-_WRITABLE = {
-    "display_name",
-    "shared_api_key",
-    "config",
-    "allow_personal_keys",
-    "allow_shared_for_normal_admins",
-    "is_active",
-}
 
 
 # What SQLite says when its file, not a server, is the problem (the message names no secret).
@@ -351,7 +343,7 @@ class ProviderStore:
     def _statement(
         self, row: AIProvider, expected_version: int, changes: dict[str, Any]
     ) -> tuple[dict[str, Any], Any]:
-        unknown = set(changes) - _WRITABLE
+        unknown = set(changes) - WRITABLE_FIELDS
         if unknown:
             raise ValidationError(f"Cannot save unknown field(s): {', '.join(sorted(unknown))}.")
         values = dict(changes)

@@ -97,9 +97,15 @@ def register_key_patterns(patterns: Iterable[str]) -> None:
             _compiled = re.compile("|".join(f"(?:{p})" for p in _patterns))
 
 
-def key_patterns() -> tuple[str, ...]:
+_LITERAL_HEAD = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def key_prefixes() -> tuple[str, ...]:
+    """The literal starts of the registered key shapes (``sk-or-v1-``, ``gsk_``, a
+    plug-in's own), longest first: what :func:`core.crypto.mask` may show of a key."""
     with _patterns_lock:
-        return tuple(_patterns)
+        heads = {m.group() for p in _patterns if (m := _LITERAL_HEAD.match(p)) and m.end() < len(p)}
+    return tuple(sorted(heads - {"Bearer"}, key=len, reverse=True))
 
 
 def redact(text: str, secrets: Iterable[str | None] = ()) -> str:

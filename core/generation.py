@@ -16,7 +16,7 @@ from core.metering import Meter, MeteredCall
 from core.model_params import ParameterSupport, parameter_support
 from core.providers.base import BaseProvider
 from core.requester import Requester
-from core.resolution import KeySource, Resolution, Resolver, key_is_readable
+from core.resolution import Resolution, Resolver, Scope, key_is_readable
 from core.selection import Selection
 from core.types import (
     AudioResult,
@@ -76,7 +76,7 @@ class CallInfo:
     provider: str
     display_name: str
     model: str
-    key_source: KeySource
+    key_source: Scope
     reason: str
     fallbacks: list[str] = field(default_factory=list)
     latency_ms: float | None = None

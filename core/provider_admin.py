@@ -17,10 +17,9 @@ from core.crypto import RotationResult
 from core.errors import ProviderError, ValidationError
 from core.provider_config import ProviderConfig, url_origin
 from core.providers.base import BaseProvider
-from core.tables import AIProvider
+from core.tables import FLAG_FIELDS, AIProvider
 
 UNTESTED = "saved without testing, as a super admin chose"
-FLAG_FIELDS = {"display_name", "is_active", "allow_personal_keys", "allow_shared_for_normal_admins"}
 CONFIG_FIELDS = {"priority", "base_url"}
 
 
@@ -45,7 +44,7 @@ class ProviderAdministration:
         unless `api_key` is given: that key is tested on the new base URL and stored."""
         require_super_admin(user, "change provider settings")
         row = self.ctx.row(slug)
-        unknown = set(changes) - FLAG_FIELDS - CONFIG_FIELDS
+        unknown = set(changes) - set(FLAG_FIELDS) - CONFIG_FIELDS
         if unknown:
             raise ValidationError(f"Cannot change {', '.join(sorted(unknown))}.")
         config = row.provider_config().to_stored()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import httpx
 from pydantic import (
@@ -37,18 +37,6 @@ Priority = Annotated[int, Field(strict=True, ge=-1_000_000, le=1_000_000)]
 # "builtin": a provider module's row; otherwise a connection an admin added (`providers add`).
 ProviderKind = Literal["builtin", "openai-compatible"]
 CONNECTION_KINDS: tuple[ProviderKind, ...] = ("openai-compatible",)
-
-
-def check_base_url(value: Any, resolve: bool = False) -> str | None:
-    """A plain http(s) URL without credentials, query or fragment, never a link-local or
-    metadata host (the transport's rule, :func:`core.providers.limits.check_base_url`;
-    `resolve`: by what the name resolves to as well); '' / None = default."""
-    if value in (None, ""):
-        return None
-    try:
-        return limits.check_base_url(str(value), resolve)
-    except ValidationError as exc:
-        raise ValueError(str(exc)) from None
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -109,32 +97,55 @@ class Budgets(BaseModel):
         return any(v is not None for v in (self.daily, self.monthly, self.per_admin_daily))
 
 
-class ProviderConfig(BaseModel):
-    """``kind`` (a built-in provider or an added connection), ``selected_models`` per
-    capability, ``priority`` (lower first), ``base_url`` (None = the provider's default;
-    a connection always has one), ``capability_overrides`` (model id → capabilities) and
-    ``budgets`` (spending caps on the shared key).
+ChosenModel = TypeVar("ChosenModel")  # a mapping entry's model id (or None: remove it)
+Capabilities = TypeVar("Capabilities")  # a mapping entry's capabilities (or None: remove it)
 
-    ``key_host`` is the origin (:func:`url_origin`) the shared key was tested on: the key
-    goes nowhere else. It is written only with the key (never imported or exported)."""
+
+class ConfigFields(BaseModel, Generic[ChosenModel, Capabilities]):
+    """The fields of :class:`ProviderConfig` that an export carries and an import may set;
+    the type parameters are the values of its mappings (an import's may be None)."""
 
     model_config = ConfigDict(extra="forbid")
 
     kind: ProviderKind = "builtin"
-    selected_models: dict[Capability, ModelId] = Field(default_factory=dict)
+    selected_models: dict[Capability, ChosenModel] = Field(default_factory=dict)
     priority: Priority = DEFAULT_PRIORITY
     base_url: str | None = None
-    capability_overrides: dict[ModelId, list[Capability]] = Field(default_factory=dict)
-    key_host: str | None = None
+    capability_overrides: dict[ModelId, Capabilities] = Field(default_factory=dict)
     # a server that does not list its models (GET /models -> 404): model id -> capabilities
     # ([] = by rule from the id); its catalogue is this list, marked "declared"
-    declared_models: dict[ModelId, list[Capability]] = Field(default_factory=dict)
+    declared_models: dict[ModelId, Capabilities] = Field(default_factory=dict)
     budgets: Budgets | None = None  # caps on the shared key (written by core.budgets)
 
     @field_validator("base_url", mode="before")
     @classmethod
     def _plain_base_url(cls, value: Any, info: ValidationInfo) -> str | None:
-        return check_base_url(value, resolve=bool(info.context and info.context.get("resolve")))
+        """The transport's one rule, :func:`core.providers.limits.check_base_url` (with the
+        host's lookup when the context asks to `resolve`); '' / None = the default."""
+        if value in (None, ""):
+            return None
+        resolve = bool(info.context and info.context.get("resolve"))
+        try:
+            return limits.check_base_url(str(value), resolve)
+        except ValidationError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("capability_overrides", "declared_models")
+    @classmethod
+    def _sorted_capabilities(cls, value: dict[str, list[Capability] | None]) -> dict:
+        return {m: None if caps is None else sorted(set(caps)) for m, caps in value.items()}
+
+
+class ProviderConfig(ConfigFields[ModelId, list[Capability]]):
+    """``kind`` (a built-in provider or an added connection), ``selected_models`` per
+    capability, ``priority`` (lower first), ``base_url`` (None = the provider's default;
+    a connection always has one), ``capability_overrides`` (model id → capabilities),
+    ``declared_models`` and ``budgets`` (spending caps on the shared key).
+
+    ``key_host`` is the origin (:func:`url_origin`) the shared key was tested on: the key
+    goes nowhere else. It is written only with the key (never imported or exported)."""
+
+    key_host: str | None = None
 
     @field_validator("key_host")
     @classmethod
@@ -142,11 +153,6 @@ class ProviderConfig(BaseModel):
         if value is not None and url_origin(value) != value:
             raise ValueError("must be an origin such as https://host:443")
         return value
-
-    @field_validator("capability_overrides", "declared_models")
-    @classmethod
-    def _sorted_capabilities(cls, value: dict[str, list[Capability]]) -> dict:
-        return {model: sorted(set(caps)) for model, caps in value.items()}
 
     # ---- reading and writing ------------------------------------------------
     @classmethod

@@ -21,8 +21,8 @@ from core.requester import Requester
 from core.tables import AIProvider
 from core.types import Capability
 
-KeySource = Literal["personal", "shared", "none"]
-Scope = Literal["personal", "shared", "none"]
+ChoiceScope = Literal["shared", "personal"]  # whose choice or key: the team's or one admin's
+Scope = ChoiceScope | Literal["none"]  # ... or nobody's (no key, no choice)
 Listing = Literal["listed", "stale", "gone"]
 
 
@@ -31,7 +31,7 @@ class KeyChoice:
     """The key a call or listing uses, where it comes from, and why."""
 
     key: str | None = field(repr=False)
-    source: KeySource
+    source: Scope
     reason: str
     unreadable: bool = False  # a shared key is stored but cannot be decrypted
 
@@ -43,7 +43,7 @@ class Resolution:
     slug: str
     display_name: str
     model_id: str | None
-    key_source: KeySource
+    key_source: Scope
     reason: str
     api_key: str | None = field(default=None, repr=False)
     base_url: str = ""

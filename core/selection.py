@@ -23,11 +23,9 @@ from core.errors import (
 )
 from core.provider_config import ProviderConfig
 from core.requester import Requester
-from core.resolution import Resolution, Resolver
+from core.resolution import ChoiceScope, Resolution, Resolver
 from core.tables import AIProvider
 from core.types import Capability, ModelInfo
-
-ChoiceScope = Literal["shared", "personal"]
 
 
 class Unchecked:

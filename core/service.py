@@ -51,8 +51,8 @@ from core.provider_config import ProviderConfig
 from core.providers.base import BaseProvider
 from core.providers.registry import Registry, discover
 from core.requester import Requester
-from core.resolution import KeyChoice, Resolution, Resolver
-from core.selection import UNCHECKED, ChoiceScope, Selection, StaleSelection, Unchecked
+from core.resolution import ChoiceScope, KeyChoice, Resolution, Resolver
+from core.selection import UNCHECKED, Selection, StaleSelection, Unchecked
 from core.sessions import SessionStore
 from core.tables import AIProvider
 from core.types import AccountInfo, Capability, ModelInfo

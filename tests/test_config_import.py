@@ -15,16 +15,21 @@ import pytest
 from cryptography.fernet import Fernet
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError as PydanticValidationError
 
 from core.config_io import (
     MAX_DEPTH,
     MAX_IMPORT_BYTES,
+    ConfigPatch,
     ImportInvalid,
+    ProviderImport,
     RemovalsRefused,
     read_import,
 )
 from core.errors import PermissionDenied, ValidationError
+from core.provider_config import ConfigFields, ProviderConfig
 from core.service import ModelDesk
+from core.tables import FLAG_FIELDS, WRITABLE_FIELDS, AIProvider
 from tests.test_service import ADMIN, SUPER, _configure, default_upstream, make_desk
 
 
@@ -318,3 +323,33 @@ def test_fuzz_an_import_applies_whole_or_changes_nothing(desk: ModelDesk, data) 
 
 def _version(desk: ModelDesk, slug: str) -> int:
     return desk.store.get(slug).version
+
+
+def test_the_row_flags_are_declared_once_by_the_table(desk: ModelDesk) -> None:
+    """Export, import, the settings save and the store all take the flags from the table."""
+    columns = {c.name for c in AIProvider.__table__.columns}  # type: ignore[attr-defined]
+    not_flags = {"id", "slug", "shared_api_key", "config", "updated_at", "version"}
+    assert set(FLAG_FIELDS) == columns - not_flags
+    assert columns - {"id", "slug", "updated_at", "version"} == WRITABLE_FIELDS
+    assert list(exported(desk)["providers"][0]) == ["slug", *FLAG_FIELDS, "config"]
+    assert set(FLAG_FIELDS) <= set(ProviderImport.model_fields)
+    row = desk.store.get("alpha")
+    assert row is not None
+    flipped = {"display_name": "Alpha 2", "is_active": False, "allow_personal_keys": False}
+    flipped["allow_shared_for_normal_admins"] = True
+    saved = desk.update_provider(SUPER, "alpha", row.version, **flipped)
+    assert saved.flags() == flipped
+
+
+def test_an_import_patch_is_the_providers_config_without_its_key_host() -> None:
+    """One declaration: an import may set each exported config field, typed and checked as
+    the config's own (its mappings' values may be null: remove that entry)."""
+    config, patch = ProviderConfig.model_fields, ConfigPatch.model_fields
+    assert list(patch) == [name for name in config if name != "key_host"]
+    assert issubclass(ConfigPatch, ConfigFields) and issubclass(ProviderConfig, ConfigFields)
+    for name in ("kind", "priority", "base_url", "budgets"):
+        assert patch[name].annotation == config[name].annotation
+        assert patch[name].metadata == config[name].metadata
+    with pytest.raises(PydanticValidationError, match="plain http"):
+        ConfigPatch.model_validate({"base_url": "https://user:pw@example.com/v1"})
+    assert ConfigPatch(selected_models={"chat": None}).selected_models == {"chat": None}

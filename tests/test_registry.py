@@ -8,6 +8,7 @@ from importlib.metadata import EntryPoint
 
 import pytest
 
+from core.crypto import mask
 from core.errors import redact
 from core.providers import registry as registry_module
 from core.providers.base import BaseProvider
@@ -83,6 +84,16 @@ def test_a_plugins_key_shape_is_redacted_once_it_is_discovered(monkeypatch) -> N
     assert shape in found.key_patterns()
     assert redact(f"bad key {plugin_key}") == "bad key [redacted]"
     assert redact("Authorization: Bearer anything-at-all") == "Authorization: [redacted]"
+
+
+def test_a_plugins_key_masks_like_a_builtins_once_it_is_discovered(monkeypatch) -> None:
+    """The key shapes a provider module declares are the one source of what a masked key
+    shows: a plug-in's keys keep their prefix, as OpenRouter's and Groq's do."""
+    point = _entry_point("sample", "tests.plugin_sample:SampleProvider")
+    monkeypatch.setattr(registry_module, "entry_points", lambda group: [point])
+    discover()
+    assert mask("smpl_live_" + "Zq7" * 8) == "smpl_live_…7Zq7"
+    assert mask("gsk_" + "D4" * 16) == "gsk_…D4D4"
 
 
 def test_a_plugin_is_loaded_from_the_entry_point_group(monkeypatch) -> None:

@@ -24,10 +24,10 @@ from core.requester import Requester
 from core.service import CallInfo, ChatRequest, ModelDesk
 from core.untrusted import code_span, safe_reply_markdown
 from ui import untrusted
+from ui.picker import Pin
 from ui.widgets import call_stats
 
 log = logging.getLogger(__name__)
-Pin = tuple[str, str]
 REDRAW_S = 0.05  # at most one redraw per column this often while chunks pour in
 STOPPED = "stopped before the end (the page was rerun or stopped)"
 Event = tuple[int, str, Any]  # (column, "info" | "chunk" | "done" | "cut" | "failed", value)

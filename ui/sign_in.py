@@ -55,6 +55,7 @@ from core.auth import (
 )
 from core.config import PROJECT_ROOT
 from core.db import StorageUnavailable
+from core.plain_text import plain_markdown
 from core.sessions import SessionRecord, SessionStore, hash_token, session_problem
 from core.throttle import SignInThrottle, address_tag, parse_trusted_proxies
 from ui import state
@@ -555,7 +556,7 @@ def sign_in_page(config: SignInConfig) -> None:
 def _oidc_sign_in(config: SignInConfig) -> None:
     claims = st.user.to_dict()
     if claims.get("is_logged_in"):
-        email = _plain(str(claims.get("email") or "This account"))
+        email = plain_markdown(claims.get("email") or "This account", multiline=False)
         if role_for_identity({**claims, "email_verified": True}, config) is not None:
             st.error(
                 f"{email}: your provider does not say this e-mail address is verified, "
@@ -656,11 +657,6 @@ def _log_problems(problems: list[str]) -> None:
         _logged_problems.add(key)
         for problem in problems:
             log.error("sign-in configuration: %s", problem)
-
-
-def _plain(text: str) -> str:
-    """Text shown as-is in Markdown (paths and names may hold Markdown characters)."""
-    return "".join("\\" + c if c in "\\`*_{}[]()#+-.!|<>~$" else c for c in text)
 
 
 def sign_out_button(config: SignInConfig) -> None:

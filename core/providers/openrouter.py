@@ -123,7 +123,8 @@ class OpenRouterProvider(OpenAIShapeProvider):
     default_priority = 10
     key_prefix_hint = "sk-or-v1-…"
     docs_url = "https://openrouter.ai/keys"
-    key_patterns = (r"sk-or-v1-[A-Za-z0-9]+",)
+    # any sk-or- key (older shapes too; the sk- rule already redacts them) masks as sk-or-…
+    key_patterns = (r"sk-or-v1-[A-Za-z0-9]+", r"sk-or-[A-Za-z0-9_\-]{12,}")
 
     def list_models(self, api_key: str | None) -> list[ModelInfo]:
         """Exactly one request; ``output_modalities=all`` adds image and speech models."""

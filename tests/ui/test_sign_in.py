@@ -19,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 from core.auth import LOCAL_USER, PersonalSettings
 from core.config import load_settings
 from core.db import make_engine
+from core.plain_text import plain_markdown
 from core.service import ModelDesk
 from core.throttle import SignInThrottle
 from devtools.fake_providers import FakeProviderServer
@@ -504,3 +505,11 @@ def test_a_password_session_has_a_short_label_for_the_usage_ledger(tmp_path) -> 
     from ui import state
 
     assert state.SESSION_LABEL_KEY == "modeldesk_session_label"
+
+
+def test_oidc_e_mail_is_shown_through_the_one_markdown_escaper(tmp_path) -> None:
+    """The e-mail a provider sends is untrusted text: core.plain_text escapes it (icons,
+    links and emphasis stay literal), as everywhere else."""
+    email = "**boss**:material/key:[x](https://evil.example)@example.com"
+    at = oidc_app(tmp_path, {"is_logged_in": True, "email": email}).run()
+    assert at.error[0].value.startswith(plain_markdown(email, multiline=False) + " is signed in")
