@@ -8,6 +8,7 @@ validation, fallback, staleness) is checked in isolation and fast.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
@@ -78,7 +79,7 @@ def generations(upstream: Upstream) -> list[tuple[str, str | None, str | None]]:
     return [(c.slug, c.model, c.api_key) for c in calls if c.method in GENERATIONS]
 
 
-def _registry(upstream: Upstream, **attributes: object) -> Registry:
+def _registry(upstream: Upstream, **attributes: Any) -> Registry:
     """Alpha and Beta, as classes of this test only (nothing shared between tests)."""
     return scripted_registry(
         *(scripted_provider(script, slug, **attributes) for slug, script in upstream.items())
@@ -128,7 +129,7 @@ def desk(monkeypatch, upstream: Upstream) -> Iterator[ModelDesk]:
     service.close()
 
 
-def make_desk(upstream: Upstream, **attributes: object) -> ModelDesk:
+def make_desk(upstream: Upstream, **attributes: Any) -> ModelDesk:
     """The real service on a fresh SQLite file, with Alpha and Beta bound to `upstream`."""
     return ModelDesk(load_settings({}), registry=_registry(upstream, **attributes))
 
@@ -165,7 +166,7 @@ def test_admin_gets_shared_key_only_where_allowed(desk: ModelDesk) -> None:
     assert not any(c.usable for c in candidates)
     assert "super admins only" in candidates[0].reason
     desk.update_provider(
-        SUPER, "beta", _row(desk, "beta").version, allow_shared_for_normal_admins=True
+        SUPER.user, "beta", _row(desk, "beta").version, allow_shared_for_normal_admins=True
     )
     resolution = desk.resolve("chat", ADMIN)
     assert (resolution.slug, resolution.key_source) == ("beta", "shared")

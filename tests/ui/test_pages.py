@@ -273,7 +273,8 @@ def test_invalid_stored_config_never_breaks_a_page(module: str) -> None:
     with desk().engine.begin() as connection:
         for slug, config in (("openrouter", bad), ("groq", "notadict")):
             connection.execute(
-                AIProvider.__table__.update().where(AIProvider.slug == slug), {"config": config}
+                AIProvider.__table__.update().where(AIProvider.slug == slug),  # type: ignore[attr-defined]
+                {"config": config},
             )
     app = page(module).run()
     assert not app.exception, app.exception
