@@ -43,7 +43,7 @@ litellm: $(VENV)/.runtime
 test: lint chromium litellm
 	$(PY) -m pytest --cov --cov-report=term:skip-covered --cov-fail-under=$(COVERAGE_MIN)
 
-## ruff (lint + format) and mypy (types: core, ui, pages, devtools, benchmarks, scripts).
+## ruff (lint + format) and mypy (types: core, ui, pages, devtools, benchmarks, scripts, tests).
 lint: $(VENV)/.dev
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from core.auth import Role, User
 from core.config import load_settings
@@ -32,7 +31,7 @@ def chat(desk: ModelDesk, who: Requester = SUPER, **kwargs) -> str:
 def ledger(desk: ModelDesk) -> list[UsageRecord]:
     assert desk.generation.meter.writer.flush(10)
     with Session(desk.engine) as session:
-        return list(session.exec(select(UsageRecord).order_by(UsageRecord.id)).scalars())
+        return list(session.exec(select(UsageRecord).order_by(col(UsageRecord.id))).all())
 
 
 def reply_cost(reply: str) -> float:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from typing import ClassVar
 
 import httpx
 import pytest
@@ -19,11 +18,11 @@ from core.catalog import WAIT_GRACE, Catalog, CatalogTarget
 from core.config import load_settings
 from core.errors import ProviderError
 from core.http import make_client
-from core.providers.base import BaseProvider
 from core.requester import Requester
 from core.service import ChatRequest, ModelDesk
 from core.types import AccountInfo, Capability, ChatMessage, ModelInfo, RateLimits
 from devtools.fake_providers import FakeProviderServer
+from tests.doubles import ACCOUNT, LISTING, Call, Script, ScriptedProvider, scripted_provider
 
 KEY = "sk-test-account-SENTINEL-7777"
 GROQ_KEY = "gsk_account_SENTINEL_1234"
@@ -31,91 +30,92 @@ ADMIN_USER = User("dev@example.com", Role.ADMIN)  # no shared key for admins: no
 WAIT = 5.0  # seconds a test waits for the other side before it counts as "not concurrent"
 
 
-class Accounting(BaseProvider):
-    """Lists one model and answers `account`; each side can be slowed, gated or broken."""
-
-    slug, display_name = "accounting", "Accounting"
-    default_base_url, base_url_env = "http://accounting.invalid", "ACCOUNTING_BASE_URL"
-    capabilities = frozenset(Capability)
-    key_required_for_listing = False
-    listing_started: ClassVar[threading.Event] = threading.Event()
-    account_started: ClassVar[threading.Event] = threading.Event()
-    gate: ClassVar[bool] = False  # each side waits for the other to have started
-    account_delay: ClassVar[float] = 0.0
-    account_error: ClassVar[Exception | None] = None
-    asked: ClassVar[list[str | None]] = []
-
-    def list_models(self, api_key: str | None) -> list[ModelInfo]:
-        Accounting.listing_started.set()
-        if Accounting.gate:
-            assert Accounting.account_started.wait(WAIT), "the account was not asked meanwhile"
-        return [ModelInfo("m", "m", self.slug, frozenset({Capability.CHAT}), "rule")]
-
-    def account(self, api_key: str | None) -> AccountInfo | None:
-        Accounting.asked.append(api_key)
-        Accounting.account_started.set()
-        if Accounting.gate and not Accounting.listing_started.wait(WAIT):
-            return None
-        time.sleep(Accounting.account_delay)
-        if Accounting.account_error is not None:
-            raise Accounting.account_error
-        return AccountInfo(usage=1.5, limit=10.0, fetched_at=time.time())
+@pytest.fixture
+def script() -> Script:
+    """Lists one model and answers `account`; a test may hold or break either side."""
+    return Script(
+        models=[ModelInfo("m", "m", "accounting", frozenset({Capability.CHAT}), "rule")],
+        account=AccountInfo(usage=1.5, limit=10.0, fetched_at=time.time()),
+    )
 
 
 @pytest.fixture
-def provider() -> Iterator[Accounting]:
-    Accounting.listing_started, Accounting.account_started = threading.Event(), threading.Event()
-    Accounting.gate, Accounting.account_delay, Accounting.account_error = False, 0.0, None
-    Accounting.asked = []
+def provider(script: Script) -> Iterator[ScriptedProvider]:
     client = make_client()
-    yield Accounting(client, timeout=1.0)
+    yield scripted_provider(script, "accounting")(client, timeout=1.0)
     client.close()
 
 
+def asked(script: Script) -> list[str | None]:
+    """The key of every account question, in order."""
+    return [call.api_key for call in script.calls_to(ACCOUNT)]
+
+
+def each_side_waits_for_the_other(script: Script) -> None:
+    """The listing and the account each wait for the other to have started."""
+    listing_started, account_started = threading.Event(), threading.Event()
+
+    def listing(_: Call) -> None:
+        listing_started.set()
+        assert account_started.wait(WAIT), "the account was not asked meanwhile"
+
+    def account(_: Call) -> None:
+        account_started.set()
+        assert listing_started.wait(WAIT), "the listing was not started meanwhile"
+
+    script.before.update({LISTING: listing, ACCOUNT: account})
+
+
 # ---------------------------------------------------------------- with the catalogue
-def test_the_account_is_asked_concurrently_with_the_listing(provider) -> None:
+def test_the_account_is_asked_concurrently_with_the_listing(provider, script: Script) -> None:
     """Each side waits for the other to start: one after the other would never finish."""
-    Accounting.gate = True
+    each_side_waits_for_the_other(script)
     entry = Catalog().get(CatalogTarget(provider, KEY))
     assert entry.status == "ok" and entry.account is not None
     assert entry.account.usage == 1.5 and entry.account_error is None
 
 
-def test_the_account_is_cached_and_refreshed_with_the_catalogue(provider) -> None:
+def test_the_account_is_cached_and_refreshed_with_the_catalogue(provider, script: Script) -> None:
     catalog = Catalog()
     target = CatalogTarget(provider, KEY)
     catalog.get(target)
     catalog.get(target)
-    assert Accounting.asked == [KEY]  # cached with the catalogue entry
+    assert asked(script) == [KEY]  # cached with the catalogue entry
     catalog.refresh(target)
-    assert Accounting.asked == [KEY, KEY]
+    assert asked(script) == [KEY, KEY]
 
 
-def test_without_a_key_the_account_is_not_asked(provider) -> None:
+def test_without_a_key_the_account_is_not_asked(provider, script: Script) -> None:
     entry = Catalog().get(CatalogTarget(provider, None))
-    assert entry.status == "ok" and entry.account is None and Accounting.asked == []
+    assert entry.status == "ok" and entry.account is None and asked(script) == []
 
 
-def test_a_failing_account_never_fails_the_catalogue(provider) -> None:
-    Accounting.account_error = ProviderError("Accounting", "returned 500 (server error).")
+def test_a_failing_account_never_fails_the_catalogue(provider, script: Script) -> None:
+    script.account_error = ProviderError("Accounting", "returned 500 (server error).")
     entry = Catalog().get(CatalogTarget(provider, KEY))
     assert entry.status == "ok" and len(entry.models) == 1
     assert entry.account is None
     assert entry.account_error == "Accounting: returned 500 (server error)."
 
 
-def test_a_broken_account_module_is_a_note_naming_the_provider(provider) -> None:
-    Accounting.account_error = RuntimeError(f"bug with {KEY}")
+def test_a_broken_account_module_is_a_note_naming_the_provider(provider, script: Script) -> None:
+    script.account_error = RuntimeError(f"bug with {KEY}")
     entry = Catalog().get(CatalogTarget(provider, KEY))
     assert entry.status == "ok" and entry.account is None
     assert entry.account_error is not None and entry.account_error.startswith("Accounting")
     assert KEY not in entry.account_error
 
 
-def test_a_slow_account_does_not_hold_the_catalogue_past_its_deadline(provider) -> None:
-    Accounting.account_delay = 3.0  # past the 1 s deadline and its grace
+def test_a_slow_account_does_not_hold_the_catalogue_past_its_deadline(
+    provider, script: Script
+) -> None:
+    release = threading.Event()  # the account answers only once the test is done
+    script.before[ACCOUNT] = lambda _: release.wait(4 * WAIT)
     started = time.monotonic()
-    entry = Catalog().get(CatalogTarget(provider, KEY))
+    try:
+        entry = Catalog().get(CatalogTarget(provider, KEY))
+    finally:
+        release.set()
     assert time.monotonic() - started < 1.0 + WAIT_GRACE  # callers would stop waiting
     assert entry.status == "ok" and entry.account is None
     assert entry.account_error == "Accounting: the account did not answer in time."

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
@@ -87,7 +88,7 @@ def desk(env) -> Iterator[ModelDesk]:
     service.close()
 
 
-def events(desk: ModelDesk, **where: str) -> list[AuditEvent]:
+def events(desk: ModelDesk, **where: Any) -> list[AuditEvent]:
     """The trail, oldest first."""
     return list(reversed(list(desk.audit.iter_events(AuditFilter(**where)))))
 
@@ -108,7 +109,7 @@ def _key_removed(desk: ModelDesk) -> None:
     desk.set_shared_key(LOCAL_USER, "openrouter", None, actor=ALICE)
 
 
-def _settings(**changes: object) -> Callable[[ModelDesk], None]:
+def _settings(**changes: Any) -> Callable[[ModelDesk], None]:
     def change(desk: ModelDesk) -> None:
         version = desk.store.get("groq").version
         desk.update_provider(LOCAL_USER, "groq", version, actor=ALICE, **changes)
@@ -170,7 +171,7 @@ def _sign_in(outcome: str) -> Callable[[ModelDesk], None]:
 
 
 MASKED, OTHER_MASKED = "sk-or-…abcd", "sk-or-…wxyz"
-CASES: list[tuple[str, Callable[[ModelDesk], None], tuple[str | None, ...]]] = [
+CASES: list[tuple[str, Callable[[ModelDesk], object], tuple[str | None, ...]]] = [
     # (action, what to do, (provider, field, before, after))
     (
         "key_set",

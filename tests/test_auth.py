@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import sys
+from typing import Any
 
 import pytest
 
@@ -110,7 +111,9 @@ def test_nothing_configured_is_mode_none_and_valid_setups_parse() -> None:
     assert config_of({"database": {"url": "sqlite://"}, "DATABASE_URL": "x"}).mode == "none"
     oidc = config_of(OIDC)
     assert oidc.mode == "oidc" and oidc.providers == (None,)
-    named = {"auth": {"redirect_uri": AUTH["redirect_uri"], "cookie_secret": "x" * 20}}
+    named: dict[str, dict[str, Any]] = {
+        "auth": {"redirect_uri": AUTH["redirect_uri"], "cookie_secret": "x" * 20}
+    }
     named["auth"]["google"] = {k: AUTH[k] for k in ("client_id", "client_secret")} | {
         "server_metadata_url": AUTH["server_metadata_url"]
     }
@@ -213,8 +216,8 @@ def test_scrypt_sha256_and_plain_passwords() -> None:
     config = config_of({"passwords": {"super_admin": hashed, "admin_sha256": digest}})
     assert [e.form for e in config.passwords] == ["scrypt", "sha256"]
     assert [e.role for e in config.weak_passwords] == [Role.ADMIN]  # sha256 is unsalted
-    assert check_password("root-pass", config).role is Role.SUPER_ADMIN  # type: ignore[union-attr]
-    assert check_password("team-pass", config).role is Role.ADMIN  # type: ignore[union-attr]
+    assert check_password("root-pass", config).role is Role.SUPER_ADMIN
+    assert check_password("team-pass", config).role is Role.ADMIN
     assert check_password("wrong", config) is None
     assert check_password("", config) is None
     plain = config_of({"passwords": {"super_admin": "root-pass"}})

@@ -149,6 +149,7 @@ def test_every_bad_field_is_listed_and_one_bad_item_blocks_the_good_ones(desk) -
 
 
 def test_not_an_export_at_all(desk: ModelDesk) -> None:
+    data: object
     for data in ({"hello": 1}, [], "x", {"modeldesk_config": True, "providers": []}):
         with pytest.raises(ValidationError, match="not a ModelDesk"):
             desk.import_preview(data)

@@ -9,11 +9,12 @@ import json
 import shutil
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, select, text
-from sqlmodel import Session
+from sqlalchemy import inspect, text
+from sqlmodel import Session, select
 
 from core.auth import LOCAL_USER, Role, User
 from core.cli import main
@@ -58,7 +59,7 @@ def test_a_streamed_chat_is_one_row_matching_the_fake(desk, fake) -> None:
     assert (row.input_tokens, row.output_tokens) == (12, len(reply.split()))
     assert row.cost == pytest.approx(reply_cost(reply)) and row.cost_source == "reported"
     assert row.request_id == "chatcmpl-fake"
-    assert row.first_token_ms is not None and row.latency_ms >= row.first_token_ms
+    assert row.first_token_ms is not None and (row.latency_ms or 0) >= row.first_token_ms
     assert row.day == row.at.strftime("%Y-%m-%d")
 
 
@@ -233,15 +234,15 @@ def test_rows_wait_while_the_database_is_down_and_drops_are_counted(tmp_path: Pa
     engine.dispose()
     shutil.move(folder, tmp_path / "away")  # the database is gone
     for index in range(1, 9):
-        writer.submit(lambda index=index: _row(index))
+        writer.submit(partial(_row, index))
     assert not writer.flush(1.0)
     assert writer.buffered == 5 and writer.dropped == 3 and writer.unreported_drops == 3
     shutil.move(tmp_path / "away", folder)  # and back
     assert writer.flush(15)
     with Session(engine) as session:
-        models = sorted(session.exec(select(UsageRecord.model)).scalars())
-        drops = list(session.exec(select(UsageDrop)).scalars())
-        daily = session.exec(select(UsageDaily)).scalars().all()
+        models = sorted(session.exec(select(UsageRecord.model)).all())
+        drops = list(session.exec(select(UsageDrop)).all())
+        daily = session.exec(select(UsageDaily)).all()
     assert models == ["m0", "m1", "m2", "m3", "m4", "m5"]
     assert [d.count for d in drops] == [3] and writer.unreported_drops == 0
     assert sum(d.calls for d in daily) == 6 and sum(d.cost for d in daily) == pytest.approx(3.0)

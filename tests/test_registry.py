@@ -127,7 +127,7 @@ def test_a_provider_module_that_fails_to_import_is_recorded(monkeypatch) -> None
 
     def iter_modules(path):
         yield from real_iter(path)
-        yield pkgutil.ModuleInfo(None, "broken", False)
+        yield pkgutil.ModuleInfo(None, "broken", False)  # type: ignore[arg-type]
 
     def import_module(name, *args):
         if name == "core.providers.broken":

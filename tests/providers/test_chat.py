@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from typing import cast
 
 import httpx
 import pytest
@@ -13,7 +14,7 @@ from core.providers.groq import GroqProvider
 from core.providers.huggingface import HuggingFaceProvider
 from core.providers.openai_compatible import OpenAICompatibleProvider
 from core.providers.openrouter import OpenRouterProvider
-from core.types import ChatMessage, ChatOptions
+from core.types import ChatEvent, ChatMessage, ChatOptions
 from tests.providers.helpers import (
     auth_header,
     chunk,
@@ -151,7 +152,7 @@ def test_closing_the_stream_early_closes_the_response(
     body = RecordingStream(*parts, b"data: [DONE]\n\n")
     headers = {"content-type": "text/event-stream"}
     route = _route(router, provider, httpx.Response(200, headers=headers, stream=body))
-    stream = provider.chat("m", MESSAGES, fake_key(provider.slug))
+    stream = cast(Generator[ChatEvent], provider.chat("m", MESSAGES, fake_key(provider.slug)))
     assert next(stream) == "one"
     assert not body.closed  # still streaming
     stream.close()  # the caller stopped reading: no error, nothing left open

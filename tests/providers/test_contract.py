@@ -6,8 +6,10 @@ knowledge of its endpoints: whatever it calls gets the fault under test.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
+from importlib.metadata import EntryPoint
 from typing import Any
 
 import httpx
@@ -15,8 +17,9 @@ import pytest
 import respx
 
 from core.errors import ProviderError, UnsupportedCapability
+from core.providers import registry as registry_module
 from core.providers.base import BaseProvider
-from core.providers.registry import discover
+from core.providers.registry import ENTRY_POINT_GROUP, LOAD_PLUGINS_ENV, discover
 from core.types import Capability, ChatMessage, ChatOptions, ModelInfo
 from tests.providers.helpers import auth_header, chunk, fake_key, sse_response
 
@@ -24,6 +27,18 @@ PROVIDERS: dict[str, type[BaseProvider]] = discover().providers
 SLUGS = sorted(PROVIDERS)
 EMPTY_CATALOGUE = {"object": "list", "data": []}
 MESSAGES = [ChatMessage("user", "Say hello")]
+
+
+def test_the_contract_runs_over_the_built_in_providers_only(monkeypatch) -> None:
+    """A plug-in installed on the machine never joins the suite: tests/conftest.py turns
+    plug-in loading off before this module discovers, even with one installed."""
+    installed = EntryPoint("sample", "tests.plugin_sample:SampleProvider", ENTRY_POINT_GROUP)
+    monkeypatch.setattr(registry_module, "entry_points", lambda group: [installed])
+    assert os.environ.get(LOAD_PLUGINS_ENV) == ""
+    assert set(discover().providers) == set(PROVIDERS)
+    assert {cls.__module__.rsplit(".", 1)[0] for cls in PROVIDERS.values()} == {"core.providers"}
+    monkeypatch.delenv(LOAD_PLUGINS_ENV)
+    assert "sample" in discover().providers  # what an unisolated suite would have run over
 
 
 def _provider(slug: str, client: httpx.Client) -> BaseProvider:

@@ -98,7 +98,8 @@ class Compressed(BaseHTTPRequestHandler):
             body = bomb(encoding, 1024)
         else:
             text = STREAM if what == "stream" else CATALOGUE
-            body = {"gzip": gzip.compress, "deflate": zlib.compress}[encoding](text.encode())
+            compress = gzip.compress if encoding == "gzip" else zlib.compress
+            body = compress(text.encode())
         self.send_response(200)
         mime = "text/event-stream" if what == "stream" else "application/json"
         self.send_header("Content-Type", mime)

@@ -28,6 +28,7 @@ from core.providers.limits import Limits, overall_deadline
 from core.providers.openai_compatible import OpenAICompatibleProvider
 from core.providers.transport import check_base_url
 from core.types import Capability, ChatMessage, ModelInfo
+from tests.doubles import LISTING, Script, scripted_provider
 from tests.providers.helpers import peak_while
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"pixels" * 10
@@ -103,9 +104,8 @@ class Upstream(BaseHTTPRequestHandler):
         """A valid catalogue, one byte every 0.5 s (it would take 20 s)."""
         self._head()
         for byte in ONE_MODEL[:40]:
-            if not self._write(bytes([byte])):
+            if not self._write(bytes([byte])) or self.stopping.wait(0.5):
                 return
-            time.sleep(0.5)
 
     def _huge(self, mime: str) -> Callable[[], None]:
         def send() -> None:  # 50 MB with no declared length: only counting can stop it
@@ -126,9 +126,8 @@ class Upstream(BaseHTTPRequestHandler):
         event = {"choices": [{"index": 0, "delta": {"content": "more "}}]}
         line = f"data: {json.dumps(event)}\n\n".encode()
         for _ in range(600):
-            if not self._write(line):
+            if not self._write(line) or self.stopping.wait(0.1):
                 return
-            time.sleep(0.1)
 
     def _redirect(self, origin: str) -> Callable[[], None]:
         def send() -> None:
@@ -221,24 +220,13 @@ def test_an_endless_stream_is_cut_off_by_the_request_deadline(
 def test_a_provider_that_never_returns_is_reported_on_time_by_get_many() -> None:
     """Even a provider stuck outside HTTP (a plug-in's own code) holds no one up."""
     release = threading.Event()
-
-    class Stuck(BaseProvider):
-        slug, display_name = "stuck", "Stuck"
-        default_base_url, base_url_env = "http://stuck.invalid", "STUCK_BASE_URL"
-        key_required_for_listing = False
-
-        def list_models(self, api_key: str | None) -> list[ModelInfo]:
-            release.wait(10)
-            return []
-
-    class Quick(Stuck):
-        slug, display_name = "quick", "Quick"
-
-        def list_models(self, api_key: str | None) -> list[ModelInfo]:
-            return [ModelInfo("q", "q", "quick", frozenset({Capability.CHAT}))]
+    stuck = scripted_provider(Script(before={LISTING: lambda _: release.wait(10)}), "stuck")
+    quick = scripted_provider(
+        Script(models=[ModelInfo("q", "q", "quick", frozenset({Capability.CHAT}))]), "quick"
+    )
 
     with make_client() as client:
-        targets = [CatalogTarget(Stuck(client, timeout=0.3)), CatalogTarget(Quick(client))]
+        targets = [CatalogTarget(stuck(client, timeout=0.3)), CatalogTarget(quick(client))]
         try:
             started = time.monotonic()
             entries = Catalog().get_many(targets)

@@ -341,18 +341,27 @@ def test_speech_answered_with_json_is_an_error(
         provider.text_to_speech("deepgram/flux-tts:free", "Hi", KEY, voice="nobody")
 
 
-# ---- realism: a real captured catalogue, when the shared fixtures are present -------------
+# ---- realism: a catalogue in the real /api/v1/models shape -------------------------------
+# Written by hand after OpenRouter's documented shape and its edge cases (every clone has
+# it); a real captured catalogue is checked too where the shared fixtures are present.
+SHAPED = Path(__file__).resolve().parent / "data" / "openrouter_models_shape.json"
+CAPTURED = FIXTURES / "openrouter_models_all_modalities.json"
+
+
+@pytest.mark.parametrize("path", [SHAPED, CAPTURED], ids=["hand-written", "captured"])
 def test_a_real_all_modalities_catalogue_gives_sane_numbers(
-    provider: OpenRouterProvider, router: respx.MockRouter
+    provider: OpenRouterProvider, router: respx.MockRouter, path: Path
 ) -> None:
-    path = FIXTURES / "openrouter_models_all_modalities.json"
     if not path.exists():
         pytest.skip(f"{path} is not here")
     raw = json.loads(path.read_text())
     router.get(f"{BASE}/models").mock(return_value=httpx.Response(200, json=raw))
     listed = {m.id: m for m in provider.list_models(None)}
     entries = {e["id"]: e for e in raw["data"]}
-    outputs = {i: set(e["architecture"]["output_modalities"]) for i, e in entries.items()}
+    outputs = {
+        i: set((e.get("architecture") or {}).get("output_modalities") or ())
+        for i, e in entries.items()
+    }
 
     speech = {i for i, out in outputs.items() if "speech" in out}
     images = {i for i, out in outputs.items() if "image" in out}
@@ -364,3 +373,28 @@ def test_a_real_all_modalities_catalogue_gives_sane_numbers(
     assert len(listed) == len(entries) - len(never)
     assert all(m.context_length is None or m.context_length > 0 for m in listed.values())
     assert sum(m.supports("chat") for m in listed.values()) > len(listed) // 2
+
+
+def test_the_shaped_catalogues_edge_cases_read_as_documented(
+    provider: OpenRouterProvider, router: respx.MockRouter
+) -> None:
+    raw = json.loads(SHAPED.read_text())
+    router.get(f"{BASE}/models").mock(return_value=httpx.Response(200, json=raw))
+    listed = {m.id: m for m in provider.list_models(None)}
+    variable, free = listed["router/auto-pick"], listed["acme/quill-mini:free"]
+    assert (variable.pricing.prompt, variable.pricing.completion) == (None, None)  # "-1"
+    assert (free.pricing.prompt, free.pricing.completion) == (0.0, 0.0)
+    assert listed["mystery/null-pricing"].pricing.prompt is None
+    assert "legacy/no-architecture" not in listed  # nothing says what it serves
+    assert listed["longhorn/endless-context"].context_length == 2_000_000
+    assert listed["pixel/painter-2"].context_length is None  # 0: not known
+    assert listed["pixel/painter-2"].pricing.image == 0.00004
+    assert listed["pixel/painter-chat"].capabilities >= {Capability.CHAT, Capability.IMAGE}
+    assert listed["sonic/listener"].supports("chat") and not listed["sonic/listener"].supports(
+        "audio"
+    )  # audio out of a chat model is not speech
+    assert listed["voiceworks/narrator:free"].voices == (
+        "narrator-amy-en",
+        "narrator-ben-en",
+        "narrator-chloe-fr",
+    )

@@ -1,5 +1,5 @@
 """The Activity page through AppTest: super admins only, newest first, filters, keyset
-pages, and the CSV of the filtered rows. Fixtures come from test_pages."""
+pages, and the CSV of the filtered rows. Fixtures come from tests/ui/conftest.py."""
 
 from __future__ import annotations
 
@@ -7,15 +7,15 @@ import csv
 import io
 from collections.abc import Callable
 
+import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from core.audit_events import Actor, AuditAction, Change
 from core.auth import LOCAL_USER
-from tests.ui import test_pages as shared
+from tests.ui.test_pages import ADMIN, SENTINEL, desk, page
 
-ADMIN, desk, page = shared.ADMIN, shared.desk, shared.page
-fake, _fresh_service = shared.fake, shared._fresh_service  # the fixtures, used here too
+pytestmark = pytest.mark.usefixtures("fresh_service")
 ALICE = Actor("alice@example.com", "super_admin", "dashboard", "198.51.100.4")
 BOB = Actor("bob@example.com", "admin", "dashboard", "198.51.100.5")
 
@@ -35,7 +35,7 @@ def test_only_super_admins_see_the_trail() -> None:
 def test_the_trail_newest_first_with_who_from_where_and_before_after() -> None:
     service = desk()
     service.set_provider_active(LOCAL_USER, "groq", False, actor=ALICE)
-    service.set_shared_key(LOCAL_USER, "openrouter", shared.SENTINEL, test=False, actor=BOB)
+    service.set_shared_key(LOCAL_USER, "openrouter", SENTINEL, test=False, actor=BOB)
     app = page("activity").run()
     assert not app.exception, app.exception
     rows = table(app)
@@ -43,7 +43,7 @@ def test_the_trail_newest_first_with_who_from_where_and_before_after() -> None:
     assert rows[0]["who"] == "bob@example.com (admin)" and rows[0]["after"] == "sk-or-…9911"
     assert rows[1]["from"] == "dashboard 198.51.100.4"
     assert (rows[1]["before"], rows[1]["after"]) == ("true", "false")
-    assert shared.SENTINEL not in str(rows)
+    assert SENTINEL not in str(rows)
 
 
 def test_filters_narrow_the_rows_and_pages_walk_back() -> None:

@@ -6,17 +6,15 @@ as messages; an added connection's "Remove connection" asks for confirmation fir
 
 from __future__ import annotations
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.auth import LOCAL_USER
 from devtools.fake_providers import FakeProviderServer
-from tests.ui import test_pages as harness
 from tests.ui.test_pages import desk, page, texts
 from ui.connections import slug_for
 
-# The pages suite's fixtures: the fake server and a fresh service per test.
-fake = harness.fake
-_fresh_service = harness._fresh_service
+pytestmark = pytest.mark.usefixtures("fresh_service")
 KEY = "sk-test-PAGE-CONNECTION-3141"
 
 

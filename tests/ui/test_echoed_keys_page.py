@@ -1,17 +1,17 @@
 """The playgrounds never show a key an upstream echoes back in its reply (issue 14, §7):
 the fake replies with the key it received, split across two stream chunks and in
-base64. Fixtures (the fake on loopback, a fresh service per test) from test_pages."""
+base64. Fixtures (the fake on loopback, a fresh service per test) from tests/ui/conftest.py."""
 
 from __future__ import annotations
 
 import base64
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.ui import test_pages as shared
+from tests.ui.test_pages import SENTINEL, configure_openrouter, page, texts
 
-desk, page, texts, SENTINEL = shared.desk, shared.page, shared.texts, shared.SENTINEL
-fake, _fresh_service = shared.fake, shared._fresh_service  # the fixtures, used here too
+pytestmark = pytest.mark.usefixtures("fresh_service")
 FORMS = (SENTINEL, base64.b64encode(SENTINEL.encode()).decode()[:-4])
 
 
@@ -22,7 +22,7 @@ def shown(app: AppTest) -> str:
 
 
 def test_the_chat_page_redacts_an_echoed_key(fake) -> None:
-    shared.configure_openrouter()
+    configure_openrouter()
     fake.configure("openrouter", echo_key=True)
     app = page("chat").run()
     app.chat_input[0].set_value("hello").run()
@@ -34,7 +34,7 @@ def test_the_chat_page_redacts_an_echoed_key(fake) -> None:
 
 
 def test_the_content_page_redacts_an_echoed_key(fake) -> None:
-    shared.configure_openrouter()
+    configure_openrouter()
     fake.configure("openrouter", echo_key=True)
     app = page("content").run()
     app.text_area[0].input("tea")

@@ -1,6 +1,6 @@
 """The Providers page keeps a shared key on the host it was tested on (issue 14, §4):
 the settings form and the import preview say so before applying, and a base URL moved
-to another host (a capture server) never receives the key. Fixtures from test_pages."""
+to another host (a capture server) never receives the key. Fixtures from tests/ui/conftest.py."""
 
 from __future__ import annotations
 
@@ -19,10 +19,9 @@ from core.service import ChatRequest
 from core.types import ChatMessage
 from devtools.fake_providers import FakeProviderServer
 from pages.providers import HOST_RULE
-from tests.ui import test_pages as shared
+from tests.ui.test_pages import LOCAL, desk, page, texts
 
-desk, page, texts, LOCAL = shared.desk, shared.page, shared.texts, shared.LOCAL
-fake, _fresh_service = shared.fake, shared._fresh_service  # the fixtures, used here too
+pytestmark = pytest.mark.usefixtures("fresh_service")
 KEY = "gsk_test-PAGE-HOST-SENTINEL-7001"
 NEW_KEY = "gsk_test-PAGE-HOST-SENTINEL-7002"
 
@@ -34,7 +33,7 @@ def capture() -> Iterator[FakeProviderServer]:
 
 
 @pytest.fixture(autouse=True)
-def groq_with_a_key(capture: FakeProviderServer) -> None:
+def groq_with_a_key(fresh_service: None, capture: FakeProviderServer) -> None:
     capture.reset()
     desk().set_shared_key(LOCAL_USER, "groq", KEY)
     model = desk().catalog_entry("groq", LOCAL).models_for("chat")[0].id

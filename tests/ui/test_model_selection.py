@@ -14,14 +14,12 @@ from streamlit.testing.v1 import AppTest
 
 from core.auth import LOCAL_USER
 from core.types import Capability
-from tests.ui.test_pages import (  # noqa: F401 - fixtures
+from tests.ui.test_pages import (
     ADMIN,
     LOCAL,
     SENTINEL,
-    _fresh_service,
     configure_openrouter,
     desk,
-    fake,
     page,
     texts,
 )
@@ -38,6 +36,8 @@ from ui.catalog_table import (
     table_height,
 )
 from ui.progressive import drain_as_ready
+
+pytestmark = pytest.mark.usefixtures("fresh_service")
 
 
 def _found(app: AppTest) -> str:
@@ -351,8 +351,8 @@ def test_drain_as_ready_raises_what_the_source_raised() -> None:
     assert seen == [1]
 
 
-def test_healthy_catalogues_arrive_before_a_hung_one(fake) -> None:  # noqa: F811
-    fake.configure("openai", failure="timeout", hang_seconds=6)
+def test_healthy_catalogues_arrive_before_a_hung_one(hang) -> None:
+    hang("openai")
     steps: list[catalog.CatalogProgress] = []
     views = [v for v in desk().providers() if v.row.is_active]
     found = catalog.entries(desk(), LOCAL, views, on_progress=steps.append)
@@ -362,9 +362,9 @@ def test_healthy_catalogues_arrive_before_a_hung_one(fake) -> None:  # noqa: F81
     assert "did not answer" in (found.entries["openai"].error or "")
 
 
-def test_with_one_provider_hung_the_others_are_listed_and_it_is_marked(fake) -> None:  # noqa: F811
+def test_with_one_provider_hung_the_others_are_listed_and_it_is_marked(hang) -> None:
     app = page("model_selection").run()  # a first good list of every provider
-    fake.configure("openai", failure="timeout", hang_seconds=6)
+    hang("openai")
     desk().catalog_cache.invalidate("openai")
     st.cache_data.clear()
     app.run()
@@ -375,7 +375,7 @@ def test_with_one_provider_hung_the_others_are_listed_and_it_is_marked(fake) -> 
     assert not app.exception
 
 
-def test_with_every_provider_failing_the_table_says_why_not_filters(fake) -> None:  # noqa: F811
+def test_with_every_provider_failing_the_table_says_why_not_filters(fake) -> None:
     """ "Found 0 models" is not followed by "No model matches these filters" with none set."""
     for provider in ("openrouter", "groq", "huggingface", "openai"):
         fake.configure(provider, failure=500)

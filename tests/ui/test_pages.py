@@ -8,22 +8,19 @@ real one (`ui.state.get_desk`, cached per process), reset between tests.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import streamlit as st
-from cryptography.fernet import Fernet
 from streamlit.testing.v1 import AppTest
 
 from core.auth import LOCAL_USER, PersonalSettings, Role, User
 from core.requester import Requester
 from core.service import ChatRequest
 from core.types import ChatMessage
-from devtools.fake_providers import FakeProviderServer
-from tests.ui.entrypoint import entrypoint, listen, local_browser
+from tests.ui.entrypoint import entrypoint
 from ui.navigation import PAGES, pages_for
 
+pytestmark = pytest.mark.usefixtures("fresh_service")
 ROOT = str(Path(__file__).resolve().parents[2])
 ADMIN = User("dev@example.com", Role.ADMIN, "Dev")
 SENTINEL = "sk-or-test-APPTEST-SENTINEL-9911"
@@ -38,34 +35,6 @@ def _run_page(module: str, root: str) -> None:
     if root not in sys.path:
         sys.path.insert(0, root)
     importlib.import_module(f"pages.{module}").render()
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeProviderServer]:
-    with FakeProviderServer() as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def _fresh_service(fake: FakeProviderServer, monkeypatch, tmp_path) -> Iterator[None]:
-    fake.reset()
-    monkeypatch.delenv("HOSTNAME", raising=False)
-    monkeypatch.setenv("MODELDESK_SECRETS_FILE", str(tmp_path / "no-secrets.toml"))
-    listen("127.0.0.1")  # the entrypoint's local mode: loopback server, local browser
-    local_browser(monkeypatch)
-    for name, value in fake.base_urls().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("MODELDESK_SECRET_KEY", Fernet.generate_key().decode())
-    monkeypatch.setenv("MODELDESK_CATALOG_TIMEOUT", "3")
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield
-    listen(None)
-    from ui.state import get_desk
-
-    get_desk().close()
-    st.cache_resource.clear()
-    st.cache_data.clear()
 
 
 def page(module: str, user: User | None = LOCAL_USER) -> AppTest:
@@ -304,7 +273,8 @@ def test_invalid_stored_config_never_breaks_a_page(module: str) -> None:
     with desk().engine.begin() as connection:
         for slug, config in (("openrouter", bad), ("groq", "notadict")):
             connection.execute(
-                AIProvider.__table__.update().where(AIProvider.slug == slug), {"config": config}
+                AIProvider.__table__.update().where(AIProvider.slug == slug),  # type: ignore[attr-defined]
+                {"config": config},
             )
     app = page(module).run()
     assert not app.exception, app.exception

@@ -3,19 +3,20 @@
 
 from __future__ import annotations
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.types import Capability
-from tests.ui.test_pages import (  # noqa: F401 - fixtures
+from tests.ui.test_pages import (
     LOCAL,
-    _fresh_service,
     configure_openrouter,
     desk,
-    fake,
     page,
     texts,
 )
 from ui import layout, selection_link
+
+pytestmark = pytest.mark.usefixtures("fresh_service")
 
 
 def _model(capability: str = "chat", index: int = 3) -> str:

@@ -4,13 +4,12 @@ and the image gallery's record of model and size."""
 
 from __future__ import annotations
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.ui import test_pages as base
 from tests.ui.test_pages import configure_openrouter, page
 
-fake = base.fake  # the same fixtures: a fake on loopback, a fresh service per test
-_fresh_service = base._fresh_service
+pytestmark = pytest.mark.usefixtures("fresh_service")  # a fake on loopback, a fresh service
 
 
 def send(app: AppTest, message: str) -> AppTest:

@@ -1,7 +1,7 @@
 """The playgrounds under AppTest against the fake providers: no chat turn lost or passed
 off as complete, compare side by side, the session-only model picker, content input.
 
-Fixtures (a fake on loopback, a fresh service per test) come from tests/ui/test_pages.py.
+Fixtures (a fake on loopback, a fresh service per test) come from tests/ui/conftest.py.
 """
 
 from __future__ import annotations
@@ -11,12 +11,10 @@ from streamlit.testing.v1 import AppTest
 
 from core.auth import LOCAL_USER
 from pages.content import RTL_INPUT_STYLE
-from tests.ui import test_pages as base
 from tests.ui.test_pages import ADMIN, LOCAL, ROOT, configure_openrouter, desk, page, texts
 from ui.chat_history import context
 
-fake = base.fake  # the same fixtures: a fake on loopback, a fresh service per test
-_fresh_service = base._fresh_service
+pytestmark = pytest.mark.usefixtures("fresh_service")  # a fake on loopback, a fresh service
 
 
 def _chat_models(slug: str = "openrouter") -> list[str]:

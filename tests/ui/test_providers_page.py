@@ -1,7 +1,7 @@
 """The Providers page through AppTest: badges that match the answer on screen, latency
 sparklines, progressive catalogues with one hung provider, the Community Cloud key
 warning and the count tiles' layout. Fixtures (fake providers, a fresh service per test)
-come from test_pages."""
+come from tests/ui/conftest.py."""
 
 from __future__ import annotations
 
@@ -14,12 +14,11 @@ from streamlit.testing.v1 import AppTest
 
 from core.auth import LOCAL_USER
 from core.catalog import CatalogEntry
-from tests.ui import test_pages as shared
+from tests.ui.test_pages import ADMIN, desk, page, texts
 from ui.progressive import drain_as_ready
 from ui.sparkline import LatencyHistory, is_notable
 
-ADMIN, desk, page = shared.ADMIN, shared.desk, shared.page
-fake, _fresh_service = shared.fake, shared._fresh_service  # the fixtures, used here too
+pytestmark = pytest.mark.usefixtures("fresh_service")
 CLOUD_WARNING = "would become unreadable after a reboot"
 
 
@@ -123,21 +122,21 @@ def test_only_a_notable_latency_change_gets_an_arrow(change, before, notable) ->
 
 
 # ---------------------------------------------------------------- progressive catalogues
-def test_a_hung_provider_is_marked_and_the_others_are_filled(fake) -> None:
-    fake.configure("openai", latency=30)  # far past MODELDESK_CATALOG_TIMEOUT=3
+def test_a_hung_provider_is_marked_and_the_others_are_filled(hang) -> None:
+    hang("openai")
     app = page("providers").run()
     assert not app.exception, app.exception
     for name in ("OpenRouter", "Hugging Face"):
         assert "[ok]" in heading(app, name)
     assert "error" in heading(app, "OpenAI-compatible")
-    assert "OpenAI-compatible: did not answer within 3 s" in alerts(app)
+    assert "OpenAI-compatible: did not answer within 1 s" in alerts(app)
     assert not any("loading…" in s.value for s in app.subheader)
 
 
-def test_a_hung_provider_with_a_last_good_list_shows_it_as_timed_out(fake) -> None:
+def test_a_hung_provider_with_a_last_good_list_shows_it_as_timed_out(hang) -> None:
     page("providers").run()  # a good list is fetched
     desk().catalog_cache.invalidate("openai")  # cold again, the last good list kept
-    fake.configure("openai", latency=30)
+    hang("openai")
     app = page("providers").run()
     assert not app.exception, app.exception
     assert "stale" in heading(app, "OpenAI-compatible")
@@ -258,7 +257,7 @@ def _account_line(app: AppTest, marker: str) -> str:
 
 
 def _page_text(app: AppTest) -> str:
-    return shared.texts(app) + "\n".join(str(e.proto) for e in app.caption)
+    return texts(app) + "\n".join(str(e.proto) for e in app.caption)
 
 
 def test_the_cards_show_what_each_provider_tells_the_key(fake) -> None:

@@ -5,14 +5,14 @@ nothing chosen the winner line names what would actually happen."""
 
 from __future__ import annotations
 
+import pytest
+
 from core.auth import LOCAL_USER
 from core.context import STARTUP  # a direct store write needs an actor
 from core.types import Capability
-from tests.ui import test_pages as base
 from tests.ui.test_pages import ADMIN, LOCAL, configure_openrouter, desk, page, texts
 
-fake = base.fake  # the same fixtures: a fake on loopback, a fresh service per test
-_fresh_service = base._fresh_service
+pytestmark = pytest.mark.usefixtures("fresh_service")  # a fake on loopback, a fresh service
 GROQ_KEY = "gsk_test-APPTEST-ROUTING-0000"
 
 

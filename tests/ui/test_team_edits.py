@@ -7,21 +7,22 @@ never called saved; the admin's typed values survive the conflict, and they choo
 
 from __future__ import annotations
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.auth import LOCAL_USER
-from tests.ui.test_pages import (  # noqa: F401 - fixtures
+from tests.ui.test_pages import (
     SENTINEL,
-    _fresh_service,
     configure_openrouter,
     desk,
-    fake,
     page,
     texts,
 )
 
 SLUG = "groq"
 PRIORITY, PERSONAL_OK = f"settings_{SLUG}_priority", f"settings_{SLUG}_allow_personal_keys"
+
+pytestmark = pytest.mark.usefixtures("fresh_service")
 
 
 def _save_settings(app: AppTest) -> AppTest:
@@ -189,7 +190,7 @@ def test_core_refuses_an_override_for_a_model_the_catalogue_does_not_list() -> N
     desk().set_capability_override(LOCAL_USER, "openrouter", "no/such-model", None)  # clearing
 
 
-def test_a_connection_changed_meanwhile_is_not_removed(fake) -> None:  # noqa: F811
+def test_a_connection_changed_meanwhile_is_not_removed(fake) -> None:
     from tests.ui.test_connections_page import openai_url
 
     fake_url = openai_url(fake)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 import streamlit as st
@@ -22,11 +21,10 @@ from streamlit.testing.v1 import AppTest
 from core.auth import LOCAL_USER
 from core.config import load_settings
 from core.errors import ProviderError
-from core.providers.base import BaseProvider
-from core.providers.registry import Registry
 from core.requester import Requester
 from core.service import ModelDesk
-from core.types import Capability, ChatEvent, ModelInfo, StreamEnd
+from core.types import Capability, ChatEvent, ChatMessage, ModelInfo, StreamEnd
+from tests.doubles import Call, Script, scripted_provider, scripted_registry
 from tests.test_untrusted import _spans, active_syntax
 
 ROOT = str(Path(__file__).resolve().parents[2])
@@ -56,31 +54,6 @@ def _catalogue(*ids: str) -> list[ModelInfo]:
     ]
 
 
-class Hostile(BaseProvider):
-    slug, display_name, base_url_env = "hostile", "Hostile", "HOSTILE_BASE_URL"
-    default_base_url = "http://hostile.invalid/v1"
-    capabilities = CHAT
-    key_required_for_listing = False
-    key_required = False
-    models: ClassVar[list[ModelInfo]] = []
-    failure: ClassVar[ProviderError | None] = None
-    fail_midway: ClassVar[bool] = False
-
-    def list_models(self, api_key: str | None) -> list[ModelInfo]:
-        if self.failure is not None:
-            raise self.failure
-        return list(self.models)
-
-    def chat(self, model, messages, api_key, options=None) -> Iterator[ChatEvent]:
-        if self.failure is not None:
-            raise self.failure
-        if self.fail_midway:
-            yield from REPLY[:2]
-            raise HOSTILE_ERROR
-        yield from REPLY
-        yield StreamEnd()
-
-
 HOSTILE_ERROR = ProviderError(
     "Hostile",
     "refused ![x](http://evil.test/err.png) [log in](http://evil.test/phish) "
@@ -89,6 +62,18 @@ HOSTILE_ERROR = ProviderError(
     status=503,
     kind="server",
 )
+
+
+def _cut_midway(call: Call, messages: list[ChatMessage]) -> Iterator[ChatEvent]:
+    """Half the hostile reply, then the hostile error."""
+    yield from REPLY[:2]
+    raise HOSTILE_ERROR
+
+
+@pytest.fixture
+def hostile() -> Script:
+    """Markdown in its ids, names, descriptions and reply."""
+    return Script(models=_catalogue("good/chat", EVIL_ID), reply=[*REPLY, StreamEnd()])
 
 
 def _run_page(module: str, root: str) -> None:
@@ -101,14 +86,12 @@ def _run_page(module: str, root: str) -> None:
 
 
 @pytest.fixture
-def desk(monkeypatch) -> Iterator[ModelDesk]:
+def desk(monkeypatch, hostile: Script) -> Iterator[ModelDesk]:
     monkeypatch.setenv("MODELDESK_SECRET_KEY", Fernet.generate_key().decode())
-    Hostile.models = _catalogue("good/chat", EVIL_ID)
-    Hostile.failure = None
-    Hostile.fail_midway = False
+    provider = scripted_provider(hostile, "hostile", capabilities=CHAT, key_required=False)
     st.cache_resource.clear()
     st.cache_data.clear()
-    service = ModelDesk(load_settings({}), registry=Registry({"hostile": Hostile}))
+    service = ModelDesk(load_settings({}), registry=scripted_registry(provider))
     monkeypatch.setattr("ui.state.get_desk", lambda: service)
     service.select_model(Requester(LOCAL_USER), "hostile", "chat", "good/chat")
     service.select_model(Requester(LOCAL_USER), "hostile", "content", "good/chat")
@@ -176,8 +159,8 @@ def test_a_content_result_is_inert_when_streamed_and_when_shown_again(desk) -> N
 
 
 # ---------------------------------------------------------------- ids, names, suggestions
-def test_a_stale_suggestion_cannot_break_out_of_its_code_span(desk) -> None:
-    Hostile.models = _catalogue(EVIL_ID)  # the chosen model vanished; the hostile id remains
+def test_a_stale_suggestion_cannot_break_out_of_its_code_span(desk, hostile: Script) -> None:
+    hostile.models = _catalogue(EVIL_ID)  # the chosen model vanished; the hostile id remains
     desk.catalog_cache.invalidate()
     app = page("model_selection").run()
     warnings = [w.value for w in app.warning if "Suggested" in w.value]
@@ -198,25 +181,25 @@ def test_selecting_a_hostile_id_shows_it_as_one_code_span(desk) -> None:
 
 # ---------------------------------------------------------------- errors
 @pytest.mark.parametrize("module", ["providers", "model_selection"])
-def test_upstream_error_text_is_shown_literally(desk, module: str) -> None:
-    Hostile.failure = HOSTILE_ERROR
+def test_upstream_error_text_is_shown_literally(desk, hostile: Script, module: str) -> None:
+    hostile.error = HOSTILE_ERROR
     desk.catalog_cache.invalidate()
     app = page(module).run()
     shown = assert_inert(app)
     assert any("refused" in v and "log in" in v for v in shown)
 
 
-def test_an_error_during_a_reply_is_shown_literally(desk) -> None:
+def test_an_error_during_a_reply_is_shown_literally(desk, hostile: Script) -> None:
     app = page("chat").run()
-    Hostile.failure = HOSTILE_ERROR
+    hostile.error = HOSTILE_ERROR
     app.chat_input[0].set_value("anyone?").run()
     errors = [e.value for e in app.error]
     assert any("refused" in e for e in errors)
     assert all(reaches_out(e) == [] for e in errors)
 
 
-def test_a_reply_cut_by_an_error_keeps_what_arrived_and_stays_inert(desk) -> None:
-    Hostile.fail_midway = True
+def test_a_reply_cut_by_an_error_keeps_what_arrived_and_stays_inert(desk, hostile: Script) -> None:
+    hostile.reply = _cut_midway
     app = page("chat").run()
     app.chat_input[0].set_value("hello").run()
     shown = assert_inert(app)

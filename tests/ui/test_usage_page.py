@@ -1,11 +1,12 @@
 """The Usage page through AppTest: charts from the ledger, the viewer's scope, filters,
-budgets (form, warning at 80 %), the CSV download. Fixtures come from test_pages."""
+budgets (form, warning at 80 %), the CSV download. Fixtures come from tests/ui/conftest.py."""
 
 from __future__ import annotations
 
 import csv
 import io
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.auth import LOCAL_USER, PersonalSettings, User
@@ -15,16 +16,15 @@ from core.service import ChatRequest
 from core.types import ChatMessage
 from core.usage_report import UsageFilter
 from core.usage_service import update_budgets, usage_csv
-from tests.ui import test_pages as shared
+from tests.ui.test_pages import ADMIN, configure_openrouter, desk, page
 
-ADMIN, desk, page = shared.ADMIN, shared.desk, shared.page
-fake, _fresh_service = shared.fake, shared._fresh_service  # the fixtures, used here too
+pytestmark = pytest.mark.usefixtures("fresh_service")
 SUPER = Requester(LOCAL_USER)
 
 
 def calls() -> None:
     """Two calls by the local super admin, one by an admin with a personal key."""
-    shared.configure_openrouter()
+    configure_openrouter()
     service = desk()
     for who in (SUPER, SUPER, Requester(ADMIN, PersonalSettings(keys={"openrouter": "sk-or-p"}))):
         "".join(service.generate("chat", ChatRequest([ChatMessage("user", "hi")]), who))
@@ -99,7 +99,7 @@ def test_filters_narrow_the_totals() -> None:
 
 
 def test_a_super_admin_sets_a_budget_and_sees_the_80_percent_warning() -> None:
-    shared.configure_openrouter()
+    configure_openrouter()
     app = page("usage").run()
     assert "No budgets are set: shared keys are not capped." in [c.value for c in app.caption]
     app.selectbox(key="budget_provider").set_value("openrouter").run()
@@ -125,7 +125,7 @@ def test_a_page_without_a_user_shows_nothing() -> None:
 
 
 def test_the_providers_card_warns_at_80_percent_of_a_budget() -> None:
-    shared.configure_openrouter()
+    configure_openrouter()
     service = desk()
     update_budgets(service, LOCAL_USER, "openrouter", daily=10)
     app = page("providers").run()
