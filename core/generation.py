@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.catalog import CatalogTarget
 from core.content import ContentRequest, build_messages
 from core.context import DeskContext
 from core.errors import KeyUnreadable, NotConfigured, ProviderError, Redactor, ValidationError
@@ -24,6 +25,7 @@ from core.types import (
     ChatMessage,
     ChatOptions,
     ImageResult,
+    ModelInfo,
     StreamEnd,
     Usage,
 )
@@ -255,6 +257,13 @@ class Generation:
         model = self.selection.load_model_info(res) if catalogue else None
         return parameter_support(model, res.model_id or "")
 
+    def cached_model_info(self, res: Resolution) -> ModelInfo | None:
+        """The resolved model's record in the catalogue already cached, or None: a call
+        never downloads the catalogue for itself (prices, parameters degrade to unknown)."""
+        provider = self.ctx.provider(res.slug, res.base_url, self.ctx.settings.catalog_timeout)
+        entry = self.ctx.catalog_cache.peek(CatalogTarget(provider, res.api_key))
+        return entry.find(res.model_id or "") if entry is not None else None
+
     def _attempt(
         self,
         capability: Capability,
@@ -274,7 +283,12 @@ class Generation:
                 raise ValidationError(f"{problem} ({res.display_name} / {model}).")
         # One ledger row per attempt (and a budget reservation for a capped shared key).
         call = self.meter.start(
-            capability, res, who, request, lambda: self.selection.load_model_info(res)
+            capability,
+            res,
+            who,
+            request,
+            lambda: self.cached_model_info(res),
+            priced=lambda: self.selection.load_model_info(res),  # a capped key's estimate
         )
         try:
             with self.meter.current(call):
@@ -302,7 +316,8 @@ class Generation:
                     model, _content_messages(request), res.api_key, ChatOptions()
                 )
             else:
-                options, info.notes = self.support(res).apply(request.options)
+                support = parameter_support(self.cached_model_info(res), model)
+                options, info.notes = support.apply(request.options)
                 events = provider.chat(model, request.messages, res.api_key, options)
             events = iter(events)
             first = next(events, StreamEnd())  # errors before the first token surface here
@@ -335,7 +350,7 @@ class Generation:
         def price(usage: Usage | None) -> Usage | None:
             if usage is None or usage.cost is not None:
                 return usage
-            model = self.selection.load_model_info(res)
+            model = self.cached_model_info(res)
             if model and model.pricing.prompt is not None and usage.prompt_tokens is not None:
                 usage.cost = usage.prompt_tokens * model.pricing.prompt + (
                     (usage.completion_tokens or 0) * (model.pricing.completion or 0)
