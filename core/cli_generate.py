@@ -42,8 +42,8 @@ def cmd_generate(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
         out.write("\n")
     else:
         _write_media(result, args.out, out)
-    for note in info.fallbacks:
-        print(f"fell back: {clean_text(note)}", file=sys.stderr)
+    for earlier in info.fallbacks:
+        print(f"fell back: {clean_text(str(earlier))}", file=sys.stderr)
     tokens = info.usage.total_tokens if info.usage else None
     print(
         f"[{clean_text(info.display_name)} / {clean_text(info.model)}, {info.key_source} key, "
