@@ -35,7 +35,7 @@ from sqlmodel import Field, SQLModel, col, select
 
 from core.audit_events import Actor
 from core.auth import Role, User
-from core.errors import PermissionDenied, ProviderError, ValidationError
+from core.errors import BudgetReached, PermissionDenied, ValidationError
 from core.provider_config import Budgets, ProviderConfig, problems
 from core.tables import AIProvider
 from core.types import Pricing
@@ -109,13 +109,6 @@ class CapStatus:
     @property
     def reached(self) -> bool:
         return self.used >= self.limit
-
-
-class BudgetReached(ProviderError):
-    """A cap was reached between resolution and the call (the next provider takes over)."""
-
-    def __init__(self, provider: str, message: str) -> None:
-        super().__init__(provider, message, "Another provider takes over.", kind="rate_limited")
 
 
 def caps_for(

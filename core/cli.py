@@ -104,7 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--prompt", required=True)
     gen.add_argument("--provider", "-p", help="only this provider (no fallback)")
     gen.add_argument(
-        "--model", help="any listed model, for this call only (a personal choice: not selected)"
+        "--model",
+        help="any listed model, for this call only (a personal choice: not selected); "
+        "checked against the live catalogue, downloaded when not cached. Without it the "
+        "selected model is used as it is, with no catalogue download",
     )
     gen.add_argument("--out", type=Path, help="file for image/audio output (FILE, FILE-2...)")
     gen.add_argument("--template", default="blog_post", choices=list(TEMPLATES))

@@ -42,8 +42,8 @@ def cmd_generate(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
         out.write("\n")
     else:
         _write_media(result, args.out, out)
-    for note in info.fallbacks:
-        print(f"fell back: {clean_text(note)}", file=sys.stderr)
+    for earlier in info.fallbacks:
+        print(f"fell back: {clean_text(str(earlier))}", file=sys.stderr)
     tokens = info.usage.total_tokens if info.usage else None
     print(
         f"[{clean_text(info.display_name)} / {clean_text(info.model)}, {info.key_source} key, "
@@ -78,6 +78,11 @@ def _pin(desk: ModelDesk, args: argparse.Namespace) -> tuple[str, str] | None:
         found = [r for r in found if r.slug == args.provider]
     for res in found:
         if res.usable or res.refused_by == "has_a_model":
+            print(
+                f"checking {clean_text(args.model)} against {clean_text(res.display_name)}'s "
+                "catalogue (downloaded when not cached)",
+                file=sys.stderr,
+            )
             return res.slug, args.model
     if args.provider and not found:
         raise ValidationError(f"There is no provider {args.provider!r}.")

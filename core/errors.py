@@ -12,7 +12,10 @@ Every exception `core` raises on purpose is defined here::
 
     ModelDeskError
     ├── ProviderError             a provider call failed (kind, status, retry-after)
-    │   └── UnsupportedCapability the provider has no API for the capability
+    │   ├── FallbackExceptionGroup  every provider a call fell back across failed
+    │   │                         (an ExceptionGroup of each attempt's ProviderError)
+    │   ├── UnsupportedCapability the provider has no API for the capability
+    │   └── BudgetReached         a shared key's spending cap was reached
     ├── ConflictError             someone else saved the same provider first
     ├── ValidationError           input refused
     │   ├── SecretsFileError      a secrets file exists but cannot be used
@@ -24,6 +27,9 @@ Every exception `core` raises on purpose is defined here::
     ├── KeyUnreadable             a stored key cannot be decrypted with the current secret
     └── StorageUnavailable        the database cannot be reached or used
 
+A failure a provider call recovered from is data, not text: ``ProviderError.fallbacks``
+and ``CallInfo.fallbacks`` hold the earlier attempts' errors themselves.
+
 CLI exit codes follow the tree (core/cli.py ``EXIT_CODES``).
 """
 
@@ -32,9 +38,9 @@ from __future__ import annotations
 import base64
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Self
 from urllib.parse import quote
 
 ErrorKind = Literal[
@@ -207,7 +213,7 @@ class ProviderError(ModelDeskError):
         self.kind: ErrorKind = kind
         if retryable is not None and retryable != self.retryable:
             raise ValueError(f"a {kind!r} error is {'' if self.retryable else 'not '}retryable")
-        self.fallbacks: list[str] = []  # earlier providers' errors when the service fell back
+        self.fallbacks: list[ProviderError] = []  # earlier attempts' errors (after fallback)
         super().__init__(str(self))
 
     @property
@@ -352,6 +358,42 @@ class UnsupportedCapability(ProviderError):
             "Choose a provider that lists models for it on the Model Selection page.",
             kind="unsupported",
         )
+
+
+class BudgetReached(ProviderError):
+    """A cap was reached between resolution and the call (the next provider takes over)."""
+
+    def __init__(self, provider: str, message: str) -> None:
+        super().__init__(provider, message, "Another provider takes over.", kind="rate_limited")
+
+
+class FallbackExceptionGroup(ExceptionGroup[ProviderError], ProviderError):  # type: ignore[override]
+    """Every provider a call fell back across failed: `exceptions` holds each attempt's
+    :class:`ProviderError`, in the order tried.
+
+    It is a ProviderError too (``except ProviderError`` and the CLI's exit code still
+    apply): `provider` names every provider tried, `str()` is the admin's whole message,
+    and kind, status and retry-after are those of the last attempt.
+    """
+
+    def __new__(cls, provider: str, message: str, exceptions: Sequence[ProviderError]) -> Self:
+        return super().__new__(cls, message, list(exceptions))
+
+    def __init__(self, provider: str, message: str, exceptions: Sequence[ProviderError]) -> None:
+        super(ProviderError, self).__init__(message, list(exceptions))  # the group's fields
+        last = exceptions[-1]
+        self.provider, self.action, self.kind = provider, "", last.kind
+        self.status, self.retry_after = last.status, last.retry_after
+        self.fallbacks = list(exceptions)  # each one is also in the message
+
+    __str__ = ProviderError.__str__
+
+    def derive(self, excs: Sequence[ProviderError]) -> FallbackExceptionGroup:  # type: ignore[override]
+        """The same failure over a subset of the attempts (``split``, ``subgroup``)."""
+        return FallbackExceptionGroup(self.provider, self.message, excs)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FallbackExceptionGroup, (self.provider, self.message, list(self.exceptions)))
 
 
 class ConflictError(ModelDeskError):

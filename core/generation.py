@@ -9,9 +9,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.catalog import CatalogTarget
 from core.content import ContentRequest, build_messages
 from core.context import DeskContext
-from core.errors import KeyUnreadable, NotConfigured, ProviderError, Redactor, ValidationError
+from core.errors import (
+    FallbackExceptionGroup,
+    KeyUnreadable,
+    NotConfigured,
+    ProviderError,
+    Redactor,
+    ValidationError,
+)
 from core.metering import Meter, MeteredCall
 from core.model_params import ParameterSupport, parameter_support
 from core.providers.base import BaseProvider
@@ -24,6 +32,7 @@ from core.types import (
     ChatMessage,
     ChatOptions,
     ImageResult,
+    ModelInfo,
     StreamEnd,
     Usage,
 )
@@ -78,7 +87,7 @@ class CallInfo:
     model: str
     key_source: Scope
     reason: str
-    fallbacks: list[str] = field(default_factory=list)
+    fallbacks: list[ProviderError] = field(default_factory=list)  # earlier attempts, failed
     latency_ms: float | None = None
     first_token_ms: float | None = None
     usage: Usage | None = None
@@ -199,21 +208,19 @@ class Generation:
             plan = [self._only(capability, who, only)]
         else:
             plan = self._plan(capability, who)
-        notes: list[str] = []
         failed: list[ProviderError] = []
         redactor = Redactor(r.api_key for r in plan)  # every key this call could use
         for resolution in plan:
             try:
                 return _redacted(
-                    self._attempt(capability, request, resolution, notes, who), redactor
+                    self._attempt(capability, request, resolution, failed, who), redactor
                 )
             except ProviderError as exc:
                 gone = self._flag_if_gone(exc, resolution)
                 if not (exc.retryable or gone) or pin or only:
-                    exc.fallbacks = list(notes)
+                    exc.fallbacks = list(failed)
                     raise
                 failed.append(exc)
-                notes.append(str(exc))
                 log.info("falling back from %s: %s", resolution.slug, exc.kind)
         raise _all_failed(capability, failed)
 
@@ -255,17 +262,24 @@ class Generation:
         model = self.selection.load_model_info(res) if catalogue else None
         return parameter_support(model, res.model_id or "")
 
+    def cached_model_info(self, res: Resolution) -> ModelInfo | None:
+        """The resolved model's record in the catalogue already cached, or None: a call
+        never downloads the catalogue for itself (prices, parameters degrade to unknown)."""
+        provider = self.ctx.provider(res.slug, res.base_url, self.ctx.settings.catalog_timeout)
+        entry = self.ctx.catalog_cache.peek(CatalogTarget(provider, res.api_key))
+        return entry.find(res.model_id or "") if entry is not None else None
+
     def _attempt(
         self,
         capability: Capability,
         request: Request,
         res: Resolution,
-        notes: list[str],
+        failed: list[ProviderError],
         who: Requester,
     ) -> Outcome:
         provider = self.ctx.provider(res.slug, res.base_url)
         info = CallInfo(
-            res.slug, res.display_name, res.model_id or "", res.key_source, res.reason, list(notes)
+            res.slug, res.display_name, res.model_id or "", res.key_source, res.reason, list(failed)
         )
         model = res.model_id or ""
         if isinstance(request, ImageRequest):  # refused before any upstream call
@@ -274,7 +288,12 @@ class Generation:
                 raise ValidationError(f"{problem} ({res.display_name} / {model}).")
         # One ledger row per attempt (and a budget reservation for a capped shared key).
         call = self.meter.start(
-            capability, res, who, request, lambda: self.selection.load_model_info(res)
+            capability,
+            res,
+            who,
+            request,
+            lambda: self.cached_model_info(res),
+            priced=lambda: self.selection.load_model_info(res),  # a capped key's estimate
         )
         try:
             with self.meter.current(call):
@@ -302,7 +321,8 @@ class Generation:
                     model, _content_messages(request), res.api_key, ChatOptions()
                 )
             else:
-                options, info.notes = self.support(res).apply(request.options)
+                support = parameter_support(self.cached_model_info(res), model)
+                options, info.notes = support.apply(request.options)
                 events = provider.chat(model, request.messages, res.api_key, options)
             events = iter(events)
             first = next(events, StreamEnd())  # errors before the first token surface here
@@ -335,7 +355,7 @@ class Generation:
         def price(usage: Usage | None) -> Usage | None:
             if usage is None or usage.cost is not None:
                 return usage
-            model = self.selection.load_model_info(res)
+            model = self.cached_model_info(res)
             if model and model.pricing.prompt is not None and usage.prompt_tokens is not None:
                 usage.cost = usage.prompt_tokens * model.pricing.prompt + (
                     (usage.completion_tokens or 0) * (model.pricing.completion or 0)
@@ -376,21 +396,17 @@ def _raise_if_unusable(resolution: Resolution) -> None:
     raise NotConfigured(resolution.reason + ".")
 
 
-def _all_failed(capability: Capability, failed: list[ProviderError]) -> ProviderError:
-    """One error naming every provider tried and why it failed, not only the last."""
-    last, notes = failed[-1], [str(exc) for exc in failed]
+def _all_failed(capability: Capability, failed: list[ProviderError]) -> FallbackExceptionGroup:
+    """One error naming every provider tried and why it failed, not only the last, and
+    carrying each attempt's error."""
     names = ", ".join(dict.fromkeys(exc.provider for exc in failed))
-    tried = "\n\n".join(f"• {note}" for note in notes)
-    error = ProviderError(
+    tried = "\n\n".join(f"• {exc}" for exc in failed)
+    return FallbackExceptionGroup(
         names,
         f"no provider could answer this {capability} request. No other provider could take "
-        f"over; retry in a little while, or pick another model. Tried {len(notes)}:\n\n{tried}",
-        status=last.status,
-        retry_after=last.retry_after,
-        kind=last.kind,
+        f"over; retry in a little while, or pick another model. Tried {len(failed)}:\n\n{tried}",
+        failed,
     )
-    error.fallbacks = list(notes)
-    return error
 
 
 def _content_messages(request: ContentRequest) -> list[ChatMessage]:

@@ -229,16 +229,18 @@ class Meter:
         who: Requester,
         request: Any,
         model_info: Callable[[], ModelInfo | None],
+        priced: Callable[[], ModelInfo | None] | None = None,
     ) -> MeteredCall:
         """A new attempt; for a capped shared key, the estimate is reserved first
-        (BudgetReached when a cap is reached)."""
+        (BudgetReached when a cap is reached), priced by `priced` (which may fetch the
+        catalogue) else `model_info` (the cost of the finished call)."""
         demand = demand_of(request)
         call = MeteredCall(self, capability, res, who, demand, model_info)
         row = self.store.get(res.slug) if res.key_source == "shared" else None
         if row is not None:
             caps = caps_for(res.slug, row.provider_config().budgets, who.user)
             if caps:
-                model = model_info()
+                model = (priced or model_info)()
                 pricing = model.pricing if model else None
                 estimate = estimate_cost(
                     pricing, demand.max_tokens, demand.prompt_chars, demand.images

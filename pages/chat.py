@@ -30,16 +30,23 @@ def render() -> None:
     # (the input sits at the page's foot wherever it is called; read first: a new
     # question means the history's last turn is no longer the one to edit)
     prompt = st.chat_input("Message the model", submit_mode="disable") or retried
-    chat_history.show(history, asking=bool(prompt))
-    if prompt:
-        history.append({"role": "user", "content": prompt})
-        with st.chat_message("user"):
-            untrusted.reply(prompt)
-        request = ChatRequest(chat_history.context(system, history), options)
-        if second:
-            _compare(desk, who, request, (pin, second), history)
-        else:
-            _reply(desk, who, request, pin, history)
+    # The history is drawn after the new reply streams, into containers placed above it
+    # (the browser shows their previous content meanwhile): its elements no longer queue
+    # ahead of the reply's first token.
+    earlier, places = list(history), chat_history.places(history)
+    try:
+        if prompt:
+            history.append({"role": "user", "content": prompt})
+            with st.container(), st.chat_message("user"):  # a container, as in the history
+                untrusted.reply(prompt)
+            request = ChatRequest(chat_history.context(system, history), options)
+            with st.container():
+                if second:
+                    _compare(desk, who, request, (pin, second), history)
+                else:
+                    _reply(desk, who, request, pin, history)
+    finally:
+        chat_history.show(earlier, asking=bool(prompt), into=places)
     if history:  # under the conversation, not inside Settings
         st.button("Clear conversation", icon=":material/delete_sweep:", on_click=chat_history.clear)
     with picker_slot:

@@ -99,7 +99,7 @@ def test_a_404_before_the_first_token_falls_back_and_flags_the_choice_stale(
     upstream["alpha"].error = _not_found("Alpha")
     stream = desk.generate("chat", HELLO, SUPER)
     assert "".join(stream).startswith("beta:beta/chat")
-    assert "alpha/chat-large is now marked stale" in stream.info.fallbacks[0]
+    assert "alpha/chat-large is now marked stale" in str(stream.info.fallbacks[0])
     upstream["alpha"].error = None
     # the catalogue still lists it, but the next call skips it (no second 404)
     found = desk.resolve("chat", SUPER)

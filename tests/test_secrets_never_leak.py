@@ -56,7 +56,11 @@ def test_the_key_never_surfaces(desk, caplog) -> None:
     ):
         with pytest.raises(ModelDeskError) as info:
             action()
-        errors += [str(info.value), repr(info.value), *getattr(info.value, "fallbacks", [])]
+        errors += [
+            str(info.value),
+            repr(info.value),
+            *map(str, getattr(info.value, "fallbacks", [])),
+        ]
     assert any("401" in e for e in errors) and any("[redacted]" in e for e in errors)
     entry = service.refresh_catalog("openrouter", local)
     errors.append(str(entry.error))

@@ -17,6 +17,7 @@ from core.auth import PersonalSettings, Role, User
 from core.config import load_settings
 from core.content import ContentRequest
 from core.errors import (
+    FallbackExceptionGroup,
     KeyUnreadable,
     NotConfigured,
     PermissionDenied,
@@ -278,7 +279,9 @@ def test_fallback_before_the_first_token_names_the_failed_provider(
     stream = desk.generate("chat", ChatRequest([ChatMessage("user", "hi")]), SUPER)
     assert "".join(stream) == "beta:beta/chat says hi"
     assert stream.info.provider == "beta"
-    assert stream.info.fallbacks == ["Alpha: had a server error (503). Retry shortly."]
+    (earlier,) = stream.info.fallbacks  # the error itself, as data
+    assert isinstance(earlier, ProviderError) and (earlier.kind, earlier.status) == ("server", 503)
+    assert str(earlier) == "Alpha: had a server error (503). Retry shortly."
 
 
 def test_no_fallback_on_a_rejected_key(desk: ModelDesk, upstream: Upstream) -> None:
@@ -300,6 +303,26 @@ def test_every_provider_failing_gives_one_clear_error(desk: ModelDesk, upstream:
     with pytest.raises(ProviderError, match="No other provider could take over") as info:
         desk.generate("chat", ChatRequest([ChatMessage("user", "hi")]), SUPER)
     assert "Beta" in str(info.value)
+
+
+def test_every_provider_failing_raises_a_group_of_each_attempts_error(
+    desk: ModelDesk, upstream: Upstream
+) -> None:
+    _configure(desk)
+    alpha, beta = _server_error("Alpha"), _server_error("Beta", 500)
+    upstream.failures.update(alpha=alpha, beta=beta)
+    with pytest.raises(FallbackExceptionGroup) as info:
+        desk.generate("chat", ChatRequest([ChatMessage("user", "hi")]), SUPER)
+    group = info.value
+    assert isinstance(group, ExceptionGroup) and isinstance(group, ProviderError)
+    assert [(e.provider, e.status) for e in group.exceptions] == [("Alpha", 503), ("Beta", 500)]
+    assert (group.provider, group.kind, group.status) == ("Alpha, Beta", "server", 500)
+    assert str(group) == (  # the admin's text, unchanged
+        "Alpha, Beta: no provider could answer this chat request. No other provider could "
+        "take over; retry in a little while, or pick another model. Tried 2:\n\n"
+        f"• {group.exceptions[0]}\n\n• {group.exceptions[1]}"
+    )
+    assert group.subgroup(lambda e: e.provider == "Beta").exceptions == group.exceptions[1:]
 
 
 def test_pin_uses_one_provider_and_never_falls_back(desk: ModelDesk, upstream: Upstream) -> None:

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from core.errors import ModelDeskError, ProviderError
 from core.service import ChatStream
@@ -116,24 +117,40 @@ def _resend_edit(index: int) -> None:
 
 
 # ---------------------------------------------------------------- showing
-def show(turns: list[Turn], *, asking: bool = False) -> None:
-    """Every stored turn, with its marks and actions (`asking`: a new question follows,
-    so none of these is the last one to edit)."""
+def places(turns: list[Turn]) -> list[DeltaGenerator]:
+    """One container per stored turn, drawn before a new question's reply and filled by
+    :func:`show` after it: a container the browser already shows keeps its content until
+    it is refilled, so the reply's first token is not queued behind the whole history."""
+    return [st.container() for _ in turns]
+
+
+def show(
+    turns: list[Turn], *, asking: bool = False, into: list[DeltaGenerator] | None = None
+) -> None:
+    """Every stored turn, with its marks and actions, each in its own container (`into`:
+    those of :func:`places`; `asking`: a new question follows, so none of these is the
+    last one to edit)."""
     last = -1 if asking else len(turns) - 1
-    for index, turn in enumerate(turns):
-        if turn["role"] == "user":
-            _show_user(turns, index, last)
-        elif turn.get("compared"):
-            columns = st.columns(2)
-            for lane, (column, reply) in enumerate(zip(columns, turn["compared"], strict=False)):
-                with column:
-                    show_reply(reply)
-                    _copy(reply, f"{index}_{lane}")
-            compare.stats_table(turn["compared"])
-            reply_actions(turns, index, copy=False, last=last)
-        else:
-            show_reply(turn)
-            reply_actions(turns, index, last=last)
+    for index, place in enumerate(into or places(turns)):
+        with place:
+            _show_turn(turns, index, last)
+
+
+def _show_turn(turns: list[Turn], index: int, last: int) -> None:
+    turn = turns[index]
+    if turn["role"] == "user":
+        _show_user(turns, index, last)
+    elif turn.get("compared"):
+        columns = st.columns(2)
+        for lane, (column, reply) in enumerate(zip(columns, turn["compared"], strict=False)):
+            with column:
+                show_reply(reply)
+                _copy(reply, f"{index}_{lane}")
+        compare.stats_table(turn["compared"])
+        reply_actions(turns, index, copy=False, last=last)
+    else:
+        show_reply(turn)
+        reply_actions(turns, index, last=last)
 
 
 def _show_user(turns: list[Turn], index: int, last: int) -> None:

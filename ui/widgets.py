@@ -43,9 +43,9 @@ def _show_failure(exc: Exception, action: str) -> None:
         storage_unavailable(exc)
     elif isinstance(exc, ProviderError):
         show_error(exc, icon=":material/cloud_off:")
-        for note in exc.fallbacks:
-            if note not in str(exc):  # an all-failed message already lists every provider
-                st.caption(f"Tried first: {plain_markdown(note)}")
+        for earlier in exc.fallbacks:
+            if str(earlier) not in str(exc):  # an all-failed message lists every provider
+                st.caption(f"Tried first: {plain_markdown(str(earlier))}")
     elif isinstance(exc, NotConfigured):
         show_error(exc, "info", icon=":material/settings:")
         page = st.session_state.get("modeldesk_pages", {}).get("model-selection")
@@ -127,5 +127,5 @@ def call_stats(info: CallInfo) -> None:
     if info.cost is not None:
         parts.append(f"${info.cost:.6f}")
     st.caption(" · ".join(parts))
-    for note in info.fallbacks:
-        st.caption(f":material/alt_route: Fell back after: {plain_markdown(note)}")
+    for earlier in info.fallbacks:
+        st.caption(f":material/alt_route: Fell back after: {plain_markdown(str(earlier))}")

@@ -138,7 +138,7 @@ def _most_at_once(spans: list[tuple[float, float]]) -> int:
     return peak
 
 
-async def _first_token_samples(
+async def first_token_samples(
     browser: Any, app_url: str, fake: FakeProviderProcess, ttft: float
 ) -> dict[str, list[float]]:
     """ms from upstream sending the first word to it reaching the page's websocket, the DOM,
@@ -216,7 +216,7 @@ async def browser_numbers(app_url: str, fake: FakeProviderProcess) -> dict[str, 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         first_token = {
-            ttft: await _first_token_samples(browser, app_url, fake, ttft) for ttft in TTFTS
+            ttft: await first_token_samples(browser, app_url, fake, ttft) for ttft in TTFTS
         }
         compare_delay = await compare_first_tokens(browser, app_url, fake)
         fake.configure("openrouter", latency=0.0, chunk_delay=0.1)

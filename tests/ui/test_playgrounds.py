@@ -267,3 +267,35 @@ def test_a_call_that_reports_no_tokens_shows_none_like_the_cli() -> None:
     app = AppTest.from_function(_stats_of_an_image_call, args=(str(ROOT),)).run()
     [caption] = [c.value for c in app.caption]
     assert "900 ms" in caption and "tokens" not in caption
+
+
+def test_a_new_reply_streams_before_the_history_is_redrawn(fake, monkeypatch) -> None:
+    """Issue 17 §2: the history's elements no longer queue ahead of the reply's first token
+    (they are drawn after it, into places above it), and the page reads in order."""
+    from ui import chat_history, untrusted
+
+    configure_openrouter()
+    app = send(page("chat").run(), "first question")
+    order: list[str] = []
+    stream_reply, show_user = untrusted.stream_reply, chat_history._show_user
+
+    def reply(chunks):
+        order.append("reply")
+        return stream_reply(chunks)
+
+    def history(*args):
+        order.append("history")
+        return show_user(*args)
+
+    monkeypatch.setattr(untrusted, "stream_reply", reply)
+    monkeypatch.setattr(chat_history, "_show_user", history)
+    app = send(app, "second question")
+    assert not app.exception, app.exception
+    assert order == ["reply", "history"]
+    shown = [m.value for m in app.markdown]
+    where = [
+        next(i for i, text in enumerate(shown) if needle in text)
+        for needle in ("first question", "second question")
+    ]
+    assert where[0] < where[1]
+    assert len(app.chat_message) == 4
