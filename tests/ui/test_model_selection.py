@@ -384,3 +384,16 @@ def test_with_every_provider_failing_the_table_says_why_not_filters(fake) -> Non
     shown = texts(app)
     assert "No provider lists a chat model right now" in shown
     assert "No model matches these filters" not in shown
+
+
+def test_the_page_reads_cores_catalogue_not_a_second_cache(fake) -> None:  # noqa: F811
+    """One parsed copy per provider and key: when core's entry is gone (its TTL, a
+    `--secrets.files` setting, or another page's refresh), the next rerun shows the new
+    list; no page-side cache keeps the old one for its own 6 h."""
+    configure_openrouter()
+    app = page("model_selection").run()
+    assert "OpenRouter: 30" in _found(app)
+    fake.configure("openrouter", models=60)
+    desk().catalog_cache.invalidate("openrouter")  # as core's TTL would
+    app.run()
+    assert "OpenRouter: 45" in _found(app)
