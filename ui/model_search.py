@@ -28,7 +28,8 @@ def match_ranks(query: str, ids: Iterable[str], names: Iterable[str | None]) -> 
     if not text:
         return [EXACT] * len(ids)
     words = text.split() if len(text.split()) > 1 else []
-    return [_rank(text, words, i.lower(), (n or "").lower()) for i, n in zip(ids, names)]
+    pairs = zip(ids, names, strict=True)
+    return [_rank(text, words, i.lower(), (n or "").lower()) for i, n in pairs]
 
 
 def _rank(text: str, words: list[str], model_id: str, name: str) -> int | None:
