@@ -10,7 +10,7 @@ table's DataFrame is derived from the entries and memoised by a cheap stamp of t
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
@@ -21,10 +21,11 @@ from core.catalog import CatalogEntry
 from core.requester import Requester
 from core.service import ModelDesk, ProviderView
 from core.types import Capability
-from ui.catalog_table import models_frame
+from ui.catalog_table import mark_choices, models_frame
 from ui.progressive import drain_as_ready
 
 Stamp = tuple[tuple[object, ...], ...]
+Choices = tuple[tuple[tuple[str, str], str], ...]
 
 
 def entry_for(desk: ModelDesk, view: ProviderView, who: Requester) -> CatalogEntry:
@@ -129,12 +130,20 @@ def refresh(desk: ModelDesk, view: ProviderView, who: Requester) -> CatalogEntry
 
 
 @st.cache_resource(max_entries=len(Capability), show_spinner=False)
-def _frame(capability: str, stamp: Stamp, _entries: dict[str, CatalogEntry]) -> pd.DataFrame:
+def _frame(
+    capability: str, stamp: Stamp, choices: Choices, _entries: dict[str, CatalogEntry]
+) -> pd.DataFrame:
     # cache_resource: the same frame object for every rerun (never copied or pickled);
     # callers derive new frames from it and never change it in place
-    return models_frame(Capability(capability), _entries)
+    return mark_choices(models_frame(Capability(capability), _entries), dict(choices))
 
 
-def frame(capability: Capability, snapshot: CatalogSnapshot) -> pd.DataFrame:
-    """A table of every model for `capability`, built once per catalogue state."""
-    return _frame(capability.value, snapshot.stamp, snapshot.entries)
+def frame(
+    capability: Capability,
+    snapshot: CatalogSnapshot,
+    choices: Mapping[tuple[str, str], str] | None = None,
+) -> pd.DataFrame:
+    """A table of every model for `capability` with the current `choices` marked, built
+    once per catalogue state and choices."""
+    marks = tuple(sorted((choices or {}).items()))
+    return _frame(capability.value, snapshot.stamp, marks, snapshot.entries)
