@@ -12,6 +12,7 @@ Run: ``python -m benchmarks.scale [--models 20000] [--small 5000]``.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import resource
 import statistics
@@ -33,7 +34,7 @@ from devtools.fake_providers import FakeProviderProcess
 from devtools.seed import app_environment, seed_shared_chat
 
 KEY = scenarios.KEY
-SEARCHES = ("model-1234", "model-777", "vendor42/model-9", "model-19999", "model-5")
+SEARCHES = ("model-1234", "model-7770", "vendor42/model-9", "model-19950", "model-5")  # chat
 TIMEOUT_MS = int(os.environ.get("SCALE_BENCH_TIMEOUT_MS", "120000"))
 PICKER_LABEL = "Model (this session only)"
 # In the page: epoch ms of every keydown, and of every change of the "Found N" line.
@@ -148,6 +149,7 @@ def _picker_filter(page: Any, text: str) -> float:
 
 
 def browser_numbers(app: App) -> dict[str, Any]:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     peak = [0.0]
@@ -170,7 +172,10 @@ def browser_numbers(app: App) -> dict[str, Any]:
             progress(f"browser: chat picker {index + 1}/{len(SEARCHES)}")
             visible.append(_picker_visible(page, app))
             sample()
-            filtered.append(_picker_filter(page, text))
+            try:
+                filtered.append(_picker_filter(page, text))
+            except PlaywrightTimeout:
+                filtered.append(float("nan"))  # reported as not seen
             sample()
         context.close()
         browser.close()
@@ -185,9 +190,14 @@ def browser_numbers(app: App) -> dict[str, Any]:
 
 
 def _ms(values: list[float]) -> str:
-    ordered = sorted(values)
+    ordered = sorted(v for v in values if not math.isnan(v))
+    if not ordered:
+        return "not seen"
     p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
-    return f"median {statistics.median(ordered):.0f} ms, p95 {p95:.0f} ms (n={len(values)})"
+    missing = f", {len(values) - len(ordered)} not seen" if len(ordered) < len(values) else ""
+    return (
+        f"median {statistics.median(ordered):.0f} ms, p95 {p95:.0f} ms (n={len(values)}{missing})"
+    )
 
 
 def _s(values: list[float]) -> str:
