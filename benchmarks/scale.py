@@ -37,6 +37,7 @@ KEY = scenarios.KEY
 SEARCHES = ("model-1234", "model-7770", "vendor42/model-9", "model-19950", "model-5")  # chat
 TIMEOUT_MS = int(os.environ.get("SCALE_BENCH_TIMEOUT_MS", "120000"))
 PICKER_LABEL = "Model (this session only)"
+KEY_DELAY_MS = 40  # between keystrokes, as a quick typist
 # In the page: epoch ms of every keydown, and of every change of the "Found N" line.
 WATCH_JS = """
 window.__keys = []; window.__found = [];
@@ -84,7 +85,7 @@ def cli_cold_cpu(env: dict[str, str], data_dir: Path, runs: int = 3) -> list[flo
 def _search_once(page: Any, box: Any, text: str) -> float:
     """ms from the last keystroke of `text` to the "Found N" line changing after it."""
     keys, found = page.evaluate("() => [window.__keys.length, window.__found.length]")
-    box.press_sequentially(text, delay=40)
+    box.press_sequentially(text, delay=KEY_DELAY_MS)
     page.wait_for_function(SETTLED_JS, arg=[keys + len(text), found], timeout=TIMEOUT_MS)
     return float(
         page.evaluate(
@@ -121,29 +122,30 @@ def _picker_visible(page: Any, app: App) -> float:
 
 
 def _picker_filter(page: Any, text: str) -> float:
-    """ms from the last keystroke of `text` to the picker offering it (either shape: a
-    search box beside the picker, or a select box filtering its own options)."""
+    """ms beyond the typing itself (keys every KEY_DELAY_MS) from the first keystroke of
+    `text` to the picker offering it, whichever its shape: a search box beside the picker
+    (then the box is opened), or a select box filtering all its options in the browser
+    (whose work delays the keystrokes themselves)."""
     search = page.get_by_role("searchbox", name="Search models")
     if search.count():
         search.click()
         search.fill("")
-        search.press_sequentially(text, delay=40)
-        typed = time.perf_counter()
-        picker = page.get_by_test_id("stSelectbox").filter(has_text=PICKER_LABEL)
+        started = time.perf_counter()
+        search.press_sequentially(text, delay=KEY_DELAY_MS)
         page.wait_for_function(
             "t => [...document.querySelectorAll('[data-testid=stCaptionContainer]')]"
             ".some(e => e.innerText.includes('match') && e.innerText.includes(t))",
             arg=text,
             timeout=TIMEOUT_MS,
         )
-        picker.locator("input").click()
+        page.get_by_test_id("stSelectbox").filter(has_text=PICKER_LABEL).locator("input").click()
     else:
         box = page.get_by_test_id("stSelectbox").filter(has_text=PICKER_LABEL).locator("input")
         box.click()
-        box.press_sequentially(text, delay=40)
-        typed = time.perf_counter()
+        started = time.perf_counter()
+        box.press_sequentially(text, delay=KEY_DELAY_MS)
     page.get_by_role("option").filter(has_text=text).first.wait_for(timeout=TIMEOUT_MS)
-    shown = (time.perf_counter() - typed) * 1000
+    shown = (time.perf_counter() - started) * 1000 - (len(text) - 1) * KEY_DELAY_MS
     page.keyboard.press("Escape")
     return shown
 
@@ -250,7 +252,11 @@ def _print(
     if browser is not None:
         rows += [
             ("search: last keystroke → 'Found N' updated", _ms(browser["search"]), "≤ 450 ms"),
-            ("chat picker: type → filtered options shown", _ms(browser["filtered"]), "≤ 300 ms"),
+            (
+                "chat picker: type → filtered options shown (beyond typing)",
+                _ms(browser["filtered"]),
+                "≤ 300 ms",
+            ),
             ("chat picker visible (from navigation)", _ms(browser["visible"]), "≤ 500 ms"),
             (
                 "Streamlit server RSS: peak / plateau",
