@@ -85,7 +85,8 @@ def _send(page, message: str) -> None:
 @pytest.fixture
 def chat(page, playground_app):
     goto(page, playground_app, "chat")
-    expect(page.get_by_test_id("stCaptionContainer").first).to_contain_text("OpenRouter")
+    route = page.get_by_test_id("stCaptionContainer").filter(has_text="because")
+    expect(route.first).to_contain_text("OpenRouter")
     return page
 
 
