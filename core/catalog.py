@@ -19,7 +19,7 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sized
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
@@ -147,7 +147,6 @@ class Catalog:
         self._fresh = ttl_cache(ttl)
         self._failed = ttl_cache(error_ttl)
         self._last_good = ttl_cache(last_good_ttl)
-        self._latest = ttl_cache(max(ttl, error_ttl))
         self._inflight: dict[CacheKey, Future[CatalogEntry]] = {}  # only while fetching
         # model ids a call found missing (404) though this catalogue lists them: stale until
         # the catalogue is fetched again (and lists them again), for the catalogue's life
@@ -248,27 +247,6 @@ class Catalog:
         return self._failed_entry(
             target.cache_key, provider, message, None, remember=False, late=True
         )
-
-    def sizes(self) -> dict[str, int]:
-        """How many entries each per-key map holds (all are bounded)."""
-        with self._lock:
-            maps: dict[str, Sized] = {
-                "fresh": self._fresh,
-                "failed": self._failed,
-                "last_good": self._last_good,
-                "latest": self._latest,
-                "inflight": self._inflight,
-            }
-            return {name: len(cache) for name, cache in maps.items()}
-
-    def cache_keys(self) -> list[CacheKey]:
-        """Every (slug, base URL, key fingerprint) holding a cached answer, good or failed."""
-        with self._lock:
-            return [*self._fresh.keys(), *self._failed.keys()]
-
-    def health(self) -> list[CatalogEntry]:
-        with self._lock:
-            return list(self._latest.values())
 
     # ---- invalidation -----------------------------------------------------
     def refresh(self, target: CatalogTarget) -> CatalogEntry:
@@ -406,7 +384,6 @@ class Catalog:
     def _remember(self, key: CacheKey, entry: CatalogEntry, failed: bool = False) -> CatalogEntry:
         with self._lock:
             (self._failed if failed else self._fresh)[key] = entry
-            self._latest[key] = entry
         return entry
 
 

@@ -72,6 +72,16 @@ class Selection:
         )
         return CatalogTarget(provider, key)
 
+    def is_warm(self, row: AIProvider, who: Requester) -> bool:
+        """Whether this requester's catalogue of `row` is at hand without an upstream call
+        (cached, or answered without one: no key where listing needs one, a lost key)."""
+        if self.resolver.key_for(row, who).unreadable:
+            return True
+        target = self.target_for(row, who)
+        if target.api_key is None and target.provider.key_required_for_listing:
+            return True
+        return self.ctx.catalog_cache.peek(target) is not None
+
     def entries(
         self, who: Requester, slugs: list[str] | None = None, include_inactive: bool = False
     ) -> dict[str, CatalogEntry]:

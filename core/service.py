@@ -224,6 +224,10 @@ class ModelDesk(ProviderAdministration):
         """Live catalogues of the active providers, fetched concurrently, overrides applied."""
         return self.selection.entries(who, slugs, include_inactive)
 
+    def catalog_is_warm(self, row: AIProvider, who: Requester) -> bool:
+        """Whether `row`'s catalogue for this requester is at hand without an upstream call."""
+        return self.selection.is_warm(row, who)
+
     def catalog_entries_as_ready(
         self, who: Requester, *, slugs: list[str] | None = None
     ) -> Iterator[CatalogEntry]:

@@ -69,10 +69,10 @@ def start_app(
     log_path = tmp / f"streamlit-{port}.log"
     env = {
         **os.environ,
+        "MODELDESK_CATALOG_TIMEOUT": "5",  # unless `env_extra` says otherwise (benchmarks)
         **env_extra,
         "MODELDESK_DATA_DIR": str(tmp / "data"),
         "MODELDESK_SECRETS_FILE": str(tmp / "no-secrets.toml"),
-        "MODELDESK_CATALOG_TIMEOUT": "5",
         "MODELDESK_REQUEST_TIMEOUT": "5",
     }
     env.setdefault(LOCAL_TOKEN_ENV, secrets.token_urlsafe(32))

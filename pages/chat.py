@@ -8,7 +8,7 @@ from core.requester import Requester
 from core.resolution import Resolution
 from core.service import ChatRequest, ModelDesk
 from core.types import Capability, ChatOptions
-from ui import chat_history, compare, picker, state, untrusted
+from ui import chat_history, compare, model_search, picker, state, untrusted
 from ui.chat_history import Turn
 from ui.widgets import call_stats, reporting_errors, resolution_box
 
@@ -19,7 +19,7 @@ def render() -> None:
     who = state.requester()
     desk = state.get_desk()
     st.title("Chat")
-    # The picker's box (up to thousands of models) is drawn last, into this slot: a sent
+    # The picker (a search box and its best matches) is drawn last, into this slot: a sent
     # message's first token then reaches the browser before the box's options do.
     picker_slot = st.container()
     pin = picker.pending_pick(desk, Capability.CHAT)
@@ -93,10 +93,10 @@ def _compare_picker(desk: ModelDesk, who: Requester) -> tuple[str, str] | None:
             "key you may use)."
         )
     else:
-        options: list[tuple[str, str]] = list(labels)
-        second = st.selectbox(
-            "Second model", options, format_func=lambda o: labels[o], key="chat_second"
-        )
+        ids = model_search.ids_of(list(labels))
+        model_search.search_pick("Second model", labels, ids, "chat_second")
+        second = st.session_state.get("chat_second")
+        second = second if second in labels else None
     picker.show_unavailable(picks, "chat_second_unavailable")
     return second
 

@@ -34,6 +34,7 @@ from ui.widgets import reporting_errors, skipped_text
 
 TAB_KEY = selection_link.TAB_KEY
 COMPACT_KEY = "compact_list"
+TABLE_ROWS = 500  # rows sent to the browser at most (the count above says how many match)
 
 
 def render() -> None:
@@ -54,11 +55,7 @@ def render() -> None:
     for capability, tab in zip(Capability, tabs, strict=True):
         if tab.open:
             with tab:
-                found = _capability_tab(desk, capability, views, who)
-            selection_link.publish(
-                st.query_params,
-                selection_link.current(capability, st.session_state),
-            )
+                found = _capability_fragment(desk, capability, views, who)
     with stale_box:
         _stale_warnings(desk, who, found)
 
@@ -170,6 +167,17 @@ def _show_catalogue(capability: Capability, provider: str) -> None:
 
 
 # ---------------------------------------------------------------- one capability
+@st.fragment
+def _capability_fragment(
+    desk: ModelDesk, capability: Capability, views: list[ProviderView], who: Requester
+) -> catalog.CatalogSnapshot:
+    """The open tab as a fragment: a keystroke in its search (or any filter) reruns the
+    table and what follows it, not the page above (a choice made in it reruns the page)."""
+    found = _capability_tab(desk, capability, views, who)
+    selection_link.publish(st.query_params, selection_link.current(capability, st.session_state))
+    return found
+
+
 def _capability_tab(
     desk: ModelDesk,
     capability: Capability,
@@ -200,7 +208,7 @@ def _capability_tab(
                 _table(table_slot, capability, filtered, listed=len(preview))
 
     found = catalog.entries(desk, who, views, on_progress=progress)
-    frame = mark_choices(catalog.frame(capability, found), choices)
+    frame = catalog.frame(capability, found, choices)
     filtered = filter_frame(frame, filters)
     found_slot.markdown(
         found_line(filtered, [(v.display_name, found.entries.get(v.slug)) for v in serving])
@@ -247,22 +255,29 @@ def _table(
         return []
     config, order = column_config(capability), SHOWN[capability]
     height = table_height(len(filtered))
+    rows = filtered.head(TABLE_ROWS)[order]  # what is shown, not the whole catalogue
+    box = slot.container()
     if key is None:
-        slot.dataframe(
-            filtered, hide_index=True, column_config=config, column_order=order, height=height
+        box.dataframe(
+            rows, hide_index=True, column_config=config, column_order=order, height=height
         )
-        return []
-    event = slot.dataframe(
-        filtered,
-        hide_index=True,
-        column_config=config,
-        column_order=order,
-        height=height,
-        on_select="rerun",
-        selection_mode="single-row",
-        key=key,
-    )
-    return list(event.selection.rows) if event else []
+    else:
+        event = box.dataframe(
+            rows,
+            hide_index=True,
+            column_config=config,
+            column_order=order,
+            height=height,
+            on_select="rerun",
+            selection_mode="single-row",
+            key=key,
+        )
+    if len(filtered) > TABLE_ROWS:
+        box.caption(
+            f"The first {TABLE_ROWS:,} of {len(filtered):,} are listed: search or filter "
+            "to find the others."
+        )
+    return list(event.selection.rows) if key is not None and event else []
 
 
 def _picked(

@@ -87,6 +87,24 @@ def test_default_catalogue_is_well_behaved(fake, client, provider: str) -> None:
     assert fake.count(provider, "models") == 1
 
 
+def test_the_scale_catalogue_is_openrouter_shaped_deterministic_and_big(fake, client) -> None:
+    """Issue 17's 20,000-model catalogue, in small: ~1.6 kB per model, two thirds chat."""
+    fake.configure("openrouter", models=2000, scale_catalogue=True)
+    url = _catalogue_url(fake, "openrouter") + "?output_modalities=all"
+    answer = client.get(url)
+    models = answer.json()["data"]
+    assert len(models) == 2000 and client.get(url).json()["data"] == models  # deterministic
+    assert 1400 < len(answer.content) / len(models) < 1800
+    assert models[1]["id"] == "vendor1/model-1" and len({m["id"] for m in models}) == 2000
+    chat = [m for m in models if m["architecture"]["output_modalities"] == ["text"]]
+    assert 0.6 < len(chat) / len(models) < 0.75
+    first = models[0]
+    assert {"prompt", "completion", "request", "image"} <= set(first["pricing"])
+    assert first["context_length"] > 0 and first["architecture"]["input_modalities"]
+    text_only = _ids(client.get(_catalogue_url(fake, "openrouter")).json())
+    assert len(text_only) < len(models)  # the default listing is text output only, as upstream
+
+
 def test_default_stream_ends_with_done_and_echoes(fake, client) -> None:
     events = _events(client, _chat_url(fake), _chat_body(stream=True))
     assert events[-1] == "[DONE]"

@@ -218,3 +218,16 @@ def test_declared_models_travel_in_an_export_and_an_export_imported_back_changes
     assert desk.import_preview(exported).changes == []
     beta = next(p for p in exported["providers"] if p["slug"] == "beta")
     assert "declared_models" not in beta["config"]  # absent where none are declared
+
+
+def test_the_service_says_whether_a_catalogue_is_warm(desk: ModelDesk) -> None:
+    """Pages ask core whether a catalogue is at hand without an upstream call (never its
+    cache keys): cold before the first fetch, warm after it, cold again once invalidated."""
+    _configure(desk)
+    desk.catalog_cache.invalidate()
+    row = _row(desk, "alpha")
+    assert not desk.catalog_is_warm(row, SUPER)
+    desk.catalog_entry("alpha", SUPER)
+    assert desk.catalog_is_warm(row, SUPER)
+    desk.catalog_cache.invalidate("alpha")
+    assert not desk.catalog_is_warm(row, SUPER)

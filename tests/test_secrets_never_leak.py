@@ -68,8 +68,8 @@ def test_the_key_never_surfaces(desk, caplog) -> None:
     surfaces = {
         "logs": caplog.text,
         "errors": "\n".join(errors),
-        "cache keys": repr(service.catalog_cache.cache_keys()),
-        "entries": repr(service.catalog_cache.health()),
+        "cache keys": repr([*service.catalog_cache._fresh, *service.catalog_cache._failed]),
+        "entries": repr(service.catalog_entries(local, include_inactive=True)),
         "providers": repr(service.providers()),
         "resolution": repr(service.candidates("chat", local)),
         "export": repr(service.export_config()),

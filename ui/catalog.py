@@ -1,82 +1,53 @@
-"""The catalogue as the pages read it: ``st.cache_data`` on top of the core cache.
+"""The catalogue as the pages read it: core's cache, read directly (one parsed copy per
+provider and key fingerprint per process; nothing pickled, no second cache).
 
-Each cached entry is keyed by provider slug, base URL, config version and a
-*fingerprint* of the key in use; the key itself only travels as an
-underscore argument (never hashed, never stored). Only healthy answers stay in
-this cache: an error or a stale list is dropped at once so the next rerun asks
-core again (core remembers failures briefly, so that costs no upstream call).
-
-Warm reruns read this cache only. With ``on_progress``, :func:`entries` fetches the
-cold providers progressively (:mod:`ui.progressive`): the page is told about each
-catalogue as it arrives, so one slow provider never holds the others.
+Warm reruns only read core's in-memory entries. With ``on_progress``, :func:`entries`
+fetches the cold providers progressively (:mod:`ui.progressive`): the page is told about
+each catalogue as it arrives, so one slow provider never holds the others. The model
+table's DataFrame is derived from the entries and memoised by a cheap stamp of them.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
 
-from core.catalog import CatalogEntry, key_fingerprint
-from core.config import DEFAULT_CATALOG_TTL, load_settings
-from core.errors import ModelDeskError
+from core.catalog import CatalogEntry
 from core.requester import Requester
 from core.service import ModelDesk, ProviderView
 from core.types import Capability
-from ui.catalog_table import models_frame
+from ui.catalog_table import mark_choices, models_frame
 from ui.progressive import drain_as_ready
 
-
-def _catalog_ttl() -> float:
-    """The configured catalogue TTL; the default while the secrets cannot be read (the
-    entrypoint then shows the configuration error page and no catalogue is drawn)."""
-    try:
-        return load_settings().catalog_ttl
-    except ModelDeskError:
-        return DEFAULT_CATALOG_TTL
-
-
-_TTL = _catalog_ttl()
-
-
-@st.cache_data(ttl=_TTL, max_entries=256, show_spinner=False)
-def _entry(
-    slug: str,
-    base_url: str,
-    version: int,
-    fingerprint: str,
-    _desk: ModelDesk,
-    _who: Requester,
-) -> CatalogEntry:
-    return _desk.catalog_entry(slug, _who)
-
-
-def _cache_args(desk: ModelDesk, view: ProviderView, who: Requester) -> tuple[str, str, int, str]:
-    key = desk.key_for(view.row, who).key
-    return (view.slug, view.base_url, view.row.version, key_fingerprint(key))
+Stamp = tuple[tuple[object, ...], ...]
+Choices = tuple[tuple[tuple[str, str], str], ...]
 
 
 def entry_for(desk: ModelDesk, view: ProviderView, who: Requester) -> CatalogEntry:
-    """One provider's catalogue, cached per provider + key fingerprint."""
-    return _cached_entry(desk, who, _cache_args(desk, view, who))
-
-
-def _cached_entry(desk: ModelDesk, who: Requester, args: tuple[str, str, int, str]) -> CatalogEntry:
-    """The st.cache_data entry for `args` (see :func:`_cache_args`); only healthy ones stay."""
-    entry = _entry(*args, desk, who)
-    if entry.status != "ok":
-        _entry.clear(*args, desk, who)
-    return entry
+    """One provider's catalogue from core's cache (fetched when cold)."""
+    return desk.catalog_entry(view.slug, who)
 
 
 class CatalogSnapshot:
     """The active providers' entries plus a stamp that changes whenever any of them does."""
 
-    def __init__(self, found: dict[str, CatalogEntry], stamp: tuple) -> None:
+    def __init__(self, found: dict[str, CatalogEntry], stamp: Stamp) -> None:
         self.entries, self.stamp = found, stamp
+
+
+def stamp_of(views: list[ProviderView], found: dict[str, CatalogEntry]) -> Stamp:
+    """A cheap fingerprint of `found`: the config version (capability overrides) and the
+    entry's fetch and check times (a new fetch, another key's list, a failure)."""
+    versions = {v.slug: v.row.version for v in views}
+    return tuple(
+        (slug, versions.get(slug), e.status, e.fetched_at, e.checked_at, len(e.models))
+        for slug, e in found.items()
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,27 +68,28 @@ def entries(
     views: list[ProviderView] | None = None,
     on_progress: Callable[[CatalogProgress], None] | None = None,
 ) -> CatalogSnapshot:
-    """Catalogues of the active providers. Warm ones come from ``st.cache_data``; cold
+    """Catalogues of the active providers. Warm ones come straight from core's cache; cold
     ones are fetched concurrently, and with `on_progress` each is handed over as soon as
     it arrives (a provider past its deadline last, as a "did not answer" entry)."""
     views = [v for v in (views or desk.providers()) if v.row.is_active]
-    args = {v.slug: _cache_args(desk, v, who) for v in views}  # once per view and rerun
+    cold = [v for v in views if not desk.catalog_is_warm(v.row, who)]
     found: dict[str, CatalogEntry] = {}
-    cold = []
-    for view in views:
-        if is_warm(desk, view, who):
-            found[view.slug] = _cached_entry(desk, who, args[view.slug])
-        else:
-            cold.append(view)
-    if cold and on_progress is None:
-        with st.spinner(f"Loading live catalogues ({', '.join(v.slug for v in cold)})…"):
-            desk.catalog_entries(who, slugs=[v.slug for v in cold])  # one concurrent fetch
-        found.update({v.slug: entry_for(desk, v, who) for v in cold})
-    elif cold and on_progress is not None:
+    if cold and on_progress is not None:
+        warm = [v.slug for v in views if v not in cold]
+        found.update(desk.catalog_entries(who, slugs=warm) if warm else {})
         found.update(_progressively(desk, who, cold, found, on_progress))
+    else:
+        with _spinner_while(cold):
+            found.update(desk.catalog_entries(who, slugs=[v.slug for v in views]))
     ordered = {v.slug: found[v.slug] for v in views if v.slug in found}
-    stamp = tuple((*args[s], e.status, e.fetched_at) for s, e in ordered.items())
-    return CatalogSnapshot(ordered, stamp)
+    return CatalogSnapshot(ordered, stamp_of(views, ordered))
+
+
+def _spinner_while(cold: list[ProviderView]) -> AbstractContextManager[object]:
+    """A spinner naming the cold providers (drawn only when some are cold)."""
+    if not cold:
+        return nullcontext()
+    return st.spinner(f"Loading live catalogues ({', '.join(v.slug for v in cold)})…")
 
 
 def _progressively(
@@ -128,48 +100,50 @@ def _progressively(
     on_progress: Callable[[CatalogProgress], None],
 ) -> dict[str, CatalogEntry]:
     """Fetch the cold providers, reporting each arrival (and every tick) to `on_progress`."""
-    by_slug = {v.slug: v for v in cold}
     arrived = dict(warm)
     pending = [v.slug for v in cold]
     on_progress(CatalogProgress(dict(arrived), tuple(pending), 0.0))
     started = time.monotonic()
 
     def arrive(entry: CatalogEntry) -> None:
-        view = by_slug[entry.slug]
-        # a healthy answer goes through st.cache_data (core has it now: no second fetch);
-        # a failed or late one is shown as it is and never cached here
-        arrived[entry.slug] = entry_for(desk, view, who) if entry.status == "ok" else entry
+        arrived[entry.slug] = entry
         pending.remove(entry.slug)
         waited = time.monotonic() - started
-        on_progress(CatalogProgress(dict(arrived), tuple(pending), waited, arrived[entry.slug]))
+        on_progress(CatalogProgress(dict(arrived), tuple(pending), waited, entry))
 
     def tick(waited: float) -> None:
         on_progress(CatalogProgress(dict(arrived), tuple(pending), waited))
 
-    slugs = list(by_slug)
+    slugs = [v.slug for v in cold]
     drain_as_ready(desk.catalog_entries_as_ready(who, slugs=slugs), arrive, tick)
     return {s: arrived[s] for s in slugs if s in arrived}
 
 
 def is_warm(desk: ModelDesk, view: ProviderView, who: Requester) -> bool:
-    choice = desk.key_for(view.row, who)
-    if choice.unreadable or (choice.key is None and view.provider_cls.key_required_for_listing):
-        return True  # answered without an upstream call
-    return desk.catalog_cache.peek(desk.target_for(view.row, who)) is not None
+    """Whether `view`'s catalogue is at hand without an upstream call (core decides)."""
+    return desk.catalog_is_warm(view.row, who)
 
 
 def refresh(desk: ModelDesk, view: ProviderView, who: Requester) -> CatalogEntry:
-    """Refresh just this provider: core refetches, and this cache entry is dropped."""
-    _entry.clear(*_cache_args(desk, view, who), desk, who)
-    _frame.clear()
+    """Refresh just this provider: core refetches (the table's frame follows its stamp)."""
     return desk.refresh_catalog(view.slug, who)
 
 
-@st.cache_data(ttl=_TTL, max_entries=64, show_spinner=False)
-def _frame(capability: str, stamp: tuple, _entries: dict[str, CatalogEntry]) -> pd.DataFrame:
-    return models_frame(Capability(capability), _entries)
+@st.cache_resource(max_entries=len(Capability), show_spinner=False)
+def _frame(
+    capability: str, stamp: Stamp, choices: Choices, _entries: dict[str, CatalogEntry]
+) -> pd.DataFrame:
+    # cache_resource: the same frame object for every rerun (never copied or pickled);
+    # callers derive new frames from it and never change it in place
+    return mark_choices(models_frame(Capability(capability), _entries), dict(choices))
 
 
-def frame(capability: Capability, snapshot: CatalogSnapshot) -> pd.DataFrame:
-    """A table of every model for `capability`, built once per catalogue state."""
-    return _frame(capability.value, snapshot.stamp, snapshot.entries)
+def frame(
+    capability: Capability,
+    snapshot: CatalogSnapshot,
+    choices: Mapping[tuple[str, str], str] | None = None,
+) -> pd.DataFrame:
+    """A table of every model for `capability` with the current `choices` marked, built
+    once per catalogue state and choices."""
+    marks = tuple(sorted((choices or {}).items()))
+    return _frame(capability.value, snapshot.stamp, marks, snapshot.entries)

@@ -19,6 +19,7 @@ from streamlit.elements.lib.column_types import ColumnConfig
 from core.catalog import CatalogEntry
 from core.types import Capability, ModelInfo
 from core.untrusted import plain_markdown
+from ui.model_search import match_ranks
 from ui.progressive import clock_time, loading_label
 
 UNKNOWN = "—"
@@ -168,13 +169,14 @@ class Filters:
 
 
 def filter_frame(frame: pd.DataFrame, filters: Filters) -> pd.DataFrame:
-    """The rows matching `filters` (search in id and name, case-insensitive), sorted."""
+    """The rows matching `filters` (search in id and name, case-insensitive, best matches
+    first unless another order is chosen: see :func:`ui.model_search.match_ranks`)."""
     mask = pd.Series(True, index=frame.index)
     text = filters.search.strip()
+    ranks = None
     if text:
-        mask &= frame["id"].str.contains(text, case=False, regex=False) | frame[
-            "name"
-        ].str.contains(text, case=False, regex=False)
+        ranks = pd.Series(match_ranks(text, frame["id"], frame["name"]), index=frame.index)
+        mask &= ranks.notna()
     if filters.providers:
         mask &= frame["provider"].isin(filters.providers)
     if filters.price != "All":
@@ -184,6 +186,9 @@ def filter_frame(frame: pd.DataFrame, filters: Filters) -> pd.DataFrame:
     if filters.reads_images:
         mask &= frame["inputs"].str.contains("image", regex=False)
     found = frame[mask] if not mask.all() else frame
+    if ranks is not None and filters.sort == SORTS[0]:  # best matches first, then priority
+        order = ranks[found.index].to_numpy().argsort(kind="stable")
+        return found.iloc[order].reset_index(drop=True)
     return _sorted(found, filters.sort).reset_index(drop=True)
 
 

@@ -17,9 +17,10 @@ from streamlit.delta_generator import DeltaGenerator
 from core.types import Capability
 from ui import untrusted
 from ui.catalog_table import UNKNOWN
+from ui.model_search import BEST
 
 PAGE = 20  # entries drawn per "Show more"
-KEYBOARD_OPTIONS = 200  # the select box lists the first ones (filter first for others)
+KEYBOARD_OPTIONS = BEST  # the select box lists the best matches (search for others)
 
 
 def entry_line(capability: Capability, row: pd.Series) -> str:

@@ -18,6 +18,7 @@ import streamlit as st
 from core.requester import Requester
 from core.service import ModelDesk
 from core.types import Capability
+from ui import model_search
 
 Pin = tuple[str, str]  # (provider slug, model id)
 DEFAULT_LABEL = "Default: the selected model (route below)"
@@ -72,20 +73,23 @@ def show_unavailable(picks: PickList, key: str) -> None:
 
 
 def model_picker(desk: ModelDesk, capability: Capability, who: Requester) -> Pin | None:
-    """A searchable provider + model box; None (its default) keeps the resolved route."""
+    """A search box and its best matches (server side: never thousands of options in the
+    browser); None (its default) keeps the resolved route."""
     picks = pick_list(desk, capability, who)
-    labels = picks.callable
-    options: list[Pin | None] = [None, *labels]
-    picked: Pin | None = st.selectbox(
+    key = f"{capability.value}_pick"
+    model_search.search_pick(
         "Model (this session only)",
-        options,
-        format_func=lambda o: DEFAULT_LABEL if o is None else labels[o],
-        key=f"{capability.value}_pick",
+        picks.callable,
+        model_search.ids_of(list(picks.callable)),
+        key,
+        default=DEFAULT_LABEL,
         help="Try any model you can call from a provider that allows personal choices, for "
-        "this session only. Nobody else's choice changes.",
+        "this session only. Nobody else's choice changes. Search, then pick from the best "
+        "matches (Tab to the box, arrows, Enter).",
     )
     show_unavailable(picks, f"{capability.value}_pick_unavailable")
-    return picked
+    picked = st.session_state.get(key)
+    return picked if picked in picks.callable else None
 
 
 def pending_pick(desk: ModelDesk, capability: Capability) -> Pin | None:

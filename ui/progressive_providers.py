@@ -20,7 +20,7 @@ def warm_entry(desk: ModelDesk, who: Requester, view: ProviderView) -> CatalogEn
     """This provider's entry if it is at hand without an upstream call (else None)."""
     if not view.row.is_active or not catalog.is_warm(desk, view, who):
         return None
-    return catalog.entry_for(desk, view, who)  # the st.cache_data layer
+    return catalog.entry_for(desk, view, who)  # core's cache, warm: no upstream call
 
 
 def fill_cards(desk: ModelDesk, who: Requester, cards: list[CatalogueSlots]) -> None:

@@ -16,6 +16,8 @@ class Behaviour:
     """One provider's behaviour. Well-behaved fields first, then the hostile ones.
 
     - ``models``: size of the catalogue.
+    - ``scale_catalogue``: OpenRouter serves the big realistic catalogue of
+      :mod:`devtools.fake_providers.big_catalogue` (``models`` of them) instead.
     - ``latency``: seconds before any answer.
     - ``failure``: an HTTP status (``500``, ``503``...), ``"timeout"`` (hang
       ``hang_seconds`` then 504), ``"malformed"`` (invalid JSON) or ``"truncated"``
@@ -72,6 +74,7 @@ class Behaviour:
     """
 
     models: int = 20
+    scale_catalogue: bool = False
     latency: float = 0.0
     failure: int | str | None = None
     retry_after: float | None = None

@@ -92,8 +92,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Fake AI providers on loopback.")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--models", default="", help="e.g. openrouter=400,groq=50")
+    parser.add_argument(
+        "--scale-catalogue",
+        action="store_true",
+        help="OpenRouter serves the big realistic catalogue (e.g. --models openrouter=20000)",
+    )
     args = parser.parse_args(argv)
     server = FakeProviderServer(args.port, _parse_counts(args.models)).start()
+    if args.scale_catalogue:
+        server.configure("openrouter", scale_catalogue=True)
     for name, value in server.base_urls().items():
         print(f"export {name}={value}", flush=True)
     print(f"# control: POST {server.url}/_control, stats: GET {server.url}/_stats", flush=True)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from devtools.fake_providers import account, replies, strict
+from devtools.fake_providers.big_catalogue import openrouter_scale_models
 from devtools.fake_providers.catalogues import (
     groq_models,
     hf_hub_models,
@@ -68,7 +69,12 @@ def openrouter(handler: Handler, method: str, rest: str, query: Query, body: Bod
     if method == "GET" and rest == "models":
         if behaviour.huge_catalogue_mb:
             return _catalogue(handler, "openrouter", [])
-        models = _models(handler, "openrouter", openrouter_models(behaviour.models))
+        listed = (
+            list(openrouter_scale_models(behaviour.models))
+            if behaviour.scale_catalogue
+            else openrouter_models(behaviour.models)
+        )
+        models = _models(handler, "openrouter", listed)
         if query.get("output_modalities") != "all":
             models = [m for m in models if "text" in m["architecture"]["output_modalities"]]
         handler.json({"data": models, "total_count": len(models), "links": {"next": None}})

@@ -114,7 +114,8 @@ def test_3_chat_streams_the_reply(app, fake, recorded) -> None:
     fake.configure("openrouter", chunk_delay=0.25)
     try:
         goto(page, app, "chat")
-        expect(page.get_by_test_id("stCaptionContainer").first).to_contain_text("OpenRouter")
+        route = page.get_by_test_id("stCaptionContainer").filter(has_text="because")
+        expect(route.first).to_contain_text("OpenRouter")
         page.evaluate(_RECORD_LAST_MESSAGE_JS)
         page.get_by_test_id("stChatInputTextArea").fill("streaming works in the browser")
         page.keyboard.press("Enter")

@@ -384,3 +384,34 @@ def test_with_every_provider_failing_the_table_says_why_not_filters(fake) -> Non
     shown = texts(app)
     assert "No provider lists a chat model right now" in shown
     assert "No model matches these filters" not in shown
+
+
+def test_the_page_reads_cores_catalogue_not_a_second_cache(fake) -> None:  # noqa: F811
+    """One parsed copy per provider and key: when core's entry is gone (its TTL, a
+    `--secrets.files` setting, or another page's refresh), the next rerun shows the new
+    list; no page-side cache keeps the old one for its own 6 h."""
+    configure_openrouter()
+    app = page("model_selection").run()
+    assert "OpenRouter: 30" in _found(app)
+    fake.configure("openrouter", models=60)
+    desk().catalog_cache.invalidate("openrouter")  # as core's TTL would
+    app.run()
+    assert "OpenRouter: 45" in _found(app)
+
+
+def test_a_big_catalogue_sends_only_what_is_shown_and_searches_by_words(fake) -> None:  # noqa: F811
+    """Issue 17: at 2,000 models the table gets its first 500 rows (the count says how
+    many match), the keyboard box its best 50, and a search of several words finds a model
+    whose id or name holds them all, best matches first."""
+    fake.configure("openrouter", models=2000)
+    configure_openrouter()
+    app = page("model_selection").run()
+    assert len(app.dataframe[0].value) == 500
+    assert "Found 1,526 models" in _found(app)  # every match is counted
+    assert any("The first 500 of 1,526" in c.value for c in app.caption)
+    assert len(app.selectbox(key="keyboard_pick_chat").options) == 50
+    app.text_input(key="search_chat").input("vendor 5 model 12").run()
+    ids = list(app.dataframe[0].value["id"])
+    assert "vendor5/text-model-12" in ids
+    app.text_input(key="search_chat").input("text-model-12").run()
+    assert app.dataframe[0].value["id"][0] == "vendor5/text-model-12"  # a prefix first

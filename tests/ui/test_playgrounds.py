@@ -158,6 +158,29 @@ def test_each_playground_picks_a_model_for_this_session(module: str) -> None:
     assert desk().store.get("openrouter").provider_config().selected(module) == chosen
 
 
+def test_a_big_catalogue_sends_only_the_best_matches_and_keeps_the_pick(fake) -> None:
+    """Issue 17: at 2,000 models the picker offers its best 50 (plus the default), the
+    search narrows them on the server, ranked, and the pick stays offered."""
+    fake.configure("openrouter", models=2000)
+    configure_openrouter()
+    app = page("chat").run()
+    picker = app.selectbox(key="chat_pick")
+    assert len(picker.options) == 1 + 50 and len(_chat_models()) > 1000
+    app.text_input(key="chat_pick_search").input("text-model-123").run()
+    offered = [o for o in app.selectbox(key="chat_pick").options if "text-model-123" in o]
+    assert offered and offered[0].endswith("/text-model-123")  # exact-ish first: prefix
+    assert len(app.selectbox(key="chat_pick").options) <= 1 + 50
+    assert any("models match" in c.value for c in app.caption)
+    picked = ("openrouter", _chat_models()[-1])
+    app.text_input(key="chat_pick_search").input(picked[1]).run()
+    app.selectbox(key="chat_pick").set_value(picked).run()
+    assert app.selectbox(key="chat_pick").value == picked
+    route = next(c.value for c in app.caption if "because" in c.value)
+    assert "you picked this model" in route and picked[1] in route
+    app.text_input(key="chat_pick_search").input("nothing-like-this").run()
+    assert app.selectbox(key="chat_pick").value == picked  # still offered, still picked
+
+
 def test_a_picked_chat_model_answers() -> None:
     configure_openrouter()
     other = _chat_models()[2]
