@@ -68,7 +68,7 @@ def provider() -> Iterator[Accounting]:
     Accounting.gate, Accounting.account_delay, Accounting.account_error = False, 0.0, None
     Accounting.asked = []
     client = make_client()
-    yield Accounting(client, timeout=1.0)
+    yield Accounting.at(client, timeout=1.0)
     client.close()
 
 

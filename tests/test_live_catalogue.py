@@ -58,7 +58,7 @@ def counting() -> Iterator[CatalogTarget]:
     }
     Counting.calls, Counting.delay, Counting.error = [], 0.0, None
     client = make_client()
-    yield CatalogTarget(Counting(client))
+    yield CatalogTarget(Counting.at(client))
     client.close()
 
 
@@ -150,7 +150,7 @@ def test_a_crashing_provider_module_is_reported_not_raised(counting) -> None:
 
 def test_a_provider_needing_a_key_is_not_called_without_one() -> None:
     with make_client() as client:
-        entry = Catalog().get(CatalogTarget(GroqProvider(client, "http://127.0.0.1:9")))
+        entry = Catalog().get(CatalogTarget(GroqProvider.at(client, "http://127.0.0.1:9")))
     assert entry.status == "no_key" and "add a key" in entry.error
 
 
@@ -202,10 +202,10 @@ def four(fake: FakeProviderServer) -> Iterator[list[CatalogTarget]]:
     urls = fake.base_urls()
     client = make_client()
     providers = [
-        OpenRouterProvider(client, urls["OPENROUTER_BASE_URL"], timeout=3),
-        HuggingFaceProvider(client, urls["HF_BASE_URL"], timeout=3),
-        GroqProvider(client, urls["GROQ_BASE_URL"], timeout=3),
-        OpenAICompatibleProvider(client, urls["OPENAI_BASE_URL"], timeout=3),
+        OpenRouterProvider.at(client, urls["OPENROUTER_BASE_URL"], timeout=3),
+        HuggingFaceProvider.at(client, urls["HF_BASE_URL"], timeout=3),
+        GroqProvider.at(client, urls["GROQ_BASE_URL"], timeout=3),
+        OpenAICompatibleProvider.at(client, urls["OPENAI_BASE_URL"], timeout=3),
     ]
     yield [CatalogTarget(p, "sk-test-fake-0000") for p in providers]
     client.close()
@@ -228,7 +228,7 @@ def test_get_many_fetches_every_provider_at_the_same_time() -> None:
     targets = []
     with make_client() as client:
         for name in ("one", "two", "three"):
-            provider = type(name, (Meeting,), {"slug": name})(client)
+            provider = type(name, (Meeting,), {"slug": name}).at(client)
             provider.barrier = barrier
             targets.append(CatalogTarget(provider))
         entries = Catalog().get_many(targets)
@@ -336,7 +336,7 @@ def test_iter_many_yields_each_provider_as_it_arrives() -> None:
     with make_client() as client:
         targets = []
         for name, gate in (("slow", slow_gate), ("fast", fast_gate)):
-            provider = type(name, (Gated,), {"slug": name})(client)
+            provider = type(name, (Gated,), {"slug": name}).at(client)
             provider.gate = gate
             targets.append(CatalogTarget(provider))
         arriving = Catalog().iter_many(targets)
@@ -351,7 +351,7 @@ def test_iter_many_yields_each_provider_as_it_arrives() -> None:
 def test_iter_many_reports_a_provider_past_its_deadline_without_waiting_for_it() -> None:
     gate = threading.Event()
     with make_client() as client:
-        provider = type("stuck", (Gated,), {"slug": "stuck"})(client, timeout=0.2)
+        provider = type("stuck", (Gated,), {"slug": "stuck"}).at(client, timeout=0.2)
         provider.gate = gate
         entries = list(Catalog().iter_many([CatalogTarget(provider)]))
         gate.set()
