@@ -357,7 +357,7 @@ class Hostile(BaseProvider):
 
 def test_the_catalogue_drops_unusable_ids() -> None:
     with httpx.Client() as client:
-        entry = Catalog().get(CatalogTarget(Hostile(client)))
+        entry = Catalog().get(CatalogTarget(Hostile.at(client)))
     assert [m.id for m in entry.models] == ["ok/chat"]
     assert entry.models[0].name == "OK red"
 
