@@ -33,10 +33,10 @@ def _providers(fake: FakeProviderServer, client) -> list[BaseProvider]:
     urls = fake.base_urls()
     os.environ["HF_HUB_URL"] = urls["HF_HUB_URL"]
     return [
-        OpenRouterProvider(client, urls["OPENROUTER_BASE_URL"], timeout=10),
-        HuggingFaceProvider(client, urls["HF_BASE_URL"], timeout=10),
-        GroqProvider(client, urls["GROQ_BASE_URL"], timeout=10),
-        OpenAICompatibleProvider(client, urls["OPENAI_BASE_URL"], timeout=10),
+        OpenRouterProvider.at(client, urls["OPENROUTER_BASE_URL"], timeout=10),
+        HuggingFaceProvider.at(client, urls["HF_BASE_URL"], timeout=10),
+        GroqProvider.at(client, urls["GROQ_BASE_URL"], timeout=10),
+        OpenAICompatibleProvider.at(client, urls["OPENAI_BASE_URL"], timeout=10),
     ]
 
 

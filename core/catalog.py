@@ -274,9 +274,9 @@ class Catalog:
         account_job = self._start_account(target)
         try:
             with overall_deadline(provider.timeout):  # every request of this fetch together
-                listed = provider.list_models(target.api_key)
+                listing = provider.listing(target.api_key)
             # the one place a fetched list enters the cache: unusable ids are dropped here
-            models = usable_models(_without_key(listed, target.api_key), provider.slug)
+            models = usable_models(_without_key(listing.models, target.api_key), provider.slug)
         except ProviderError as exc:
             if exc.kind == "auth" and not target.api_key:  # e.g. OpenAI's keyless 401
                 return self._remember(key, _no_key_entry(provider), failed=True)
@@ -298,9 +298,9 @@ class Catalog:
             now,
             now,
             (time.perf_counter() - started) * 1000,
-            getattr(provider, "server_flavour", None),  # set by an OpenAI-compatible listing
+            listing.flavour,  # returned by the listing (an OpenAI-compatible server's)
             *self._account_result(provider, account_job, started),
-            source="declared" if getattr(provider, "listed_declared", False) else "listed",
+            source=listing.source,
         )
         with self._lock:
             self._last_good[key] = entry

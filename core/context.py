@@ -24,9 +24,9 @@ from core.provider_config import (
     check_slug,
     url_origin,
 )
-from core.providers.base import BaseProvider
+from core.providers.base import BaseProvider, Endpoint
 from core.providers.limits import Limits
-from core.providers.registry import Registry, connection_class
+from core.providers.registry import Registry
 from core.tables import AIProvider
 
 KeyStatus = Literal["missing", "stored", "unreadable"]
@@ -131,19 +131,25 @@ class DeskContext:
         return [r for r in self.store.list() if self.provider_class(r) is not None]
 
     def provider_class(self, row: AIProvider) -> type[BaseProvider] | None:
-        """The class serving `row`: a connection's is bound from the row (its name and base
-        URL); None for a row no loaded provider serves (e.g. a plug-in since uninstalled)."""
+        """The class serving `row`: a connection's is its kind's (it needs a base URL);
+        None for a row no loaded provider serves (e.g. a plug-in since uninstalled)."""
         config = row.provider_config()
         if config.is_connection:
             if config.base_url is None:
                 return None
             try:
-                return self.registry.bind_connection(
-                    config.kind, row.slug, row.display_name, config.base_url
-                )
+                return self.registry.kind_class(config.kind)
             except KeyError:
                 return None
         return self.registry.providers.get(row.slug)
+
+    def class_of(self, row: AIProvider) -> type[BaseProvider]:
+        """The class serving a row :meth:`row` or :meth:`rows` returned (ValidationError
+        for one that no loaded provider serves)."""
+        cls = self.provider_class(row)
+        if cls is None:
+            raise ValidationError(f"Unknown provider {row.slug!r}.")
+        return cls
 
     def new_connection(
         self,
@@ -216,38 +222,44 @@ class DeskContext:
     ) -> BaseProvider:
         """A provider object on the shared client; the base URL comes from its row."""
         row = self.store.get(slug)
-        cls = self.provider_class(row) if row is not None else None
-        if base_url is None and row is not None:
-            base_url = self.base_url(row)
-        instance = self.instantiate(cls or self.registry.get(slug), base_url, timeout)
-        if row is not None and instance.declares_models:
-            instance.declared_models = row.provider_config().declared_models
-        return instance
+        if row is None:
+            cls = self.registry.get(slug)
+            return self.instantiate(cls, cls.own_endpoint(*self._transport(base_url, timeout)))
+        return self.provider_for(row, base_url, timeout)
+
+    def provider_for(
+        self, row: AIProvider, base_url: str | None = None, timeout: float | None = None
+    ) -> BaseProvider:
+        """The provider object serving `row`, saved or not yet (a connection is tested
+        before it is saved): its class on the endpoint the row describes."""
+        config = row.provider_config()
+        if config.is_connection:
+            cls = self.connection_base(config.kind)
+            name, default_url = row.display_name, config.base_url or ""
+        else:
+            cls = self.registry.get(row.slug)
+            name, default_url = cls.display_name, self.base_url(row)
+        client, url, idle, limits = self._transport(base_url or default_url, timeout)
+        declared = config.declared_models if cls.declares_models else {}
+        endpoint = Endpoint(row.slug, name, url or "", client, idle, limits, declared)
+        return self.instantiate(cls, endpoint)
 
     def connection_base(self, kind: str) -> type[BaseProvider]:
         """The built-in provider class serving `kind` connections (ValidationError if none)."""
         try:
-            return self.registry.connection_base(kind)
+            return self.registry.kind_class(kind)
         except KeyError:
             raise ValidationError(f"No loaded provider serves {kind!r} connections.") from None
 
-    def unsaved_connection(self, row: AIProvider, timeout: float | None = None) -> BaseProvider:
-        """A provider for a connection row not saved yet (to test it before saving)."""
-        config = row.provider_config()
-        base = self.connection_base(config.kind)
-        cls = connection_class(base, row.slug, row.display_name, config.base_url or "")
-        instance = self.instantiate(cls, None, timeout)
-        instance.declared_models = config.declared_models
-        return instance
+    def _transport(
+        self, base_url: str | None, timeout: float | None
+    ) -> tuple[httpx.Client, str | None, float, Limits]:
+        """The shared client, `base_url`, the idle timeout and the call limits."""
+        idle = timeout or self.settings.request_timeout
+        return self.client, base_url, idle, Limits.from_settings(self.settings)
 
-    def instantiate(
-        self, cls: type[BaseProvider], base_url: str | None, timeout: float | None
-    ) -> BaseProvider:
-        provider = cls(
-            self.client,
-            base_url,
-            timeout or self.settings.request_timeout,
-            limits=Limits.from_settings(self.settings),
-        )
+    def instantiate(self, cls: type[BaseProvider], endpoint: Endpoint) -> BaseProvider:
+        """`cls` on `endpoint`, its responses' rate-limit headers recorded."""
+        provider = cls(endpoint)
         provider.http.on_response = self.rate_limits.recorder(provider.slug, provider.base_url)
         return provider

@@ -106,7 +106,7 @@ class ProviderAdministration:
         """One live authenticated call to an unsaved connection (see :meth:`test_key`)."""
         if not api_key.strip():
             raise ValidationError("The key is empty.")
-        provider = self.ctx.unsaved_connection(row, self.ctx.settings.catalog_timeout)
+        provider = self.ctx.provider_for(row, timeout=self.ctx.settings.catalog_timeout)
         return checking_the_key(provider, api_key.strip())
 
     def remove_connection(
@@ -129,7 +129,6 @@ class ProviderAdministration:
                 f"{row.display_name} is built in and cannot be removed; switch it off instead."
             )
         self.ctx.store.delete(slug, expected_version, actor=acting(user, actor))
-        self.ctx.registry.unbind_connection(slug)
         self.ctx.catalog_cache.invalidate(slug)
         return row
 

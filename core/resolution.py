@@ -188,7 +188,7 @@ class Resolver:
             row.slug, row.display_name, None, key.source, "", key.key, base_url, scope
         )
         listing = self.listing(row.slug, base_url, key.key, model) if not model_override else None
-        cls = self.ctx.registry.get(row.slug)
+        cls = self.ctx.class_of(row)
         candidate = Candidate(row, cls, capability, key, model, who, self.ctx, listing)
         for rule in RULES:
             refusal = rule(candidate)

@@ -256,7 +256,7 @@ class Selection:
         by rule from the id; None removes the declaration)."""
         require_super_admin(user, "declare models")
         row = self.ctx.row(slug)
-        if not self.ctx.registry.get(slug).declares_models:
+        if not self.ctx.class_of(row).declares_models:
             raise ValidationError(
                 f"{row.display_name} lists its own models; only OpenAI-compatible servers "
                 "take declared ones."

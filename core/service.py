@@ -192,7 +192,7 @@ class ModelDesk(ProviderAdministration):
 
     def _view(self, row: AIProvider) -> ProviderView:
         status, masked = self.ctx.keys.status(row)
-        cls = self.ctx.registry.get(row.slug)
+        cls = self.ctx.class_of(row)
         base_url, elsewhere = self.ctx.base_url(row), self.ctx.key_elsewhere(row)
         return ProviderView(
             row.slug, row.display_name, row, cls, status, masked, base_url, elsewhere

@@ -279,7 +279,9 @@ def _settings_form(desk: ModelDesk, view: ProviderView, user: User) -> None:
         base_url = st.text_input(
             "Base URL",
             value=values["base_url"] or "",
-            placeholder=view.provider_cls.configured_base_url(),
+            placeholder=view.base_url
+            if view.is_connection
+            else view.provider_cls.configured_base_url(),
             help="Leave empty for the default (or its *_BASE_URL variable).",
             key=keys["base_url"],
         )

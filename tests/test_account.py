@@ -42,7 +42,7 @@ def script() -> Script:
 @pytest.fixture
 def provider(script: Script) -> Iterator[ScriptedProvider]:
     client = make_client()
-    yield scripted_provider(script, "accounting")(client, timeout=1.0)
+    yield scripted_provider(script, "accounting").at(client, timeout=1.0)
     client.close()
 
 

@@ -271,14 +271,17 @@ def test_models_override_works_on_a_builtin_provider(desk) -> None:
 
 
 # ---------------------------------------------------------------- the service
-def test_a_connection_is_served_by_a_subclass_named_by_its_row(desk, fakes) -> None:
+def test_a_connection_is_the_builtin_class_on_an_endpoint_named_by_its_row(desk, fakes) -> None:
     row = desk.add_connection(LOCAL_USER, "lab", openai_url(fakes[0]), display_name="Lab")
     provider = desk.provider_instance("lab")
-    assert isinstance(provider, OpenAICompatibleProvider)
-    assert (type(provider).slug, provider.display_name) == ("lab", "Lab")
+    assert type(provider) is OpenAICompatibleProvider  # no class generated for it
+    assert (provider.slug, provider.display_name) == ("lab", "Lab")
+    assert (provider.endpoint.slug, provider.endpoint.display_name) == ("lab", "Lab")
     assert provider.base_url == openai_url(fakes[0])
     assert type(provider).key_required is False  # local servers need no key
-    assert desk.registry.get("openai") is OpenAICompatibleProvider  # the built-in is untouched
+    assert OpenAICompatibleProvider.slug == "openai"  # the built-in is untouched
+    assert desk.registry.get("openai") is OpenAICompatibleProvider
+    assert desk.provider_view("lab").provider_cls is OpenAICompatibleProvider
 
     desk.update_provider(LOCAL_USER, "lab", row.version, display_name="Renamed")
     assert desk.provider_instance("lab").display_name == "Renamed"
@@ -351,12 +354,13 @@ def test_hf_base_url_is_the_router_root_with_or_without_v1(configured: str, monk
         router.get("https://huggingface.co/api/models").mock(
             return_value=httpx.Response(200, json=[])
         )
-        provider = HuggingFaceProvider(client)
+        provider = HuggingFaceProvider.at(client)
         assert provider.list_models(None) == []
         assert provider.base_url == "https://router.huggingface.co"
         assert listing.call_count == 1
     assert (
-        HuggingFaceProvider(httpx.Client(), configured).base_url == "https://router.huggingface.co"
+        HuggingFaceProvider.at(httpx.Client(), configured).base_url
+        == "https://router.huggingface.co"
     )
 
 

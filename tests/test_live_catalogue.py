@@ -42,7 +42,7 @@ def script() -> Script:
 @pytest.fixture
 def counting(script: Script) -> Iterator[CatalogTarget]:
     client = make_client()
-    yield CatalogTarget(scripted_provider(script, "counting")(client))
+    yield CatalogTarget(scripted_provider(script, "counting").at(client))
     client.close()
 
 
@@ -155,7 +155,7 @@ def test_a_crashing_provider_module_is_reported_not_raised(counting, script: Scr
 
 def test_a_provider_needing_a_key_is_not_called_without_one() -> None:
     with make_client() as client:
-        entry = Catalog().get(CatalogTarget(GroqProvider(client, "http://127.0.0.1:9")))
+        entry = Catalog().get(CatalogTarget(GroqProvider.at(client, "http://127.0.0.1:9")))
     assert entry.status == "no_key" and "add a key" in str(entry.error)
 
 
@@ -209,10 +209,10 @@ def four(fake: FakeProviderServer) -> Iterator[list[CatalogTarget]]:
     urls = fake.base_urls()
     client = make_client()
     providers = [
-        OpenRouterProvider(client, urls["OPENROUTER_BASE_URL"], timeout=3),
-        HuggingFaceProvider(client, urls["HF_BASE_URL"], timeout=3),
-        GroqProvider(client, urls["GROQ_BASE_URL"], timeout=3),
-        OpenAICompatibleProvider(client, urls["OPENAI_BASE_URL"], timeout=3),
+        OpenRouterProvider.at(client, urls["OPENROUTER_BASE_URL"], timeout=3),
+        HuggingFaceProvider.at(client, urls["HF_BASE_URL"], timeout=3),
+        GroqProvider.at(client, urls["GROQ_BASE_URL"], timeout=3),
+        OpenAICompatibleProvider.at(client, urls["OPENAI_BASE_URL"], timeout=3),
     ]
     yield [CatalogTarget(p, "sk-test-fake-0000") for p in providers]
     client.close()
@@ -223,7 +223,7 @@ def test_get_many_fetches_every_provider_at_the_same_time() -> None:
     barrier = threading.Barrier(3)
     with make_client() as client:
         targets = [
-            CatalogTarget(scripted_provider(_meeting(name, barrier), name)(client))
+            CatalogTarget(scripted_provider(_meeting(name, barrier), name).at(client))
             for name in ("one", "two", "three")
         ]
         entries = Catalog().get_many(targets)
@@ -340,7 +340,7 @@ def test_iter_many_yields_each_provider_as_it_arrives() -> None:
     with make_client() as client:
         targets = []
         for name, gate in (("slow", slow_gate), ("fast", fast_gate)):
-            provider = scripted_provider(_gated(name, gate), name)(client)
+            provider = scripted_provider(_gated(name, gate), name).at(client)
             targets.append(CatalogTarget(provider))
         arriving = Catalog().iter_many(targets)
         first = next(arriving)
@@ -354,7 +354,7 @@ def test_iter_many_yields_each_provider_as_it_arrives() -> None:
 def test_iter_many_reports_a_provider_past_its_deadline_without_waiting_for_it() -> None:
     gate = threading.Event()
     with make_client() as client:
-        provider = scripted_provider(_gated("stuck", gate), "stuck")(client, timeout=0.2)
+        provider = scripted_provider(_gated("stuck", gate), "stuck").at(client, timeout=0.2)
         entries = list(Catalog().iter_many([CatalogTarget(provider)]))
         gate.set()
     assert [(e.slug, e.status) for e in entries] == [("stuck", "error")]

@@ -6,6 +6,7 @@ import importlib
 import pkgutil
 from importlib.metadata import EntryPoint
 
+import httpx
 import pytest
 
 from core.crypto import mask
@@ -159,3 +160,40 @@ def test_a_duplicate_slug_is_refused(monkeypatch) -> None:
 def test_unknown_slug_lists_the_known_ones() -> None:
     with pytest.raises(KeyError, match="known"):
         discover().get("nope")
+
+
+# ---- instances on an endpoint, listings returned ------------------------------------
+def test_a_plugin_listing_wraps_its_list_models_and_reports_no_flavour() -> None:
+    from core.providers.base import Listing
+    from tests.plugin_sample import SampleProvider
+
+    with httpx.Client() as client:
+        provider = SampleProvider.at(client)
+        assert provider.listing(None) == Listing(())
+        assert (provider.slug, provider.endpoint.base_url) == ("sample", "http://sample.invalid/v1")
+
+
+def test_a_provider_is_built_on_an_endpoint_and_says_how_when_given_a_client() -> None:
+    from core.providers.base import Endpoint
+    from core.providers.openai_compatible import OpenAICompatibleProvider
+
+    with httpx.Client() as client:
+        with pytest.raises(TypeError, match=r"OpenAICompatibleProvider\.at\(client"):
+            OpenAICompatibleProvider(client)  # type: ignore[arg-type]
+        endpoint = Endpoint("lab", "Lab", "http://lab.test/v1/", client, timeout=3.0)
+        provider = OpenAICompatibleProvider(endpoint)
+    assert (provider.slug, provider.display_name, provider.base_url) == (
+        "lab",
+        "Lab",
+        "http://lab.test/v1",
+    )
+    assert provider.timeout == 3.0 and provider.http.provider == "Lab"  # errors name it
+    assert OpenAICompatibleProvider.slug == "openai"  # the class is untouched
+
+
+def test_the_registry_generates_no_class_for_a_connection_kind() -> None:
+    registry = discover()
+    assert registry.kind_class("openai-compatible") is registry.get("openai")
+    with pytest.raises(KeyError):
+        registry.kind_class("carrier-pigeon")
+    assert not hasattr(registry, "connections") and not hasattr(registry, "bind_connection")

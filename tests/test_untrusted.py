@@ -382,7 +382,7 @@ def hostile() -> Script:
 
 def test_the_catalogue_drops_unusable_ids(hostile: Script) -> None:
     with httpx.Client() as client:
-        entry = Catalog().get(CatalogTarget(hostile_provider(hostile)(client)))
+        entry = Catalog().get(CatalogTarget(hostile_provider(hostile).at(client)))
     assert [m.id for m in entry.models] == ["ok/chat"]
     assert entry.models[0].name == "OK red"
 

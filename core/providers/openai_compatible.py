@@ -20,8 +20,8 @@ from collections.abc import Callable
 from typing import Any
 
 from core.errors import ProviderError
+from core.providers.base import Listing
 from core.providers.flavours import (
-    Flavour,
     Listed,
     detect_flavour,
     plain_listing,
@@ -118,12 +118,12 @@ class OpenAICompatibleProvider(OpenAIShapeProvider):
     key_prefix_hint = "sk-…"
     docs_url = "https://platform.openai.com/api-keys"
     key_patterns = (r"sk-proj-[A-Za-z0-9_\-]+", r"sk-[A-Za-z0-9_\-]{12,}")
-    server_flavour: Flavour | None = None  # set by list_models: what the server turned out to be
-
     declares_models = True
-    listed_declared = False  # set by list_models: the catalogue is the declared list
 
     def list_models(self, api_key: str | None) -> list[ModelInfo]:
+        return list(self.listing(api_key).models)
+
+    def listing(self, api_key: str | None) -> Listing:
         """``/models``, then the richest listing the server's flavour offers; when that
         fails, the plain listing by rule (the flavour is still reported). A server that
         does not list its models (404) has the models an admin declared, or none."""
@@ -132,7 +132,7 @@ class OpenAICompatibleProvider(OpenAIShapeProvider):
         except ProviderError as exc:
             if exc.status != 404:
                 raise
-            return self._declared(exc)
+            return Listing(self._declared(exc), source="declared")
         items = listed_items(body)
         flavour = detect_flavour(items)
         try:
@@ -142,10 +142,10 @@ class OpenAICompatibleProvider(OpenAIShapeProvider):
             if flavour == "litellm" and exc.status == 404:
                 flavour = "generic"  # every LiteLLM proxy serves /model/info
             listed = plain_listing(items)
-        self.server_flavour = flavour
-        return unique_by_id(model_of(entry, self.slug) for entry in listed)
+        models = unique_by_id(model_of(entry, self.slug) for entry in listed)
+        return Listing(tuple(models), flavour)
 
-    def _declared(self, exc: ProviderError) -> list[ModelInfo]:
+    def _declared(self, exc: ProviderError) -> tuple[ModelInfo, ...]:
         """The declared models (capabilities as declared, else by rule from the id)."""
         if not self.declared_models:
             raise ProviderError(
@@ -156,7 +156,6 @@ class OpenAICompatibleProvider(OpenAIShapeProvider):
                 status=exc.status,
                 kind="not_found",
             ) from None
-        self.listed_declared = True
         found = []
         for model_id, caps in self.declared_models.items():
             capabilities = frozenset(caps) or capabilities_for(model_id)
@@ -170,13 +169,12 @@ class OpenAICompatibleProvider(OpenAIShapeProvider):
                         voices=VOICES,
                     )
                 )
-        return found
+        return tuple(found)
 
     def test_key(self, api_key: str) -> str:
         """An authenticated model listing; a server that does not list its models cannot
         check a key (save it without testing)."""
-        self.list_models(api_key)
-        if self.listed_declared:
+        if self.listing(api_key).source == "declared":
             raise ProviderError(
                 self.display_name,
                 "cannot check a key: this server does not list its models, so there is no "

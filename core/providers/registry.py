@@ -11,10 +11,9 @@ plug-in that fails to import is recorded in :attr:`Registry.errors` with its
 error, never raised: one broken provider never breaks the others. Each registered
 class's ``key_patterns`` join the redaction rules, so a plug-in's keys are masked too.
 
-Connections (rows an admin added, ``config.kind`` naming their kind) are bound here
-from their row by :meth:`Registry.bind_connection`: a subclass of the kind's built-in
-provider class whose ``slug``, ``display_name`` and default base URL are the row's, so
-everything that works on a provider class works on a connection unchanged.
+Connections (rows an admin added, ``config.kind`` naming their kind) are served by the
+kind's built-in provider class (:meth:`Registry.kind_class`): an instance of it on the
+connection's own :class:`~core.providers.base.Endpoint`, no class of their own.
 """
 
 from __future__ import annotations
@@ -50,33 +49,17 @@ class LoadError:
 class Registry:
     providers: dict[str, type[BaseProvider]] = field(default_factory=dict)
     errors: list[LoadError] = field(default_factory=list)
-    connections: dict[str, type[BaseProvider]] = field(default_factory=dict)
 
     def get(self, slug: str) -> type[BaseProvider]:
-        """A bound connection's class first (its row is what the slug names), else a built-in."""
-        found = self.connections.get(slug) or self.providers.get(slug)
+        """The built-in or plug-in provider class named `slug` (KeyError if none)."""
+        found = self.providers.get(slug)
         if found is None:
             raise KeyError(f"no provider named {slug!r}; known: {sorted(self.providers)}")
         return found
 
-    def bind_connection(
-        self, kind: str, slug: str, display_name: str, base_url: str
-    ) -> type[BaseProvider]:
-        """The class serving connection `slug` as its row describes it now (reused while
-        the row's name and base URL are unchanged); KeyError when the kind's built-in
-        provider did not load."""
-        base = self.connection_base(kind)
-        current = self.connections.get(slug)
-        if current is not None and _describes(current, base, display_name, base_url):
-            return current
-        cls = connection_class(base, slug, display_name, base_url)
-        self.connections[slug] = cls
-        return cls
-
-    def unbind_connection(self, slug: str) -> None:
-        self.connections.pop(slug, None)
-
-    def connection_base(self, kind: str) -> type[BaseProvider]:
+    def kind_class(self, kind: str) -> type[BaseProvider]:
+        """The provider class serving connections of `kind` (KeyError when its built-in
+        provider did not load)."""
         base_slug = CONNECTION_BASES.get(kind)
         if base_slug is None or base_slug not in self.providers:
             raise KeyError(f"no provider class serves {kind!r} connections")
@@ -106,29 +89,6 @@ class Registry:
     def key_patterns(self) -> tuple[str, ...]:
         """The key shapes of every registered provider (all are masked by `redact`)."""
         return tuple(p for cls in self.providers.values() for p in cls.key_patterns)
-
-
-def _describes(cls: type[BaseProvider], base: type, display_name: str, base_url: str) -> bool:
-    """Whether a bound connection class is still what its row describes."""
-    same_row = (cls.display_name, cls.default_base_url) == (display_name, base_url)
-    return same_row and cls.__bases__ == (base,)
-
-
-def connection_class(
-    base: type[BaseProvider], slug: str, display_name: str, base_url: str
-) -> type[BaseProvider]:
-    """A subclass of `base` named by a connection's row: its slug, display name (so every
-    error names the connection) and base URL, never read from an environment variable."""
-    attributes = {
-        "slug": slug,
-        "display_name": display_name,
-        "default_base_url": base_url,
-        "base_url_env": "",
-        "docs_url": "",
-        "__module__": __name__,
-        "__doc__": f"The {display_name!r} connection ({base.__name__} at its own base URL).",
-    }
-    return type(f"Connection[{slug}]", (base,), attributes)
 
 
 def is_concrete_provider(obj: object) -> bool:

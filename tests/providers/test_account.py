@@ -54,7 +54,7 @@ GROQ_HEADERS = {
 
 
 def _openrouter(client: httpx.Client) -> OpenRouterProvider:
-    return OpenRouterProvider(client)
+    return OpenRouterProvider.at(client)
 
 
 def _mock_account(
@@ -142,8 +142,8 @@ def test_without_a_key_nothing_is_asked(client, router) -> None:
 
 
 def test_providers_without_account_endpoints_say_nothing(client, router) -> None:
-    assert GroqProvider(client).account(fake_key("groq")) is None
-    assert BaseProvider.account(GroqProvider(client), "k") is None
+    assert GroqProvider.at(client).account(fake_key("groq")) is None
+    assert BaseProvider.account(GroqProvider.at(client), "k") is None
     assert not router.calls
 
 
@@ -205,7 +205,7 @@ def _recorded(provider: BaseProvider, log: RateLimitLog) -> RateLimitLog:
 
 
 def test_the_transport_hands_each_response_to_the_log_per_key(client, router) -> None:
-    groq = GroqProvider(client)
+    groq = GroqProvider.at(client)
     log = _recorded(groq, RateLimitLog())
     router.get(f"{GROQ}/models").mock(
         return_value=httpx.Response(200, json={"data": []}, headers=GROQ_HEADERS)
@@ -218,7 +218,7 @@ def test_the_transport_hands_each_response_to_the_log_per_key(client, router) ->
 
 def test_the_last_call_wins_even_a_refused_one(client, router) -> None:
     """A 429 carries the headers too: they are the freshest word on what is left."""
-    groq = GroqProvider(client)
+    groq = GroqProvider.at(client)
     log = _recorded(groq, RateLimitLog())
     headers = {**GROQ_HEADERS, "x-ratelimit-remaining-requests": "0", "retry-after": "2"}
     router.post(f"{GROQ}/chat/completions").mock(
@@ -237,7 +237,7 @@ def test_the_last_call_wins_even_a_refused_one(client, router) -> None:
 
 def test_headers_from_another_host_are_not_the_providers(client, router) -> None:
     """An image downloaded from elsewhere must not pass for the provider's limits."""
-    openai = OpenAICompatibleProvider(client)
+    openai = OpenAICompatibleProvider.at(client)
     log = _recorded(openai, RateLimitLog())
     headers = {"content-type": "image/png", **GROQ_HEADERS}
     router.get("https://cdn.example.com/a.png").mock(
@@ -248,7 +248,7 @@ def test_headers_from_another_host_are_not_the_providers(client, router) -> None
 
 
 def test_a_broken_hook_record_never_fails_the_call(client, router, monkeypatch) -> None:
-    groq = GroqProvider(client)
+    groq = GroqProvider.at(client)
     log = _recorded(groq, RateLimitLog())
 
     def explode(*args: object) -> None:

@@ -148,7 +148,7 @@ def first_then(first: list[str], later: list[str]) -> Answers:
 
 
 def _provider(client: httpx.Client, base_url: str) -> OpenAICompatibleProvider:
-    return OpenAICompatibleProvider(client, base_url, 5.0)
+    return OpenAICompatibleProvider.at(client, base_url, 5.0)
 
 
 # ---- spellings ---------------------------------------------------------------------------

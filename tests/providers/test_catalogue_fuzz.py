@@ -166,7 +166,7 @@ def _list_counting(
         route = router.route().mock(
             return_value=httpx.Response(200, content=content, headers=headers)
         )
-        return cls(client).list_models(key), route.call_count
+        return cls.at(client).list_models(key), route.call_count
 
 
 def _list(

@@ -44,7 +44,7 @@ USAGE = {"prompt_tokens": 21, "completion_tokens": 5, "total_tokens": 26}
 
 @pytest.fixture(params=PROVIDERS, ids=lambda cls: cls.slug)
 def provider(request: pytest.FixtureRequest, client: httpx.Client) -> BaseProvider:
-    return request.param(client)
+    return request.param.at(client)
 
 
 def _route(router: respx.MockRouter, provider: BaseProvider, response: httpx.Response):
@@ -123,7 +123,7 @@ def test_a_stream_without_usage_still_ends_with_stream_end(
 
 
 def test_groq_usage_inside_x_groq_is_read(client: httpx.Client, router: respx.MockRouter) -> None:
-    provider = GroqProvider(client)
+    provider = GroqProvider.at(client)
     last = chunk(finish="stop", x_groq={"id": "req_01", "usage": {**USAGE, "queue_time": 0.01}})
     _route(router, provider, sse_response(chunk("Fast."), last))
     _, end = split_events(list(provider.chat("llama-3.3-70b-versatile", MESSAGES, "gsk_test")))

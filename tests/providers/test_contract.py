@@ -42,7 +42,7 @@ def test_the_contract_runs_over_the_built_in_providers_only(monkeypatch) -> None
 
 
 def _provider(slug: str, client: httpx.Client) -> BaseProvider:
-    return PROVIDERS[slug](client, timeout=5.0)
+    return PROVIDERS[slug].at(client, timeout=5.0)
 
 
 def _echoing_error(status: int, key: str, headers: dict[str, str] | None = None) -> httpx.Response:
@@ -143,7 +143,7 @@ def test_an_explicit_base_url_wins_over_the_environment(
     slug: str, client: httpx.Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(PROVIDERS[slug].base_url_env, "http://from-env.test")
-    provider = PROVIDERS[slug](client, base_url="http://given.test/api/")
+    provider = PROVIDERS[slug].at(client, base_url="http://given.test/api/")
     assert provider.base_url == "http://given.test/api"
 
 

@@ -132,7 +132,7 @@ def client() -> Iterator[httpx.Client]:
 
 
 def _provider(client: httpx.Client, base: str) -> OpenAICompatibleProvider:
-    return OpenAICompatibleProvider(client, base, 5.0, limits=Limits(max_response_mb=1))
+    return OpenAICompatibleProvider.at(client, base, 5.0, limits=Limits(max_response_mb=1))
 
 
 @pytest.mark.parametrize("encoding", ["gzip", "deflate"])

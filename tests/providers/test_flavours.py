@@ -50,9 +50,13 @@ def as_json(models: list[ModelInfo]) -> dict[str, dict[str, Any]]:
     }
 
 
-def listing(client: httpx.Client, base_url: str, key: str | None = None) -> tuple[Any, dict]:
-    provider = OpenAICompatibleProvider(client, base_url)
-    return provider, as_json(provider.list_models(key))
+def listing(
+    client: httpx.Client, base_url: str, key: str | None = None
+) -> tuple[Any, str | None, dict]:
+    """The provider, the flavour its listing returned, and the models it listed."""
+    provider = OpenAICompatibleProvider.at(client, base_url)
+    found = provider.listing(key)
+    return provider, found.flavour, as_json(list(found.models))
 
 
 # ---- vLLM: its /v1/models is the rich listing ------------------------------------------------
@@ -83,8 +87,8 @@ def test_vllm_context_from_max_model_len_in_one_call(
     client: httpx.Client, router: respx.MockRouter
 ) -> None:
     router.get(f"{VLLM}/models").mock(return_value=httpx.Response(200, json=VLLM_MODELS))
-    provider, models = listing(client, VLLM)
-    assert provider.server_flavour == "vllm" and len(router.calls) == 1
+    provider, flavour, models = listing(client, VLLM)
+    assert flavour == "vllm" and len(router.calls) == 1
     assert models == {
         "Qwen/Qwen2.5-7B-Instruct": {
             "capabilities": ["chat", "content"],
@@ -104,8 +108,8 @@ def test_vllm_context_from_max_model_len_in_one_call(
 def test_a_vllm_embedding_server_by_rule(client: httpx.Client, router: respx.MockRouter) -> None:
     body = {"object": "list", "data": [vllm_card("BAAI/bge-m3", "BAAI/bge-m3")]}
     router.get(f"{VLLM}/models").mock(return_value=httpx.Response(200, json=body))
-    provider, models = listing(client, VLLM)
-    assert provider.server_flavour == "vllm" and models == {}
+    _, flavour, models = listing(client, VLLM)
+    assert flavour == "vllm" and models == {}
 
 
 # ---- Ollama: /api/tags, then /api/show per digest -------------------------------------------
@@ -191,8 +195,8 @@ def test_ollama_capabilities_and_context_from_api_show(
     client: httpx.Client, router: respx.MockRouter
 ) -> None:
     show = mock_ollama(router)
-    provider, models = listing(client, OLLAMA)
-    assert provider.server_flavour == "ollama"
+    provider, flavour, models = listing(client, OLLAMA)
+    assert flavour == "ollama"
     assert models == {
         "llama3.2:latest": {
             "capabilities": ["chat", "content"],
@@ -219,9 +223,9 @@ def test_ollama_show_answers_are_cached_per_digest(
     client: httpx.Client, router: respx.MockRouter
 ) -> None:
     show = mock_ollama(router)
-    first = OpenAICompatibleProvider(client, OLLAMA).list_models(None)
+    first = OpenAICompatibleProvider.at(client, OLLAMA).list_models(None)
     calls = len(router.calls)
-    again = OpenAICompatibleProvider(client, OLLAMA).list_models(None)
+    again = OpenAICompatibleProvider.at(client, OLLAMA).list_models(None)
     assert again == first
     assert len(router.calls) - calls == 2  # /v1/models and /api/tags: one extra call
     assert show.call_count == 5
@@ -232,7 +236,7 @@ def test_ollama_show_answers_are_cached_per_digest(
     router.get("http://localhost:11434/api/tags").mock(
         return_value=httpx.Response(200, json=retagged)
     )
-    OpenAICompatibleProvider(client, OLLAMA).list_models(None)
+    OpenAICompatibleProvider.at(client, OLLAMA).list_models(None)
     assert show.call_count == 6
     assert sent_json(show, 5) == {"model": "llama3.2:latest"}
 
@@ -247,7 +251,7 @@ def test_an_ollama_model_whose_show_fails_is_listed_by_rule_and_asked_again(
         return_value=httpx.Response(500, json={"error": "boom"})
     )
     for attempt in (1, 2):
-        _, models = listing(client, OLLAMA)
+        _, _, models = listing(client, OLLAMA)
         assert models["llama3.2:latest"]["capability_source"] == "rule"
         assert show.call_count == attempt  # a failure is never cached
 
@@ -257,8 +261,8 @@ def test_ollama_without_its_native_api_falls_back_to_the_plain_listing(
 ) -> None:
     router.get(f"{OLLAMA}/models").mock(return_value=httpx.Response(200, json=OLLAMA_V1))
     router.get("http://localhost:11434/api/tags").mock(return_value=httpx.Response(404))
-    provider, models = listing(client, OLLAMA)
-    assert provider.server_flavour == "ollama"  # still shown
+    _, flavour, models = listing(client, OLLAMA)
+    assert flavour == "ollama"  # still shown
     assert models == {
         "llama3.2:latest": {
             "capabilities": ["chat", "content"],
@@ -279,8 +283,8 @@ def test_an_ollama_tags_answer_of_the_wrong_shape_falls_back_rather_than_listing
 ) -> None:
     router.get(f"{OLLAMA}/models").mock(return_value=httpx.Response(200, json=OLLAMA_V1))
     router.get("http://localhost:11434/api/tags").mock(return_value=httpx.Response(200, json=tags))
-    provider, models = listing(client, OLLAMA)
-    assert provider.server_flavour == "ollama"
+    _, flavour, models = listing(client, OLLAMA)
+    assert flavour == "ollama"
     assert sorted(models) == ["llama3.2:latest", "llava:latest"]
 
 
@@ -343,8 +347,8 @@ def test_lmstudio_type_and_max_context_length(
     v0 = router.get("http://localhost:1234/api/v0/models").mock(
         return_value=httpx.Response(200, json=LMSTUDIO_V0)
     )
-    provider, models = listing(client, LMSTUDIO)
-    assert provider.server_flavour == "lmstudio" and len(router.calls) == 2
+    _, flavour, models = listing(client, LMSTUDIO)
+    assert flavour == "lmstudio" and len(router.calls) == 2
     assert auth_header(v0.calls[0].request) is None
     assert models == {
         "qwen2-vl-7b-instruct": {
@@ -365,8 +369,8 @@ def test_lmstudio_falls_back_when_api_v0_fails(
 ) -> None:
     router.get(f"{LMSTUDIO}/models").mock(return_value=httpx.Response(200, json=LMSTUDIO_V1))
     router.get("http://localhost:1234/api/v0/models").mock(side_effect=httpx.ConnectError("down"))
-    provider, models = listing(client, LMSTUDIO)
-    assert provider.server_flavour == "lmstudio"
+    _, flavour, models = listing(client, LMSTUDIO)
+    assert flavour == "lmstudio"
     # by rule: the embedding model is still left out ("embed" in its id)
     assert sorted(models) == ["meta-llama-3.1-8b-instruct", "qwen2-vl-7b-instruct"]
     assert {m["capability_source"] for m in models.values()} == {"rule"}
@@ -428,9 +432,10 @@ def test_litellm_modes_decide(client: httpx.Client, router: respx.MockRouter) ->
     info = router.get(f"{LITELLM}/model/info").mock(
         return_value=httpx.Response(200, json=LITELLM_INFO)
     )
-    provider = OpenAICompatibleProvider(client, LITELLM)
-    listed = provider.list_models(KEY)
-    assert provider.server_flavour == "litellm" and len(router.calls) == 2
+    provider = OpenAICompatibleProvider.at(client, LITELLM)
+    found = provider.listing(KEY)
+    listed = list(found.models)
+    assert found.flavour == "litellm" and len(router.calls) == 2
     assert auth_header(info.calls[0].request) == f"Bearer {KEY}"
     assert as_json(listed) == {
         "gpt-4o-mini": {
@@ -463,8 +468,8 @@ def test_litellm_falls_back_by_rule_when_model_info_fails(
 ) -> None:
     router.get(f"{LITELLM}/models").mock(return_value=httpx.Response(200, json=LITELLM_V1))
     router.get(f"{LITELLM}/model/info").mock(return_value=httpx.Response(503))
-    provider, models = listing(client, LITELLM, KEY)
-    assert provider.server_flavour == "litellm"
+    _, flavour, models = listing(client, LITELLM, KEY)
+    assert flavour == "litellm"
     # by rule: whisper, bge-m3 and the reranker are left out; flux and kokoro chat (wrongly)
     assert sorted(models) == ["flux-schnell", "gpt-4o-mini", "house-model", "kokoro-voice"]
     assert {m["capability_source"] for m in models.values()} == {"rule"}
@@ -475,8 +480,8 @@ def test_a_server_without_model_info_is_not_litellm(
 ) -> None:
     router.get(f"{LITELLM}/models").mock(return_value=httpx.Response(200, json=LITELLM_V1))
     router.get(f"{LITELLM}/model/info").mock(return_value=httpx.Response(404))
-    provider, _ = listing(client, LITELLM, KEY)
-    assert provider.server_flavour == "generic"
+    _, flavour, _ = listing(client, LITELLM, KEY)
+    assert flavour == "generic"
 
 
 # ---- OpenAI and generic servers: one call, by rule -----------------------------------------
@@ -490,8 +495,8 @@ def test_openai_and_generic_servers_list_by_rule_in_one_call(
     router.get("https://api.openai.com/v1/models").mock(
         return_value=httpx.Response(200, json=openai)
     )
-    provider, models = listing(client, "https://api.openai.com/v1", KEY)
-    assert provider.server_flavour == "openai" and len(router.calls) == 1
+    _, flavour, models = listing(client, "https://api.openai.com/v1", KEY)
+    assert flavour == "openai" and len(router.calls) == 1
     assert sorted(models) == ["gpt-4o-search-preview", "gpt-5"]
 
     ids = ["Qwen/Qwen2.5-7B-Instruct", "BAAI/bge-m3", "BAAI/bge-reranker-v2-m3", "e5-large-v2"]
@@ -499,8 +504,8 @@ def test_openai_and_generic_servers_list_by_rule_in_one_call(
     router.get("http://llamacpp.test/v1/models").mock(
         return_value=httpx.Response(200, json=generic)
     )
-    provider, models = listing(client, "http://llamacpp.test/v1")
-    assert provider.server_flavour == "generic" and len(router.calls) == 2
+    _, flavour, models = listing(client, "http://llamacpp.test/v1")
+    assert flavour == "generic" and len(router.calls) == 2
     assert models == {
         "Qwen/Qwen2.5-7B-Instruct": {
             "capabilities": ["chat", "content"],
@@ -544,7 +549,7 @@ def test_the_catalogue_entry_records_the_flavour(
     router.get("http://localhost:1234/api/v0/models").mock(
         return_value=httpx.Response(200, json=LMSTUDIO_V0)
     )
-    entry = Catalog().get(CatalogTarget(OpenAICompatibleProvider(client, LMSTUDIO)))
+    entry = Catalog().get(CatalogTarget(OpenAICompatibleProvider.at(client, LMSTUDIO)))
     assert entry.status == "ok" and entry.server_flavour == "lmstudio"
     assert len(entry.models) == 2
 
@@ -564,9 +569,9 @@ def live(fake: FakeProviderServer) -> Iterator[httpx.Client]:
 
 
 def fake_listing(live: httpx.Client, fake: FakeProviderServer, flavour: str, key: str | None):
-    provider = OpenAICompatibleProvider(live, fake.base_urls()[f"{flavour.upper()}_BASE_URL"])
-    models = as_json(provider.list_models(key))
-    return provider.server_flavour, models
+    provider = OpenAICompatibleProvider.at(live, fake.base_urls()[f"{flavour.upper()}_BASE_URL"])
+    found = provider.listing(key)
+    return found.flavour, as_json(list(found.models))
 
 
 def test_fake_vllm(live: httpx.Client, fake: FakeProviderServer) -> None:
@@ -613,7 +618,9 @@ def test_fake_litellm(live: httpx.Client, fake: FakeProviderServer) -> None:
 
 def test_fake_flavours_chat(live: httpx.Client, fake: FakeProviderServer) -> None:
     for flavour, model in [("vllm", "sql-lora"), ("ollama", "llama3.2:latest")]:
-        provider = OpenAICompatibleProvider(live, fake.base_urls()[f"{flavour.upper()}_BASE_URL"])
+        provider = OpenAICompatibleProvider.at(
+            live, fake.base_urls()[f"{flavour.upper()}_BASE_URL"]
+        )
         reply = "".join(
             e for e in provider.chat(model, [ChatMessage("user", "hi")], None) if isinstance(e, str)
         )
@@ -626,5 +633,6 @@ def test_the_fake_process_exports_the_flavour_base_urls() -> None:
         assert {"VLLM_BASE_URL", "OLLAMA_BASE_URL", "LMSTUDIO_BASE_URL", "LITELLM_BASE_URL"} <= set(
             urls
         )
-        provider = OpenAICompatibleProvider(real, urls["LMSTUDIO_BASE_URL"])
-        assert len(provider.list_models(None)) == 2 and provider.server_flavour == "lmstudio"
+        provider = OpenAICompatibleProvider.at(real, urls["LMSTUDIO_BASE_URL"])
+        found = provider.listing(None)
+        assert len(found.models) == 2 and found.flavour == "lmstudio"

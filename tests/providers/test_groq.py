@@ -19,7 +19,7 @@ TEXT = {Capability.CHAT, Capability.CONTENT}
 
 @pytest.fixture
 def provider(client: httpx.Client) -> GroqProvider:
-    return GroqProvider(client)
+    return GroqProvider.at(client)
 
 
 @pytest.fixture

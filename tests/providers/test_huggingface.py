@@ -24,7 +24,7 @@ TEXT = {Capability.CHAT, Capability.CONTENT}
 
 @pytest.fixture
 def provider(client: httpx.Client) -> HuggingFaceProvider:
-    return HuggingFaceProvider(client)
+    return HuggingFaceProvider.at(client)
 
 
 def _mock_catalogue(router: respx.MockRouter, hub: str = HUB) -> dict[str, respx.Route]:

@@ -32,7 +32,7 @@ OPENAI_401 = {
 
 def test_openrouter_checks_a_key_with_get_key(client: httpx.Client, router: respx.MockRouter):
     router.get("https://openrouter.ai/api/v1/key").respond(json={"data": {"label": "x"}})
-    assert OpenRouterProvider(client).test_key(KEY) == "GET /key accepted the key"
+    assert OpenRouterProvider.at(client).test_key(KEY) == "GET /key accepted the key"
 
 
 @pytest.mark.parametrize("status", [404, 405])
@@ -41,7 +41,7 @@ def test_a_gateway_without_get_key_is_checked_by_an_authenticated_listing(
 ) -> None:
     router.get("https://openrouter.ai/api/v1/key").respond(status, json={"error": "Not Found"})
     listing = router.get("https://openrouter.ai/api/v1/models").respond(json={"data": []})
-    check = OpenRouterProvider(client).test_key(KEY)
+    check = OpenRouterProvider.at(client).test_key(KEY)
     assert check.startswith("this server has no GET /key key check")
     assert listing.calls.last.request.headers["authorization"] == f"Bearer {KEY}"
 
@@ -50,7 +50,7 @@ def test_the_hub_whoami_falls_back_the_same_way(client: httpx.Client, router: re
     router.get("https://huggingface.co/api/whoami-v2").respond(404)
     router.get(url__regex=r"https://router\.huggingface\.co/v1/models.*").respond(json={"data": []})
     router.get(url__regex=r"https://huggingface\.co/api/models.*").respond(json=[])
-    assert "has no GET /api/whoami-v2 key check" in HuggingFaceProvider(client).test_key("hf_x")
+    assert "has no GET /api/whoami-v2 key check" in HuggingFaceProvider.at(client).test_key("hf_x")
 
 
 def test_a_refused_key_is_not_retried_with_the_listing(
@@ -59,7 +59,7 @@ def test_a_refused_key_is_not_retried_with_the_listing(
     router.get("https://openrouter.ai/api/v1/key").respond(401, json={"error": "bad key"})
     listing = router.get("https://openrouter.ai/api/v1/models").respond(json={"data": []})
     with pytest.raises(ProviderError, match="rejected the API key"):
-        checking_the_key(OpenRouterProvider(client), KEY)
+        checking_the_key(OpenRouterProvider.at(client), KEY)
     assert not listing.called
 
 
@@ -69,7 +69,7 @@ def test_a_failed_key_check_talks_about_the_key_never_about_models(
     router.get("https://openrouter.ai/api/v1/key").respond(404)
     router.get("https://openrouter.ai/api/v1/models").respond(404)
     with pytest.raises(ProviderError) as caught:
-        checking_the_key(OpenRouterProvider(client), KEY)
+        checking_the_key(OpenRouterProvider.at(client), KEY)
     text = str(caught.value)
     assert "could not check the key" in text and "save it without testing" in text
     assert "model or endpoint" not in text and "pick a model" not in text
@@ -87,7 +87,7 @@ def test_every_provider_without_a_key_reads_add_a_key_to_list_models(
     client: httpx.Client, router: respx.MockRouter, provider_cls, url: str, body
 ) -> None:
     router.get(url).respond(401, json=body or {})
-    provider = provider_cls(client)
+    provider = provider_cls.at(client)
     entry = Catalog().get(CatalogTarget(provider, None))
     assert entry.status == "no_key"
     assert entry.error == f"{provider.display_name}: add a key to list models."

@@ -169,7 +169,7 @@ def client() -> Iterator[httpx.Client]:
 
 
 def _openai(client: httpx.Client, base: str, timeout: float = 5.0, **limits: Any) -> BaseProvider:
-    return OpenAICompatibleProvider(client, base, timeout, limits=Limits(**limits))
+    return OpenAICompatibleProvider.at(client, base, timeout, limits=Limits(**limits))
 
 
 # ---- time --------------------------------------------------------------------------------
@@ -177,8 +177,8 @@ def test_a_trickling_catalogue_stops_at_its_deadline_and_holds_no_one_up(
     upstream: str, client: httpx.Client
 ) -> None:
     deadline = 1.5
-    slow = OpenAICompatibleProvider(client, f"{upstream}/trickle", deadline)
-    healthy = GroqProvider(client, f"{upstream}/healthy", deadline)
+    slow = OpenAICompatibleProvider.at(client, f"{upstream}/trickle", deadline)
+    healthy = GroqProvider.at(client, f"{upstream}/healthy", deadline)
     started = time.monotonic()
     entries = Catalog().get_many([CatalogTarget(slow), CatalogTarget(healthy, "gsk_test")])
     elapsed = time.monotonic() - started
@@ -226,7 +226,7 @@ def test_a_provider_that_never_returns_is_reported_on_time_by_get_many() -> None
     )
 
     with make_client() as client:
-        targets = [CatalogTarget(stuck(client, timeout=0.3)), CatalogTarget(quick(client))]
+        targets = [CatalogTarget(stuck.at(client, timeout=0.3)), CatalogTarget(quick.at(client))]
         try:
             started = time.monotonic()
             entries = Catalog().get_many(targets)

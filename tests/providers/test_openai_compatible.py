@@ -25,7 +25,7 @@ PNG = b"\x89PNG\r\n\x1a\nfake"
 
 @pytest.fixture
 def provider(client: httpx.Client) -> OpenAICompatibleProvider:
-    return OpenAICompatibleProvider(client)
+    return OpenAICompatibleProvider.at(client)
 
 
 @pytest.fixture
@@ -133,7 +133,7 @@ def test_a_local_server_lists_without_a_key_and_gets_no_authorization(
         return_value=httpx.Response(200, json=OLLAMA_MODELS)
     )
     tags = router.get("http://localhost:11434/api/tags").mock(return_value=httpx.Response(500))
-    models = OpenAICompatibleProvider(client).list_models(None)
+    models = OpenAICompatibleProvider.at(client).list_models(None)
     assert [m.id for m in models] == ["llama3.2:latest"]
     assert auth_header(route.calls[0].request) is None
     assert auth_header(tags.calls[0].request) is None

@@ -31,7 +31,7 @@ PNG = b"\x89PNG\r\n\x1a\nfake-image-bytes"
 
 @pytest.fixture
 def provider(client: httpx.Client) -> OpenRouterProvider:
-    return OpenRouterProvider(client)
+    return OpenRouterProvider.at(client)
 
 
 @pytest.fixture

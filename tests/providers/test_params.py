@@ -202,7 +202,7 @@ def test_the_request_body_carries_max_completion_tokens_and_no_temperature(
 ) -> None:
     route = router.post(f"{OPENAI}/chat/completions").mock(side_effect=strict_openai_chat)
     options, _ = parameter_support(None, "o3").apply(ChatOptions(temperature=0.2, max_tokens=300))
-    text, end = split_events(list(OpenAICompatibleProvider(client).chat("o3", HI, KEY, options)))
+    text, end = split_events(list(OpenAICompatibleProvider.at(client).chat("o3", HI, KEY, options)))
     assert text == "Thought it through." and end.finish_reason == "stop"
     sent = sent_json(route)
     assert sent["max_completion_tokens"] == 300
@@ -211,7 +211,7 @@ def test_the_request_body_carries_max_completion_tokens_and_no_temperature(
 
 def test_options_left_unset_are_not_sent(client: httpx.Client, router: respx.MockRouter) -> None:
     route = router.post(f"{OPENAI}/chat/completions").mock(side_effect=strict_openai_chat)
-    list(OpenAICompatibleProvider(client).chat("gpt-5", HI, KEY, ChatOptions()))
+    list(OpenAICompatibleProvider.at(client).chat("gpt-5", HI, KEY, ChatOptions()))
     assert set(sent_json(route)) == {"model", "messages", "stream", "stream_options"}
 
 
@@ -229,15 +229,15 @@ def test_a_refused_stream_options_is_retried_once_without_and_remembered(
         return sse_response(chunk("ok", finish="stop"))
 
     route = router.post(f"{base}/chat/completions").mock(side_effect=refuse)
-    provider = OpenAICompatibleProvider(client, base_url=base)
+    provider = OpenAICompatibleProvider.at(client, base_url=base)
     assert split_events(list(provider.chat("m", HI, None)))[0] == "ok"
     assert route.call_count == 2 and "stream_options" not in sent_json(route)
     # remembered for that base URL: a new instance asks without them straight away
-    again = OpenAICompatibleProvider(client, base_url=base)
+    again = OpenAICompatibleProvider.at(client, base_url=base)
     assert split_events(list(again.chat("m", HI, None)))[0] == "ok"
     assert route.call_count == 3
     other = router.post(f"{OPENAI}/chat/completions").mock(side_effect=refuse)
-    list(OpenAICompatibleProvider(client).chat("m", HI, KEY))
+    list(OpenAICompatibleProvider.at(client).chat("m", HI, KEY))
     assert "stream_options" in sent_json(other, 0)  # another server still gets them
 
 
@@ -246,7 +246,7 @@ def test_another_400_is_not_retried(client: httpx.Client, router: respx.MockRout
         return_value=httpx.Response(400, json=MAX_TOKENS_REFUSED)
     )
     with pytest.raises(ProviderError, match="max_completion_tokens"):
-        list(OpenAICompatibleProvider(client).chat("o3", HI, KEY, ChatOptions(max_tokens=5)))
+        list(OpenAICompatibleProvider.at(client).chat("o3", HI, KEY, ChatOptions(max_tokens=5)))
     assert route.call_count == 1 and not NO_STREAM_OPTIONS.refuses(OPENAI)
 
 
@@ -263,7 +263,7 @@ def test_a_stream_ending_after_a_finish_reason_without_done_is_complete(
             done=False,
         )
     )
-    text, end = split_events(list(OpenAICompatibleProvider(client).chat("llama", HI, None)))
+    text, end = split_events(list(OpenAICompatibleProvider.at(client).chat("llama", HI, None)))
     assert text == "Hello" and end.finish_reason == "stop" and end.usage.total_tokens == 5
 
 
@@ -274,7 +274,7 @@ def test_a_stream_with_neither_done_nor_finish_reason_is_truncated(
         return_value=sse_response(chunk("Hel"), chunk("lo"), done=False)
     )
     with pytest.raises(ProviderError) as caught:
-        list(OpenAICompatibleProvider(client).chat("llama", HI, None))
+        list(OpenAICompatibleProvider.at(client).chat("llama", HI, None))
     assert caught.value.kind == "truncated"
 
 
@@ -285,7 +285,7 @@ def test_a_real_error_in_a_chunk_still_raises(
         return_value=sse_response(chunk("Hel"), chunk(error={"message": "overloaded", "code": 503}))
     )
     with pytest.raises(ProviderError, match="overloaded") as caught:
-        list(OpenAICompatibleProvider(client).chat("llama", HI, None))
+        list(OpenAICompatibleProvider.at(client).chat("llama", HI, None))
     assert caught.value.kind == "stream_error" and caught.value.retryable
 
 
