@@ -1,9 +1,9 @@
 """Provider administration: keys, policy flags, priority, base URL, connections.
 
-Mixed into :class:`~core.service.ModelDesk` (it needs only ``self.ctx``); every
-change is for super admins, checked here whatever the UI shows. Each change takes an
-optional :class:`~core.audit_events.Actor` (who and from where, for the audit trail);
-without one it is derived from the user, origin ``service``.
+``desk.admin`` on :class:`~core.service.ModelDesk`; every change is for super admins,
+checked here whatever the UI shows. Each change takes an optional
+:class:`~core.audit_events.Actor` (who and from where, for the audit trail); without
+one it is derived from the user, origin ``service``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ CONFIG_FIELDS = {"priority", "base_url"}
 class ProviderAdministration:
     """What a super admin changes on a provider row (compare-and-swap saves)."""
 
-    ctx: DeskContext
+    def __init__(self, ctx: DeskContext) -> None:
+        self.ctx = ctx
 
     def update_provider(
         self,

@@ -104,14 +104,26 @@ class Selection:
         for entry in self.ctx.catalog_cache.iter_many(targets):
             yield _with_overrides(entry, by_slug[entry.slug])
 
-    def entry(self, slug: str, who: Requester, refresh: bool = False) -> CatalogEntry:
-        """One provider's catalogue (cached, fetched when cold; `refresh` refetches)."""
+    def entry(self, slug: str, who: Requester) -> CatalogEntry:
+        """One provider's catalogue (cached, fetched when cold)."""
+        return self._read(slug, who, refresh=False)
+
+    def refresh(self, slug: str, who: Requester) -> CatalogEntry:
+        """One provider's catalogue, fetched again for this requester's key."""
+        return self._read(slug, who, refresh=True)
+
+    def _read(self, slug: str, who: Requester, refresh: bool) -> CatalogEntry:
         row = self.ctx.row(slug)
         if self.resolver.key_for(row, who).unreadable:
             return _key_lost(row)
         cache = self.ctx.catalog_cache
         target = self.target_for(row, who)
         return _with_overrides(cache.refresh(target) if refresh else cache.get(target), row)
+
+    def cached(self, row: AIProvider, who: Requester) -> CatalogEntry | None:
+        """`row`'s catalogue for this requester if it is warm (never fetches), else None."""
+        entry = self.ctx.catalog_cache.peek(self.target_for(row, who))
+        return None if entry is None else _with_overrides(entry, row)
 
     def load_model_info(self, res: Resolution) -> ModelInfo | None:
         """The catalogue's record of the resolved model (prices, voices), or None.

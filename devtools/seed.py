@@ -39,10 +39,10 @@ def seed_shared_chat(
         desk = ModelDesk(load_settings({}))
         try:
             for slug, key in keys.items():
-                desk.set_shared_key(LOCAL_USER, slug, key)
-            entry = desk.catalog_entry(chat_provider, Requester(LOCAL_USER))
+                desk.admin.set_shared_key(LOCAL_USER, slug, key)
+            entry = desk.selection.entry(chat_provider, Requester(LOCAL_USER))
             model = str(entry.models_for("chat")[0].id)
-            desk.select_model(Requester(LOCAL_USER), chat_provider, "chat", model)
+            desk.selection.select_model(Requester(LOCAL_USER), chat_provider, "chat", model)
         finally:
             desk.close()
     return model

@@ -40,7 +40,7 @@ def desk(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModelDesk]:
 def test_the_settings_form_refuses_it(desk: ModelDesk) -> None:
     row = desk.providers()[0].row
     with pytest.raises(ValidationError, match=r"evil\.test resolves to 169\.254\.169\.254"):
-        desk.update_provider(LOCAL_USER, row.slug, row.version, base_url=EVIL)
+        desk.admin.update_provider(LOCAL_USER, row.slug, row.version, base_url=EVIL)
     assert desk.providers()[0].row.provider_config().base_url is None
 
 
@@ -59,4 +59,4 @@ def test_an_import_refuses_it(desk: ModelDesk, kind: str) -> None:
         "providers": [{"slug": slug, "config": {"kind": kind, "base_url": EVIL}}],
     }
     with pytest.raises(ValidationError, match=r"evil\.test resolves to 169\.254\.169\.254"):
-        desk.import_apply(LOCAL_USER, json.loads(json.dumps(data)))
+        desk.transfer.import_apply(LOCAL_USER, json.loads(json.dumps(data)))

@@ -269,7 +269,7 @@ def test_the_database_file_never_holds_the_plain_key(tmp_path: Path, monkeypatch
     desk = ModelDesk(load_settings({}))
     desk.engine.echo = True  # SQLAlchemy logs every statement and its parameters
     try:
-        desk.set_shared_key(LOCAL_USER, "openrouter", SENTINEL, test=False)
+        desk.admin.set_shared_key(LOCAL_USER, "openrouter", SENTINEL, test=False)
         row = desk.store.get("openrouter")
         view = next(v for v in desk.providers() if v.slug == "openrouter")
     finally:

@@ -51,11 +51,11 @@ def _entry(
     _desk: ModelDesk,
     _who: Requester,
 ) -> CatalogEntry:
-    return _desk.catalog_entry(slug, _who)
+    return _desk.selection.entry(slug, _who)
 
 
 def _cache_args(desk: ModelDesk, view: ProviderView, who: Requester) -> tuple[str, str, int, str]:
-    key = desk.key_for(view.row, who).key
+    key = desk.routing.key_for(view.row, who).key
     return (view.slug, view.base_url, view.row.version, key_fingerprint(key))
 
 
@@ -111,7 +111,7 @@ def entries(
             cold.append(view)
     if cold and on_progress is None:
         with st.spinner(f"Loading live catalogues ({', '.join(v.slug for v in cold)})…"):
-            desk.catalog_entries(who, slugs=[v.slug for v in cold])  # one concurrent fetch
+            desk.selection.entries(who, slugs=[v.slug for v in cold])  # one concurrent fetch
         found.update({v.slug: entry_for(desk, v, who) for v in cold})
     elif cold and on_progress is not None:
         found.update(_progressively(desk, who, cold, found, on_progress))
@@ -147,22 +147,22 @@ def _progressively(
         on_progress(CatalogProgress(dict(arrived), tuple(pending), waited))
 
     slugs = list(by_slug)
-    drain_as_ready(desk.catalog_entries_as_ready(who, slugs=slugs), arrive, tick)
+    drain_as_ready(desk.selection.entries_as_ready(who, slugs=slugs), arrive, tick)
     return {s: arrived[s] for s in slugs if s in arrived}
 
 
 def is_warm(desk: ModelDesk, view: ProviderView, who: Requester) -> bool:
-    choice = desk.key_for(view.row, who)
+    choice = desk.routing.key_for(view.row, who)
     if choice.unreadable or (choice.key is None and view.provider_cls.key_required_for_listing):
         return True  # answered without an upstream call
-    return desk.catalog_cache.peek(desk.target_for(view.row, who)) is not None
+    return desk.selection.cached(view.row, who) is not None
 
 
 def refresh(desk: ModelDesk, view: ProviderView, who: Requester) -> CatalogEntry:
     """Refresh just this provider: core refetches, and this cache entry is dropped."""
     _entry.clear(*_cache_args(desk, view, who), desk, who)
     _frame.clear()
-    return desk.refresh_catalog(view.slug, who)
+    return desk.selection.refresh(view.slug, who)
 
 
 @st.cache_data(ttl=_TTL, max_entries=64, show_spinner=False)

@@ -38,9 +38,9 @@ def _seed(tmp: Path, app_env: dict[str, str], monkeypatch) -> None:
         monkeypatch.setenv(name, value)
     desk = ModelDesk(load_settings({}))
     try:
-        desk.set_shared_key(LOCAL_USER, "openrouter", KEY, test=False, actor=OPS)
-        desk.set_provider_active(LOCAL_USER, "groq", False, actor=ALICE)
-        desk.update_provider(
+        desk.admin.set_shared_key(LOCAL_USER, "openrouter", KEY, test=False, actor=OPS)
+        desk.admin.set_provider_active(LOCAL_USER, "groq", False, actor=ALICE)
+        desk.admin.update_provider(
             LOCAL_USER, "groq", desk.store.get("groq").version, actor=ALICE, priority=5
         )
         desk.audit.record_sign_in("failed", "mallory@example.com", None, "192.0.2.66")

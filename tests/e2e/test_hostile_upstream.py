@@ -96,7 +96,7 @@ def _rename(env: dict[str, str], data_dir: Path, slug: str, name: str) -> None:
         desk = ModelDesk(load_settings({}))
         try:
             rename = {"slug": slug, "display_name": name}
-            desk.import_apply(LOCAL_USER, {"modeldesk_config": 1, "providers": [rename]})
+            desk.transfer.import_apply(LOCAL_USER, {"modeldesk_config": 1, "providers": [rename]})
         finally:
             desk.close()
 

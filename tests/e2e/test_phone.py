@@ -65,7 +65,9 @@ def phone_app(tmp_path_factory, app_env) -> Iterator[App]:
     with app_environment(app_env, tmp / "data"):
         desk = ModelDesk(load_settings({}))
         try:
-            desk.add_connection(LOCAL_USER, "lab", app_env["OPENAI_BASE_URL"], display_name="Lab")
+            desk.admin.add_connection(
+                LOCAL_USER, "lab", app_env["OPENAI_BASE_URL"], display_name="Lab"
+            )
         finally:
             desk.close()
     running = start_app(tmp, app_env)

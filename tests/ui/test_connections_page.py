@@ -77,7 +77,7 @@ def test_no_key_is_needed_for_a_local_server(fake) -> None:
 
 
 def test_removing_a_connection_asks_for_confirmation(fake) -> None:
-    desk().add_connection(LOCAL_USER, "lab", openai_url(fake), display_name="Lab")
+    desk().admin.add_connection(LOCAL_USER, "lab", openai_url(fake), display_name="Lab")
     app = page("providers").run()
     assert "Remove connection" in labels(app)
     assert not any(b.key == "remove_openrouter" for b in app.button)  # built-ins: never

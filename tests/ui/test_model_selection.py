@@ -182,7 +182,7 @@ def test_filter_frame_sorts_and_filters() -> None:
 # ---------------------------------------------------------------- detail panel
 def test_the_detail_panel_shows_the_model_and_its_buttons_work() -> None:
     configure_openrouter()
-    entry = desk().catalog_entry("openrouter", LOCAL)
+    entry = desk().selection.entry("openrouter", LOCAL)
     model = entry.models_for("chat")[3]
     app = page("model_selection").run()
     _pick(app, "chat", model.id)
@@ -236,8 +236,8 @@ def test_a_super_admin_overrides_a_models_capabilities_from_the_panel() -> None:
 
 
 def test_admins_see_no_shared_or_override_controls() -> None:
-    desk().set_shared_key(LOCAL_USER, "openrouter", SENTINEL)
-    desk().update_provider(
+    desk().admin.set_shared_key(LOCAL_USER, "openrouter", SENTINEL)
+    desk().admin.update_provider(
         LOCAL_USER,
         "openrouter",
         desk().store.get("openrouter").version,
@@ -265,7 +265,7 @@ def test_the_winner_per_capability_is_shown_with_its_priority() -> None:
     chosen = desk().store.get("openrouter").provider_config().selected("chat")
     app = page("model_selection").run()
     assert f"**Chat** → OpenRouter · `{chosen}` (priority 10, shared choice)" in texts(app)
-    desk().select_model(LOCAL, "openrouter", "audio", None)
+    desk().selection.select_model(LOCAL, "openrouter", "audio", None)
     app.run()
     assert (
         "**Audio** → nothing yet: no provider has an audio model chosen; OpenRouter (keyed) offers"
@@ -282,14 +282,14 @@ def test_a_super_admin_clears_a_shared_choice_at_the_top() -> None:
 
 def test_a_stale_choice_without_a_suggestion_opens_the_filtered_catalogue() -> None:
     configure_openrouter()
-    desk().set_capability_override(
+    desk().selection.set_capability_override(
         LOCAL_USER,
         "openrouter",
         desk().store.get("openrouter").provider_config().selected("image"),
         ["chat"],
     )
-    for model in desk().catalog_entry("openrouter", LOCAL).models_for("image"):
-        desk().set_capability_override(LOCAL_USER, "openrouter", model.id, ["chat"])
+    for model in desk().selection.entry("openrouter", LOCAL).models_for("image"):
+        desk().selection.set_capability_override(LOCAL_USER, "openrouter", model.id, ["chat"])
     app = page("model_selection").run()
     assert any("no longer supports image" in w.value for w in app.warning)
     app.button(key="fix_openrouter_image_shared").click().run()
@@ -301,7 +301,7 @@ def test_a_stale_choice_without_a_suggestion_opens_the_filtered_catalogue() -> N
 # ---------------------------------------------------------------- chart
 def test_the_chart_plots_the_filtered_models_and_rings_the_choice() -> None:
     configure_openrouter()
-    desk().select_model(LOCAL, "openrouter", "chat", "vendor2/text-model-2")
+    desk().selection.select_model(LOCAL, "openrouter", "chat", "vendor2/text-model-2")
     app = page("model_selection").run()
     assert not _charts(app)  # closed by default: it costs a rerun nothing
     app.session_state["chart_chat"] = True  # the admin opens it
@@ -315,7 +315,7 @@ def test_the_chart_plots_the_filtered_models_and_rings_the_choice() -> None:
     rows = _chart_rows(charts[0])
     assert rows.loc[rows["chosen"], "id"].tolist() == ["vendor2/text-model-2"]
     assert len(rows) > 10
-    desk().select_model(LOCAL, "openrouter", "chat", "vendor0/text-model-0:free")
+    desk().selection.select_model(LOCAL, "openrouter", "chat", "vendor0/text-model-0:free")
     app.run()
     assert "The current choice is free or unpriced, so it is not on the chart." in texts(app)
     app.text_input(key="search_chat").input("no such model anywhere").run()
@@ -365,7 +365,7 @@ def test_healthy_catalogues_arrive_before_a_hung_one(fake) -> None:  # noqa: F81
 def test_with_one_provider_hung_the_others_are_listed_and_it_is_marked(fake) -> None:  # noqa: F811
     app = page("model_selection").run()  # a first good list of every provider
     fake.configure("openai", failure="timeout", hang_seconds=6)
-    desk().catalog_cache.invalidate("openai")
+    desk().ctx.catalog_cache.invalidate("openai")
     st.cache_data.clear()
     app.run()
     line = _found(app)

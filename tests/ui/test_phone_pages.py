@@ -19,7 +19,7 @@ from ui import layout, selection_link
 
 
 def _model(capability: str = "chat", index: int = 3) -> str:
-    return str(desk().catalog_entry("openrouter", LOCAL).models_for(capability)[index].id)
+    return str(desk().selection.entry("openrouter", LOCAL).models_for(capability)[index].id)
 
 
 def _selection(**params: str | list[str]) -> AppTest:
