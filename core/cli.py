@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from core import cli_account, cli_usage
-from core.auth import LOCAL_USER
 from core.catalog import CatalogEntry
 from core.cli_audit import add_audit_parser, cli_actor, cmd_audit
 from core.cli_config import cmd_export, cmd_import
@@ -205,13 +204,13 @@ def cmd_providers(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int
         if not key:
             raise ValidationError("No key on stdin.")
         check = desk.admin.save_shared_key(
-            LOCAL_USER, args.slug, key, test=not args.no_test, actor=cli_actor(args)
+            CLI, args.slug, key, test=not args.no_test, actor=cli_actor(args)
         )
         view = next(v for v in desk.providers() if v.slug == args.slug)
         print(f"Saved the {view.display_name} key {view.masked_key} ({check}).", file=out)
         return 0
     row = desk.admin.set_provider_active(
-        LOCAL_USER, args.slug, args.action == "enable", actor=cli_actor(args)
+        CLI, args.slug, args.action == "enable", actor=cli_actor(args)
     )
     print(f"{row.display_name} {args.action}d.", file=out)
     return 0
@@ -219,7 +218,7 @@ def cmd_providers(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int
 
 def cmd_add_connection(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
     row = desk.admin.add_connection(
-        LOCAL_USER,
+        CLI,
         args.slug,
         args.base_url,
         display_name=args.name,
@@ -234,7 +233,7 @@ def cmd_add_connection(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -
 
 
 def cmd_remove_connection(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
-    row = desk.admin.remove_connection(LOCAL_USER, args.slug, actor=cli_actor(args))
+    row = desk.admin.remove_connection(CLI, args.slug, actor=cli_actor(args))
     print(f"Removed {clean_text(row.display_name)} ({row.slug}).", file=out)
     return 0
 
@@ -330,13 +329,13 @@ def cmd_override(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
     view = _view(desk, args.slug)
     if args.clear:
         desk.selection.set_capability_override(
-            LOCAL_USER, args.slug, args.model_id, None, actor=cli_actor(args)
+            CLI, args.slug, args.model_id, None, actor=cli_actor(args)
         )
         print(f"{view.display_name} / {clean_text(args.model_id)}: override cleared", file=out)
         return 0
     capabilities = _capability_list(args.capabilities)
     desk.selection.set_capability_override(
-        LOCAL_USER, args.slug, args.model_id, capabilities, actor=cli_actor(args)
+        CLI, args.slug, args.model_id, capabilities, actor=cli_actor(args)
     )
     shown = ", ".join(capabilities)
     print(f"{view.display_name} / {clean_text(args.model_id)}: {shown} (override)", file=out)
@@ -348,15 +347,11 @@ def cmd_declare(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
     view = _view(desk, args.slug)
     model = clean_text(args.model_id)
     if args.remove:
-        desk.selection.declare_model(
-            LOCAL_USER, args.slug, args.model_id, None, actor=cli_actor(args)
-        )
+        desk.selection.declare_model(CLI, args.slug, args.model_id, None, actor=cli_actor(args))
         print(f"{view.display_name} / {model}: no longer declared", file=out)
         return 0
     capabilities = _capability_list(args.capabilities) if args.capabilities else []
-    desk.selection.declare_model(
-        LOCAL_USER, args.slug, args.model_id, capabilities, actor=cli_actor(args)
-    )
+    desk.selection.declare_model(CLI, args.slug, args.model_id, capabilities, actor=cli_actor(args))
     shown = ", ".join(capabilities) or "capabilities by rule"
     print(f"{view.display_name} / {model}: declared ({shown})", file=out)
     return 0
@@ -391,7 +386,7 @@ def cmd_select(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_rotate(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
-    result = desk.admin.rotate_keys(LOCAL_USER, actor=cli_actor(args))
+    result = desk.admin.rotate_keys(CLI, actor=cli_actor(args))
     print(f"re-encrypted {len(result.rotated)} key(s)", file=out)
     for slug in result.unreadable:
         print(f"{slug}: cannot be decrypted, needs a new key", file=sys.stderr)

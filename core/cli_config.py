@@ -6,7 +6,6 @@ import argparse
 import json
 from typing import TextIO
 
-from core.auth import LOCAL_USER
 from core.cli_audit import cli_actor
 from core.cli_generate import CLI
 from core.config_io import read_import
@@ -37,7 +36,7 @@ def cmd_import(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
     data = read_import(raw)
     if args.yes:
         plan = desk.transfer.import_apply(
-            LOCAL_USER, data, allow_removals=args.allow_removals, actor=cli_actor(args)
+            CLI, data, allow_removals=args.allow_removals, actor=cli_actor(args)
         )
     else:
         plan = desk.transfer.import_preview(data)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from core.audit_events import Actor
-from core.auth import User, require_super_admin
+from core.auth import require_super_admin
 from core.catalog import CatalogEntry, CatalogTarget
 from core.context import DeskContext
 from core.errors import (
@@ -231,7 +231,7 @@ class Selection:
 
     def set_capability_override(
         self,
-        user: User,
+        who: Requester,
         slug: str,
         model_id: str,
         capabilities: list[str] | None,
@@ -241,16 +241,16 @@ class Selection:
         """Force a model's capabilities (None removes the override). The model must be in
         the live catalogue; with `expected` (the override the admin saw), one changed
         meanwhile is a ConflictError."""
-        require_super_admin(user, "override model capabilities")
+        require_super_admin(who.user, "override model capabilities")
         row = self.ctx.row(slug)
         if capabilities is not None:
-            self._require_listed(row, model_id, Requester(user))
+            self._require_listed(row, model_id, who)
         change = ModelCapabilities("capability_overrides", model_id, capabilities, expected)
-        return self._set_model_capabilities(row, change, actor or Actor.for_user(user))
+        return self._set_model_capabilities(row, change, actor or Actor.for_user(who.user))
 
     def declare_model(
         self,
-        user: User,
+        who: Requester,
         slug: str,
         model_id: str,
         capabilities: list[str] | None,
@@ -258,7 +258,7 @@ class Selection:
     ) -> AIProvider:
         """Declare a model of a server that does not list its models (`capabilities` []:
         by rule from the id; None removes the declaration)."""
-        require_super_admin(user, "declare models")
+        require_super_admin(who.user, "declare models")
         row = self.ctx.row(slug)
         if not self.ctx.registry.get(slug).declares_models:
             raise ValidationError(
@@ -266,7 +266,7 @@ class Selection:
                 "take declared ones."
             )
         change = ModelCapabilities("declared_models", model_id, capabilities)
-        saved = self._set_model_capabilities(row, change, actor or Actor.for_user(user))
+        saved = self._set_model_capabilities(row, change, actor or Actor.for_user(who.user))
         self.ctx.catalog_cache.invalidate(slug)
         return saved
 

@@ -27,7 +27,7 @@ import httpx
 from core.account import merged
 from core.audit import AuditTrail
 from core.audit_events import Actor
-from core.auth import User, require_super_admin
+from core.auth import require_super_admin
 from core.catalog import Catalog, CatalogEntry
 from core.config import Settings, load_settings
 from core.config_io import ConfigChange, ConfigIO, ImportPlan, unlisted_choices
@@ -173,13 +173,15 @@ class ModelDesk:
         self.ctx.store.list()
         self.ctx.keys.check()
 
-    def end_all_sessions(self, user: User, *, actor: Actor | None = None) -> int:
+    def end_all_sessions(self, who: Requester, *, actor: Actor | None = None) -> int:
         """Sign every browser out (super admins only, recorded in the audit trail);
         returns how many were signed in."""
-        require_super_admin(user, "end every session")
+        require_super_admin(who.user, "end every session")
         self.sessions.prune()
         count = self.sessions.revoke_all()
-        self.audit.record_sessions_revoked(actor or Actor.for_user(user), count, "every session")
+        self.audit.record_sessions_revoked(
+            actor or Actor.for_user(who.user), count, "every session"
+        )
         return count
 
     def close(self) -> None:

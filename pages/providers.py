@@ -59,7 +59,7 @@ def _sessions(desk: ModelDesk, user: User) -> None:
             st.caption(f"{len(desk.sessions.active())} signed-in browser session(s).")
         if st.button("End every session", key="end_all_sessions", icon=":material/logout:"):
             with reporting_errors("Ending the sessions"):
-                count = desk.end_all_sessions(user, actor=state.actor())
+                count = desk.end_all_sessions(state.requester(), actor=state.actor())
                 st.success(f"Ended {count} session(s): everyone signs in again, you too.")
 
 
@@ -136,7 +136,11 @@ def _shared_key(desk: ModelDesk, view: ProviderView, user: User) -> None:
     def save(version: int, mine: dict[str, Any]) -> None:
         with reporting_errors("Saving the key"), st.spinner("Testing and saving…"):
             desk.admin.set_shared_key(
-                user, view.slug, mine["key"], expected_version=version, actor=state.actor()
+                state.requester(),
+                view.slug,
+                mine["key"],
+                expected_version=version,
+                actor=state.actor(),
             )
             _key_saved(form, view, mine["key"])
 
@@ -181,12 +185,16 @@ def _shared_key(desk: ModelDesk, view: ProviderView, user: User) -> None:
         def write(version: int) -> None:
             if mine["key"] is None:
                 desk.admin.set_shared_key(
-                    user, view.slug, None, expected_version=version, actor=state.actor()
+                    state.requester(),
+                    view.slug,
+                    None,
+                    expected_version=version,
+                    actor=state.actor(),
                 )
                 return
             checked.append(
                 desk.admin.save_shared_key(
-                    user,
+                    state.requester(),
                     view.slug,
                     mine["key"],
                     test=not untested and not checked,  # tested once, even if saved twice
@@ -260,7 +268,11 @@ def _settings_form(desk: ModelDesk, view: ProviderView, user: User) -> None:
 
     def save(version: int, mine: dict[str, Any]) -> None:
         with reporting_errors("Saving the settings"):
-            saved(desk.admin.update_provider(user, view.slug, version, actor=state.actor(), **mine))
+            saved(
+                desk.admin.update_provider(
+                    state.requester(), view.slug, version, actor=state.actor(), **mine
+                )
+            )
             st.rerun()
 
     # said above the (folded) settings, where the admin sees it after the rerun
@@ -323,7 +335,7 @@ def _settings_form(desk: ModelDesk, view: ProviderView, user: User) -> None:
         key = new_key or None  # a key for a new host: tested there (never kept in a conflict)
         result.append(
             desk.admin.update_provider(
-                user, view.slug, version, api_key=key, actor=state.actor(), **mine
+                state.requester(), view.slug, version, api_key=key, actor=state.actor(), **mine
             )
         )
 
@@ -425,7 +437,11 @@ def _import_preview(desk: ModelDesk, user: User, data: object, plan: ImportPlan)
         with reporting_errors("Importing"):
             previewed = seen_before if seen_before is not None else plan.changes
             desk.transfer.import_apply(
-                user, data, allow_removals=allowed, previewed=previewed, actor=state.actor()
+                state.requester(),
+                data,
+                allow_removals=allowed,
+                previewed=previewed,
+                actor=state.actor(),
             )
             st.session_state.pop(PREVIEWED, None)
             edits.flash("import", "Configuration imported.")

@@ -223,7 +223,7 @@ def _remaining(desk: ModelDesk, who: Requester, slug: str) -> int | None:
 
 def test_a_generation_is_the_last_call_the_account_shows(desk: ModelDesk) -> None:
     who = Requester(LOCAL_USER)
-    desk.admin.set_shared_key(LOCAL_USER, "groq", GROQ_KEY)
+    desk.admin.set_shared_key(Requester(LOCAL_USER), "groq", GROQ_KEY)
     model = desk.selection.entry("groq", who).models_for("chat")[0].id
     desk.selection.select_model(who, "groq", "chat", model)
     before = _remaining(desk, who, "groq")

@@ -55,7 +55,7 @@ def desk(fake: FakeProviderProcess, monkeypatch, tmp_path) -> Iterator[ModelDesk
         monkeypatch.setenv(name, value)
     service = ModelDesk(load_settings({}))
     for slug, key in KEYS.items():
-        service.admin.set_shared_key(LOCAL_USER, slug, key)
+        service.admin.set_shared_key(Requester(LOCAL_USER), slug, key)
     yield service
     service.close()
 

@@ -65,7 +65,7 @@ def test_when_no_provider_is_left_the_message_names_the_budget(desk) -> None:
     update_budgets(desk, LOCAL_USER, "openrouter", monthly=1)
     update_budgets(desk, LOCAL_USER, "groq", daily=0)
     for slug in ("huggingface", "openai"):
-        desk.admin.set_provider_active(LOCAL_USER, slug, False)
+        desk.admin.set_provider_active(Requester(LOCAL_USER), slug, False)
     spend(desk, "openrouter", LOCAL_USER, 1.0)
     with pytest.raises(NotConfigured) as caught:
         chat(desk)
@@ -98,7 +98,7 @@ def test_personal_keys_are_never_capped(desk) -> None:
 def test_the_per_admin_cap_stops_that_admin_only(desk) -> None:
     row = desk.ctx.row("openrouter")
     desk.admin.update_provider(
-        LOCAL_USER, "openrouter", row.version, allow_shared_for_normal_admins=True
+        Requester(LOCAL_USER), "openrouter", row.version, allow_shared_for_normal_admins=True
     )
     update_budgets(desk, LOCAL_USER, "openrouter", per_admin_daily=0.5)
     spend(desk, "openrouter", ADMIN_USER, 0.5)
@@ -192,7 +192,7 @@ def test_budgets_survive_an_export_and_import(desk) -> None:
     update_budgets(desk, LOCAL_USER, "openrouter", daily=4)
     exported = desk.transfer.export_config()
     update_budgets(desk, LOCAL_USER, "openrouter", clear=True)
-    desk.transfer.import_apply(LOCAL_USER, exported)
+    desk.transfer.import_apply(Requester(LOCAL_USER), exported)
     assert desk.ctx.row("openrouter").provider_config().budgets.daily == 4
 
 

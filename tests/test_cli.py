@@ -347,7 +347,7 @@ def test_model_is_a_one_call_personal_choice_obeying_the_provider(
     assert desk.routing.resolve("image", CLI).model_id == "dall-e-3"  # nothing was selected
     assert run(desk, *argv, "--model", "no-such-model")[0] == 2
     view = next(v for v in desk.providers() if v.slug == "openai")
-    desk.admin.update_provider(CLI.user, "openai", view.row.version, allow_personal_keys=False)
+    desk.admin.update_provider(CLI, "openai", view.row.version, allow_personal_keys=False)
     fake.reset()
     assert run(desk, *argv, "--model", "gpt-image-1")[0] == 2  # personal choices refused
     assert fake.count("openai", "images/generations") == 0

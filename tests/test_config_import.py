@@ -116,7 +116,7 @@ def test_a_bad_file_is_refused_whole_and_changes_nothing(desk: ModelDesk, name: 
     data, expected = BAD_FILES[name]
     before = snapshot(desk)
     with pytest.raises(ImportInvalid) as info:
-        desk.transfer.import_apply(SUPER.user, data, allow_removals=True)
+        desk.transfer.import_apply(SUPER, data, allow_removals=True)
     for fragment in expected:
         assert any(p.startswith(fragment) for p in info.value.problems), info.value.problems
     assert "sk-secret" not in str(info.value)  # values are never echoed back
@@ -134,7 +134,7 @@ def test_every_bad_field_is_listed_and_one_bad_item_blocks_the_good_ones(desk) -
         ],
     }
     with pytest.raises(ImportInvalid) as info:
-        desk.transfer.import_apply(SUPER.user, data)
+        desk.transfer.import_apply(SUPER, data)
     assert sorted(p.split(":")[0] for p in info.value.problems) == [
         "beta.config.base_url",
         "beta.config.priority",
@@ -151,17 +151,17 @@ def test_not_an_export_at_all(desk: ModelDesk) -> None:
 
 def test_only_a_super_admin_imports(desk: ModelDesk) -> None:
     with pytest.raises(PermissionDenied):
-        desk.transfer.import_apply(ADMIN.user, one(is_active=False))
+        desk.transfer.import_apply(ADMIN, one(is_active=False))
 
 
 def test_round_trip_is_a_no_op(desk: ModelDesk) -> None:
     _configure(desk)
-    desk.selection.set_capability_override(SUPER.user, "alpha", "alpha/painter", ["image", "chat"])
-    desk.admin.update_provider(SUPER.user, "beta", _version(desk, "beta"), priority=7)
+    desk.selection.set_capability_override(SUPER, "alpha", "alpha/painter", ["image", "chat"])
+    desk.admin.update_provider(SUPER, "beta", _version(desk, "beta"), priority=7)
     before = snapshot(desk)
     data = exported(desk)
     assert desk.transfer.import_preview(data).changes == []
-    desk.transfer.import_apply(SUPER.user, data)
+    desk.transfer.import_apply(SUPER, data)
     assert snapshot(desk) == before
 
 
@@ -170,9 +170,9 @@ def test_an_old_export_keeps_the_choices_made_since(desk: ModelDesk) -> None:
     old = exported(desk)
     desk.selection.select_model(SUPER, "alpha", "image", "alpha/painter")
     desk.selection.select_model(SUPER, "alpha", "content", "alpha/chat-large")
-    desk.selection.set_capability_override(SUPER.user, "beta", "beta/voice", ["audio"])
+    desk.selection.set_capability_override(SUPER, "beta", "beta/voice", ["audio"])
     old["providers"][0]["is_active"] = False
-    plan = desk.transfer.import_apply(SUPER.user, old)
+    plan = desk.transfer.import_apply(SUPER, old)
     assert [str(c) for c in plan.changes] == ["alpha.is_active: True → False"]
     config = desk.store.get("alpha").provider_config()
     assert config.selected("image") == "alpha/painter"
@@ -189,7 +189,7 @@ def test_absent_fields_are_kept_and_changes_are_field_level(desk: ModelDesk) -> 
     assert [str(c) for c in plan.changes] == [
         "alpha.selected_models.chat: alpha/chat-large → alpha/chat-small"
     ]
-    desk.transfer.import_apply(SUPER.user, data)
+    desk.transfer.import_apply(SUPER, data)
     row = desk.store.get("alpha")
     assert row.provider_config().priority == 100 and row.is_active
 
@@ -202,9 +202,9 @@ def test_removing_a_choice_is_listed_and_needs_consent(desk: ModelDesk) -> None:
     assert str(removal) == "alpha.selected_models.chat: alpha/chat-large → (none)"
     before = snapshot(desk)
     with pytest.raises(RemovalsRefused, match="remove 1 model choice"):
-        desk.transfer.import_apply(SUPER.user, data)
+        desk.transfer.import_apply(SUPER, data)
     assert snapshot(desk) == before  # not even the priority was saved
-    desk.transfer.import_apply(SUPER.user, data, allow_removals=True)
+    desk.transfer.import_apply(SUPER, data, allow_removals=True)
     config = desk.store.get("alpha").provider_config()
     assert config.selected("chat") is None and config.priority == 3
 
@@ -219,13 +219,13 @@ def test_an_import_is_one_transaction(desk: ModelDesk, monkeypatch) -> None:
 
     def preview_then_someone_saves(payload: Any):
         plan = preview(payload)
-        desk.admin.set_provider_active(SUPER.user, "beta", True)  # bumps beta's version
+        desk.admin.set_provider_active(SUPER, "beta", True)  # bumps beta's version
         return plan
 
     monkeypatch.setattr(desk.transfer, "import_preview", preview_then_someone_saves)
     before = [r.is_active for r in desk.store.list()]
     with pytest.raises(Exception, match="changed by someone else"):
-        desk.transfer.import_apply(SUPER.user, data)
+        desk.transfer.import_apply(SUPER, data)
     assert [r.is_active for r in desk.store.list()] == before
 
 
@@ -305,7 +305,7 @@ FILES = st.fixed_dictionaries(
 def test_fuzz_an_import_applies_whole_or_changes_nothing(desk: ModelDesk, data) -> None:
     before = snapshot(desk)
     try:
-        plan = desk.transfer.import_apply(SUPER.user, data, allow_removals=True)
+        plan = desk.transfer.import_apply(SUPER, data, allow_removals=True)
     except ValidationError:
         assert snapshot(desk) == before
         return

@@ -47,7 +47,7 @@ def fake(monkeypatch) -> Iterator[FakeProviderServer]:
 @pytest.fixture
 def desk(fake) -> Iterator[ModelDesk]:
     service = ModelDesk(load_settings({}))
-    service.admin.set_shared_key(LOCAL_USER, "openrouter", KEY)
+    service.admin.set_shared_key(Requester(LOCAL_USER), "openrouter", KEY)
     entry = service.selection.entry("openrouter", SUPER)
     for capability in ("chat", "content"):
         service.selection.select_model(
@@ -107,7 +107,7 @@ def test_the_redactor_catches_a_key_split_anywhere(size: int) -> None:
 
 def test_a_catalogue_echoing_the_key_never_shows_it(desk, fake) -> None:
     fake.configure("groq", echo_key=True)
-    desk.admin.set_shared_key(LOCAL_USER, "groq", "gsk_test_ECHO-CATALOGUE-0003")
+    desk.admin.set_shared_key(Requester(LOCAL_USER), "groq", "gsk_test_ECHO-CATALOGUE-0003")
     entry = desk.selection.refresh("groq", SUPER)
     assert "evil/key [redacted]" in [m.id for m in entry.models]
     assert "ECHO-CATALOGUE" not in repr(entry)

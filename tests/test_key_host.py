@@ -58,7 +58,7 @@ def capture(servers, home) -> FakeProviderServer:
 @pytest.fixture
 def desk(home) -> Iterator[ModelDesk]:
     service = ModelDesk(load_settings({}))
-    service.admin.set_shared_key(LOCAL_USER, "groq", KEY)
+    service.admin.set_shared_key(Requester(LOCAL_USER), "groq", KEY)
     model = service.selection.entry("groq", SUPER).models_for("chat")[0].id
     service.selection.select_model(SUPER, "groq", "chat", model)
     yield service
@@ -80,7 +80,7 @@ def key_status(desk: ModelDesk, slug: str = "groq") -> str:
 def move_groq(desk: ModelDesk, url: str, **extra) -> None:
     row = desk.store.get("groq")
     assert row is not None
-    desk.admin.update_provider(LOCAL_USER, "groq", row.version, base_url=url, **extra)
+    desk.admin.update_provider(Requester(LOCAL_USER), "groq", row.version, base_url=url, **extra)
 
 
 # ---------------------------------------------------------------- the service
@@ -103,9 +103,12 @@ def test_moving_the_base_url_to_another_host_drops_the_key(desk, home, capture) 
 def test_a_path_change_on_the_same_host_keeps_the_key(desk, home) -> None:
     row = desk.store.get("openai")
     assert row is not None
-    desk.admin.set_shared_key(LOCAL_USER, "openai", KEY)
+    desk.admin.set_shared_key(Requester(LOCAL_USER), "openai", KEY)
     desk.admin.update_provider(
-        LOCAL_USER, "openai", desk.store.get("openai").version, base_url=f"{home.url}/vllm/v1"
+        Requester(LOCAL_USER),
+        "openai",
+        desk.store.get("openai").version,
+        base_url=f"{home.url}/vllm/v1",
     )  # /openai/v1 → /vllm/v1
     assert key_status(desk, "openai") == "stored"
     desk.selection.refresh("openai", SUPER)
@@ -155,11 +158,13 @@ def test_a_key_saved_before_origins_were_recorded_stays_with_its_host(
 def test_a_connection_moved_to_another_host_loses_its_key(home, capture) -> None:
     desk = ModelDesk(load_settings({}))
     try:
-        desk.admin.add_connection(LOCAL_USER, "house", f"{home.url}/vllm/v1", api_key=KEY)
+        desk.admin.add_connection(
+            Requester(LOCAL_USER), "house", f"{home.url}/vllm/v1", api_key=KEY
+        )
         row = desk.store.get("house")
         assert row is not None
         desk.admin.update_provider(
-            LOCAL_USER, "house", row.version, base_url=f"{capture.url}/vllm/v1"
+            Requester(LOCAL_USER), "house", row.version, base_url=f"{capture.url}/vllm/v1"
         )
         assert key_status(desk, "house") == "missing"
         desk.selection.refresh("house", SUPER)
@@ -185,7 +190,7 @@ def test_the_import_preview_says_the_key_will_be_dropped(desk, capture) -> None:
 
 
 def test_an_import_with_a_new_host_drops_the_key(desk, capture) -> None:
-    desk.transfer.import_apply(LOCAL_USER, _import(groq_url(capture)))
+    desk.transfer.import_apply(Requester(LOCAL_USER), _import(groq_url(capture)))
     assert key_status(desk) == "missing"
     with pytest.raises(NotConfigured):
         chat(desk)
@@ -193,7 +198,7 @@ def test_an_import_with_a_new_host_drops_the_key(desk, capture) -> None:
 
 
 def test_an_import_on_the_same_host_keeps_the_key(desk, home) -> None:
-    plan = desk.transfer.import_apply(LOCAL_USER, _import(groq_url(home) + "/"))
+    plan = desk.transfer.import_apply(Requester(LOCAL_USER), _import(groq_url(home) + "/"))
     assert not [c for c in plan.changes if c.path == "shared_key"]
     assert key_status(desk) == "stored"
 

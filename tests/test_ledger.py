@@ -20,6 +20,7 @@ from core.cli import main
 from core.db import init_db, make_engine
 from core.errors import ProviderError
 from core.ledger import LedgerWriter, UsageDaily, UsageDrop, UsageRecord
+from core.requester import Requester
 from core.service import ChatRequest, ImageRequest, SpeechRequest
 from core.types import ChatMessage
 from core.usage_report import UsageFilter, csv_text, load_view, totals
@@ -121,7 +122,9 @@ def test_image_and_audio_rows(desk, fake) -> None:
     outcome = desk.generation.generate(
         "image", ImageRequest(PROMPT, n=1), SUPER, pin=("openrouter", image_model)
     )
-    desk.admin.set_shared_key(LOCAL_USER, "openai", "sk-test-LEDGER-OPENAI-1", test=False)
+    desk.admin.set_shared_key(
+        Requester(LOCAL_USER), "openai", "sk-test-LEDGER-OPENAI-1", test=False
+    )
     voice_model = desk.selection.entry("openai", SUPER).models_for("audio")[0].id
     desk.generation.generate(
         "audio", SpeechRequest("Hello there"), SUPER, pin=("openai", voice_model)

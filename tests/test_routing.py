@@ -125,7 +125,7 @@ def test_a_404_on_a_pinned_call_is_not_hidden_by_a_fallback(
 # ---------------------------------------------------------------- keys the admin may not use
 def _shared_for_admins(desk: ModelDesk, slug: str) -> None:
     row = _row(desk, slug)
-    desk.admin.update_provider(SUPER.user, slug, row.version, allow_shared_for_normal_admins=True)
+    desk.admin.update_provider(SUPER, slug, row.version, allow_shared_for_normal_admins=True)
 
 
 def test_a_provider_whose_key_the_admin_may_not_use_is_skipped_and_named(
@@ -160,7 +160,7 @@ def test_a_super_admin_is_not_told_to_ask_a_super_admin(desk: ModelDesk) -> None
 def test_with_nothing_chosen_the_keyed_providers_and_their_offer_are_named(
     desk: ModelDesk, upstream: Upstream
 ) -> None:
-    desk.admin.set_shared_key(SUPER.user, "beta", SHARED_KEY)
+    desk.admin.set_shared_key(SUPER, "beta", SHARED_KEY)
     desk.selection.refresh("beta", SUPER)  # warm: its offer can be counted
     upstream.catalogs["beta"].append(_model("beta", "beta/chat-2", frozenset({Capability.CHAT})))
     with pytest.raises(NotConfigured) as caught:
@@ -204,7 +204,7 @@ def test_declared_models_travel_in_an_export_and_an_export_imported_back_changes
         "modeldesk_config": 1,
         "providers": [{"slug": "alpha", "config": {"declared_models": {"house": ["chat"]}}}],
     }
-    plan = desk.transfer.import_apply(SUPER.user, data)
+    plan = desk.transfer.import_apply(SUPER, data)
     assert [str(c) for c in plan.changes] == ["alpha.declared_models.house: (none) → chat"]
     exported = desk.transfer.export_config()
     assert desk.transfer.import_preview(exported).changes == []

@@ -39,7 +39,7 @@ def test_the_key_never_surfaces(desk, caplog) -> None:
     service, fake = desk
     caplog.set_level(logging.DEBUG)
     errors: list[str] = []
-    service.admin.set_shared_key(LOCAL_USER, "openrouter", SENTINEL)
+    service.admin.set_shared_key(Requester(LOCAL_USER), "openrouter", SENTINEL)
     local = Requester(LOCAL_USER)
     entry = service.selection.entry("openrouter", local)
     model = entry.models_for("chat")[0].id
@@ -56,7 +56,7 @@ def test_the_key_never_surfaces(desk, caplog) -> None:
         lambda: "".join(
             service.generation.generate("chat", ChatRequest([ChatMessage("user", "x")]), local)
         ),
-        lambda: service.admin.set_shared_key(LOCAL_USER, "openrouter", SENTINEL),
+        lambda: service.admin.set_shared_key(Requester(LOCAL_USER), "openrouter", SENTINEL),
     ):
         with pytest.raises(ModelDeskError) as info:
             action()

@@ -23,6 +23,7 @@ from core.errors import (
     ProviderError,
     ValidationError,
 )
+from core.provider_admin import ProviderAdministration
 from core.providers.base import BaseProvider
 from core.providers.registry import Registry
 from core.requester import Requester
@@ -178,7 +179,7 @@ def make_desk(upstream: Upstream) -> ModelDesk:
 def _configure(desk: ModelDesk) -> None:
     """Shared keys and chat models on both providers."""
     for slug, model in (("alpha", "alpha/chat-large"), ("beta", "beta/chat")):
-        desk.admin.set_shared_key(SUPER.user, slug, SHARED_KEY)
+        desk.admin.set_shared_key(SUPER, slug, SHARED_KEY)
         desk.selection.select_model(SUPER, slug, "chat", model)
 
 
@@ -195,9 +196,9 @@ def test_nothing_configured_says_why(desk: ModelDesk) -> None:
 def test_priority_decides_between_usable_providers(desk: ModelDesk) -> None:
     _configure(desk)
     assert desk.routing.resolve("chat", SUPER).slug == "alpha"
-    desk.admin.update_provider(SUPER.user, "alpha", _row(desk, "alpha").version, priority=500)
+    desk.admin.update_provider(SUPER, "alpha", _row(desk, "alpha").version, priority=500)
     assert desk.routing.resolve("chat", SUPER).slug == "beta"
-    desk.admin.update_provider(SUPER.user, "beta", _row(desk, "beta").version, is_active=False)
+    desk.admin.update_provider(SUPER, "beta", _row(desk, "beta").version, is_active=False)
     assert desk.routing.resolve("chat", SUPER).slug == "alpha"
 
 
@@ -207,7 +208,7 @@ def test_admin_gets_shared_key_only_where_allowed(desk: ModelDesk) -> None:
     assert not any(c.usable for c in candidates)
     assert "super admins only" in candidates[0].reason
     desk.admin.update_provider(
-        SUPER, "beta", _row(desk, "beta").version, allow_shared_for_normal_admins=True
+        Requester(SUPER), "beta", _row(desk, "beta").version, allow_shared_for_normal_admins=True
     )
     resolution = desk.routing.resolve("chat", ADMIN)
     assert (resolution.slug, resolution.key_source) == ("beta", "shared")
@@ -235,7 +236,7 @@ def test_personal_key_and_model_win_and_are_never_saved(
 
 def test_personal_choices_refused_where_the_provider_forbids_them(desk: ModelDesk) -> None:
     desk.admin.update_provider(
-        SUPER.user, "alpha", _row(desk, "alpha").version, allow_personal_keys=False
+        SUPER, "alpha", _row(desk, "alpha").version, allow_personal_keys=False
     )
     with pytest.raises(PermissionDenied, match="does not allow personal"):
         desk.selection.select_model(
@@ -252,9 +253,9 @@ def test_admins_cannot_change_shared_settings(desk: ModelDesk) -> None:
     with pytest.raises(PermissionDenied):
         desk.selection.select_model(ADMIN, "alpha", "chat", "alpha/chat-large")
     with pytest.raises(PermissionDenied):
-        desk.admin.set_shared_key(ADMIN.user, "alpha", SHARED_KEY)
+        desk.admin.set_shared_key(ADMIN, "alpha", SHARED_KEY)
     with pytest.raises(PermissionDenied):
-        desk.admin.update_provider(ADMIN.user, "alpha", 1, is_active=False)
+        desk.admin.update_provider(ADMIN, "alpha", 1, is_active=False)
 
 
 @pytest.mark.parametrize(
@@ -280,19 +281,19 @@ def test_selection_refused_while_the_catalog_is_down(desk: ModelDesk, upstream: 
 def test_bad_provider_settings_are_refused(desk: ModelDesk) -> None:
     version = _row(desk, "alpha").version
     with pytest.raises(ValidationError, match="whole number"):
-        desk.admin.update_provider(SUPER.user, "alpha", version, priority="first")
+        desk.admin.update_provider(SUPER, "alpha", version, priority="first")
     with pytest.raises(ValidationError, match="plain http"):
-        desk.admin.update_provider(SUPER.user, "alpha", version, base_url="http://u:sk-x@host/v1")
+        desk.admin.update_provider(SUPER, "alpha", version, base_url="http://u:sk-x@host/v1")
     with pytest.raises(ValidationError, match="Cannot change"):
-        desk.admin.update_provider(SUPER.user, "alpha", version, shared_api_key="x")
+        desk.admin.update_provider(SUPER, "alpha", version, shared_api_key="x")
 
 
 def test_capability_override_changes_what_a_model_serves(desk: ModelDesk) -> None:
-    desk.selection.set_capability_override(SUPER.user, "alpha", "alpha/painter", ["image", "chat"])
+    desk.selection.set_capability_override(SUPER, "alpha", "alpha/painter", ["image", "chat"])
     model = desk.selection.entry("alpha", SUPER).find("alpha/painter")
     assert model.capability_source == "override" and model.supports("chat")
     desk.selection.select_model(SUPER, "alpha", "chat", "alpha/painter")
-    desk.selection.set_capability_override(SUPER.user, "alpha", "alpha/painter", None)
+    desk.selection.set_capability_override(SUPER, "alpha", "alpha/painter", None)
     assert desk.selection.entry("alpha", SUPER).find("alpha/painter").capability_source == (
         "metadata"
     )
@@ -397,13 +398,13 @@ def test_a_key_from_another_secret_needs_replacing(desk: ModelDesk, monkeypatch)
 
 
 def test_shared_key_is_masked_and_tested_before_saving(desk: ModelDesk, upstream: Upstream) -> None:
-    desk.admin.set_shared_key(SUPER.user, "alpha", SHARED_KEY)
+    desk.admin.set_shared_key(SUPER, "alpha", SHARED_KEY)
     view = next(v for v in desk.providers() if v.slug == "alpha")
     assert view.key_status == "stored" and view.masked_key.endswith("0001")
     assert SHARED_KEY not in view.masked_key and SHARED_KEY not in repr(view)
     upstream.failures["beta"] = ProviderError("Beta", "rejected the API key (401).", status=401)
     with pytest.raises(ProviderError):
-        desk.admin.set_shared_key(SUPER.user, "beta", "sk-test-bad-key-000000")
+        desk.admin.set_shared_key(SUPER, "beta", "sk-test-bad-key-000000")
     assert next(v for v in desk.providers() if v.slug == "beta").key_status == "missing"
 
 
@@ -419,7 +420,7 @@ def test_export_never_holds_keys_and_import_previews_then_applies(desk: ModelDes
         "alpha.priority: 100 → 5",
     ]
     assert _row(desk, "alpha").is_active  # preview saved nothing
-    desk.transfer.import_apply(SUPER.user, exported)
+    desk.transfer.import_apply(SUPER, exported)
     assert not _row(desk, "alpha").is_active
     with pytest.raises(ValidationError, match="never carry keys"):
         desk.transfer.import_preview(
@@ -453,7 +454,7 @@ def test_an_undecryptable_key_is_reported_before_any_call(monkeypatch, upstream)
 def test_compare_is_a_personal_choice_and_obeys_the_provider(desk: ModelDesk) -> None:
     _configure(desk)
     desk.admin.update_provider(
-        SUPER.user, "beta", _row(desk, "beta").version, allow_shared_for_normal_admins=True
+        SUPER, "beta", _row(desk, "beta").version, allow_shared_for_normal_admins=True
     )
     request = ChatRequest([ChatMessage("user", "x")])
     admin = Requester(ADMIN.user, PersonalSettings())
@@ -461,9 +462,37 @@ def test_compare_is_a_personal_choice_and_obeys_the_provider(desk: ModelDesk) ->
     assert "".join(stream).startswith("beta:beta/chat")
     with pytest.raises(ValidationError, match="not in the live Beta catalog"):
         desk.generation.generate("chat", request, admin, pin=("beta", "beta/anything-goes"))
-    desk.admin.update_provider(
-        SUPER.user, "beta", _row(desk, "beta").version, allow_personal_keys=False
-    )
+    desk.admin.update_provider(SUPER, "beta", _row(desk, "beta").version, allow_personal_keys=False)
     for who in (admin, SUPER):
         with pytest.raises(PermissionDenied, match="does not allow personal choices"):
             desk.generation.generate("chat", request, who, pin=("beta", "beta/chat"))
+
+
+# ---------------------------------------------------------------- the service surface
+def test_the_desk_exposes_its_parts_and_passes_nothing_through(desk: ModelDesk) -> None:
+    """Each part is a sub-API; the old one-line delegations are gone from the desk."""
+    assert isinstance(desk.admin, ProviderAdministration)
+    assert not isinstance(desk, ProviderAdministration)  # composed, not mixed in
+    gone = ["set_shared_key", "catalog_entry", "refresh_catalog", "resolve", "generate"]
+    assert [name for name in gone if hasattr(desk, name)] == []
+
+
+def test_admin_calls_take_the_requester_and_check_its_role(desk: ModelDesk) -> None:
+    version = desk.store.get("alpha").version
+    with pytest.raises(PermissionDenied):
+        desk.admin.update_provider(ADMIN, "alpha", version, priority=3)
+    desk.admin.update_provider(SUPER, "alpha", version, priority=3)
+    assert desk.provider_view("alpha").config.priority == 3
+
+
+def test_a_pinned_route_and_a_warm_catalogue_without_reaching_inside(desk: ModelDesk) -> None:
+    _configure(desk)
+    desk.ctx.catalog_cache.invalidate("alpha")
+    row = desk.provider_view("alpha").row
+    assert desk.selection.cached(row, SUPER) is None  # cold: nothing fetched
+    desk.selection.entry("alpha", SUPER)
+    assert desk.selection.cached(row, SUPER) is not None
+    route = desk.routing.route_for_pin(Capability.CHAT, SUPER, ("alpha", "alpha/chat-small"))
+    assert (route.slug, route.model_id, route.usable) == ("alpha", "alpha/chat-small", True)
+    with pytest.raises(ValidationError):
+        desk.routing.route_for_pin(Capability.CHAT, SUPER, ("nowhere", "x"))

@@ -70,7 +70,7 @@ def add_form(desk: ModelDesk, user: User) -> None:
     chosen = slug.strip() or slug_for(name)
     with reporting_errors("Adding the server"), st.spinner("Adding the server…"):
         row = desk.admin.add_connection(
-            user,
+            state.requester(),
             chosen,
             base_url.strip(),
             display_name=name,
@@ -105,7 +105,9 @@ def remove_button(desk: ModelDesk, view: ProviderView, user: User) -> None:
     if yes.button("Yes, remove", key=f"remove_yes_{view.slug}", type="primary"):
         st.session_state.pop(CONFIRM_KEY, None)
         with reporting_errors("Removing the connection"):
-            desk.admin.remove_connection(user, view.slug, expected_version=saw, actor=state.actor())
+            desk.admin.remove_connection(
+                state.requester(), view.slug, expected_version=saw, actor=state.actor()
+            )
             edits.flash(PAGE_NOTICE, f"Removed {plain_markdown(view.display_name)}.")
             st.rerun()
     if no.button("Cancel", key=f"remove_no_{view.slug}"):

@@ -201,7 +201,12 @@ def _override_control(
         if save.button("Save override", key=f"override_save_{cap}"):
             with reporting_errors("Saving the override"):
                 desk.selection.set_capability_override(
-                    who.user, view.slug, model.id, chosen, expected=saw, actor=state.actor()
+                    who,
+                    view.slug,
+                    model.id,
+                    chosen,
+                    expected=saw,
+                    actor=state.actor(),
                 )
                 st.rerun()
         if model.capability_source == "override" and remove.button(
@@ -209,6 +214,11 @@ def _override_control(
         ):
             with reporting_errors("Removing the override"):
                 desk.selection.set_capability_override(
-                    who.user, view.slug, model.id, None, expected=saw, actor=state.actor()
+                    who,
+                    view.slug,
+                    model.id,
+                    None,
+                    expected=saw,
+                    actor=state.actor(),
                 )
                 st.rerun()

@@ -25,6 +25,7 @@ from core.model_params import ParameterSupport, parameter_support
 from core.providers.openai_compatible import OpenAICompatibleProvider
 from core.providers.openai_shape import NO_STREAM_OPTIONS
 from core.providers.openrouter import parse_model
+from core.requester import Requester
 from core.service import ChatRequest, ImageRequest, ModelDesk
 from core.types import ChatMessage, ChatOptions, ModelInfo
 from tests.providers.helpers import chunk, sent_json, split_events, sse_response
@@ -298,7 +299,7 @@ def desk(monkeypatch: pytest.MonkeyPatch, router: respx.MockRouter) -> Iterator[
         return_value=httpx.Response(200, json={"object": "list", "data": [{"id": i} for i in ids]})
     )
     service = ModelDesk(load_settings({}))
-    service.admin.set_shared_key(LOCAL_USER, "openai", KEY, test=False)
+    service.admin.set_shared_key(Requester(LOCAL_USER), "openai", KEY, test=False)
     service.selection.select_model(CLI, "openai", "chat", "o3-mini")
     service.selection.select_model(CLI, "openai", "image", "dall-e-3")
     yield service
@@ -395,7 +396,9 @@ def test_the_service_follows_openrouters_supported_parameters(
     route = router.post(f"{OPENROUTER}/chat/completions").mock(
         return_value=sse_response(chunk("fixed", finish="stop"))
     )
-    desk.admin.set_shared_key(LOCAL_USER, "openrouter", "sk-or-test-SENTINEL-0000", test=False)
+    desk.admin.set_shared_key(
+        Requester(LOCAL_USER), "openrouter", "sk-or-test-SENTINEL-0000", test=False
+    )
     desk.selection.select_model(CLI, "openrouter", "chat", "acme/fixed-sampler")
     request = ChatRequest(HI, ChatOptions(temperature=0.9, max_tokens=20))
     stream = desk.generation.generate("chat", request, CLI, only="openrouter")

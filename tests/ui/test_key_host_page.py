@@ -15,6 +15,7 @@ from core.auth import LOCAL_USER
 from core.context import STARTUP  # a direct store write needs an actor
 from core.errors import ModelDeskError
 from core.provider_config import url_origin
+from core.requester import Requester
 from core.service import ChatRequest
 from core.types import ChatMessage
 from devtools.fake_providers import FakeProviderServer
@@ -36,7 +37,7 @@ def capture() -> Iterator[FakeProviderServer]:
 @pytest.fixture(autouse=True)
 def groq_with_a_key(capture: FakeProviderServer) -> None:
     capture.reset()
-    desk().admin.set_shared_key(LOCAL_USER, "groq", KEY)
+    desk().admin.set_shared_key(Requester(LOCAL_USER), "groq", KEY)
     model = desk().selection.entry("groq", LOCAL).models_for("chat")[0].id
     desk().selection.select_model(LOCAL, "groq", "chat", model)
 

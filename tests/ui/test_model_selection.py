@@ -13,6 +13,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from core.auth import LOCAL_USER
+from core.requester import Requester
 from core.types import Capability
 from tests.ui.test_pages import (  # noqa: F401 - fixtures
     ADMIN,
@@ -236,9 +237,9 @@ def test_a_super_admin_overrides_a_models_capabilities_from_the_panel() -> None:
 
 
 def test_admins_see_no_shared_or_override_controls() -> None:
-    desk().admin.set_shared_key(LOCAL_USER, "openrouter", SENTINEL)
+    desk().admin.set_shared_key(Requester(LOCAL_USER), "openrouter", SENTINEL)
     desk().admin.update_provider(
-        LOCAL_USER,
+        Requester(LOCAL_USER),
         "openrouter",
         desk().store.get("openrouter").version,
         allow_shared_for_normal_admins=True,
@@ -283,13 +284,15 @@ def test_a_super_admin_clears_a_shared_choice_at_the_top() -> None:
 def test_a_stale_choice_without_a_suggestion_opens_the_filtered_catalogue() -> None:
     configure_openrouter()
     desk().selection.set_capability_override(
-        LOCAL_USER,
+        Requester(LOCAL_USER),
         "openrouter",
         desk().store.get("openrouter").provider_config().selected("image"),
         ["chat"],
     )
     for model in desk().selection.entry("openrouter", LOCAL).models_for("image"):
-        desk().selection.set_capability_override(LOCAL_USER, "openrouter", model.id, ["chat"])
+        desk().selection.set_capability_override(
+            Requester(LOCAL_USER), "openrouter", model.id, ["chat"]
+        )
     app = page("model_selection").run()
     assert any("no longer supports image" in w.value for w in app.warning)
     app.button(key="fix_openrouter_image_shared").click().run()

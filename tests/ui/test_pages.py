@@ -84,7 +84,7 @@ def desk():
 def configure_openrouter() -> None:
     """A shared key and a model for every capability, as a super admin would set them."""
     service = desk()
-    service.admin.set_shared_key(LOCAL_USER, "openrouter", SENTINEL)
+    service.admin.set_shared_key(Requester(LOCAL_USER), "openrouter", SENTINEL)
     entry = service.selection.entry("openrouter", LOCAL)
     for capability in ("chat", "content", "image", "audio"):
         model = entry.models_for(capability)[0].id
@@ -178,7 +178,7 @@ def test_a_personal_key_is_used_but_never_saved() -> None:
 
 
 def test_selecting_a_model_in_the_table_saves_it() -> None:
-    desk().admin.set_shared_key(LOCAL_USER, "openrouter", SENTINEL)
+    desk().admin.set_shared_key(Requester(LOCAL_USER), "openrouter", SENTINEL)
     app = page("model_selection").run()
     assert "Found" in texts(app)
     app.session_state["table_chat"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
@@ -271,7 +271,7 @@ def test_compare_offers_only_providers_that_allow_personal_choices() -> None:
     service = desk()
     version = service.store.get("openrouter").version
     service.admin.update_provider(
-        LOCAL_USER,
+        Requester(LOCAL_USER),
         "openrouter",
         version,
         allow_personal_keys=False,

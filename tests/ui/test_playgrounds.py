@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.auth import LOCAL_USER
+from core.requester import Requester
 from pages.content import RTL_INPUT_STYLE
 from tests.ui import test_pages as base
 from tests.ui.test_pages import ADMIN, LOCAL, ROOT, configure_openrouter, desk, page, texts
@@ -25,7 +26,7 @@ def _chat_models(slug: str = "openrouter") -> list[str]:
 
 def configure_groq_too() -> None:
     """Groq as the second chat provider, so a failing OpenRouter falls back to it."""
-    desk().admin.set_shared_key(LOCAL_USER, "groq", "gsk_test-APPTEST-0000")
+    desk().admin.set_shared_key(Requester(LOCAL_USER), "groq", "gsk_test-APPTEST-0000")
     desk().selection.select_model(LOCAL, "groq", "chat", _chat_models("groq")[0])
 
 
@@ -175,7 +176,7 @@ def test_the_picker_offers_no_provider_that_refuses_personal_choices() -> None:
     configure_openrouter()
     version = desk().store.get("openrouter").version
     desk().admin.update_provider(
-        LOCAL_USER,
+        Requester(LOCAL_USER),
         "openrouter",
         version,
         allow_personal_keys=False,
@@ -219,13 +220,15 @@ def test_a_pick_whose_provider_stops_allowing_personal_choices_is_dropped() -> N
     app = page("chat", ADMIN).run()
     version = desk().store.get("openrouter").version
     desk().admin.update_provider(
-        LOCAL_USER, "openrouter", version, allow_shared_for_normal_admins=True
+        Requester(LOCAL_USER), "openrouter", version, allow_shared_for_normal_admins=True
     )
     app.run()
     app.selectbox(key="chat_pick").set_value(("openrouter", other)).run()
     assert "you picked this model" in texts(app)
     version = desk().store.get("openrouter").version
-    desk().admin.update_provider(LOCAL_USER, "openrouter", version, allow_personal_keys=False)
+    desk().admin.update_provider(
+        Requester(LOCAL_USER), "openrouter", version, allow_personal_keys=False
+    )
     app.run()
     assert not app.exception, app.exception
     assert "you picked this model" not in texts(app)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from core.auth import LOCAL_USER
 from core.context import STARTUP  # a direct store write needs an actor
+from core.requester import Requester
 from core.types import Capability
 from tests.ui import test_pages as base
 from tests.ui.test_pages import ADMIN, LOCAL, configure_openrouter, desk, page, texts
@@ -18,7 +19,7 @@ GROQ_KEY = "gsk_test-APPTEST-ROUTING-0000"
 
 def _groq_keyed(chat: bool = True) -> str:
     """Groq with a shared key (and its first chat model chosen); returns that model."""
-    desk().admin.set_shared_key(LOCAL_USER, "groq", GROQ_KEY)
+    desk().admin.set_shared_key(Requester(LOCAL_USER), "groq", GROQ_KEY)
     model = desk().selection.entry("groq", LOCAL).models_for("chat")[0].id
     if chat:
         desk().selection.select_model(LOCAL, "groq", "chat", model)
@@ -111,7 +112,10 @@ def _button(app, label: str):
 def test_a_super_admin_may_save_a_key_without_testing(fake) -> None:
     nowhere = fake.base_urls()["NOLIST_BASE_URL"]  # no /key, no /models: no check can pass
     desk().admin.update_provider(
-        LOCAL_USER, "openrouter", desk().store.get("openrouter").version, base_url=nowhere
+        Requester(LOCAL_USER),
+        "openrouter",
+        desk().store.get("openrouter").version,
+        base_url=nowhere,
     )
     app = page("providers").run()
     app.text_input(key="new_key_openrouter").set_value("sk-or-v1-UNTESTED0000")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from core.auth import LOCAL_USER
+from core.requester import Requester
 from tests.ui.test_pages import (  # noqa: F401 - fixtures
     SENTINEL,
     _fresh_service,
@@ -108,7 +109,9 @@ def test_a_change_outside_the_form_does_not_block_its_save() -> None:
 def test_a_key_replaced_meanwhile_is_not_silently_removed() -> None:
     configure_openrouter()
     second = page("providers").run()
-    desk().admin.set_shared_key(LOCAL_USER, "openrouter", SENTINEL + "-NEW")  # A replaces it
+    desk().admin.set_shared_key(
+        Requester(LOCAL_USER), "openrouter", SENTINEL + "-NEW"
+    )  # A replaces it
     [remove] = [b for b in second.button if b.label == "Remove key" and "openrouter" in b.form_id]
     remove.click().run()
     assert not second.exception, second.exception
@@ -145,7 +148,7 @@ def test_an_import_applies_only_what_its_preview_showed() -> None:
     data = {"modeldesk_config": 1, "providers": [{"slug": SLUG, "config": {"priority": 5}}]}
     app = _upload(page("providers").run(), data)
     version = _row().version
-    desk().admin.update_provider(LOCAL_USER, SLUG, version, priority=50)
+    desk().admin.update_provider(Requester(LOCAL_USER), SLUG, version, priority=50)
     [apply] = [b for b in app.button if b.label == "Apply 1 change(s)"]
     apply.click().run()
     assert not app.exception, app.exception
@@ -186,10 +189,10 @@ def test_core_refuses_an_override_for_a_model_the_catalogue_does_not_list() -> N
     configure_openrouter()
     with pytest.raises(ValidationError, match="not in the live OpenRouter catalogue"):
         desk().selection.set_capability_override(
-            LOCAL_USER, "openrouter", "no/such-model", ["chat"]
+            Requester(LOCAL_USER), "openrouter", "no/such-model", ["chat"]
         )
     desk().selection.set_capability_override(
-        LOCAL_USER, "openrouter", "no/such-model", None
+        Requester(LOCAL_USER), "openrouter", "no/such-model", None
     )  # clearing
 
 
@@ -197,11 +200,13 @@ def test_a_connection_changed_meanwhile_is_not_removed(fake) -> None:  # noqa: F
     from tests.ui.test_connections_page import openai_url
 
     fake_url = openai_url(fake)
-    desk().admin.add_connection(LOCAL_USER, "lab", fake_url, display_name="Lab")
+    desk().admin.add_connection(Requester(LOCAL_USER), "lab", fake_url, display_name="Lab")
     app = page("providers").run()
     app.button(key="remove_lab").click().run()  # "Remove Lab?" is on screen
     version = desk().store.get("lab").version
-    desk().admin.update_provider(LOCAL_USER, "lab", version, priority=77)  # someone else, meanwhile
+    desk().admin.update_provider(
+        Requester(LOCAL_USER), "lab", version, priority=77
+    )  # someone else, meanwhile
     app.button(key="remove_yes_lab").click().run()
     assert not app.exception, app.exception
     assert desk().store.get("lab") is not None

@@ -248,7 +248,9 @@ BADGE = re.compile(r" :[a-z]+-badge\[[^\]]*\]$")
 def test_a_display_name_with_markdown_is_plain_text(desk, module: str) -> None:
     """A name set by an import (or a connection's name) is shown as text, never drawn."""
     rename = {"slug": "hostile", "display_name": BEACON_NAME}
-    desk.transfer.import_apply(LOCAL_USER, {"modeldesk_config": 1, "providers": [rename]})
+    desk.transfer.import_apply(
+        Requester(LOCAL_USER), {"modeldesk_config": 1, "providers": [rename]}
+    )
     app = page(module).run()
     assert not app.exception, app.exception
     shown = everything_shown(app)
