@@ -35,9 +35,9 @@ def _prepare(env: dict[str, str]) -> None:
     os.environ.update(env)
     desk = ModelDesk(load_settings({}))
     try:
-        desk.set_shared_key(LOCAL_USER, "openrouter", KEY, test=False)
-        model = desk.catalog_entry("openrouter", CLI).models_for("chat")[0].id
-        desk.select_model(CLI, "openrouter", "chat", model)
+        desk.admin.set_shared_key(Requester(LOCAL_USER), "openrouter", KEY, test=False)
+        model = desk.selection.entry("openrouter", CLI).models_for("chat")[0].id
+        desk.selection.select_model(CLI, "openrouter", "chat", model)
     finally:
         desk.close()
 

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from core import cli_account, cli_usage
-from core.auth import LOCAL_USER
 from core.catalog import CatalogEntry
 from core.cli_audit import add_audit_parser, cli_actor, cmd_audit
 from core.cli_config import cmd_export, cmd_import
@@ -207,22 +206,22 @@ def cmd_providers(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int
         key = sys.stdin.readline().strip()
         if not key:
             raise ValidationError("No key on stdin.")
-        check = desk.save_shared_key(
-            LOCAL_USER, args.slug, key, test=not args.no_test, actor=cli_actor(args)
+        check = desk.admin.save_shared_key(
+            CLI, args.slug, key, test=not args.no_test, actor=cli_actor(args)
         )
         view = next(v for v in desk.providers() if v.slug == args.slug)
         print(f"Saved the {view.display_name} key {view.masked_key} ({check}).", file=out)
         return 0
-    row = desk.set_provider_active(
-        LOCAL_USER, args.slug, args.action == "enable", actor=cli_actor(args)
+    row = desk.admin.set_provider_active(
+        CLI, args.slug, args.action == "enable", actor=cli_actor(args)
     )
     print(f"{row.display_name} {args.action}d.", file=out)
     return 0
 
 
 def cmd_add_connection(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
-    row = desk.add_connection(
-        LOCAL_USER,
+    row = desk.admin.add_connection(
+        CLI,
         args.slug,
         args.base_url,
         display_name=args.name,
@@ -237,7 +236,7 @@ def cmd_add_connection(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -
 
 
 def cmd_remove_connection(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
-    row = desk.remove_connection(LOCAL_USER, args.slug, actor=cli_actor(args))
+    row = desk.admin.remove_connection(CLI, args.slug, actor=cli_actor(args))
     print(f"Removed {clean_text(row.display_name)} ({row.slug}).", file=out)
     return 0
 
@@ -270,8 +269,8 @@ def cmd_models(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
     slugs = [args.provider] if args.provider else None
     if args.refresh:
         for slug in slugs or [v.slug for v in desk.providers() if v.row.is_active]:
-            desk.refresh_catalog(slug, CLI)
-    entries = desk.catalog_entries(CLI, slugs=slugs)
+            desk.selection.refresh(slug, CLI)
+    entries = desk.selection.entries(CLI, slugs=slugs)
     if args.json:
         json.dump(
             {slug: _entry_dict(e, args.capability) for slug, e in entries.items()}, out, indent=2
@@ -332,14 +331,14 @@ def cmd_override(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
     """Force a model's capabilities (it must be in the live catalogue) or clear them."""
     view = _view(desk, args.slug)
     if args.clear:
-        desk.set_capability_override(
-            LOCAL_USER, args.slug, args.model_id, None, actor=cli_actor(args)
+        desk.selection.set_capability_override(
+            CLI, args.slug, args.model_id, None, actor=cli_actor(args)
         )
         print(f"{view.display_name} / {clean_text(args.model_id)}: override cleared", file=out)
         return 0
     capabilities = _capability_list(args.capabilities)
-    desk.set_capability_override(
-        LOCAL_USER, args.slug, args.model_id, capabilities, actor=cli_actor(args)
+    desk.selection.set_capability_override(
+        CLI, args.slug, args.model_id, capabilities, actor=cli_actor(args)
     )
     shown = ", ".join(capabilities)
     print(f"{view.display_name} / {clean_text(args.model_id)}: {shown} (override)", file=out)
@@ -351,11 +350,11 @@ def cmd_declare(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
     view = _view(desk, args.slug)
     model = clean_text(args.model_id)
     if args.remove:
-        desk.declare_model(LOCAL_USER, args.slug, args.model_id, None, actor=cli_actor(args))
+        desk.selection.declare_model(CLI, args.slug, args.model_id, None, actor=cli_actor(args))
         print(f"{view.display_name} / {model}: no longer declared", file=out)
         return 0
     capabilities = _capability_list(args.capabilities) if args.capabilities else []
-    desk.declare_model(LOCAL_USER, args.slug, args.model_id, capabilities, actor=cli_actor(args))
+    desk.selection.declare_model(CLI, args.slug, args.model_id, capabilities, actor=cli_actor(args))
     shown = ", ".join(capabilities) or "capabilities by rule"
     print(f"{view.display_name} / {model}: declared ({shown})", file=out)
     return 0
@@ -382,13 +381,15 @@ def _view(desk: ModelDesk, slug: str) -> ProviderView:
 
 
 def cmd_select(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
-    desk.select_model(CLI, args.slug, args.capability, args.model_id, actor=cli_actor(args))
+    desk.selection.select_model(
+        CLI, args.slug, args.capability, args.model_id, actor=cli_actor(args)
+    )
     print(f"{args.capability}: {args.slug} / {args.model_id}", file=out)
     return 0
 
 
 def cmd_rotate(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
-    result = desk.rotate_keys(LOCAL_USER, actor=cli_actor(args))
+    result = desk.admin.rotate_keys(CLI, actor=cli_actor(args))
     print(f"re-encrypted {len(result.rotated)} key(s)", file=out)
     for slug in result.unreadable:
         print(f"{slug}: cannot be decrypted, needs a new key", file=sys.stderr)

@@ -23,7 +23,7 @@ class AccountRow:
 def accounts(desk: ModelDesk, views: list[ProviderView]) -> dict[str, AccountRow]:
     """Every active provider's account, from one concurrent catalogue refresh; a failing
     account endpoint gives a note on stderr, never a failed command."""
-    entries = desk.catalog_entries(CLI)
+    entries = desk.selection.entries(CLI)
     found = {}
     for view in views:
         entry = entries.get(view.slug)

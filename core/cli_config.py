@@ -6,7 +6,6 @@ import argparse
 import json
 from typing import TextIO
 
-from core.auth import LOCAL_USER
 from core.cli_audit import cli_actor
 from core.cli_generate import CLI
 from core.config_io import read_import
@@ -18,7 +17,7 @@ MAX_IMPORT_READ = 2 * 1024 * 1024  # read_import refuses anything over its own, 
 
 
 def cmd_export(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
-    text = json.dumps(desk.export_config(), indent=2)
+    text = json.dumps(desk.transfer.export_config(), indent=2)
     if args.out:
         args.out.write_text(text + "\n")
     else:
@@ -36,11 +35,11 @@ def cmd_import(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
         raise ValidationError(f"Cannot read {args.file}: {type(exc).__name__}.") from None
     data = read_import(raw)
     if args.yes:
-        plan = desk.import_apply(
-            LOCAL_USER, data, allow_removals=args.allow_removals, actor=cli_actor(args)
+        plan = desk.transfer.import_apply(
+            CLI, data, allow_removals=args.allow_removals, actor=cli_actor(args)
         )
     else:
-        plan = desk.import_preview(data)
+        plan = desk.transfer.import_preview(data)
     for change in plan.changes:
         print(str(change) + ("  (removal)" if change.is_removal else ""), file=out)
     for warning in desk.import_warnings(plan, CLI):

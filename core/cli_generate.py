@@ -31,7 +31,7 @@ def cmd_generate(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
     request = _generate_request(args)
     pin = _pin(desk, args)
     only = None if pin else args.provider
-    result = desk.generate(args.capability, request, CLI, pin=pin, only=only)
+    result = desk.generation.generate(args.capability, request, CLI, pin=pin, only=only)
     info = result.info
     for note in info.notes:
         print(f"note: {clean_text(note)}", file=sys.stderr)
@@ -73,7 +73,7 @@ def _pin(desk: ModelDesk, args: argparse.Namespace) -> tuple[str, str] | None:
     would serve (or the first that lacks only a selected model)."""
     if not args.model:
         return None
-    found = desk.candidates(args.capability, CLI)
+    found = desk.routing.candidates(args.capability, CLI)
     if args.provider:
         found = [r for r in found if r.slug == args.provider]
     for res in found:

@@ -6,8 +6,8 @@ import argparse
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from core.auth import LOCAL_USER
 from core.cli_audit import cli_actor
+from core.cli_generate import CLI
 from core.service import ModelDesk
 
 
@@ -20,7 +20,7 @@ def add_sessions_parser(sub: Any) -> None:
 
 def cmd_sessions(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
     if args.sessions_action == "revoke-all":
-        count = desk.end_all_sessions(LOCAL_USER, actor=cli_actor(args))
+        count = desk.end_all_sessions(CLI, actor=cli_actor(args))
         print(f"ended {count} session(s)", file=out)
         return 0
     active = desk.sessions.active()

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 from pydantic import ValidationError as PydanticError
 
 from core.audit_events import Actor, AuditAction, field_changes
-from core.auth import User, require_super_admin
+from core.auth import require_super_admin
 from core.catalog import CatalogEntry
 from core.context import DeskContext
 from core.errors import ConflictError, ImportInvalid, RemovalsRefused, ValidationError
@@ -31,6 +31,7 @@ from core.provider_config import (
     ProviderConfig,
     problems,
 )
+from core.requester import Requester
 from core.tables import FLAG_FIELDS, AIProvider
 from core.types import Capability
 
@@ -165,7 +166,7 @@ class ConfigIO:
 
     def import_apply(
         self,
-        user: User,
+        who: Requester,
         data: Any,
         allow_removals: bool = False,
         previewed: Sequence[ConfigChange] | None = None,
@@ -176,7 +177,7 @@ class ConfigIO:
 
         With `previewed` (the changes the admin was shown), nothing is saved unless the
         import still makes exactly those changes: ConflictError names what differs."""
-        require_super_admin(user, "import a configuration")
+        require_super_admin(who.user, "import a configuration")
         plan = self.import_preview(data)
         if previewed is not None:
             _require_as_previewed(list(previewed), plan.changes)
@@ -190,7 +191,7 @@ class ConfigIO:
             self.ctx.store.save_many(
                 plan.saves,
                 plan.inserts,
-                actor=actor or Actor.for_user(user),
+                actor=actor or Actor.for_user(who.user),
                 action=AuditAction.IMPORT_APPLIED,
             )
         for row in plan.inserts:

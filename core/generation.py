@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 from core.catalog import CatalogTarget
 from core.content import ContentRequest, build_messages
@@ -181,15 +181,53 @@ class Generation:
         self.ctx, self.resolver, self.selection = ctx, resolver, selection
         self.meter = Meter(ctx.store, ctx.client)  # usage ledger and budgets
 
+    @overload
+    def generate(
+        self,
+        capability: Capability | str,
+        request: ChatRequest | ContentRequest,
+        who: Requester,
+        *,
+        pin: tuple[str, str] | None = None,
+        only: str | None = None,
+    ) -> ChatStream: ...
+
+    @overload
+    def generate(
+        self,
+        capability: Capability | str,
+        request: ImageRequest,
+        who: Requester,
+        *,
+        pin: tuple[str, str] | None = None,
+        only: str | None = None,
+    ) -> ImageOutcome: ...
+
+    @overload
+    def generate(
+        self,
+        capability: Capability | str,
+        request: SpeechRequest,
+        who: Requester,
+        *,
+        pin: tuple[str, str] | None = None,
+        only: str | None = None,
+    ) -> AudioOutcome: ...
+
     def generate(
         self,
         capability: Capability | str,
         request: Request,
         who: Requester,
+        *,
         pin: tuple[str, str] | None = None,
         only: str | None = None,
     ) -> Outcome:
         """Run `request`; fall back on 429/5xx/timeout/refused before the first token.
+
+        The result's type follows the request's: chat and content stream a
+        :class:`ChatStream`, images give an :class:`ImageOutcome`, speech an
+        :class:`AudioOutcome`.
 
         `pin` = (slug, model_id) forces one provider and model (the chat compare
         view, the CLI's ``--model``): a personal, one-call model choice, so it obeys

@@ -1,9 +1,9 @@
 """Provider administration: keys, policy flags, priority, base URL, connections.
 
-Mixed into :class:`~core.service.ModelDesk` (it needs only ``self.ctx``); every
-change is for super admins, checked here whatever the UI shows. Each change takes an
-optional :class:`~core.audit_events.Actor` (who and from where, for the audit trail);
-without one it is derived from the user, origin ``service``.
+``desk.admin`` on :class:`~core.service.ModelDesk`; every change is for super admins,
+checked here whatever the UI shows. Each change takes an optional
+:class:`~core.audit_events.Actor` (who and from where, for the audit trail); without
+one it is derived from the requester's user, origin ``service``.
 """
 
 from __future__ import annotations
@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from core.audit_events import Actor
-from core.auth import User, require_super_admin
+from core.auth import require_super_admin
 from core.context import DeskContext, origin_of
 from core.crypto import RotationResult
 from core.errors import ProviderError, ValidationError
 from core.provider_config import ProviderConfig, url_origin
 from core.providers.base import BaseProvider
+from core.requester import Requester
 from core.tables import FLAG_FIELDS, AIProvider
 
 UNTESTED = "saved without testing, as a super admin chose"
@@ -26,11 +27,12 @@ CONFIG_FIELDS = {"priority", "base_url"}
 class ProviderAdministration:
     """What a super admin changes on a provider row (compare-and-swap saves)."""
 
-    ctx: DeskContext
+    def __init__(self, ctx: DeskContext) -> None:
+        self.ctx = ctx
 
     def update_provider(
         self,
-        user: User,
+        who: Requester,
         slug: str,
         expected_version: int,
         *,
@@ -42,7 +44,7 @@ class ProviderAdministration:
 
         A base URL on another host drops the shared key (it was tested on the old one),
         unless `api_key` is given: that key is tested on the new base URL and stored."""
-        require_super_admin(user, "change provider settings")
+        require_super_admin(who.user, "change provider settings")
         row = self.ctx.row(slug)
         unknown = set(changes) - set(FLAG_FIELDS) - CONFIG_FIELDS
         if unknown:
@@ -57,7 +59,7 @@ class ProviderAdministration:
         elif self.ctx.drops_key(row, typed):
             typed.key_host, changes["shared_api_key"] = None, None
         saved = self.ctx.store.save(
-            slug, expected_version, actor=acting(user, actor), config=typed, **changes
+            slug, expected_version, actor=acting(who, actor), config=typed, **changes
         )
         if "shared_api_key" in changes:
             self.ctx.catalog_cache.invalidate(slug)
@@ -73,7 +75,7 @@ class ProviderAdministration:
 
     def add_connection(
         self,
-        user: User,
+        who: Requester,
         slug: str,
         base_url: str,
         *,
@@ -87,7 +89,7 @@ class ProviderAdministration:
         """Add a connection (a new row of kind `kind`); its key, when given, is tested live
         against its base URL first. Local servers need no key. `declared_models` (id ->
         capabilities, [] by rule) serve a server that does not list its models."""
-        require_super_admin(user, "add a connection")
+        require_super_admin(who.user, "add a connection")
         row = self.ctx.new_connection(slug, kind, base_url, display_name, priority)
         if declared_models:
             stored = {**row.provider_config().to_stored(), "declared_models": declared_models}
@@ -98,7 +100,7 @@ class ProviderAdministration:
             config = row.provider_config()
             config.key_host = url_origin(config.base_url or "")
             row.config = config.to_stored()
-        saved = self.ctx.store.insert(row, actor=acting(user, actor))
+        saved = self.ctx.store.insert(row, actor=acting(who, actor))
         self.ctx.catalog_cache.invalidate(slug)
         return saved
 
@@ -111,7 +113,7 @@ class ProviderAdministration:
 
     def remove_connection(
         self,
-        user: User,
+        who: Requester,
         slug: str,
         expected_version: int | None = None,
         *,
@@ -120,7 +122,7 @@ class ProviderAdministration:
         """Delete an added connection (also one whose stored config is no longer usable);
         a built-in provider is switched off, never removed. With `expected_version` (what
         the admin saw), only if nobody changed it meanwhile. Returns the removed row."""
-        require_super_admin(user, "remove a connection")
+        require_super_admin(who.user, "remove a connection")
         row = self.ctx.store.get(slug)
         if row is None:
             raise ValidationError(f"Unknown provider {slug!r}.")
@@ -128,18 +130,18 @@ class ProviderAdministration:
             raise ValidationError(
                 f"{row.display_name} is built in and cannot be removed; switch it off instead."
             )
-        self.ctx.store.delete(slug, expected_version, actor=acting(user, actor))
+        self.ctx.store.delete(slug, expected_version, actor=acting(who, actor))
         self.ctx.catalog_cache.invalidate(slug)
         return row
 
     def set_provider_active(
-        self, user: User, slug: str, active: bool, *, actor: Actor | None = None
+        self, who: Requester, slug: str, active: bool, *, actor: Actor | None = None
     ) -> AIProvider:
         """Switch a provider on or off, re-applied on a concurrent save (never a conflict)."""
-        require_super_admin(user, "change provider settings")
+        require_super_admin(who.user, "change provider settings")
         self.ctx.row(slug)
         return self.ctx.store.update(
-            slug, lambda _row: {"is_active": active}, actor=acting(user, actor)
+            slug, lambda _row: {"is_active": active}, actor=acting(who, actor)
         )
 
     def test_key(self, slug: str, api_key: str, base_url: str | None = None) -> str:
@@ -152,7 +154,7 @@ class ProviderAdministration:
 
     def save_shared_key(
         self,
-        user: User,
+        who: Requester,
         slug: str,
         api_key: str,
         *,
@@ -162,18 +164,18 @@ class ProviderAdministration:
     ) -> str:
         """Test (unless a super admin explicitly saves without testing) and store a shared
         key; returns what was checked, for the admin."""
-        require_super_admin(user, "change a shared key")
+        require_super_admin(who.user, "change a shared key")
         if not api_key.strip():
             raise ValidationError("The key is empty.")
         check = self.test_key(slug, api_key) if test else UNTESTED
         self.set_shared_key(
-            user, slug, api_key, test=False, expected_version=expected_version, actor=actor
+            who, slug, api_key, test=False, expected_version=expected_version, actor=actor
         )
         return check
 
     def set_shared_key(
         self,
-        user: User,
+        who: Requester,
         slug: str,
         api_key: str | None,
         *,
@@ -183,7 +185,7 @@ class ProviderAdministration:
     ) -> AIProvider:
         """Encrypt and store the shared key (tested first) with the origin it belongs to
         (its base URL's), or remove it with None."""
-        require_super_admin(user, "change a shared key")
+        require_super_admin(who.user, "change a shared key")
         row = self.ctx.row(slug)
         config = row.provider_config()
         token = None
@@ -206,22 +208,22 @@ class ProviderAdministration:
             return {"shared_api_key": token, "config": current}
 
         if expected_version is None:
-            saved = self.ctx.store.update(slug, change, actor=acting(user, actor))
+            saved = self.ctx.store.update(slug, change, actor=acting(who, actor))
         else:
             saved = self.ctx.store.save(
-                slug, expected_version, actor=acting(user, actor), **change(row)
+                slug, expected_version, actor=acting(who, actor), **change(row)
             )
         self.ctx.catalog_cache.invalidate(slug)
         return saved
 
-    def rotate_keys(self, user: User, *, actor: Actor | None = None) -> RotationResult:
-        require_super_admin(user, "rotate the encryption key")
-        return self.ctx.keys.rotate_all(self.ctx.store, acting(user, actor))
+    def rotate_keys(self, who: Requester, *, actor: Actor | None = None) -> RotationResult:
+        require_super_admin(who.user, "rotate the encryption key")
+        return self.ctx.keys.rotate_all(self.ctx.store, acting(who, actor))
 
 
-def acting(user: User, actor: Actor | None) -> Actor:
-    """`actor`, or the user acting through a direct call (origin ``service``)."""
-    return actor if actor is not None else Actor.for_user(user)
+def acting(who: Requester, actor: Actor | None) -> Actor:
+    """`actor`, or the requester's user acting through a direct call (origin ``service``)."""
+    return actor if actor is not None else Actor.for_user(who.user)
 
 
 def checking_the_key(provider: BaseProvider, api_key: str) -> str:

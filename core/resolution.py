@@ -199,6 +199,13 @@ class Resolver:
         found.reason = f"{scope} model choice, {key.reason}"
         return found
 
+    def route_for_pin(
+        self, capability: Capability, who: Requester, pin: tuple[str, str]
+    ) -> Resolution:
+        """What a call pinned to (slug, model) would use: that provider's key rules apply."""
+        slug, model_id = pin
+        return self.resolve_row(self.ctx.row(slug), capability, who, model_id)
+
     def listing(
         self, slug: str, base_url: str, api_key: str | None, model_id: str | None
     ) -> Listing | None:

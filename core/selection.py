@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from core.audit_events import Actor
-from core.auth import User, require_super_admin
+from core.auth import require_super_admin
 from core.catalog import CatalogEntry, CatalogTarget
 from core.context import DeskContext
 from core.errors import (
@@ -80,7 +80,7 @@ class Selection:
         target = self.target_for(row, who)
         if target.api_key is None and target.provider.key_required_for_listing:
             return True
-        return self.ctx.catalog_cache.peek(target) is not None
+        return self.cached(row, who) is not None
 
     def entries(
         self, who: Requester, slugs: list[str] | None = None, include_inactive: bool = False
@@ -112,14 +112,26 @@ class Selection:
         for entry in self.ctx.catalog_cache.iter_many(targets):
             yield _with_overrides(entry, by_slug[entry.slug])
 
-    def entry(self, slug: str, who: Requester, refresh: bool = False) -> CatalogEntry:
-        """One provider's catalogue (cached, fetched when cold; `refresh` refetches)."""
+    def entry(self, slug: str, who: Requester) -> CatalogEntry:
+        """One provider's catalogue (cached, fetched when cold)."""
+        return self._read(slug, who, refresh=False)
+
+    def refresh(self, slug: str, who: Requester) -> CatalogEntry:
+        """One provider's catalogue, fetched again for this requester's key."""
+        return self._read(slug, who, refresh=True)
+
+    def _read(self, slug: str, who: Requester, refresh: bool) -> CatalogEntry:
         row = self.ctx.row(slug)
         if self.resolver.key_for(row, who).unreadable:
             return _key_lost(row)
         cache = self.ctx.catalog_cache
         target = self.target_for(row, who)
         return _with_overrides(cache.refresh(target) if refresh else cache.get(target), row)
+
+    def cached(self, row: AIProvider, who: Requester) -> CatalogEntry | None:
+        """`row`'s catalogue for this requester if it is warm (never fetches), else None."""
+        entry = self.ctx.catalog_cache.peek(self.target_for(row, who))
+        return None if entry is None else _with_overrides(entry, row)
 
     def load_model_info(self, res: Resolution) -> ModelInfo | None:
         """The catalogue's record of the resolved model (prices, voices), or None.
@@ -227,7 +239,7 @@ class Selection:
 
     def set_capability_override(
         self,
-        user: User,
+        who: Requester,
         slug: str,
         model_id: str,
         capabilities: list[str] | None,
@@ -237,16 +249,16 @@ class Selection:
         """Force a model's capabilities (None removes the override). The model must be in
         the live catalogue; with `expected` (the override the admin saw), one changed
         meanwhile is a ConflictError."""
-        require_super_admin(user, "override model capabilities")
+        require_super_admin(who.user, "override model capabilities")
         row = self.ctx.row(slug)
         if capabilities is not None:
-            self._require_listed(row, model_id, Requester(user))
+            self._require_listed(row, model_id, who)
         change = ModelCapabilities("capability_overrides", model_id, capabilities, expected)
-        return self._set_model_capabilities(row, change, actor or Actor.for_user(user))
+        return self._set_model_capabilities(row, change, actor or Actor.for_user(who.user))
 
     def declare_model(
         self,
-        user: User,
+        who: Requester,
         slug: str,
         model_id: str,
         capabilities: list[str] | None,
@@ -254,7 +266,7 @@ class Selection:
     ) -> AIProvider:
         """Declare a model of a server that does not list its models (`capabilities` []:
         by rule from the id; None removes the declaration)."""
-        require_super_admin(user, "declare models")
+        require_super_admin(who.user, "declare models")
         row = self.ctx.row(slug)
         if not self.ctx.class_of(row).declares_models:
             raise ValidationError(
@@ -262,7 +274,7 @@ class Selection:
                 "take declared ones."
             )
         change = ModelCapabilities("declared_models", model_id, capabilities)
-        saved = self._set_model_capabilities(row, change, actor or Actor.for_user(user))
+        saved = self._set_model_capabilities(row, change, actor or Actor.for_user(who.user))
         self.ctx.catalog_cache.invalidate(slug)
         return saved
 

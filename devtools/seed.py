@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from core.requester import Requester
+
 
 @contextmanager
 def app_environment(env: dict[str, str], data_dir: Path) -> Iterator[None]:
@@ -32,17 +34,16 @@ def seed_shared_chat(
     as the shared chat model, in the database the app at `data_dir` will use; its id."""
     from core.auth import LOCAL_USER
     from core.config import load_settings
-    from core.requester import Requester
     from core.service import ModelDesk
 
     with app_environment(env, data_dir):
         desk = ModelDesk(load_settings({}))
         try:
             for slug, key in keys.items():
-                desk.set_shared_key(LOCAL_USER, slug, key)
-            entry = desk.catalog_entry(chat_provider, Requester(LOCAL_USER))
+                desk.admin.set_shared_key(Requester(LOCAL_USER), slug, key)
+            entry = desk.selection.entry(chat_provider, Requester(LOCAL_USER))
             model = str(entry.models_for("chat")[0].id)
-            desk.select_model(Requester(LOCAL_USER), chat_provider, "chat", model)
+            desk.selection.select_model(Requester(LOCAL_USER), chat_provider, "chat", model)
         finally:
             desk.close()
     return model

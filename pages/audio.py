@@ -42,7 +42,7 @@ def render() -> None:
     if submitted and text.strip():
         with reporting_errors("Generating speech"), st.spinner("Generating speech…"):
             request = SpeechRequest(text, voice or None, response_format)
-            outcome = desk.generate("audio", request, who, pin=pin)
+            outcome = desk.generation.generate("audio", request, who, pin=pin)
             st.session_state[RESULT] = {
                 "audio": outcome.result.audio,
                 "mime": outcome.result.mime,
@@ -57,7 +57,7 @@ def render() -> None:
 def _voices(desk: ModelDesk, resolution: Resolution | None) -> list[str]:
     if resolution is None or resolution.model_id is None:
         return []
-    model = desk.load_model_info(resolution)
+    model = desk.selection.load_model_info(resolution)
     return list(model.voices) if model else []
 
 

@@ -59,7 +59,7 @@ def _settings(desk: ModelDesk, who: Requester, resolution: Resolution | None):
             "System prompt", key="chat_system", placeholder="You are a helpful assistant."
         )
         left, right = st.columns(2)
-        support = desk.parameter_support(resolution) if resolution else None
+        support = desk.generation.support(resolution) if resolution else None
         fixed = support.reason if support and not support.temperature else None
         own = left.toggle("Set a temperature", key="chat_set_temperature", disabled=bool(fixed))
         temperature = left.slider(
@@ -110,7 +110,7 @@ def _reply(
 ) -> None:
     with st.chat_message("assistant"), reporting_errors("The chat"):
         with chat_history.failing_turn(history):
-            stream = desk.generate("chat", request, who, pin=pin)
+            stream = desk.generation.generate("chat", request, who, pin=pin)
         chat_history.record_stream(stream, history)
         call_stats(stream.info)
     last = history[-1]

@@ -56,7 +56,7 @@ def _generate(
     if is_rtl(request.language):
         st.markdown(RTL_STYLE, unsafe_allow_html=True)
     with reporting_errors("Generating content"):
-        stream = desk.generate("content", request, who, pin=pin)
+        stream = desk.generation.generate("content", request, who, pin=pin)
         with st.container(key="content_output", border=True):
             untrusted.stream_reply(stream)
         st.session_state[RESULT] = {

@@ -23,7 +23,7 @@ def render() -> None:
     st.title("Image")
     pin = picker.model_picker(desk, Capability.IMAGE, who)
     resolution = resolution_box(desk, Capability.IMAGE, who, pin)
-    sizes = (desk.parameter_support(resolution).image_sizes if resolution else None) or SIZES
+    sizes = (desk.generation.support(resolution).image_sizes if resolution else None) or SIZES
     with st.form("image_form"):
         prompt = st.text_area("Prompt", placeholder="A red fox in the snow, watercolour")
         size_col, count_col = st.columns(2)
@@ -34,7 +34,7 @@ def render() -> None:
     if submitted and prompt.strip():
         with reporting_errors("Generating the image"), st.spinner("Generating…"):
             request = ImageRequest(prompt, size, int(count))
-            outcome = desk.generate("image", request, who, pin=pin)
+            outcome = desk.generation.generate("image", request, who, pin=pin)
             for image in outcome.result.images:
                 gallery.insert(0, gallery_item(prompt, image, outcome.info, size))
             call_stats(outcome.info)

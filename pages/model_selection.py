@@ -66,13 +66,13 @@ def _winners(desk: ModelDesk, views: list[ProviderView], who: Requester) -> None
     priority = {v.slug: v.config.priority for v in views}
     lines = []
     for capability in Capability:
-        # the active rows in priority order, as desk.candidates would (without re-reading them)
-        found = [desk.resolver.resolve_row(v.row, capability, who) for v in views]
+        # the active rows in priority order, as routing.candidates would (without re-reading them)
+        found = [desk.routing.resolve_row(v.row, capability, who) for v in views]
         note_skipped(found)
         usable = [r for r in found if r.usable]
         label = f"**{capability.value.title()}** →"
         if not usable:
-            why = desk.resolver.explain_nothing(capability, found, who)
+            why = desk.routing.explain_nothing(capability, found, who)
             why = why.removeprefix(f"Nothing can serve {capability} yet: ")
             lines.append(f"{label} nothing yet: {untrusted.plain_markdown(why)}")
             continue
@@ -117,14 +117,16 @@ def _shared_choices(desk: ModelDesk, views: list[ProviderView], who: Requester) 
             key = f"clear_{view.slug}_{capability.value}"
             if button.button("Clear", key=key, help="Remove this shared choice"):
                 with reporting_errors("Clearing the choice"):
-                    desk.select_model(who, view.slug, capability, None, actor=state.actor())
+                    desk.selection.select_model(
+                        who, view.slug, capability, None, actor=state.actor()
+                    )
                     st.rerun()
 
 
 # ---------------------------------------------------------------- stale choices
 def _stale_warnings(desk: ModelDesk, who: Requester, found: catalog.CatalogSnapshot | None) -> None:
     entries = found.entries if found is not None else None
-    for stale in desk.stale_selections(who, entries=entries):
+    for stale in desk.selection.stale_selections(who, entries=entries):
         text = (
             f"**{untrusted.plain_markdown(stale.display_name)} · {stale.capability}**: "
             f"{untrusted.plain_markdown(stale.reason)} ({stale.scope} choice)."
@@ -147,7 +149,7 @@ def _stale_warnings(desk: ModelDesk, who: Requester, found: catalog.CatalogSnaps
         can_fix = stale.scope == "personal" or who.is_super_admin
         if can_fix and fix.button("Use the suggestion", key=key):
             with reporting_errors("Replacing the model"):
-                desk.select_model(
+                desk.selection.select_model(
                     who,
                     stale.slug,
                     stale.capability,

@@ -59,7 +59,7 @@ def _sessions(desk: ModelDesk, user: User) -> None:
             st.caption(f"{len(desk.sessions.active())} signed-in browser session(s).")
         if st.button("End every session", key="end_all_sessions", icon=":material/logout:"):
             with reporting_errors("Ending the sessions"):
-                count = desk.end_all_sessions(user, actor=state.actor())
+                count = desk.end_all_sessions(state.requester(), actor=state.actor())
                 st.success(f"Ended {count} session(s): everyone signs in again, you too.")
 
 
@@ -135,8 +135,12 @@ def _shared_key(desk: ModelDesk, view: ProviderView, user: User) -> None:
 
     def save(version: int, mine: dict[str, Any]) -> None:
         with reporting_errors("Saving the key"), st.spinner("Testing and saving…"):
-            desk.set_shared_key(
-                user, view.slug, mine["key"], expected_version=version, actor=state.actor()
+            desk.admin.set_shared_key(
+                state.requester(),
+                view.slug,
+                mine["key"],
+                expected_version=version,
+                actor=state.actor(),
             )
             _key_saved(form, view, mine["key"])
 
@@ -168,7 +172,7 @@ def _shared_key(desk: ModelDesk, view: ProviderView, user: User) -> None:
             )
     if do_test and new_key:
         with reporting_errors("Testing the key"), st.spinner("Testing the key…"):
-            check = desk.test_key(view.slug, new_key)
+            check = desk.admin.test_key(view.slug, new_key)
             st.success(f"{untrusted.plain_markdown(view.display_name)}: {check}.")
     elif (do_save and new_key) or do_remove:
         mine = {"key": new_key if do_save else None}
@@ -180,13 +184,17 @@ def _shared_key(desk: ModelDesk, view: ProviderView, user: User) -> None:
 
         def write(version: int) -> None:
             if mine["key"] is None:
-                desk.set_shared_key(
-                    user, view.slug, None, expected_version=version, actor=state.actor()
+                desk.admin.set_shared_key(
+                    state.requester(),
+                    view.slug,
+                    None,
+                    expected_version=version,
+                    actor=state.actor(),
                 )
                 return
             checked.append(
-                desk.save_shared_key(
-                    user,
+                desk.admin.save_shared_key(
+                    state.requester(),
                     view.slug,
                     mine["key"],
                     test=not untested and not checked,  # tested once, even if saved twice
@@ -260,7 +268,11 @@ def _settings_form(desk: ModelDesk, view: ProviderView, user: User) -> None:
 
     def save(version: int, mine: dict[str, Any]) -> None:
         with reporting_errors("Saving the settings"):
-            saved(desk.update_provider(user, view.slug, version, actor=state.actor(), **mine))
+            saved(
+                desk.admin.update_provider(
+                    state.requester(), view.slug, version, actor=state.actor(), **mine
+                )
+            )
             st.rerun()
 
     # said above the (folded) settings, where the admin sees it after the rerun
@@ -324,7 +336,9 @@ def _settings_form(desk: ModelDesk, view: ProviderView, user: User) -> None:
     def write(version: int) -> None:
         key = new_key or None  # a key for a new host: tested there (never kept in a conflict)
         result.append(
-            desk.update_provider(user, view.slug, version, api_key=key, actor=state.actor(), **mine)
+            desk.admin.update_provider(
+                state.requester(), view.slug, version, api_key=key, actor=state.actor(), **mine
+            )
         )
 
     with reporting_errors("Saving the settings"):
@@ -355,7 +369,7 @@ def _personal_key(
             do_forget = st.form_submit_button("Forget my key", disabled=not current)
     if do_use and key:
         with reporting_errors("Testing your key"), st.spinner("Testing your key…"):
-            desk.test_key(view.slug, key)
+            desk.admin.test_key(view.slug, key)
             personal.keys[view.slug] = key.strip()
             st.rerun()
     elif do_forget:
@@ -369,7 +383,7 @@ def _export_import(desk: ModelDesk, user: User) -> None:
     left, right = st.columns(2)
     left.download_button(
         "Export configuration (no keys)",
-        json.dumps(desk.export_config(), indent=2),
+        json.dumps(desk.transfer.export_config(), indent=2),
         file_name="modeldesk-config.json",
         mime="application/json",
         icon=":material/download:",
@@ -380,7 +394,7 @@ def _export_import(desk: ModelDesk, user: User) -> None:
     with reporting_errors("Reading the import"):
         try:
             data = read_import(upload.getvalue())
-            plan = desk.import_preview(data)
+            plan = desk.transfer.import_preview(data)
         except ImportInvalid as exc:
             st.error("The import is invalid; nothing was changed:", icon=":material/block:")
             st.code("\n".join(exc.problems), language=None)  # plain text, never Markdown
@@ -424,8 +438,12 @@ def _import_preview(desk: ModelDesk, user: User, data: object, plan: ImportPlan)
     if st.button(f"Apply {len(plan.changes)} change(s)", type="primary", disabled=not allowed):
         with reporting_errors("Importing"):
             previewed = seen_before if seen_before is not None else plan.changes
-            desk.import_apply(
-                user, data, allow_removals=allowed, previewed=previewed, actor=state.actor()
+            desk.transfer.import_apply(
+                state.requester(),
+                data,
+                allow_removals=allowed,
+                previewed=previewed,
+                actor=state.actor(),
             )
             st.session_state.pop(PREVIEWED, None)
             edits.flash("import", "Configuration imported.")

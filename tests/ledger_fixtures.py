@@ -16,6 +16,7 @@ from core.auth import LOCAL_USER
 from core.budgets import BudgetSpend
 from core.db import make_engine
 from core.ledger import UsageDaily, UsageDrop, UsageRecord
+from core.requester import Requester
 from core.service import ModelDesk
 from core.tables import AIProvider
 from devtools.fake_providers import FakeProviderServer
@@ -61,9 +62,9 @@ def env(request, fake: FakeProviderServer, monkeypatch, tmp_path: Path) -> dict[
 @pytest.fixture
 def desk(env) -> Iterator[ModelDesk]:
     service = new_desk()
-    service.set_shared_key(LOCAL_USER, "openrouter", OR_KEY, test=False)
-    service.set_shared_key(LOCAL_USER, "groq", GROQ_KEY, test=False)
-    service.select_model(SUPER, "openrouter", "chat", OR_MODEL)
-    service.select_model(SUPER, "groq", "chat", "llama-3.1-8b-instant")
+    service.admin.set_shared_key(Requester(LOCAL_USER), "openrouter", OR_KEY, test=False)
+    service.admin.set_shared_key(Requester(LOCAL_USER), "groq", GROQ_KEY, test=False)
+    service.selection.select_model(SUPER, "openrouter", "chat", OR_MODEL)
+    service.selection.select_model(SUPER, "groq", "chat", "llama-3.1-8b-instant")
     yield service
     service.close()

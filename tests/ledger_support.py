@@ -24,7 +24,7 @@ def new_desk() -> ModelDesk:
 
 def chat(desk: ModelDesk, who: Requester = SUPER, **kwargs) -> str:
     request = ChatRequest([ChatMessage("user", PROMPT)], ChatOptions(max_tokens=50))
-    stream = desk.generate("chat", request, who, **kwargs)
+    stream = desk.generation.generate("chat", request, who, **kwargs)
     return "".join(stream)
 
 

@@ -217,18 +217,20 @@ def desk(fake: FakeProviderServer, monkeypatch) -> Iterator[ModelDesk]:
 
 def _remaining(desk: ModelDesk, who: Requester, slug: str) -> int | None:
     view = next(v for v in desk.providers() if v.slug == slug)
-    info = desk.account(view, who, desk.catalog_entry(slug, who))
+    info = desk.account(view, who, desk.selection.entry(slug, who))
     return info.rate_limits.remaining_requests if info and info.rate_limits else None
 
 
 def test_a_generation_is_the_last_call_the_account_shows(desk: ModelDesk) -> None:
     who = Requester(LOCAL_USER)
-    desk.set_shared_key(LOCAL_USER, "groq", GROQ_KEY)
-    model = desk.catalog_entry("groq", who).models_for("chat")[0].id
-    desk.select_model(who, "groq", "chat", model)
+    desk.admin.set_shared_key(Requester(LOCAL_USER), "groq", GROQ_KEY)
+    model = desk.selection.entry("groq", who).models_for("chat")[0].id
+    desk.selection.select_model(who, "groq", "chat", model)
     before = _remaining(desk, who, "groq")
     assert before is not None  # from the catalogue call's headers
-    "".join(desk.generate("chat", ChatRequest([ChatMessage("user", "hi")]), who, only="groq"))
+    "".join(
+        desk.generation.generate("chat", ChatRequest([ChatMessage("user", "hi")]), who, only="groq")
+    )
     after = _remaining(desk, who, "groq")
     assert after is not None and after < before  # the chat call's headers, newer
     assert _remaining(desk, Requester(ADMIN_USER), "groq") is None  # another key: none

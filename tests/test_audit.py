@@ -94,47 +94,51 @@ def events(desk: ModelDesk, **where: Any) -> list[AuditEvent]:
 
 
 def chat_model(desk: ModelDesk) -> str:
-    desk.set_shared_key(LOCAL_USER, "openrouter", KEY, test=False, actor=ALICE)
-    return desk.catalog_entry("openrouter", LOCAL).models_for("chat")[0].id
+    desk.admin.set_shared_key(Requester(LOCAL_USER), "openrouter", KEY, test=False, actor=ALICE)
+    return desk.selection.entry("openrouter", LOCAL).models_for("chat")[0].id
 
 
 # ---------------------------------------------------------------- every action, its row
 def _key_replaced(desk: ModelDesk) -> None:
-    desk.set_shared_key(LOCAL_USER, "openrouter", KEY, test=False)
-    desk.set_shared_key(LOCAL_USER, "openrouter", OTHER_KEY, test=False, actor=ALICE)
+    desk.admin.set_shared_key(Requester(LOCAL_USER), "openrouter", KEY, test=False)
+    desk.admin.set_shared_key(
+        Requester(LOCAL_USER), "openrouter", OTHER_KEY, test=False, actor=ALICE
+    )
 
 
 def _key_removed(desk: ModelDesk) -> None:
-    desk.set_shared_key(LOCAL_USER, "openrouter", KEY, test=False)
-    desk.set_shared_key(LOCAL_USER, "openrouter", None, actor=ALICE)
+    desk.admin.set_shared_key(Requester(LOCAL_USER), "openrouter", KEY, test=False)
+    desk.admin.set_shared_key(Requester(LOCAL_USER), "openrouter", None, actor=ALICE)
 
 
 def _settings(**changes: Any) -> Callable[[ModelDesk], None]:
     def change(desk: ModelDesk) -> None:
         version = desk.store.get("groq").version
-        desk.update_provider(LOCAL_USER, "groq", version, actor=ALICE, **changes)
+        desk.admin.update_provider(Requester(LOCAL_USER), "groq", version, actor=ALICE, **changes)
 
     return change
 
 
 def _add(desk: ModelDesk) -> None:
-    desk.add_connection(
-        LOCAL_USER, "ollama", "http://127.0.0.1:9/v1", display_name="Ollama", actor=ALICE
+    desk.admin.add_connection(
+        Requester(LOCAL_USER), "ollama", "http://127.0.0.1:9/v1", display_name="Ollama", actor=ALICE
     )
 
 
 def _remove(desk: ModelDesk) -> None:
-    desk.add_connection(LOCAL_USER, "ollama", "http://127.0.0.1:9/v1", display_name="Ollama")
-    desk.remove_connection(LOCAL_USER, "ollama", actor=ALICE)
+    desk.admin.add_connection(
+        Requester(LOCAL_USER), "ollama", "http://127.0.0.1:9/v1", display_name="Ollama"
+    )
+    desk.admin.remove_connection(Requester(LOCAL_USER), "ollama", actor=ALICE)
 
 
 def _choice_set(desk: ModelDesk) -> None:
-    desk.select_model(LOCAL, "openrouter", "chat", chat_model(desk), actor=ALICE)
+    desk.selection.select_model(LOCAL, "openrouter", "chat", chat_model(desk), actor=ALICE)
 
 
 def _choice_cleared(desk: ModelDesk) -> None:
-    desk.select_model(LOCAL, "openrouter", "chat", chat_model(desk))
-    desk.select_model(LOCAL, "openrouter", "chat", None, actor=ALICE)
+    desk.selection.select_model(LOCAL, "openrouter", "chat", chat_model(desk))
+    desk.selection.select_model(LOCAL, "openrouter", "chat", None, actor=ALICE)
 
 
 OVERRIDDEN = "vendor1/text-model-1"  # in the fake OpenRouter catalogue (an override needs it)
@@ -142,25 +146,29 @@ OVERRIDDEN = "vendor1/text-model-1"  # in the fake OpenRouter catalogue (an over
 
 def _override_set(desk: ModelDesk) -> None:
     chat_model(desk)  # OpenRouter keyed: its catalogue lists the model
-    desk.set_capability_override(
-        LOCAL_USER, "openrouter", OVERRIDDEN, ["chat", "image"], actor=ALICE
+    desk.selection.set_capability_override(
+        Requester(LOCAL_USER), "openrouter", OVERRIDDEN, ["chat", "image"], actor=ALICE
     )
 
 
 def _override_cleared(desk: ModelDesk) -> None:
     chat_model(desk)
-    desk.set_capability_override(LOCAL_USER, "openrouter", OVERRIDDEN, ["chat"])
-    desk.set_capability_override(LOCAL_USER, "openrouter", OVERRIDDEN, None, actor=ALICE)
+    desk.selection.set_capability_override(
+        Requester(LOCAL_USER), "openrouter", OVERRIDDEN, ["chat"]
+    )
+    desk.selection.set_capability_override(
+        Requester(LOCAL_USER), "openrouter", OVERRIDDEN, None, actor=ALICE
+    )
 
 
 def _rotation(desk: ModelDesk) -> None:
-    desk.set_shared_key(LOCAL_USER, "openrouter", KEY, test=False)
-    desk.rotate_keys(LOCAL_USER, actor=ALICE)
+    desk.admin.set_shared_key(Requester(LOCAL_USER), "openrouter", KEY, test=False)
+    desk.admin.rotate_keys(Requester(LOCAL_USER), actor=ALICE)
 
 
 def _import(desk: ModelDesk) -> None:
     data = {"modeldesk_config": 1, "providers": [{"slug": "groq", "config": {"priority": 3}}]}
-    desk.import_apply(LOCAL_USER, data, actor=ALICE)
+    desk.transfer.import_apply(Requester(LOCAL_USER), data, actor=ALICE)
 
 
 def _sign_in(outcome: str) -> Callable[[ModelDesk], None]:
@@ -175,7 +183,9 @@ CASES: list[tuple[str, Callable[[ModelDesk], object], tuple[str | None, ...]]] =
     # (action, what to do, (provider, field, before, after))
     (
         "key_set",
-        lambda d: d.set_shared_key(LOCAL_USER, "openrouter", KEY, test=False, actor=ALICE),
+        lambda d: d.admin.set_shared_key(
+            Requester(LOCAL_USER), "openrouter", KEY, test=False, actor=ALICE
+        ),
         ("openrouter", "shared_api_key", None, MASKED),
     ),
     ("key_replaced", _key_replaced, ("openrouter", "shared_api_key", MASKED, OTHER_MASKED)),
@@ -183,7 +193,7 @@ CASES: list[tuple[str, Callable[[ModelDesk], object], tuple[str | None, ...]]] =
     ("key_rotation", _rotation, ("openrouter", "shared_api_key", MASKED, MASKED)),
     (
         "active_changed",
-        lambda d: d.set_provider_active(LOCAL_USER, "groq", False, actor=ALICE),
+        lambda d: d.admin.set_provider_active(Requester(LOCAL_USER), "groq", False, actor=ALICE),
         ("groq", "is_active", "true", "false"),
     ),
     ("priority_changed", _settings(priority=7), ("groq", "priority", "20", "7")),
@@ -262,15 +272,21 @@ def test_the_action_names_are_a_closed_set_covered_above() -> None:
 
 
 def test_a_direct_call_without_an_actor_is_still_recorded_as_its_user(desk: ModelDesk) -> None:
-    desk.set_provider_active(LOCAL_USER, "groq", False)
+    desk.admin.set_provider_active(Requester(LOCAL_USER), "groq", False)
     [row] = events(desk, action="active_changed")
     assert (row.actor, row.role, row.origin) == (LOCAL_USER.email, "super_admin", "service")
 
 
 def test_the_settings_form_records_only_what_changed(desk: ModelDesk) -> None:
     row = desk.store.get("groq")
-    desk.update_provider(
-        LOCAL_USER, "groq", row.version, actor=ALICE, is_active=True, priority=5, base_url=None
+    desk.admin.update_provider(
+        Requester(LOCAL_USER),
+        "groq",
+        row.version,
+        actor=ALICE,
+        is_active=True,
+        priority=5,
+        base_url=None,
     )
     assert [(e.action, e.path) for e in events(desk)] == [("priority_changed", "priority")]
 
@@ -278,9 +294,9 @@ def test_the_settings_form_records_only_what_changed(desk: ModelDesk) -> None:
 # ---------------------------------------------------------------- one transaction
 def test_a_refused_save_leaves_no_row(desk: ModelDesk) -> None:
     stale = desk.store.get("groq").version
-    desk.set_provider_active(LOCAL_USER, "groq", False, actor=ALICE)
+    desk.admin.set_provider_active(Requester(LOCAL_USER), "groq", False, actor=ALICE)
     with pytest.raises(ConflictError):
-        desk.update_provider(LOCAL_USER, "groq", stale, actor=ALICE, priority=1)
+        desk.admin.update_provider(Requester(LOCAL_USER), "groq", stale, actor=ALICE, priority=1)
     assert [e.action for e in events(desk)] == ["active_changed"]
 
 
@@ -292,7 +308,7 @@ def test_when_the_record_cannot_be_written_the_change_is_not_saved(desk: ModelDe
     event.listen(desk.engine, "before_cursor_execute", refuse_audit_rows)
     try:
         with pytest.raises(Exception, match=r"unavailable|refuses"):
-            desk.set_provider_active(LOCAL_USER, "groq", False, actor=ALICE)
+            desk.admin.set_provider_active(Requester(LOCAL_USER), "groq", False, actor=ALICE)
     finally:
         event.remove(desk.engine, "before_cursor_execute", refuse_audit_rows)
     assert desk.store.get("groq").is_active is True  # the change went with its record
@@ -313,8 +329,8 @@ def test_an_import_records_its_field_level_diff(desk: ModelDesk) -> None:
             },
         ],
     }
-    plan = desk.import_preview(data)
-    desk.import_apply(LOCAL_USER, data, actor=ALICE)
+    plan = desk.transfer.import_preview(data)
+    desk.transfer.import_apply(Requester(LOCAL_USER), data, actor=ALICE)
     rows = events(desk, action="import_applied")
     recorded = {(e.provider, e.path, e.before, e.after) for e in rows}
     previewed = {
@@ -335,16 +351,18 @@ def _text(value: object) -> str | None:
 
 # ---------------------------------------------------------------- keys: masked only
 def test_no_key_text_ever_reaches_the_trail(desk: ModelDesk) -> None:
-    desk.set_shared_key(LOCAL_USER, "openrouter", KEY, test=False, actor=ALICE)
+    desk.admin.set_shared_key(Requester(LOCAL_USER), "openrouter", KEY, test=False, actor=ALICE)
     token = desk.store.get("openrouter").shared_api_key
-    desk.set_shared_key(LOCAL_USER, "openrouter", OTHER_KEY, test=False, actor=ALICE)
-    desk.rotate_keys(LOCAL_USER, actor=ALICE)
-    desk.add_connection(
-        LOCAL_USER, "vllm-a", "http://127.0.0.1:9/v1", api_key=None, actor=ALICE
+    desk.admin.set_shared_key(
+        Requester(LOCAL_USER), "openrouter", OTHER_KEY, test=False, actor=ALICE
+    )
+    desk.admin.rotate_keys(Requester(LOCAL_USER), actor=ALICE)
+    desk.admin.add_connection(
+        Requester(LOCAL_USER), "vllm-a", "http://127.0.0.1:9/v1", api_key=None, actor=ALICE
     )  # no key
-    desk.set_shared_key(LOCAL_USER, "vllm-a", KEY, test=False, actor=ALICE)
-    desk.remove_connection(LOCAL_USER, "vllm-a", actor=ALICE)
-    desk.set_shared_key(LOCAL_USER, "openrouter", None, actor=ALICE)
+    desk.admin.set_shared_key(Requester(LOCAL_USER), "vllm-a", KEY, test=False, actor=ALICE)
+    desk.admin.remove_connection(Requester(LOCAL_USER), "vllm-a", actor=ALICE)
+    desk.admin.set_shared_key(Requester(LOCAL_USER), "openrouter", None, actor=ALICE)
     with Session(desk.engine) as session:
         dump = "\n".join(
             str(value)
@@ -371,7 +389,7 @@ def test_the_application_never_updates_or_deletes_an_audit_row_except_the_prune(
             do(desk)
             for slug in ("ollama",):
                 if desk.store.get(slug):
-                    desk.remove_connection(LOCAL_USER, slug)
+                    desk.admin.remove_connection(Requester(LOCAL_USER), slug)
         desk.audit.page()
         desk.audit.prune()
     finally:
@@ -432,8 +450,8 @@ def test_keyset_pages_and_filters(desk: ModelDesk) -> None:
 def test_two_servers_on_one_database_share_one_trail(desk: ModelDesk) -> None:
     other = _desk()
     try:
-        desk.set_provider_active(LOCAL_USER, "groq", False, actor=ALICE)
-        other.set_provider_active(LOCAL_USER, "openai", False, actor=ALICE)
+        desk.admin.set_provider_active(Requester(LOCAL_USER), "groq", False, actor=ALICE)
+        other.admin.set_provider_active(Requester(LOCAL_USER), "openai", False, actor=ALICE)
         seen_here = [(e.provider, e.action) for e in events(desk)]
         seen_there = [(e.provider, e.action) for e in events(other)]
         assert seen_here == seen_there == [("groq", "active_changed"), ("openai", "active_changed")]
@@ -498,8 +516,8 @@ def test_cli_select_override_and_import_are_recorded(desk: ModelDesk, tmp_path: 
 
 
 def test_cli_audit_lists_json_and_csv(desk: ModelDesk) -> None:
-    desk.set_provider_active(LOCAL_USER, "groq", False, actor=ALICE)
-    desk.set_shared_key(LOCAL_USER, "openrouter", KEY, test=False, actor=ALICE)
+    desk.admin.set_provider_active(Requester(LOCAL_USER), "groq", False, actor=ALICE)
+    desk.admin.set_shared_key(Requester(LOCAL_USER), "openrouter", KEY, test=False, actor=ALICE)
     code, table = cli(desk, "audit", "--since", "1d")
     assert code == 0 and "key_set" in table and "true → false" in table
     assert table.index("key_set") < table.index("active_changed")  # newest first

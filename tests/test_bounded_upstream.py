@@ -55,20 +55,20 @@ def desk(fake: FakeProviderProcess, monkeypatch, tmp_path) -> Iterator[ModelDesk
         monkeypatch.setenv(name, value)
     service = ModelDesk(load_settings({}))
     for slug, key in KEYS.items():
-        service.set_shared_key(LOCAL_USER, slug, key)
+        service.admin.set_shared_key(Requester(LOCAL_USER), slug, key)
     yield service
     service.close()
 
 
 def _select_first(desk: ModelDesk, slug: str, capability: str) -> None:
-    model = desk.catalog_entry(slug, WHO).models_for(capability)[0].id
-    desk.select_model(WHO, slug, capability, model)
+    model = desk.selection.entry(slug, WHO).models_for(capability)[0].id
+    desk.selection.select_model(WHO, slug, capability, model)
 
 
 def test_a_trickling_catalogue_ends_at_its_deadline_and_holds_nobody_up(desk, fake) -> None:
     fake.configure("openai", trickle=0.3)  # one byte every 0.3 s: thousands of seconds in all
     started = time.monotonic()
-    entries = desk.catalog_entries(WHO, slugs=["openrouter", "openai"])
+    entries = desk.selection.entries(WHO, slugs=["openrouter", "openai"])
     elapsed = time.monotonic() - started
     assert entries["openrouter"].status == "ok" and entries["openrouter"].models
     assert entries["openai"].status == "error"
@@ -81,7 +81,7 @@ def test_an_endless_stream_is_cut_off_by_the_request_deadline(desk, fake) -> Non
     fake.configure("openrouter", endless_stream=True, chunk_delay=0.02)
     request = ChatRequest([ChatMessage("user", "never stop")])
     started = time.monotonic()
-    stream = desk.generate("chat", request, WHO)
+    stream = desk.generation.generate("chat", request, WHO)
     with pytest.raises(ProviderError) as caught:
         for _ in stream:
             pass
@@ -96,7 +96,7 @@ def test_a_huge_image_is_refused_with_memory_bounded(desk, fake) -> None:
     tracemalloc.start()
     try:
         with pytest.raises(ProviderError) as caught:
-            desk.generate("image", ImageRequest("a lighthouse"), WHO)
+            desk.generation.generate("image", ImageRequest("a lighthouse"), WHO)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -108,7 +108,7 @@ def test_an_image_url_naming_a_server_file_is_never_read(desk, fake) -> None:
     _select_first(desk, "openai", "image")
     fake.configure("openai", image_url="/etc/passwd")
     with pytest.raises(ProviderError) as caught:
-        desk.generate("image", ImageRequest("a lighthouse"), WHO)
+        desk.generation.generate("image", ImageRequest("a lighthouse"), WHO)
     assert "passwd" not in repr(caught.value.__dict__.get("data", ""))
     assert "http" in str(caught.value).lower() or "image" in str(caught.value).lower()
 
@@ -116,7 +116,7 @@ def test_an_image_url_naming_a_server_file_is_never_read(desk, fake) -> None:
 def test_an_image_url_on_the_server_is_downloaded_as_bytes(desk, fake) -> None:
     _select_first(desk, "openai", "image")
     fake.configure("openai", image_url=f"{fake.url}/image.png")
-    outcome = desk.generate("image", ImageRequest("a lighthouse"), WHO)
+    outcome = desk.generation.generate("image", ImageRequest("a lighthouse"), WHO)
     assert outcome.result.images[0].data.startswith(b"\x89PNG")
     assert fake.count("files", "/image.png") == 1
 
@@ -142,7 +142,7 @@ def test_a_huge_or_compressed_catalogue_is_refused_with_memory_bounded(
     fake.configure("openai", **behaviour)
     tracemalloc.start()
     try:
-        entry = desk.catalog_entry("openai", WHO)
+        entry = desk.selection.entry("openai", WHO)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -167,15 +167,15 @@ def test_a_compressed_generation_bomb_is_refused_with_memory_bounded(
         fake.configure(slug, image_url=f"{fake.url}/bomb.png?encoding={encoding}")
     else:
         fake.configure(slug, compression_bomb=encoding)
-    error, peak = peak_while(lambda: list(desk.generate(capability, request_, WHO)))
-    assert error.provider == desk.catalog_entry(slug, WHO).display_name and said in str(error)
+    error, peak = peak_while(lambda: list(desk.generation.generate(capability, request_, WHO)))
+    assert error.provider == desk.selection.entry(slug, WHO).display_name and said in str(error)
     assert peak < PEAK_BOUND
     assert bombed == "reply" or fake.count("files", "/bomb.png") == 1
 
 
 def test_an_encoding_modeldesk_did_not_ask_for_is_refused(desk, fake) -> None:
     fake.configure("openai", compression_bomb="br")
-    entry = desk.catalog_entry("openai", WHO)
+    entry = desk.selection.entry("openai", WHO)
     assert entry.status == "error"
     assert "compressed as br, which ModelDesk did not ask for" in (entry.error or "")
 

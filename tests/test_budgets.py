@@ -39,19 +39,21 @@ def spend(desk: ModelDesk, slug: str, user: User, dollars: float) -> None:
 
 def route(desk: ModelDesk, who: Requester = SUPER) -> dict[str, str]:
     return {
-        r.slug: r.reason for r in desk.candidates("chat", who) if r.slug in ("openrouter", "groq")
+        r.slug: r.reason
+        for r in desk.routing.candidates("chat", who)
+        if r.slug in ("openrouter", "groq")
     }
 
 
 # ---------------------------------------------------------------- the resolver rule
 def test_a_reached_daily_budget_skips_the_provider_and_says_when_it_resets(desk) -> None:
     update_budgets(desk, LOCAL_USER, "openrouter", daily=5)
-    assert desk.resolve("chat", SUPER).slug == "openrouter"
+    assert desk.routing.resolve("chat", SUPER).slug == "openrouter"
     spend(desk, "openrouter", LOCAL_USER, 5.0)
     assert (
         route(desk)["openrouter"] == "OpenRouter: daily budget of $5.00 reached, resets 00:00 UTC"
     )
-    serving = desk.resolve("chat", SUPER)  # the route line says why
+    serving = desk.routing.resolve("chat", SUPER)  # the route line says why
     assert serving.slug == "groq" and serving.reason.startswith(
         "OpenRouter: daily budget of $5.00 reached, resets 00:00 UTC; shared model choice"
     )
@@ -62,7 +64,7 @@ def test_when_no_provider_is_left_the_message_names_the_budget(desk) -> None:
     update_budgets(desk, LOCAL_USER, "openrouter", monthly=1)
     update_budgets(desk, LOCAL_USER, "groq", daily=0)
     for slug in ("huggingface", "openai"):
-        desk.set_provider_active(LOCAL_USER, slug, False)
+        desk.admin.set_provider_active(Requester(LOCAL_USER), slug, False)
     spend(desk, "openrouter", LOCAL_USER, 1.0)
     with pytest.raises(NotConfigured) as caught:
         chat(desk)
@@ -75,7 +77,7 @@ def test_personal_keys_are_never_capped(desk) -> None:
     update_budgets(desk, LOCAL_USER, "openrouter", daily=0)
     personal = PersonalSettings(keys={"openrouter": "sk-or-test-PERSONAL-0001"})
     mine = Requester(ADMIN_USER, personal)
-    found = desk.resolve("chat", mine)
+    found = desk.routing.resolve("chat", mine)
     assert (found.slug, found.key_source) == ("openrouter", "personal")
     chat(desk, mine)
     assert [r.key_source for r in ledger(desk)] == ["personal"]
@@ -94,15 +96,19 @@ def test_personal_keys_are_never_capped(desk) -> None:
 
 def test_the_per_admin_cap_stops_that_admin_only(desk) -> None:
     row = desk.ctx.row("openrouter")
-    desk.update_provider(LOCAL_USER, "openrouter", row.version, allow_shared_for_normal_admins=True)
+    desk.admin.update_provider(
+        Requester(LOCAL_USER), "openrouter", row.version, allow_shared_for_normal_admins=True
+    )
     update_budgets(desk, LOCAL_USER, "openrouter", per_admin_daily=0.5)
     spend(desk, "openrouter", ADMIN_USER, 0.5)
     assert route(desk, ADMIN)["openrouter"] == (
         "OpenRouter: daily budget per admin of $0.50 reached, resets 00:00 UTC"
     )
     other = Requester(User("ops@example.com", Role.ADMIN))
-    assert desk.resolve("chat", other).slug == "openrouter"
-    assert desk.resolve("chat", SUPER).slug == "openrouter"  # super admins: provider caps only
+    assert desk.routing.resolve("chat", other).slug == "openrouter"
+    assert (
+        desk.routing.resolve("chat", SUPER).slug == "openrouter"
+    )  # super admins: provider caps only
 
 
 # ---------------------------------------------------------------- parallel calls
@@ -110,7 +116,7 @@ def test_eight_parallel_calls_overshoot_by_at_most_what_is_in_flight(desk, fake)
     cap = 0.00002  # about one call's real cost
     update_budgets(desk, LOCAL_USER, "openrouter", daily=cap)
     fake.configure("openrouter", chunk_delay=0.05)
-    model = desk.catalog_entry("openrouter", SUPER).find(OR_MODEL)
+    model = desk.selection.entry("openrouter", SUPER).find(OR_MODEL)
     request = ChatRequest([ChatMessage("user", PROMPT)], ChatOptions(max_tokens=50))
     estimate = estimate_cost(model.pricing, 50, len(PROMPT), 0)
     replies: list[str] = []
@@ -118,7 +124,7 @@ def test_eight_parallel_calls_overshoot_by_at_most_what_is_in_flight(desk, fake)
 
     def call() -> None:
         barrier.wait()
-        replies.append("".join(desk.generate("chat", request, SUPER)))
+        replies.append("".join(desk.generation.generate("chat", request, SUPER)))
 
     threads = [threading.Thread(target=call) for _ in range(8)]
     for thread in threads:
@@ -183,9 +189,9 @@ def test_only_super_admins_set_budgets_and_bad_amounts_are_refused(desk) -> None
 
 def test_budgets_survive_an_export_and_import(desk) -> None:
     update_budgets(desk, LOCAL_USER, "openrouter", daily=4)
-    exported = desk.export_config()
+    exported = desk.transfer.export_config()
     update_budgets(desk, LOCAL_USER, "openrouter", clear=True)
-    desk.import_apply(LOCAL_USER, exported)
+    desk.transfer.import_apply(Requester(LOCAL_USER), exported)
     assert desk.ctx.row("openrouter").provider_config().budgets.daily == 4
 
 

@@ -105,7 +105,7 @@ def test_models_json_has_counts_status_and_models(desk: ModelDesk, fake) -> None
 
 def test_select_then_generate_chat_streams_to_stdout(desk, monkeypatch, capsys) -> None:
     run(desk, "providers", "set-key", "openrouter", stdin=KEY + "\n", monkeypatch=monkeypatch)
-    model = desk.catalog_entry("openrouter", CLI).models_for("chat")[0].id
+    model = desk.selection.entry("openrouter", CLI).models_for("chat")[0].id
     assert run(desk, "select", "openrouter", "chat", model)[0] == 0
     code, text = run(desk, "generate", "chat", "--prompt", "hello from the cli")
     assert code == 0 and "hello from the cli" in text
@@ -115,7 +115,7 @@ def test_select_then_generate_chat_streams_to_stdout(desk, monkeypatch, capsys) 
 
 def test_generate_image_and_audio_write_files(desk, tmp_path, monkeypatch) -> None:
     run(desk, "providers", "set-key", "openrouter", stdin=KEY + "\n", monkeypatch=monkeypatch)
-    entry = desk.catalog_entry("openrouter", CLI)
+    entry = desk.selection.entry("openrouter", CLI)
     run(desk, "select", "openrouter", "image", entry.models_for("image")[0].id)
     run(desk, "select", "openrouter", "audio", entry.models_for("audio")[0].id)
     image, audio = tmp_path / "fox.png", tmp_path / "hello.wav"
@@ -218,7 +218,7 @@ def test_storage_unavailable_is_exit_5_and_one_line(env, setting, value, message
 
 def test_a_stored_key_that_cannot_be_decrypted_is_exit_5(desk, monkeypatch, capsys) -> None:
     run(desk, "providers", "set-key", "openrouter", stdin=KEY + "\n", monkeypatch=monkeypatch)
-    model = desk.catalog_entry("openrouter", CLI).models_for("chat")[0].id
+    model = desk.selection.entry("openrouter", CLI).models_for("chat")[0].id
     run(desk, "select", "openrouter", "chat", model)
     capsys.readouterr()
     monkeypatch.setenv("MODELDESK_SECRET_KEY", Fernet.generate_key().decode())
@@ -232,7 +232,7 @@ def test_a_stored_key_that_cannot_be_decrypted_is_exit_5(desk, monkeypatch, caps
 
 
 def test_a_bad_import_lists_each_field_exits_2_and_changes_nothing(desk, tmp_path, capsys):
-    before = desk.export_config()
+    before = desk.transfer.export_config()
     bad = tmp_path / "bad.json"
     bad.write_text(
         json.dumps(
@@ -250,7 +250,7 @@ def test_a_bad_import_lists_each_field_exits_2_and_changes_nothing(desk, tmp_pat
     [line] = capsys.readouterr().err.strip().splitlines()
     for path in ("openrouter.config:", "groq.is_active:", "openai.config.base_url:"):
         assert path in line
-    assert desk.export_config() == before
+    assert desk.transfer.export_config() == before
     deep = tmp_path / "deep.json"
     deep.write_text("[" * 50_000 + "]" * 50_000)
     assert run(desk, "import", str(deep))[0] == 2
@@ -259,7 +259,7 @@ def test_a_bad_import_lists_each_field_exits_2_and_changes_nothing(desk, tmp_pat
 
 def test_an_import_removing_a_choice_needs_allow_removals(desk, tmp_path, monkeypatch, capsys):
     run(desk, "providers", "set-key", "openrouter", stdin=KEY + "\n", monkeypatch=monkeypatch)
-    model = desk.catalog_entry("openrouter", CLI).models_for("chat")[0].id
+    model = desk.selection.entry("openrouter", CLI).models_for("chat")[0].id
     run(desk, "select", "openrouter", "chat", model)
     target = tmp_path / "config.json"
     assert run(desk, "export", "--out", str(target))[0] == 0
@@ -344,10 +344,10 @@ def test_model_is_a_one_call_personal_choice_obeying_the_provider(
     out = tmp_path / "fox.png"
     argv = ("generate", "image", "--prompt", "fox", "--out", str(out))
     assert run(desk, *argv, "--model", "gpt-image-1")[0] == 0
-    assert desk.resolve("image", CLI).model_id == "dall-e-3"  # nothing was selected
+    assert desk.routing.resolve("image", CLI).model_id == "dall-e-3"  # nothing was selected
     assert run(desk, *argv, "--model", "no-such-model")[0] == 2
     view = next(v for v in desk.providers() if v.slug == "openai")
-    desk.update_provider(CLI.user, "openai", view.row.version, allow_personal_keys=False)
+    desk.admin.update_provider(CLI, "openai", view.row.version, allow_personal_keys=False)
     fake.reset()
     assert run(desk, *argv, "--model", "gpt-image-1")[0] == 2  # personal choices refused
     assert fake.count("openai", "images/generations") == 0
@@ -355,7 +355,7 @@ def test_model_is_a_one_call_personal_choice_obeying_the_provider(
 
 def test_provider_keeps_the_call_on_that_provider(desk, fake, monkeypatch, capsys) -> None:
     _openai_ready(desk, monkeypatch)
-    model = desk.catalog_entry("openrouter", CLI).models_for("chat")[0].id
+    model = desk.selection.entry("openrouter", CLI).models_for("chat")[0].id
     run(desk, "select", "openrouter", "chat", model)
     assert run(desk, "select", "openai", "chat", "gpt-4o")[0] == 0
     fake.reset()

@@ -58,7 +58,7 @@ def snapshot(desk: ModelDesk) -> list[tuple[Any, ...]]:
 
 
 def exported(desk: ModelDesk) -> dict[str, Any]:
-    return copy.deepcopy(desk.export_config())
+    return copy.deepcopy(desk.transfer.export_config())
 
 
 def one(slug: str = "alpha", **fields: Any) -> dict[str, Any]:
@@ -121,12 +121,12 @@ def test_a_bad_file_is_refused_whole_and_changes_nothing(desk: ModelDesk, name: 
     data, expected = BAD_FILES[name]
     before = snapshot(desk)
     with pytest.raises(ImportInvalid) as info:
-        desk.import_apply(SUPER.user, data, allow_removals=True)
+        desk.transfer.import_apply(SUPER, data, allow_removals=True)
     for fragment in expected:
         assert any(p.startswith(fragment) for p in info.value.problems), info.value.problems
     assert "sk-secret" not in str(info.value)  # values are never echoed back
     assert snapshot(desk) == before
-    desk.resolve("chat", SUPER)  # and everything still works
+    desk.routing.resolve("chat", SUPER)  # and everything still works
 
 
 def test_every_bad_field_is_listed_and_one_bad_item_blocks_the_good_ones(desk) -> None:
@@ -139,7 +139,7 @@ def test_every_bad_field_is_listed_and_one_bad_item_blocks_the_good_ones(desk) -
         ],
     }
     with pytest.raises(ImportInvalid) as info:
-        desk.import_apply(SUPER.user, data)
+        desk.transfer.import_apply(SUPER, data)
     assert sorted(p.split(":")[0] for p in info.value.problems) == [
         "beta.config.base_url",
         "beta.config.priority",
@@ -152,33 +152,33 @@ def test_not_an_export_at_all(desk: ModelDesk) -> None:
     data: object
     for data in ({"hello": 1}, [], "x", {"modeldesk_config": True, "providers": []}):
         with pytest.raises(ValidationError, match="not a ModelDesk"):
-            desk.import_preview(data)
+            desk.transfer.import_preview(data)
 
 
 def test_only_a_super_admin_imports(desk: ModelDesk) -> None:
     with pytest.raises(PermissionDenied):
-        desk.import_apply(ADMIN.user, one(is_active=False))
+        desk.transfer.import_apply(ADMIN, one(is_active=False))
 
 
 def test_round_trip_is_a_no_op(desk: ModelDesk) -> None:
     _configure(desk)
-    desk.set_capability_override(SUPER.user, "alpha", "alpha/painter", ["image", "chat"])
-    desk.update_provider(SUPER.user, "beta", _version(desk, "beta"), priority=7)
+    desk.selection.set_capability_override(SUPER, "alpha", "alpha/painter", ["image", "chat"])
+    desk.admin.update_provider(SUPER, "beta", _version(desk, "beta"), priority=7)
     before = snapshot(desk)
     data = exported(desk)
-    assert desk.import_preview(data).changes == []
-    desk.import_apply(SUPER.user, data)
+    assert desk.transfer.import_preview(data).changes == []
+    desk.transfer.import_apply(SUPER, data)
     assert snapshot(desk) == before
 
 
 def test_an_old_export_keeps_the_choices_made_since(desk: ModelDesk) -> None:
     _configure(desk)
     old = exported(desk)
-    desk.select_model(SUPER, "alpha", "image", "alpha/painter")
-    desk.select_model(SUPER, "alpha", "content", "alpha/chat-large")
-    desk.set_capability_override(SUPER.user, "beta", "beta/voice", ["audio"])
+    desk.selection.select_model(SUPER, "alpha", "image", "alpha/painter")
+    desk.selection.select_model(SUPER, "alpha", "content", "alpha/chat-large")
+    desk.selection.set_capability_override(SUPER, "beta", "beta/voice", ["audio"])
     old["providers"][0]["is_active"] = False
-    plan = desk.import_apply(SUPER.user, old)
+    plan = desk.transfer.import_apply(SUPER, old)
     assert [str(c) for c in plan.changes] == ["alpha.is_active: True → False"]
     config = desk.store.get("alpha").provider_config()
     assert config.selected("image") == "alpha/painter"
@@ -191,11 +191,11 @@ def test_an_old_export_keeps_the_choices_made_since(desk: ModelDesk) -> None:
 def test_absent_fields_are_kept_and_changes_are_field_level(desk: ModelDesk) -> None:
     _configure(desk)
     data = one(config={"selected_models": {"chat": "alpha/chat-small"}})
-    plan = desk.import_preview(data)
+    plan = desk.transfer.import_preview(data)
     assert [str(c) for c in plan.changes] == [
         "alpha.selected_models.chat: alpha/chat-large → alpha/chat-small"
     ]
-    desk.import_apply(SUPER.user, data)
+    desk.transfer.import_apply(SUPER, data)
     row = desk.store.get("alpha")
     assert row.provider_config().priority == 100 and row.is_active
 
@@ -203,14 +203,14 @@ def test_absent_fields_are_kept_and_changes_are_field_level(desk: ModelDesk) -> 
 def test_removing_a_choice_is_listed_and_needs_consent(desk: ModelDesk) -> None:
     _configure(desk)
     data = one(config={"selected_models": {"chat": None}, "priority": 3})
-    plan = desk.import_preview(data)
+    plan = desk.transfer.import_preview(data)
     [removal] = plan.removals
     assert str(removal) == "alpha.selected_models.chat: alpha/chat-large → (none)"
     before = snapshot(desk)
     with pytest.raises(RemovalsRefused, match="remove 1 model choice"):
-        desk.import_apply(SUPER.user, data)
+        desk.transfer.import_apply(SUPER, data)
     assert snapshot(desk) == before  # not even the priority was saved
-    desk.import_apply(SUPER.user, data, allow_removals=True)
+    desk.transfer.import_apply(SUPER, data, allow_removals=True)
     config = desk.store.get("alpha").provider_config()
     assert config.selected("chat") is None and config.priority == 3
 
@@ -221,17 +221,17 @@ def test_an_import_is_one_transaction(desk: ModelDesk, monkeypatch) -> None:
         "modeldesk_config": 1,
         "providers": [{"slug": "alpha", "is_active": False}, {"slug": "beta", "is_active": False}],
     }
-    preview = desk.config_io.import_preview
+    preview = desk.transfer.import_preview
 
     def preview_then_someone_saves(payload: Any):
         plan = preview(payload)
-        desk.set_provider_active(SUPER.user, "beta", True)  # bumps beta's version
+        desk.admin.set_provider_active(SUPER, "beta", True)  # bumps beta's version
         return plan
 
-    monkeypatch.setattr(desk.config_io, "import_preview", preview_then_someone_saves)
+    monkeypatch.setattr(desk.transfer, "import_preview", preview_then_someone_saves)
     before = [r.is_active for r in desk.store.list()]
     with pytest.raises(Exception, match="changed by someone else"):
-        desk.import_apply(SUPER.user, data)
+        desk.transfer.import_apply(SUPER, data)
     assert [r.is_active for r in desk.store.list()] == before
 
 
@@ -311,15 +311,15 @@ FILES = st.fixed_dictionaries(
 def test_fuzz_an_import_applies_whole_or_changes_nothing(desk: ModelDesk, data) -> None:
     before = snapshot(desk)
     try:
-        plan = desk.import_apply(SUPER.user, data, allow_removals=True)
+        plan = desk.transfer.import_apply(SUPER, data, allow_removals=True)
     except ValidationError:
         assert snapshot(desk) == before
         return
     assert (snapshot(desk) == before) == (not plan.changes)
-    assert desk.import_preview(exported(desk)).changes == []  # the result round-trips
-    assert desk.import_preview(data).changes == []  # and the file is now applied
-    desk.candidates("chat", SUPER)  # every page's first call still works
-    desk.stale_selections(SUPER)
+    assert desk.transfer.import_preview(exported(desk)).changes == []  # the result round-trips
+    assert desk.transfer.import_preview(data).changes == []  # and the file is now applied
+    desk.routing.candidates("chat", SUPER)  # every page's first call still works
+    desk.selection.stale_selections(SUPER)
 
 
 def _version(desk: ModelDesk, slug: str) -> int:
@@ -336,9 +336,10 @@ def test_the_row_flags_are_declared_once_by_the_table(desk: ModelDesk) -> None:
     assert set(FLAG_FIELDS) <= set(ProviderImport.model_fields)
     row = desk.store.get("alpha")
     assert row is not None
-    flipped = {"display_name": "Alpha 2", "is_active": False, "allow_personal_keys": False}
+    flipped: dict[str, Any] = {"display_name": "Alpha 2", "is_active": False}
+    flipped["allow_personal_keys"] = False
     flipped["allow_shared_for_normal_admins"] = True
-    saved = desk.update_provider(SUPER, "alpha", row.version, **flipped)
+    saved = desk.admin.update_provider(SUPER, "alpha", row.version, **flipped)
     assert saved.flags() == flipped
 
 

@@ -272,8 +272,10 @@ def test_models_override_works_on_a_builtin_provider(desk) -> None:
 
 # ---------------------------------------------------------------- the service
 def test_a_connection_is_the_builtin_class_on_an_endpoint_named_by_its_row(desk, fakes) -> None:
-    row = desk.add_connection(LOCAL_USER, "lab", openai_url(fakes[0]), display_name="Lab")
-    provider = desk.provider_instance("lab")
+    row = desk.admin.add_connection(
+        Requester(LOCAL_USER), "lab", openai_url(fakes[0]), display_name="Lab"
+    )
+    provider = desk.ctx.provider("lab")
     assert type(provider) is OpenAICompatibleProvider  # no class generated for it
     assert (provider.slug, provider.display_name) == ("lab", "Lab")
     assert (provider.endpoint.slug, provider.endpoint.display_name) == ("lab", "Lab")
@@ -283,54 +285,58 @@ def test_a_connection_is_the_builtin_class_on_an_endpoint_named_by_its_row(desk,
     assert desk.registry.get("openai") is OpenAICompatibleProvider
     assert desk.provider_view("lab").provider_cls is OpenAICompatibleProvider
 
-    desk.update_provider(LOCAL_USER, "lab", row.version, display_name="Renamed")
-    assert desk.provider_instance("lab").display_name == "Renamed"
+    desk.admin.update_provider(Requester(LOCAL_USER), "lab", row.version, display_name="Renamed")
+    assert desk.ctx.provider("lab").display_name == "Renamed"
     with pytest.raises(ValidationError, match="needs a base URL"):
-        desk.update_provider(LOCAL_USER, "lab", row.version + 1, base_url=None)
+        desk.admin.update_provider(Requester(LOCAL_USER), "lab", row.version + 1, base_url=None)
 
 
 def test_a_dead_connection_is_an_error_naming_it(desk) -> None:
-    desk.add_connection(LOCAL_USER, "gone", "http://127.0.0.1:9/v1", display_name="Gone Box")
-    entry = desk.catalog_entry("gone", Requester(LOCAL_USER))
+    desk.admin.add_connection(
+        Requester(LOCAL_USER), "gone", "http://127.0.0.1:9/v1", display_name="Gone Box"
+    )
+    entry = desk.selection.entry("gone", Requester(LOCAL_USER))
     assert entry.status == "error" and entry.error and entry.error.startswith("Gone Box")
 
 
 def test_adding_with_a_key_tests_it_first(desk, fakes) -> None:
     fakes[0].configure("openai", required_keys={KEY})
     with pytest.raises(ProviderError) as info:
-        desk.add_connection(LOCAL_USER, "lab", openai_url(fakes[0]), api_key="sk-test-wrong-0001")
+        desk.admin.add_connection(
+            Requester(LOCAL_USER), "lab", openai_url(fakes[0]), api_key="sk-test-wrong-0001"
+        )
     assert "lab" in str(info.value) and "sk-test-wrong-0001" not in str(info.value)
     assert desk.store.get("lab") is None
-    desk.add_connection(LOCAL_USER, "lab", openai_url(fakes[0]), api_key=KEY)
+    desk.admin.add_connection(Requester(LOCAL_USER), "lab", openai_url(fakes[0]), api_key=KEY)
     assert next(v for v in desk.providers() if v.slug == "lab").masked_key == "sk-…7788"
 
 
 def test_only_a_super_admin_adds_or_removes_connections(desk, fakes) -> None:
     with pytest.raises(PermissionDenied):
-        desk.add_connection(ADMIN, "lab", openai_url(fakes[0]))
-    desk.add_connection(LOCAL_USER, "lab", openai_url(fakes[0]))
+        desk.admin.add_connection(Requester(ADMIN), "lab", openai_url(fakes[0]))
+    desk.admin.add_connection(Requester(LOCAL_USER), "lab", openai_url(fakes[0]))
     with pytest.raises(PermissionDenied):
-        desk.remove_connection(ADMIN, "lab")
+        desk.admin.remove_connection(Requester(ADMIN), "lab")
     assert desk.store.get("lab") is not None
 
 
 def test_a_removed_connection_is_no_longer_a_provider(desk, fakes) -> None:
-    desk.add_connection(LOCAL_USER, "lab", openai_url(fakes[0]))
-    desk.remove_connection(LOCAL_USER, "lab")
+    desk.admin.add_connection(Requester(LOCAL_USER), "lab", openai_url(fakes[0]))
+    desk.admin.remove_connection(Requester(LOCAL_USER), "lab")
     assert "lab" not in [v.slug for v in desk.providers()]
     with pytest.raises(ValidationError, match="Unknown provider"):
-        desk.set_provider_active(LOCAL_USER, "lab", True)
+        desk.admin.set_provider_active(Requester(LOCAL_USER), "lab", True)
 
 
 def test_a_connection_whose_stored_base_url_is_unusable_is_hidden_but_removable(desk) -> None:
-    desk.add_connection(LOCAL_USER, "lab", "http://127.0.0.1:9/v1")
+    desk.admin.add_connection(Requester(LOCAL_USER), "lab", "http://127.0.0.1:9/v1")
     broken = {"kind": "openai-compatible", "base_url": "http://169.254.169.254/v1"}
     with Session(desk.engine) as session:  # a hand-edited database
         where = col(AIProvider.slug) == "lab"
         session.execute(update(AIProvider).where(where).values(config=broken))
         session.commit()
     assert "lab" not in [v.slug for v in desk.providers()]
-    assert desk.remove_connection(LOCAL_USER, "lab").slug == "lab"
+    assert desk.admin.remove_connection(Requester(LOCAL_USER), "lab").slug == "lab"
     assert desk.store.get("lab") is None
 
 

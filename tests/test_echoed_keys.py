@@ -47,18 +47,20 @@ def fake(monkeypatch) -> Iterator[FakeProviderServer]:
 @pytest.fixture
 def desk(fake) -> Iterator[ModelDesk]:
     service = ModelDesk(load_settings({}))
-    service.set_shared_key(LOCAL_USER, "openrouter", KEY)
-    entry = service.catalog_entry("openrouter", SUPER)
+    service.admin.set_shared_key(Requester(LOCAL_USER), "openrouter", KEY)
+    entry = service.selection.entry("openrouter", SUPER)
     for capability in ("chat", "content"):
-        service.select_model(SUPER, "openrouter", capability, entry.models_for(capability)[0].id)
+        service.selection.select_model(
+            SUPER, "openrouter", capability, entry.models_for(capability)[0].id
+        )
     yield service
     service.close()
 
 
 def test_the_fake_really_echoes_the_key_split_across_chunks(desk) -> None:
     """The oracle: the provider itself (under the service) gets the key back in two pieces."""
-    provider = desk.provider_instance("openrouter")
-    model = desk.resolve("chat", SUPER).model_id or ""
+    provider = desk.ctx.provider("openrouter")
+    model = desk.routing.resolve("chat", SUPER).model_id or ""
     pieces = [
         p for p in provider.chat(model, [ChatMessage("user", "hi")], KEY) if isinstance(p, str)
     ]
@@ -67,14 +69,14 @@ def test_the_fake_really_echoes_the_key_split_across_chunks(desk) -> None:
 
 
 def test_a_streamed_reply_never_shows_the_key(desk) -> None:
-    stream = desk.generate("chat", ChatRequest([ChatMessage("user", "hi")]), SUPER)
+    stream = desk.generation.generate("chat", ChatRequest([ChatMessage("user", "hi")]), SUPER)
     reply = "".join(stream)
     assert "Echo from" in reply and reply.count("[redacted]") == 2
     assert leaks(reply) == [] and leaks(stream.text) == []
 
 
 def test_a_content_result_never_shows_the_key(desk) -> None:
-    stream = desk.generate("content", ContentRequest("summary", "tea"), SUPER)
+    stream = desk.generation.generate("content", ContentRequest("summary", "tea"), SUPER)
     text = "".join(stream)
     assert "[redacted]" in text and leaks(text) == []
 
@@ -82,7 +84,7 @@ def test_a_content_result_never_shows_the_key(desk) -> None:
 def test_a_personal_key_echoed_back_is_redacted_too(desk) -> None:
     user = User("dev@example.com", Role.ADMIN, "Dev")
     who = Requester(user, PersonalSettings(keys={"openrouter": PERSONAL}))
-    reply = "".join(desk.generate("chat", ChatRequest([ChatMessage("user", "hi")]), who))
+    reply = "".join(desk.generation.generate("chat", ChatRequest([ChatMessage("user", "hi")]), who))
     assert "[redacted]" in reply and leaks(reply, PERSONAL) == []
 
 
@@ -105,7 +107,7 @@ def test_the_redactor_catches_a_key_split_anywhere(size: int) -> None:
 
 def test_a_catalogue_echoing_the_key_never_shows_it(desk, fake) -> None:
     fake.configure("groq", echo_key=True)
-    desk.set_shared_key(LOCAL_USER, "groq", "gsk_test_ECHO-CATALOGUE-0003")
-    entry = desk.refresh_catalog("groq", SUPER)
+    desk.admin.set_shared_key(Requester(LOCAL_USER), "groq", "gsk_test_ECHO-CATALOGUE-0003")
+    entry = desk.selection.refresh("groq", SUPER)
     assert "evil/key [redacted]" in [m.id for m in entry.models]
     assert "ECHO-CATALOGUE" not in repr(entry)

@@ -58,8 +58,8 @@ def test_generate_with_a_named_model_checks_it_in_the_catalogue(cold, fake, caps
 
 def test_a_warm_catalogue_still_prices_the_call(cold, fake) -> None:
     fake.configure("openrouter", report_cost=False)
-    resolution = cold.resolve("chat", SUPER)
-    cold.parameter_support(resolution)  # what the chat page does before sending
+    resolution = cold.routing.resolve("chat", SUPER)
+    cold.generation.support(resolution)  # what the chat page does before sending
     reply = chat(cold)
     (row,) = ledger(cold)
     expected = 12 * 0.0000002 + len(reply.split()) * 0.0000008

@@ -58,9 +58,9 @@ def capture(servers, home) -> FakeProviderServer:
 @pytest.fixture
 def desk(home) -> Iterator[ModelDesk]:
     service = ModelDesk(load_settings({}))
-    service.set_shared_key(LOCAL_USER, "groq", KEY)
-    model = service.catalog_entry("groq", SUPER).models_for("chat")[0].id
-    service.select_model(SUPER, "groq", "chat", model)
+    service.admin.set_shared_key(Requester(LOCAL_USER), "groq", KEY)
+    model = service.selection.entry("groq", SUPER).models_for("chat")[0].id
+    service.selection.select_model(SUPER, "groq", "chat", model)
     yield service
     service.close()
 
@@ -70,7 +70,7 @@ def groq_url(server: FakeProviderServer) -> str:
 
 
 def chat(desk: ModelDesk) -> str:
-    return "".join(desk.generate("chat", HELLO, SUPER, only="groq"))
+    return "".join(desk.generation.generate("chat", HELLO, SUPER, only="groq"))
 
 
 def key_status(desk: ModelDesk, slug: str = "groq") -> str:
@@ -80,14 +80,14 @@ def key_status(desk: ModelDesk, slug: str = "groq") -> str:
 def move_groq(desk: ModelDesk, url: str, **extra) -> None:
     row = desk.store.get("groq")
     assert row is not None
-    desk.update_provider(LOCAL_USER, "groq", row.version, base_url=url, **extra)
+    desk.admin.update_provider(Requester(LOCAL_USER), "groq", row.version, base_url=url, **extra)
 
 
 # ---------------------------------------------------------------- the service
 def test_the_key_records_the_origin_it_was_tested_on(desk, home) -> None:
     row = desk.store.get("groq")
     assert row is not None and row.provider_config().key_host == url_origin(home.url)
-    assert "key_host" not in json.dumps(desk.export_config())
+    assert "key_host" not in json.dumps(desk.transfer.export_config())
 
 
 def test_moving_the_base_url_to_another_host_drops_the_key(desk, home, capture) -> None:
@@ -96,19 +96,22 @@ def test_moving_the_base_url_to_another_host_drops_the_key(desk, home, capture) 
     assert key_status(desk) == "missing"
     with pytest.raises(NotConfigured):
         chat(desk)
-    desk.refresh_catalog("groq", SUPER)
+    desk.selection.refresh("groq", SUPER)
     assert capture.tokens_seen() == []
 
 
 def test_a_path_change_on_the_same_host_keeps_the_key(desk, home) -> None:
     row = desk.store.get("openai")
     assert row is not None
-    desk.set_shared_key(LOCAL_USER, "openai", KEY)
-    desk.update_provider(
-        LOCAL_USER, "openai", desk.store.get("openai").version, base_url=f"{home.url}/vllm/v1"
+    desk.admin.set_shared_key(Requester(LOCAL_USER), "openai", KEY)
+    desk.admin.update_provider(
+        Requester(LOCAL_USER),
+        "openai",
+        desk.store.get("openai").version,
+        base_url=f"{home.url}/vllm/v1",
     )  # /openai/v1 → /vllm/v1
     assert key_status(desk, "openai") == "stored"
-    desk.refresh_catalog("openai", SUPER)
+    desk.selection.refresh("openai", SUPER)
     assert home.tokens_seen("vllm") == [KEY]
 
 
@@ -129,7 +132,7 @@ def test_a_call_never_sends_the_key_to_another_host(desk, capture) -> None:
     with pytest.raises(NotConfigured) as info:
         chat(desk)
     assert "Groq" in str(info.value) and "tested on" in str(info.value)
-    desk.refresh_catalog("groq", SUPER)
+    desk.selection.refresh("groq", SUPER)
     assert capture.tokens_seen() == []
 
 
@@ -155,12 +158,16 @@ def test_a_key_saved_before_origins_were_recorded_stays_with_its_host(
 def test_a_connection_moved_to_another_host_loses_its_key(home, capture) -> None:
     desk = ModelDesk(load_settings({}))
     try:
-        desk.add_connection(LOCAL_USER, "house", f"{home.url}/vllm/v1", api_key=KEY)
+        desk.admin.add_connection(
+            Requester(LOCAL_USER), "house", f"{home.url}/vllm/v1", api_key=KEY
+        )
         row = desk.store.get("house")
         assert row is not None
-        desk.update_provider(LOCAL_USER, "house", row.version, base_url=f"{capture.url}/vllm/v1")
+        desk.admin.update_provider(
+            Requester(LOCAL_USER), "house", row.version, base_url=f"{capture.url}/vllm/v1"
+        )
         assert key_status(desk, "house") == "missing"
-        desk.refresh_catalog("house", SUPER)
+        desk.selection.refresh("house", SUPER)
     finally:
         desk.close()
     assert capture.tokens_seen() == []
@@ -172,7 +179,7 @@ def _import(url: str) -> dict:
 
 
 def test_the_import_preview_says_the_key_will_be_dropped(desk, capture) -> None:
-    plan = desk.import_preview(_import(groq_url(capture)))
+    plan = desk.transfer.import_preview(_import(groq_url(capture)))
     dropped = [str(c) for c in plan.changes if c.path == "shared_key"]
     assert dropped == [f"groq.shared_key: stored → {KEY_DROPPED}"]
     assert (
@@ -183,7 +190,7 @@ def test_the_import_preview_says_the_key_will_be_dropped(desk, capture) -> None:
 
 
 def test_an_import_with_a_new_host_drops_the_key(desk, capture) -> None:
-    desk.import_apply(LOCAL_USER, _import(groq_url(capture)))
+    desk.transfer.import_apply(Requester(LOCAL_USER), _import(groq_url(capture)))
     assert key_status(desk) == "missing"
     with pytest.raises(NotConfigured):
         chat(desk)
@@ -191,7 +198,7 @@ def test_an_import_with_a_new_host_drops_the_key(desk, capture) -> None:
 
 
 def test_an_import_on_the_same_host_keeps_the_key(desk, home) -> None:
-    plan = desk.import_apply(LOCAL_USER, _import(groq_url(home) + "/"))
+    plan = desk.transfer.import_apply(Requester(LOCAL_USER), _import(groq_url(home) + "/"))
     assert not [c for c in plan.changes if c.path == "shared_key"]
     assert key_status(desk) == "stored"
 
@@ -200,7 +207,7 @@ def test_an_import_cannot_set_the_key_host(desk, capture) -> None:
     data = _import(groq_url(capture))
     data["providers"][0]["config"]["key_host"] = url_origin(capture.url)
     with pytest.raises(ImportInvalid, match="key_host: unknown field"):
-        desk.import_preview(data)
+        desk.transfer.import_preview(data)
 
 
 # ---------------------------------------------------------------- the CLI

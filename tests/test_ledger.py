@@ -21,6 +21,7 @@ from core.cli import main
 from core.db import init_db, make_engine
 from core.errors import ProviderError
 from core.ledger import LedgerWriter, UsageDaily, UsageDrop, UsageRecord
+from core.requester import Requester
 from core.service import ChatRequest, ImageRequest, SpeechRequest
 from core.types import ChatMessage
 from core.usage_report import UsageFilter, csv_text, load_view, totals
@@ -108,7 +109,7 @@ def test_compare_makes_one_row_per_model(desk) -> None:
 
 def test_a_stream_stopped_early_is_incomplete(desk) -> None:
     request = ChatRequest([ChatMessage("user", PROMPT)])
-    stream = desk.generate("chat", request, SUPER)
+    stream = desk.generation.generate("chat", request, SUPER)
     iterator = iter(stream)
     next(iterator)
     iterator.close()  # the reader left (e.g. the browser closed)
@@ -117,14 +118,18 @@ def test_a_stream_stopped_early_is_incomplete(desk) -> None:
 
 
 def test_image_and_audio_rows(desk, fake) -> None:
-    entry = desk.catalog_entry("openrouter", SUPER)
+    entry = desk.selection.entry("openrouter", SUPER)
     image_model = entry.models_for("image")[0].id
-    outcome = desk.generate(
+    outcome = desk.generation.generate(
         "image", ImageRequest(PROMPT, n=1), SUPER, pin=("openrouter", image_model)
     )
-    desk.set_shared_key(LOCAL_USER, "openai", "sk-test-LEDGER-OPENAI-1", test=False)
-    voice_model = desk.catalog_entry("openai", SUPER).models_for("audio")[0].id
-    desk.generate("audio", SpeechRequest("Hello there"), SUPER, pin=("openai", voice_model))
+    desk.admin.set_shared_key(
+        Requester(LOCAL_USER), "openai", "sk-test-LEDGER-OPENAI-1", test=False
+    )
+    voice_model = desk.selection.entry("openai", SUPER).models_for("audio")[0].id
+    desk.generation.generate(
+        "audio", SpeechRequest("Hello there"), SUPER, pin=("openai", voice_model)
+    )
     image, audio = ledger(desk)
     assert (image.capability, image.images) == ("image", len(outcome.result.images))
     assert (image.cost, image.cost_source) == (0.039, "reported")
@@ -270,7 +275,7 @@ def test_a_slow_database_never_delays_a_call(desk, monkeypatch) -> None:
     monkeypatch.setattr(LedgerWriter, "_insert", stuck)
     started = time.perf_counter()
     for _ in range(3):
-        stream = desk.generate("chat", ChatRequest([ChatMessage("user", PROMPT)]), SUPER)
+        stream = desk.generation.generate("chat", ChatRequest([ChatMessage("user", PROMPT)]), SUPER)
         assert stream.info.first_token_ms is not None
         assert PROMPT in "".join(stream)
     assert time.perf_counter() - started < 2.0  # not 3 x 10 s

@@ -17,6 +17,7 @@ from core.cli import main
 from core.config import load_settings
 from core.errors import ValidationError
 from core.providers import addresses
+from core.requester import Requester
 from core.service import ModelDesk
 
 EVIL = "http://evil.test:8000/v1"
@@ -40,7 +41,7 @@ def desk(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModelDesk]:
 def test_the_settings_form_refuses_it(desk: ModelDesk) -> None:
     row = desk.providers()[0].row
     with pytest.raises(ValidationError, match=r"evil\.test resolves to 169\.254\.169\.254"):
-        desk.update_provider(LOCAL_USER, row.slug, row.version, base_url=EVIL)
+        desk.admin.update_provider(Requester(LOCAL_USER), row.slug, row.version, base_url=EVIL)
     assert desk.providers()[0].row.provider_config().base_url is None
 
 
@@ -59,4 +60,4 @@ def test_an_import_refuses_it(desk: ModelDesk, kind: str) -> None:
         "providers": [{"slug": slug, "config": {"kind": kind, "base_url": EVIL}}],
     }
     with pytest.raises(ValidationError, match=r"evil\.test resolves to 169\.254\.169\.254"):
-        desk.import_apply(LOCAL_USER, json.loads(json.dumps(data)))
+        desk.transfer.import_apply(Requester(LOCAL_USER), json.loads(json.dumps(data)))

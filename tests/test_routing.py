@@ -36,7 +36,7 @@ desk = base.desk
 def _retire(desk: ModelDesk, upstream: Upstream, model_id: str = "alpha/chat-large") -> None:
     """Alpha's live catalogue no longer lists `model_id` (fetched again: warm)."""
     upstream["alpha"].models = [m for m in upstream["alpha"].listing(None) if m.id != model_id]
-    desk.refresh_catalog("alpha", SUPER)
+    desk.selection.refresh("alpha", SUPER)
 
 
 def _not_found(name: str) -> ProviderError:
@@ -52,19 +52,19 @@ def _not_found(name: str) -> ProviderError:
 # ---------------------------------------------------------------- stale choices
 def test_a_choice_the_warm_catalogue_lists_is_used(desk: ModelDesk) -> None:
     _configure(desk)
-    found = desk.resolve("chat", SUPER)
+    found = desk.routing.resolve("chat", SUPER)
     assert (found.slug, found.model_id, found.skipped) == ("alpha", "alpha/chat-large", [])
 
 
 def test_a_stale_choice_is_skipped_and_named(desk: ModelDesk, upstream: Upstream) -> None:
     _configure(desk)
     _retire(desk, upstream)
-    found = desk.resolve("chat", SUPER)
+    found = desk.routing.resolve("chat", SUPER)
     assert found.slug == "beta"
     assert found.skipped == [
         "Alpha: the chat choice alpha/chat-large is stale (not in the live catalogue)"
     ]
-    stream = desk.generate("chat", HELLO, SUPER)
+    stream = desk.generation.generate("chat", HELLO, SUPER)
     assert "".join(stream).startswith("beta:beta/chat")
     assert [slug for slug, _, _ in generations(upstream)] == [
         "beta"
@@ -76,20 +76,20 @@ def test_a_cold_catalogue_is_not_fetched_and_the_choice_is_used(
 ) -> None:
     _configure(desk)
     upstream["alpha"].models = []  # would make the choice stale, if it were fetched
-    desk.catalog_cache.invalidate()
-    found = desk.resolve("chat", SUPER)
+    desk.ctx.catalog_cache.invalidate()
+    found = desk.routing.resolve("chat", SUPER)
     assert found.slug == "alpha" and found.model_id == "alpha/chat-large"
-    target = desk.target_for(_row(desk, "alpha"), SUPER)
-    assert desk.catalog_cache.peek(target) is None  # nothing fetched on the hot path
+    target = desk.selection.target_for(_row(desk, "alpha"), SUPER)
+    assert desk.ctx.catalog_cache.peek(target) is None  # nothing fetched on the hot path
 
 
 def test_an_unavailable_catalogue_uses_the_choice(desk: ModelDesk, upstream: Upstream) -> None:
     _configure(desk)
     upstream["alpha"].models = []
     upstream["alpha"].error = _server_error("Alpha")
-    desk.catalog_cache.invalidate()
-    assert desk.refresh_catalog("alpha", SUPER).status == "stale"  # last good list + error
-    assert desk.resolve("chat", SUPER).model_id == "alpha/chat-large"
+    desk.ctx.catalog_cache.invalidate()
+    assert desk.selection.refresh("alpha", SUPER).status == "stale"  # last good list + error
+    assert desk.routing.resolve("chat", SUPER).model_id == "alpha/chat-large"
 
 
 def test_a_404_before_the_first_token_falls_back_and_flags_the_choice_stale(
@@ -97,22 +97,22 @@ def test_a_404_before_the_first_token_falls_back_and_flags_the_choice_stale(
 ) -> None:
     _configure(desk)
     upstream["alpha"].error = _not_found("Alpha")
-    stream = desk.generate("chat", HELLO, SUPER)
+    stream = desk.generation.generate("chat", HELLO, SUPER)
     assert "".join(stream).startswith("beta:beta/chat")
     assert "alpha/chat-large is now marked stale" in str(stream.info.fallbacks[0])
     upstream["alpha"].error = None
     # the catalogue still lists it, but the next call skips it (no second 404)
-    found = desk.resolve("chat", SUPER)
+    found = desk.routing.resolve("chat", SUPER)
     assert found.slug == "beta"
     assert found.skipped == [
         "Alpha: the chat choice alpha/chat-large is stale (it answered 404, not found)"
     ]
-    stale = desk.stale_selections(SUPER)
+    stale = desk.selection.stale_selections(SUPER)
     assert [(s.slug, s.model_id) for s in stale] == [("alpha", "alpha/chat-large")]
     assert "answered 404" in stale[0].reason
     # a fresh catalogue that lists it again clears the flag
-    desk.refresh_catalog("alpha", SUPER)
-    assert desk.resolve("chat", SUPER).slug == "alpha"
+    desk.selection.refresh("alpha", SUPER)
+    assert desk.routing.resolve("chat", SUPER).slug == "alpha"
 
 
 def test_a_404_on_a_pinned_call_is_not_hidden_by_a_fallback(
@@ -121,14 +121,14 @@ def test_a_404_on_a_pinned_call_is_not_hidden_by_a_fallback(
     _configure(desk)
     upstream["alpha"].error = _not_found("Alpha")
     with pytest.raises(ProviderError, match="404"):
-        desk.generate("chat", HELLO, SUPER, only="alpha")
+        desk.generation.generate("chat", HELLO, SUPER, only="alpha")
     assert [slug for slug, _, _ in generations(upstream)] == ["alpha"]
 
 
 # ---------------------------------------------------------------- keys the admin may not use
 def _shared_for_admins(desk: ModelDesk, slug: str) -> None:
     row = _row(desk, slug)
-    desk.update_provider(SUPER.user, slug, row.version, allow_shared_for_normal_admins=True)
+    desk.admin.update_provider(SUPER, slug, row.version, allow_shared_for_normal_admins=True)
 
 
 def test_a_provider_whose_key_the_admin_may_not_use_is_skipped_and_named(
@@ -136,10 +136,10 @@ def test_a_provider_whose_key_the_admin_may_not_use_is_skipped_and_named(
 ) -> None:
     _configure(desk)
     _shared_for_admins(desk, "beta")
-    found = desk.resolve("chat", ADMIN)
+    found = desk.routing.resolve("chat", ADMIN)
     assert found.slug == "beta" and found.api_key == SHARED_KEY
     assert found.skipped == ["Alpha needs a key: the shared key is for super admins only"]
-    assert "".join(desk.generate("chat", HELLO, ADMIN)).startswith("beta:")
+    assert "".join(desk.generation.generate("chat", HELLO, ADMIN)).startswith("beta:")
     assert [slug for slug, _, _ in generations(upstream)] == [
         "beta"
     ]  # never sent to Alpha without a key
@@ -148,7 +148,7 @@ def test_a_provider_whose_key_the_admin_may_not_use_is_skipped_and_named(
 def test_with_no_usable_key_one_message_says_what_an_admin_can_do(desk: ModelDesk) -> None:
     _configure(desk)
     with pytest.raises(NotConfigured) as caught:
-        desk.resolve("chat", ADMIN)
+        desk.routing.resolve("chat", ADMIN)
     message = str(caught.value)
     assert "Alpha needs a key: the shared key is for super admins only" in message
     assert "add a personal key under Providers → My own key" in message
@@ -157,7 +157,7 @@ def test_with_no_usable_key_one_message_says_what_an_admin_can_do(desk: ModelDes
 
 def test_a_super_admin_is_not_told_to_ask_a_super_admin(desk: ModelDesk) -> None:
     with pytest.raises(NotConfigured) as caught:
-        desk.resolve("chat", SUPER)
+        desk.routing.resolve("chat", SUPER)
     assert "ask a super admin" not in str(caught.value)
 
 
@@ -165,14 +165,14 @@ def test_a_super_admin_is_not_told_to_ask_a_super_admin(desk: ModelDesk) -> None
 def test_with_nothing_chosen_the_keyed_providers_and_their_offer_are_named(
     desk: ModelDesk, upstream: Upstream
 ) -> None:
-    desk.set_shared_key(SUPER.user, "beta", SHARED_KEY)
-    desk.refresh_catalog("beta", SUPER)  # warm: its offer can be counted
+    desk.admin.set_shared_key(SUPER, "beta", SHARED_KEY)
+    desk.selection.refresh("beta", SUPER)  # warm: its offer can be counted
     upstream["beta"].models = [
         *upstream["beta"].listing(None),
         _model("beta", "beta/chat-2", frozenset({Capability.CHAT})),
     ]
     with pytest.raises(NotConfigured) as caught:
-        desk.resolve("chat", SUPER)
+        desk.routing.resolve("chat", SUPER)
     assert str(caught.value) == (
         "Nothing can serve chat yet: no provider has a chat model chosen; "
         "Beta (keyed) offers 1 — choose one."
@@ -196,7 +196,7 @@ def test_the_import_preview_warns_about_choices_not_in_the_live_catalogue(
             {"slug": "beta", "config": {"selected_models": {"chat": "beta/chat"}}},
         ],
     }
-    plan = desk.import_preview(data)
+    plan = desk.transfer.import_preview(data)
     assert desk.import_warnings(plan, SUPER) == [
         "alpha.selected_models.chat: alpha/retired is not in the live Alpha catalogue "
         "(a stale choice: calls would skip it).",
@@ -212,10 +212,10 @@ def test_declared_models_travel_in_an_export_and_an_export_imported_back_changes
         "modeldesk_config": 1,
         "providers": [{"slug": "alpha", "config": {"declared_models": {"house": ["chat"]}}}],
     }
-    plan = desk.import_apply(SUPER.user, data)
+    plan = desk.transfer.import_apply(SUPER, data)
     assert [str(c) for c in plan.changes] == ["alpha.declared_models.house: (none) → chat"]
-    exported = desk.export_config()
-    assert desk.import_preview(exported).changes == []
+    exported = desk.transfer.export_config()
+    assert desk.transfer.import_preview(exported).changes == []
     beta = next(p for p in exported["providers"] if p["slug"] == "beta")
     assert "declared_models" not in beta["config"]  # absent where none are declared
 
@@ -224,10 +224,10 @@ def test_the_service_says_whether_a_catalogue_is_warm(desk: ModelDesk) -> None:
     """Pages ask core whether a catalogue is at hand without an upstream call (never its
     cache keys): cold before the first fetch, warm after it, cold again once invalidated."""
     _configure(desk)
-    desk.catalog_cache.invalidate()
+    desk.ctx.catalog_cache.invalidate()
     row = _row(desk, "alpha")
-    assert not desk.catalog_is_warm(row, SUPER)
-    desk.catalog_entry("alpha", SUPER)
-    assert desk.catalog_is_warm(row, SUPER)
-    desk.catalog_cache.invalidate("alpha")
-    assert not desk.catalog_is_warm(row, SUPER)
+    assert not desk.selection.is_warm(row, SUPER)
+    desk.selection.entry("alpha", SUPER)
+    assert desk.selection.is_warm(row, SUPER)
+    desk.ctx.catalog_cache.invalidate("alpha")
+    assert not desk.selection.is_warm(row, SUPER)

@@ -15,6 +15,7 @@ from pathlib import Path
 from core.auth import LOCAL_USER
 from core.cli import CLI
 from core.config import load_settings
+from core.requester import Requester
 from core.service import ModelDesk
 from devtools.fake_providers import FakeProviderServer
 from tests import test_cli as cli_base
@@ -55,9 +56,9 @@ def _keyed_with_chat_choices() -> tuple[str, str]:
     try:
         chosen = []
         for slug, key in (("openrouter", OR_KEY), ("groq", GROQ_KEY)):
-            desk.set_shared_key(LOCAL_USER, slug, key)
-            model = desk.catalog_entry(slug, CLI).models_for("chat")[0].id
-            desk.select_model(CLI, slug, "chat", model)
+            desk.admin.set_shared_key(Requester(LOCAL_USER), slug, key)
+            model = desk.selection.entry(slug, CLI).models_for("chat")[0].id
+            desk.selection.select_model(CLI, slug, "chat", model)
             chosen.append(model)
         return chosen[0], chosen[1]
     finally:
@@ -79,7 +80,7 @@ def test_generate_falls_back_from_a_retired_choice_and_flags_it_stale(
 def test_with_no_key_the_admin_is_told_what_would_happen(env: dict[str, str]) -> None:
     desk = _desk()
     try:
-        desk.set_shared_key(LOCAL_USER, "groq", GROQ_KEY)
+        desk.admin.set_shared_key(Requester(LOCAL_USER), "groq", GROQ_KEY)
     finally:
         desk.close()
     done = cli(env, "generate", "chat", "--prompt", "hello")
@@ -167,10 +168,12 @@ def test_a_declaration_made_on_another_server_is_read_at_once(env: dict[str, str
     base = env["NOLIST_BASE_URL"]
     first, second = _desk(), _desk()
     try:
-        first.add_connection(LOCAL_USER, "bare", base, declared_models={"house-chat": []})
-        assert [m.id for m in second.catalog_entry("bare", CLI).models] == ["house-chat"]
-        first.declare_model(LOCAL_USER, "bare", "house-chat-2", ["chat"])
-        ids = {m.id for m in second.catalog_entry("bare", CLI).models}
+        first.admin.add_connection(
+            Requester(LOCAL_USER), "bare", base, declared_models={"house-chat": []}
+        )
+        assert [m.id for m in second.selection.entry("bare", CLI).models] == ["house-chat"]
+        first.selection.declare_model(Requester(LOCAL_USER), "bare", "house-chat-2", ["chat"])
+        ids = {m.id for m in second.selection.entry("bare", CLI).models}
         assert ids == {"house-chat", "house-chat-2"}
     finally:
         first.close()

@@ -39,20 +39,24 @@ def test_the_key_never_surfaces(desk, caplog) -> None:
     service, fake = desk
     caplog.set_level(logging.DEBUG)
     errors: list[str] = []
-    service.set_shared_key(LOCAL_USER, "openrouter", SENTINEL)
+    service.admin.set_shared_key(Requester(LOCAL_USER), "openrouter", SENTINEL)
     local = Requester(LOCAL_USER)
-    entry = service.catalog_entry("openrouter", local)
+    entry = service.selection.entry("openrouter", local)
     model = entry.models_for("chat")[0].id
-    service.select_model(local, "openrouter", "chat", model)
-    reply = "".join(service.generate("chat", ChatRequest([ChatMessage("user", "hi")]), local))
+    service.selection.select_model(local, "openrouter", "chat", model)
+    reply = "".join(
+        service.generation.generate("chat", ChatRequest([ChatMessage("user", "hi")]), local)
+    )
     assert "Echo from" in reply
 
     # The upstream now refuses the key and echoes it back in its error body.
     fake.configure("openrouter", required_keys={"sk-or-test-some-other-key"})
     for action in (
-        lambda: service.test_key("openrouter", SENTINEL),
-        lambda: "".join(service.generate("chat", ChatRequest([ChatMessage("user", "x")]), local)),
-        lambda: service.set_shared_key(LOCAL_USER, "openrouter", SENTINEL),
+        lambda: service.admin.test_key("openrouter", SENTINEL),
+        lambda: "".join(
+            service.generation.generate("chat", ChatRequest([ChatMessage("user", "x")]), local)
+        ),
+        lambda: service.admin.set_shared_key(Requester(LOCAL_USER), "openrouter", SENTINEL),
     ):
         with pytest.raises(ModelDeskError) as info:
             action()
@@ -62,17 +66,17 @@ def test_the_key_never_surfaces(desk, caplog) -> None:
             *map(str, getattr(info.value, "fallbacks", [])),
         ]
     assert any("401" in e for e in errors) and any("[redacted]" in e for e in errors)
-    entry = service.refresh_catalog("openrouter", local)
+    entry = service.selection.refresh("openrouter", local)
     errors.append(str(entry.error))
 
     surfaces = {
         "logs": caplog.text,
         "errors": "\n".join(errors),
-        "cache keys": repr([*service.catalog_cache._fresh, *service.catalog_cache._failed]),
-        "entries": repr(service.catalog_entries(local, include_inactive=True)),
+        "cache keys": repr([*service.ctx.catalog_cache._fresh, *service.ctx.catalog_cache._failed]),
+        "entries": repr(service.selection.entries(local, include_inactive=True)),
         "providers": repr(service.providers()),
-        "resolution": repr(service.candidates("chat", local)),
-        "export": repr(service.export_config()),
+        "resolution": repr(service.routing.candidates("chat", local)),
+        "export": repr(service.transfer.export_config()),
     }
     leaked = [name for name, text in surfaces.items() if SENTINEL in text]
     assert not leaked, f"the key leaked into: {leaked}"

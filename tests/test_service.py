@@ -24,6 +24,7 @@ from core.errors import (
     ProviderError,
     ValidationError,
 )
+from core.provider_admin import ProviderAdministration
 from core.providers.registry import Registry
 from core.requester import Requester
 from core.service import (
@@ -138,8 +139,8 @@ def make_desk(upstream: Upstream, **attributes: Any) -> ModelDesk:
 def _configure(desk: ModelDesk) -> None:
     """Shared keys and chat models on both providers."""
     for slug, model in (("alpha", "alpha/chat-large"), ("beta", "beta/chat")):
-        desk.set_shared_key(SUPER.user, slug, SHARED_KEY)
-        desk.select_model(SUPER, slug, "chat", model)
+        desk.admin.set_shared_key(SUPER, slug, SHARED_KEY)
+        desk.selection.select_model(SUPER, slug, "chat", model)
 
 
 def _row(desk: ModelDesk, slug: str):
@@ -149,27 +150,27 @@ def _row(desk: ModelDesk, slug: str):
 # ---------------------------------------------------------------- resolution
 def test_nothing_configured_says_why(desk: ModelDesk) -> None:
     with pytest.raises(NotConfigured, match="no provider has a chat model chosen, and none"):
-        desk.resolve("chat", SUPER)
+        desk.routing.resolve("chat", SUPER)
 
 
 def test_priority_decides_between_usable_providers(desk: ModelDesk) -> None:
     _configure(desk)
-    assert desk.resolve("chat", SUPER).slug == "alpha"
-    desk.update_provider(SUPER.user, "alpha", _row(desk, "alpha").version, priority=500)
-    assert desk.resolve("chat", SUPER).slug == "beta"
-    desk.update_provider(SUPER.user, "beta", _row(desk, "beta").version, is_active=False)
-    assert desk.resolve("chat", SUPER).slug == "alpha"
+    assert desk.routing.resolve("chat", SUPER).slug == "alpha"
+    desk.admin.update_provider(SUPER, "alpha", _row(desk, "alpha").version, priority=500)
+    assert desk.routing.resolve("chat", SUPER).slug == "beta"
+    desk.admin.update_provider(SUPER, "beta", _row(desk, "beta").version, is_active=False)
+    assert desk.routing.resolve("chat", SUPER).slug == "alpha"
 
 
 def test_admin_gets_shared_key_only_where_allowed(desk: ModelDesk) -> None:
     _configure(desk)
-    candidates = desk.candidates("chat", ADMIN)
+    candidates = desk.routing.candidates("chat", ADMIN)
     assert not any(c.usable for c in candidates)
     assert "super admins only" in candidates[0].reason
-    desk.update_provider(
-        SUPER.user, "beta", _row(desk, "beta").version, allow_shared_for_normal_admins=True
+    desk.admin.update_provider(
+        SUPER, "beta", _row(desk, "beta").version, allow_shared_for_normal_admins=True
     )
-    resolution = desk.resolve("chat", ADMIN)
+    resolution = desk.routing.resolve("chat", ADMIN)
     assert (resolution.slug, resolution.key_source) == ("beta", "shared")
     assert "shared key" in resolution.reason
 
@@ -181,10 +182,10 @@ def test_personal_key_and_model_win_and_are_never_saved(
     personal = PersonalSettings()
     personal.keys["alpha"] = PERSONAL_KEY
     me = Requester(ADMIN.user, personal)
-    desk.select_model(me, "alpha", "chat", "alpha/chat-small", scope="personal")
-    resolution = desk.resolve("chat", me)
+    desk.selection.select_model(me, "alpha", "chat", "alpha/chat-small", scope="personal")
+    resolution = desk.routing.resolve("chat", me)
     assert (resolution.model_id, resolution.key_source) == ("alpha/chat-small", "personal")
-    stream = desk.generate("chat", ChatRequest([ChatMessage("user", "hi")]), me)
+    stream = desk.generation.generate("chat", ChatRequest([ChatMessage("user", "hi")]), me)
     assert "".join(stream) == "alpha:alpha/chat-small says hi"
     assert generations(upstream)[-1] == ("alpha", "alpha/chat-small", PERSONAL_KEY)
     assert _row(desk, "alpha").provider_config().selected_models == {"chat": "alpha/chat-large"}
@@ -194,11 +195,11 @@ def test_personal_key_and_model_win_and_are_never_saved(
 
 
 def test_personal_choices_refused_where_the_provider_forbids_them(desk: ModelDesk) -> None:
-    desk.update_provider(
-        SUPER.user, "alpha", _row(desk, "alpha").version, allow_personal_keys=False
+    desk.admin.update_provider(
+        SUPER, "alpha", _row(desk, "alpha").version, allow_personal_keys=False
     )
     with pytest.raises(PermissionDenied, match="does not allow personal"):
-        desk.select_model(
+        desk.selection.select_model(
             Requester(ADMIN.user, PersonalSettings()),
             "alpha",
             "chat",
@@ -210,11 +211,11 @@ def test_personal_choices_refused_where_the_provider_forbids_them(desk: ModelDes
 # ---------------------------------------------------------------- roles and validation
 def test_admins_cannot_change_shared_settings(desk: ModelDesk) -> None:
     with pytest.raises(PermissionDenied):
-        desk.select_model(ADMIN, "alpha", "chat", "alpha/chat-large")
+        desk.selection.select_model(ADMIN, "alpha", "chat", "alpha/chat-large")
     with pytest.raises(PermissionDenied):
-        desk.set_shared_key(ADMIN.user, "alpha", SHARED_KEY)
+        desk.admin.set_shared_key(ADMIN, "alpha", SHARED_KEY)
     with pytest.raises(PermissionDenied):
-        desk.update_provider(ADMIN.user, "alpha", 1, is_active=False)
+        desk.admin.update_provider(ADMIN, "alpha", 1, is_active=False)
 
 
 @pytest.mark.parametrize(
@@ -226,34 +227,34 @@ def test_admins_cannot_change_shared_settings(desk: ModelDesk) -> None:
 )
 def test_selection_is_checked_against_the_live_catalog(desk, capability, model_id, message):
     with pytest.raises(ValidationError, match=message):
-        desk.select_model(SUPER, "alpha", capability, model_id)
+        desk.selection.select_model(SUPER, "alpha", capability, model_id)
 
 
 def test_selection_refused_while_the_catalog_is_down(desk: ModelDesk, upstream: Upstream) -> None:
     """A provider that cannot be read is a provider error (CLI exit 1), not bad input."""
     upstream["alpha"].error = _server_error("Alpha")
     with pytest.raises(ProviderError, match="catalogue is unavailable") as raised:
-        desk.select_model(SUPER, "alpha", "chat", "alpha/chat-large")
+        desk.selection.select_model(SUPER, "alpha", "chat", "alpha/chat-large")
     assert not isinstance(raised.value, ValidationError)
 
 
 def test_bad_provider_settings_are_refused(desk: ModelDesk) -> None:
     version = _row(desk, "alpha").version
     with pytest.raises(ValidationError, match="whole number"):
-        desk.update_provider(SUPER.user, "alpha", version, priority="first")
+        desk.admin.update_provider(SUPER, "alpha", version, priority="first")
     with pytest.raises(ValidationError, match="plain http"):
-        desk.update_provider(SUPER.user, "alpha", version, base_url="http://u:sk-x@host/v1")
+        desk.admin.update_provider(SUPER, "alpha", version, base_url="http://u:sk-x@host/v1")
     with pytest.raises(ValidationError, match="Cannot change"):
-        desk.update_provider(SUPER.user, "alpha", version, shared_api_key="x")
+        desk.admin.update_provider(SUPER, "alpha", version, shared_api_key="x")
 
 
 def test_capability_override_changes_what_a_model_serves(desk: ModelDesk) -> None:
-    desk.set_capability_override(SUPER.user, "alpha", "alpha/painter", ["image", "chat"])
-    model = desk.catalog_entry("alpha", SUPER).find("alpha/painter")
+    desk.selection.set_capability_override(SUPER, "alpha", "alpha/painter", ["image", "chat"])
+    model = desk.selection.entry("alpha", SUPER).find("alpha/painter")
     assert model.capability_source == "override" and model.supports("chat")
-    desk.select_model(SUPER, "alpha", "chat", "alpha/painter")
-    desk.set_capability_override(SUPER.user, "alpha", "alpha/painter", None)
-    assert desk.catalog_entry("alpha", SUPER).find("alpha/painter").capability_source == (
+    desk.selection.select_model(SUPER, "alpha", "chat", "alpha/painter")
+    desk.selection.set_capability_override(SUPER, "alpha", "alpha/painter", None)
+    assert desk.selection.entry("alpha", SUPER).find("alpha/painter").capability_source == (
         "metadata"
     )
 
@@ -261,7 +262,7 @@ def test_capability_override_changes_what_a_model_serves(desk: ModelDesk) -> Non
 # ---------------------------------------------------------------- generation and fallback
 def test_chat_streams_with_usage_and_a_computed_cost(desk: ModelDesk) -> None:
     _configure(desk)
-    stream = desk.generate("chat", ChatRequest([ChatMessage("user", "ping")]), SUPER)
+    stream = desk.generation.generate("chat", ChatRequest([ChatMessage("user", "ping")]), SUPER)
     assert isinstance(stream, ChatStream)
     assert list(stream) == ["alpha:alpha/chat-large says ", "ping"]
     info = stream.info
@@ -276,7 +277,7 @@ def test_fallback_before_the_first_token_names_the_failed_provider(
 ) -> None:
     _configure(desk)
     upstream["alpha"].error = _server_error("Alpha", 503)
-    stream = desk.generate("chat", ChatRequest([ChatMessage("user", "hi")]), SUPER)
+    stream = desk.generation.generate("chat", ChatRequest([ChatMessage("user", "hi")]), SUPER)
     assert "".join(stream) == "beta:beta/chat says hi"
     assert stream.info.provider == "beta"
     (earlier,) = stream.info.fallbacks  # the error itself, as data
@@ -290,7 +291,7 @@ def test_no_fallback_on_a_rejected_key(desk: ModelDesk, upstream: Upstream) -> N
         "Alpha", "rejected the API key (401).", "Check the key.", status=401
     )
     with pytest.raises(ProviderError, match="401"):
-        desk.generate("chat", ChatRequest([ChatMessage("user", "hi")]), SUPER)
+        desk.generation.generate("chat", ChatRequest([ChatMessage("user", "hi")]), SUPER)
     assert [slug for slug, _, _ in generations(upstream)] == ["alpha"]
 
 
@@ -301,7 +302,7 @@ def test_every_provider_failing_gives_one_clear_error(desk: ModelDesk, upstream:
         _server_error("Beta", 500),
     )
     with pytest.raises(ProviderError, match="No other provider could take over") as info:
-        desk.generate("chat", ChatRequest([ChatMessage("user", "hi")]), SUPER)
+        desk.generation.generate("chat", ChatRequest([ChatMessage("user", "hi")]), SUPER)
     assert "Beta" in str(info.value)
 
 
@@ -310,9 +311,9 @@ def test_every_provider_failing_raises_a_group_of_each_attempts_error(
 ) -> None:
     _configure(desk)
     alpha, beta = _server_error("Alpha"), _server_error("Beta", 500)
-    upstream.failures.update(alpha=alpha, beta=beta)
+    upstream["alpha"].error, upstream["beta"].error = alpha, beta
     with pytest.raises(FallbackExceptionGroup) as info:
-        desk.generate("chat", ChatRequest([ChatMessage("user", "hi")]), SUPER)
+        desk.generation.generate("chat", ChatRequest([ChatMessage("user", "hi")]), SUPER)
     group = info.value
     assert isinstance(group, ExceptionGroup) and isinstance(group, ProviderError)
     assert [(e.provider, e.status) for e in group.exceptions] == [("Alpha", 503), ("Beta", 500)]
@@ -327,30 +328,32 @@ def test_every_provider_failing_raises_a_group_of_each_attempts_error(
 
 def test_pin_uses_one_provider_and_never_falls_back(desk: ModelDesk, upstream: Upstream) -> None:
     _configure(desk)
-    stream = desk.generate(
+    stream = desk.generation.generate(
         "chat", ChatRequest([ChatMessage("user", "x")]), SUPER, pin=("beta", "beta/chat")
     )
     assert "".join(stream).startswith("beta:beta/chat")
     upstream["beta"].error = _server_error("Beta")
     with pytest.raises(ProviderError, match="Beta"):
-        desk.generate(
+        desk.generation.generate(
             "chat", ChatRequest([ChatMessage("user", "x")]), SUPER, pin=("beta", "beta/chat")
         )
 
 
 def test_content_image_and_audio_dispatch(desk: ModelDesk) -> None:
     _configure(desk)
-    desk.select_model(SUPER, "alpha", "content", "alpha/chat-large")
-    desk.select_model(SUPER, "alpha", "image", "alpha/painter")
-    desk.select_model(SUPER, "beta", "audio", "beta/voice")
-    text = "".join(desk.generate("content", ContentRequest("summary", "Long text"), SUPER))
+    desk.selection.select_model(SUPER, "alpha", "content", "alpha/chat-large")
+    desk.selection.select_model(SUPER, "alpha", "image", "alpha/painter")
+    desk.selection.select_model(SUPER, "beta", "audio", "beta/voice")
+    text = "".join(
+        desk.generation.generate("content", ContentRequest("summary", "Long text"), SUPER)
+    )
     assert "Text to summarise" in text
-    image = desk.generate("image", ImageRequest("a fox", n=2), SUPER)
+    image = desk.generation.generate("image", ImageRequest("a fox", n=2), SUPER)
     assert isinstance(image, ImageOutcome) and len(image.result.images) == 2
-    audio = desk.generate("audio", SpeechRequest("hello"), SUPER)
+    audio = desk.generation.generate("audio", SpeechRequest("hello"), SUPER)
     assert isinstance(audio, AudioOutcome) and audio.result.audio.startswith(b"RIFF")
     with pytest.raises(ValidationError, match="ImageRequest"):
-        desk.generate("image", SpeechRequest("x"), SUPER)
+        desk.generation.generate("image", SpeechRequest("x"), SUPER)
 
 
 # ---------------------------------------------------------------- staleness, keys, config
@@ -359,8 +362,8 @@ def test_a_vanished_model_is_flagged_with_a_suggestion(desk: ModelDesk, upstream
     upstream["alpha"].models = [
         _model("alpha", "alpha/chat-large-v2", frozenset({Capability.CHAT}))
     ]
-    desk.refresh_catalog("alpha", SUPER)
-    [stale] = desk.stale_selections(SUPER)
+    desk.selection.refresh("alpha", SUPER)
+    [stale] = desk.selection.stale_selections(SUPER)
     assert (stale.slug, stale.model_id, stale.scope) == ("alpha", "alpha/chat-large", "shared")
     assert stale.suggestion == "alpha/chat-large-v2"
     assert "no longer" in stale.reason
@@ -373,43 +376,43 @@ def test_a_key_from_another_secret_needs_replacing(desk: ModelDesk, monkeypatch)
     try:
         view = next(v for v in other.providers() if v.slug == "alpha")
         assert view.key_status == "unreadable" and view.masked_key == ""
-        reasons = " ".join(c.reason for c in other.candidates("chat", SUPER))
+        reasons = " ".join(c.reason for c in other.routing.candidates("chat", SUPER))
         assert "needs a new key" in reasons
     finally:
         other.close()
 
 
 def test_shared_key_is_masked_and_tested_before_saving(desk: ModelDesk, upstream: Upstream) -> None:
-    desk.set_shared_key(SUPER.user, "alpha", SHARED_KEY)
+    desk.admin.set_shared_key(SUPER, "alpha", SHARED_KEY)
     view = next(v for v in desk.providers() if v.slug == "alpha")
     assert view.key_status == "stored" and view.masked_key.endswith("0001")
     assert SHARED_KEY not in view.masked_key and SHARED_KEY not in repr(view)
     upstream["beta"].error = ProviderError("Beta", "rejected the API key (401).", status=401)
     with pytest.raises(ProviderError):
-        desk.set_shared_key(SUPER.user, "beta", "sk-test-bad-key-000000")
+        desk.admin.set_shared_key(SUPER, "beta", "sk-test-bad-key-000000")
     assert next(v for v in desk.providers() if v.slug == "beta").key_status == "missing"
 
 
 def test_export_never_holds_keys_and_import_previews_then_applies(desk: ModelDesk) -> None:
     _configure(desk)
-    exported = desk.export_config()
+    exported = desk.transfer.export_config()
     assert SHARED_KEY not in str(exported) and "shared_api_key" not in str(exported)
     exported["providers"][0]["is_active"] = False
     exported["providers"][0]["config"]["priority"] = 5
-    preview = desk.import_preview(exported)
+    preview = desk.transfer.import_preview(exported)
     assert [str(c) for c in preview.changes] == [
         "alpha.is_active: True → False",
         "alpha.priority: 100 → 5",
     ]
     assert _row(desk, "alpha").is_active  # preview saved nothing
-    desk.import_apply(SUPER.user, exported)
+    desk.transfer.import_apply(SUPER, exported)
     assert not _row(desk, "alpha").is_active
     with pytest.raises(ValidationError, match="never carry keys"):
-        desk.import_preview(
+        desk.transfer.import_preview(
             {"modeldesk_config": 1, "providers": [{"slug": "alpha", "shared_api_key": "x"}]}
         )
     with pytest.raises(ValidationError, match="not a ModelDesk"):
-        desk.import_preview({"hello": 1})
+        desk.transfer.import_preview({"hello": 1})
 
 
 # ---------------------------------------------------------------- clear errors before any call
@@ -423,10 +426,10 @@ def test_an_undecryptable_key_is_reported_before_any_call(monkeypatch, upstream)
     desk = make_desk(upstream, key_required=False)
     try:
         with pytest.raises(KeyUnreadable, match="Alpha: the stored shared key cannot be"):
-            desk.generate("chat", ChatRequest([ChatMessage("user", "hi")]), SUPER)
-        entry = desk.catalog_entry("alpha", SUPER)
+            desk.generation.generate("chat", ChatRequest([ChatMessage("user", "hi")]), SUPER)
+        entry = desk.selection.entry("alpha", SUPER)
         assert entry.status == "error" and "cannot be decrypted" in (entry.error or "")
-        assert all(e.status == "error" for e in desk.catalog_entries(SUPER).values())
+        assert all(e.status == "error" for e in desk.selection.entries(SUPER).values())
     finally:
         desk.close()
     assert generations(upstream) == []
@@ -434,16 +437,46 @@ def test_an_undecryptable_key_is_reported_before_any_call(monkeypatch, upstream)
 
 def test_compare_is_a_personal_choice_and_obeys_the_provider(desk: ModelDesk) -> None:
     _configure(desk)
-    desk.update_provider(
-        SUPER.user, "beta", _row(desk, "beta").version, allow_shared_for_normal_admins=True
+    desk.admin.update_provider(
+        SUPER, "beta", _row(desk, "beta").version, allow_shared_for_normal_admins=True
     )
     request = ChatRequest([ChatMessage("user", "x")])
     admin = Requester(ADMIN.user, PersonalSettings())
-    stream = desk.generate("chat", request, admin, pin=("beta", "beta/chat"))
+    stream = desk.generation.generate("chat", request, admin, pin=("beta", "beta/chat"))
     assert "".join(stream).startswith("beta:beta/chat")
     with pytest.raises(ValidationError, match="not in the live Beta catalog"):
-        desk.generate("chat", request, admin, pin=("beta", "beta/anything-goes"))
-    desk.update_provider(SUPER.user, "beta", _row(desk, "beta").version, allow_personal_keys=False)
+        desk.generation.generate("chat", request, admin, pin=("beta", "beta/anything-goes"))
+    desk.admin.update_provider(SUPER, "beta", _row(desk, "beta").version, allow_personal_keys=False)
     for who in (admin, SUPER):
         with pytest.raises(PermissionDenied, match="does not allow personal choices"):
-            desk.generate("chat", request, who, pin=("beta", "beta/chat"))
+            desk.generation.generate("chat", request, who, pin=("beta", "beta/chat"))
+
+
+# ---------------------------------------------------------------- the service surface
+def test_the_desk_exposes_its_parts_and_passes_nothing_through(desk: ModelDesk) -> None:
+    """Each part is a sub-API; the old one-line delegations are gone from the desk."""
+    assert isinstance(desk.admin, ProviderAdministration)
+    assert not isinstance(desk, ProviderAdministration)  # composed, not mixed in
+    gone = ["set_shared_key", "catalog_entry", "refresh_catalog", "resolve", "generate"]
+    assert [name for name in gone if hasattr(desk, name)] == []
+
+
+def test_admin_calls_take_the_requester_and_check_its_role(desk: ModelDesk) -> None:
+    version = desk.store.get("alpha").version
+    with pytest.raises(PermissionDenied):
+        desk.admin.update_provider(ADMIN, "alpha", version, priority=3)
+    desk.admin.update_provider(SUPER, "alpha", version, priority=3)
+    assert desk.provider_view("alpha").config.priority == 3
+
+
+def test_a_pinned_route_and_a_warm_catalogue_without_reaching_inside(desk: ModelDesk) -> None:
+    _configure(desk)
+    desk.ctx.catalog_cache.invalidate("alpha")
+    row = desk.provider_view("alpha").row
+    assert desk.selection.cached(row, SUPER) is None  # cold: nothing fetched
+    desk.selection.entry("alpha", SUPER)
+    assert desk.selection.cached(row, SUPER) is not None
+    route = desk.routing.route_for_pin(Capability.CHAT, SUPER, ("alpha", "alpha/chat-small"))
+    assert (route.slug, route.model_id, route.usable) == ("alpha", "alpha/chat-small", True)
+    with pytest.raises(ValidationError):
+        desk.routing.route_for_pin(Capability.CHAT, SUPER, ("nowhere", "x"))

@@ -27,6 +27,7 @@ from core.db import ProviderStore, init_db, make_engine, normalise_url
 from core.errors import ConflictError, KeyUnreadable, StorageUnavailable, ValidationError
 from core.provider_config import ProviderConfig
 from core.providers.registry import discover
+from core.requester import Requester
 from core.service import ModelDesk
 from core.tables import AIProvider
 from core.types import Capability
@@ -274,7 +275,7 @@ def test_the_database_file_never_holds_the_plain_key(tmp_path: Path, monkeypatch
     desk = ModelDesk(load_settings({}))
     desk.engine.echo = True  # SQLAlchemy logs every statement and its parameters
     try:
-        desk.set_shared_key(LOCAL_USER, "openrouter", SENTINEL, test=False)
+        desk.admin.set_shared_key(Requester(LOCAL_USER), "openrouter", SENTINEL, test=False)
         row = desk.store.get("openrouter")
         view = next(v for v in desk.providers() if v.slug == "openrouter")
     finally:

@@ -405,12 +405,12 @@ def _run_cli(desk: ModelDesk, argv: list[str], capsys) -> tuple[int, str, str]:
 def test_cli_output_has_no_control_characters(
     hostile_desk: ModelDesk, hostile: Script, capsys
 ) -> None:
-    hostile_desk.select_model(Requester(LOCAL_USER), "hostile", "chat", "ok/chat")
+    hostile_desk.selection.select_model(Requester(LOCAL_USER), "hostile", "chat", "ok/chat")
     code, out, err = _run_cli(hostile_desk, ["generate", "chat", "--prompt", "hi"], capsys)
     assert code == 0 and "reply" in out and "ok" in out
     assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202e]", out + err)
     hostile.error = ProviderError("Hostile", "down \x1b[2J\x1b[31m![x](http://evil.test)")
-    hostile_desk.catalog_cache.invalidate()
+    hostile_desk.ctx.catalog_cache.invalidate()
     code, out, err = _run_cli(hostile_desk, ["models", "-c", "chat"], capsys)
     assert "down" in out and "\x1b" not in out + err
 
@@ -418,7 +418,7 @@ def test_cli_output_has_no_control_characters(
 def test_cli_errors_have_no_control_characters(
     hostile_desk: ModelDesk, hostile: Script, capsys
 ) -> None:
-    hostile_desk.select_model(Requester(LOCAL_USER), "hostile", "chat", "ok/chat")
+    hostile_desk.selection.select_model(Requester(LOCAL_USER), "hostile", "chat", "ok/chat")
     hostile.error = ProviderError("Hostile", "nope \x1b]0;title\x07\x1b[2J\u202e")
     code, _, err = _run_cli(hostile_desk, ["generate", "chat", "--prompt", "hi"], capsys)
     assert code == 1 and "nope" in err

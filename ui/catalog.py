@@ -30,7 +30,7 @@ Choices = tuple[tuple[tuple[str, str], str], ...]
 
 def entry_for(desk: ModelDesk, view: ProviderView, who: Requester) -> CatalogEntry:
     """One provider's catalogue from core's cache (fetched when cold)."""
-    return desk.catalog_entry(view.slug, who)
+    return desk.selection.entry(view.slug, who)
 
 
 class CatalogSnapshot:
@@ -72,15 +72,15 @@ def entries(
     ones are fetched concurrently, and with `on_progress` each is handed over as soon as
     it arrives (a provider past its deadline last, as a "did not answer" entry)."""
     views = [v for v in (views or desk.providers()) if v.row.is_active]
-    cold = [v for v in views if not desk.catalog_is_warm(v.row, who)]
+    cold = [v for v in views if not desk.selection.is_warm(v.row, who)]
     found: dict[str, CatalogEntry] = {}
     if cold and on_progress is not None:
         warm = [v.slug for v in views if v not in cold]
-        found.update(desk.catalog_entries(who, slugs=warm) if warm else {})
+        found.update(desk.selection.entries(who, slugs=warm) if warm else {})
         found.update(_progressively(desk, who, cold, found, on_progress))
     else:
         with _spinner_while(cold):
-            found.update(desk.catalog_entries(who, slugs=[v.slug for v in views]))
+            found.update(desk.selection.entries(who, slugs=[v.slug for v in views]))
     ordered = {v.slug: found[v.slug] for v in views if v.slug in found}
     return CatalogSnapshot(ordered, stamp_of(views, ordered))
 
@@ -115,18 +115,18 @@ def _progressively(
         on_progress(CatalogProgress(dict(arrived), tuple(pending), waited))
 
     slugs = [v.slug for v in cold]
-    drain_as_ready(desk.catalog_entries_as_ready(who, slugs=slugs), arrive, tick)
+    drain_as_ready(desk.selection.entries_as_ready(who, slugs=slugs), arrive, tick)
     return {s: arrived[s] for s in slugs if s in arrived}
 
 
 def is_warm(desk: ModelDesk, view: ProviderView, who: Requester) -> bool:
     """Whether `view`'s catalogue is at hand without an upstream call (core decides)."""
-    return desk.catalog_is_warm(view.row, who)
+    return desk.selection.is_warm(view.row, who)
 
 
 def refresh(desk: ModelDesk, view: ProviderView, who: Requester) -> CatalogEntry:
     """Refresh just this provider: core refetches (the table's frame follows its stamp)."""
-    return desk.refresh_catalog(view.slug, who)
+    return desk.selection.refresh(view.slug, who)
 
 
 @st.cache_resource(max_entries=len(Capability), show_spinner=False)

@@ -1,7 +1,7 @@
 """Compare two models on one question: both replies stream at the same time.
 
 Streamlit elements may only be written from the script thread, so two worker threads
-each run one call (``desk.generate``, thread-safe) and push what they read into one
+each run one call (``desk.generation.generate``, thread-safe) and push what they read into one
 queue; the script thread drains it and redraws each column's placeholder, sanitised
 (:func:`core.untrusted.safe_reply_markdown`), until both are done.
 """
@@ -61,7 +61,7 @@ def _work(
 ) -> None:
     """A worker thread: run one call, push its chunks; never touches Streamlit."""
     try:
-        stream = desk.generate("chat", request, who, pin=pin)
+        stream = desk.generation.generate("chat", request, who, pin=pin)
     except Exception as exc:  # noqa: BLE001 - reported in the column by the script thread
         _log_unexpected(exc)
         events.put((index, "failed", exc))

@@ -1,6 +1,6 @@
 """Connections on the Providers page: add an OpenAI-compatible server, remove one.
 
-A connection is a row of the provider table (see ``ModelDesk.add_connection``); the
+A connection is a row of the provider table (see ``desk.admin.add_connection``); the
 key is optional (local servers need none) and, when given, tested live before the
 connection is saved. Every error shows through :mod:`ui.untrusted` (via
 :func:`ui.widgets.reporting_errors`), so upstream text is never rendered as Markdown.
@@ -69,8 +69,8 @@ def add_form(desk: ModelDesk, user: User) -> None:
         return
     chosen = slug.strip() or slug_for(name)
     with reporting_errors("Adding the server"), st.spinner("Adding the server…"):
-        row = desk.add_connection(
-            user,
+        row = desk.admin.add_connection(
+            state.requester(),
             chosen,
             base_url.strip(),
             display_name=name,
@@ -105,7 +105,9 @@ def remove_button(desk: ModelDesk, view: ProviderView, user: User) -> None:
     if yes.button("Yes, remove", key=f"remove_yes_{view.slug}", type="primary"):
         st.session_state.pop(CONFIRM_KEY, None)
         with reporting_errors("Removing the connection"):
-            desk.remove_connection(user, view.slug, expected_version=saw, actor=state.actor())
+            desk.admin.remove_connection(
+                state.requester(), view.slug, expected_version=saw, actor=state.actor()
+            )
             edits.flash(PAGE_NOTICE, f"Removed {plain_markdown(view.display_name)}.")
             st.rerun()
     if no.button("Cancel", key=f"remove_no_{view.slug}"):

@@ -95,7 +95,7 @@ def _prices(model: ModelInfo) -> str:
 
 def _no_key_warning(desk: ModelDesk, view: ProviderView, who: Requester) -> None:
     """Say so when choosing this provider's model would give calls no key to use."""
-    choice = desk.key_for(view.row, who)
+    choice = desk.routing.key_for(view.row, who)
     if choice.key is None and view.provider_cls.key_required:
         st.warning(
             f"**{untrusted.plain_markdown(view.display_name)} has no usable key for you** "
@@ -158,11 +158,11 @@ def _select(
     """Save the choice; a shared one only if it is still the one the admin saw (`saw`)."""
     with reporting_errors("Selecting the model"):
         if scope == "shared":
-            desk.select_model(
+            desk.selection.select_model(
                 who, view.slug, capability, model_id, expected=saw, actor=state.actor()
             )
         else:
-            desk.select_model(who, view.slug, capability, model_id, scope="personal")
+            desk.selection.select_model(who, view.slug, capability, model_id, scope="personal")
         name = untrusted.plain_markdown(view.display_name)
         if model_id is None:
             said = f"Cleared the {scope} {capability} choice on {name}."
@@ -200,15 +200,25 @@ def _override_control(
         save, remove = st.columns(2)
         if save.button("Save override", key=f"override_save_{cap}"):
             with reporting_errors("Saving the override"):
-                desk.set_capability_override(
-                    who.user, view.slug, model.id, chosen, expected=saw, actor=state.actor()
+                desk.selection.set_capability_override(
+                    who,
+                    view.slug,
+                    model.id,
+                    chosen,
+                    expected=saw,
+                    actor=state.actor(),
                 )
                 st.rerun()
         if model.capability_source == "override" and remove.button(
             "Remove override", key=f"override_remove_{cap}"
         ):
             with reporting_errors("Removing the override"):
-                desk.set_capability_override(
-                    who.user, view.slug, model.id, None, expected=saw, actor=state.actor()
+                desk.selection.set_capability_override(
+                    who,
+                    view.slug,
+                    model.id,
+                    None,
+                    expected=saw,
+                    actor=state.actor(),
                 )
                 st.rerun()

@@ -1,7 +1,7 @@
 """The playgrounds' model picker: try any model for this session, without changing a choice.
 
 A pick is a personal, one-call choice: only active providers that allow personal choices
-are offered, and the service checks it again on every call (``desk.generate(...,
+are offered, and the service checks it again on every call (``desk.generation.generate(...,
 pin=(slug, model_id))``: ``allow_personal_keys`` and the live catalogue). It lives in this
 session's widget state only; nothing is saved. Only models the requester can call are
 offered; the others are behind "Show unavailable models", each with its reason
@@ -40,13 +40,13 @@ def pick_list(desk: ModelDesk, capability: Capability, who: Requester) -> PickLi
     if views:
         # core's in-memory catalogue (warm: no copy, no unpickling on every rerun of the page)
         with st.spinner("Loading the models you can pick…"):  # drawn only while it waits
-            found = desk.catalog_entries(who, slugs=[v.slug for v in views])
+            found = desk.selection.entries(who, slugs=[v.slug for v in views])
     picks = PickList()
     for view in views:
         entry = found.get(view.slug)
         if entry is None:
             continue
-        why = desk.resolver.pick_refusal(view.row, capability, who)
+        why = desk.routing.pick_refusal(view.row, capability, who)
         for model in entry.models_for(capability):
             if why is None:
                 picks.callable[(view.slug, model.id)] = f"{entry.display_name} · {model.id}"

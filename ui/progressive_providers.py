@@ -46,5 +46,5 @@ def fill_cards(desk: ModelDesk, who: Requester, cards: list[CatalogueSlots]) -> 
         for slots in pending.values():
             provider_cards.show_loading(slots, seconds)
 
-    arriving = desk.catalog_entries_as_ready(who, slugs=list(pending))
+    arriving = desk.selection.entries_as_ready(who, slugs=list(pending))
     drain_as_ready(arriving, fill, waiting, tick=TICK_SECONDS)

@@ -84,7 +84,10 @@ def resolution_box(
     """Say which provider, model and key the next call will use, and why (`pin`: the
     model this session picked, see :mod:`ui.picker`)."""
     with reporting_errors("Resolving the provider"):
-        found = pinned_route(desk, capability, who, pin) if pin else desk.resolve(capability, who)
+        routing = desk.routing
+        found = (
+            routing.route_for_pin(capability, who, pin) if pin else routing.resolve(capability, who)
+        )
         why = "you picked this model (this session only)" if pin else found.reason
         st.caption(
             f":material/route: **{plain_markdown(found.display_name)}** · "
@@ -103,15 +106,6 @@ def skipped_text(skipped: list[str]) -> str:
     if not skipped:
         return ""
     return " Skipped: " + "; ".join(plain_markdown(reason) for reason in skipped) + "."
-
-
-def pinned_route(
-    desk: ModelDesk, capability: Capability, who: Requester, pin: tuple[str, str]
-) -> Resolution:
-    """What a call pinned to (slug, model) would use: that provider's key rules apply."""
-    slug, model_id = pin
-    view = next(v for v in desk.providers() if v.slug == slug)
-    return desk.resolver.resolve_row(view.row, capability, who, model_id)
 
 
 def call_stats(info: CallInfo) -> None:

@@ -59,7 +59,7 @@ def core_first_token(env: dict[str, str], data_dir: Path, fake: FakeProviderProc
     delays = []
     for index in range(SAMPLES):
         request = ChatRequest([ChatMessage("user", f"core sample {index}")], ChatOptions())
-        stream = desk.generate("chat", request, Requester(LOCAL_USER))
+        stream = desk.generation.generate("chat", request, Requester(LOCAL_USER))
         text = iter(stream)
         next(text)
         delays.append(time.time() * 1000 - fake.stats()["first_chunk_times"][-1] * 1000)

@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 from core.audit_events import Actor, AuditAction, Change
 from core.auth import LOCAL_USER
 from core.config import load_settings
+from core.requester import Requester
 from core.service import ModelDesk
 from tests.e2e.conftest import App, goto, screenshot, start_app, stop_app, wait_for_app_run
 
@@ -38,10 +39,10 @@ def _seed(tmp: Path, app_env: dict[str, str], monkeypatch) -> None:
         monkeypatch.setenv(name, value)
     desk = ModelDesk(load_settings({}))
     try:
-        desk.set_shared_key(LOCAL_USER, "openrouter", KEY, test=False, actor=OPS)
-        desk.set_provider_active(LOCAL_USER, "groq", False, actor=ALICE)
-        desk.update_provider(
-            LOCAL_USER, "groq", desk.store.get("groq").version, actor=ALICE, priority=5
+        desk.admin.set_shared_key(Requester(LOCAL_USER), "openrouter", KEY, test=False, actor=OPS)
+        desk.admin.set_provider_active(Requester(LOCAL_USER), "groq", False, actor=ALICE)
+        desk.admin.update_provider(
+            Requester(LOCAL_USER), "groq", desk.store.get("groq").version, actor=ALICE, priority=5
         )
         desk.audit.record_sign_in("failed", "mallory@example.com", None, "192.0.2.66")
         for index in range(60):

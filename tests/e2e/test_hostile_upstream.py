@@ -21,6 +21,7 @@ from playwright.sync_api import expect
 
 from core.auth import LOCAL_USER
 from core.config import load_settings
+from core.requester import Requester
 from core.service import ModelDesk
 from devtools.fake_providers import FakeProviderServer
 from devtools.fake_providers.hostile import BEACON_PATH, PHISH_URL, beacon_url
@@ -96,7 +97,9 @@ def _rename(env: dict[str, str], data_dir: Path, slug: str, name: str) -> None:
         desk = ModelDesk(load_settings({}))
         try:
             rename = {"slug": slug, "display_name": name}
-            desk.import_apply(LOCAL_USER, {"modeldesk_config": 1, "providers": [rename]})
+            desk.transfer.import_apply(
+                Requester(LOCAL_USER), {"modeldesk_config": 1, "providers": [rename]}
+            )
         finally:
             desk.close()
 

@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 
 from core.auth import LOCAL_USER
 from core.config import load_settings
+from core.requester import Requester
 from core.service import ModelDesk
 from devtools.seed import app_environment, seed_shared_chat
 from tests.e2e.conftest import (
@@ -65,7 +66,9 @@ def phone_app(tmp_path_factory, app_env) -> Iterator[App]:
     with app_environment(app_env, tmp / "data"):
         desk = ModelDesk(load_settings({}))
         try:
-            desk.add_connection(LOCAL_USER, "lab", app_env["OPENAI_BASE_URL"], display_name="Lab")
+            desk.admin.add_connection(
+                Requester(LOCAL_USER), "lab", app_env["OPENAI_BASE_URL"], display_name="Lab"
+            )
         finally:
             desk.close()
     running = start_app(tmp, app_env)

@@ -37,7 +37,7 @@ def _calls(env: dict[str, str], data_dir: Path) -> None:
         try:
             for index in range(CALLS):
                 request = ChatRequest([ChatMessage("user", f"hello {index}")])
-                "".join(desk.generate("chat", request, Requester(LOCAL_USER)))
+                "".join(desk.generation.generate("chat", request, Requester(LOCAL_USER)))
         finally:
             desk.close()
 

@@ -25,6 +25,7 @@ from core.model_params import ParameterSupport, parameter_support
 from core.providers.openai_compatible import OpenAICompatibleProvider
 from core.providers.openai_shape import NO_STREAM_OPTIONS
 from core.providers.openrouter import parse_model
+from core.requester import Requester
 from core.service import ChatRequest, ImageRequest, ModelDesk
 from core.types import ChatMessage, ChatOptions, ModelInfo
 from tests.providers.helpers import chunk, sent_json, split_events, sse_response
@@ -298,9 +299,9 @@ def desk(monkeypatch: pytest.MonkeyPatch, router: respx.MockRouter) -> Iterator[
         return_value=httpx.Response(200, json={"object": "list", "data": [{"id": i} for i in ids]})
     )
     service = ModelDesk(load_settings({}))
-    service.set_shared_key(LOCAL_USER, "openai", KEY, test=False)
-    service.select_model(CLI, "openai", "chat", "o3-mini")
-    service.select_model(CLI, "openai", "image", "dall-e-3")
+    service.admin.set_shared_key(Requester(LOCAL_USER), "openai", KEY, test=False)
+    service.selection.select_model(CLI, "openai", "chat", "o3-mini")
+    service.selection.select_model(CLI, "openai", "image", "dall-e-3")
     yield service
     service.close()
 
@@ -310,11 +311,11 @@ def test_the_service_sends_a_reasoning_model_only_what_it_takes(
 ) -> None:
     route = router.post(f"{OPENAI}/chat/completions").mock(side_effect=strict_openai_chat)
     request = ChatRequest(HI, ChatOptions(temperature=0.7, max_tokens=1024))
-    stream = desk.generate("chat", request, CLI)
+    stream = desk.generation.generate("chat", request, CLI)
     assert "".join(stream) == "Thought it through."
     assert route.call_count == 1 and sent_json(route)["max_completion_tokens"] == 1024
     assert any("Temperature left out" in n for n in stream.info.notes)
-    support = desk.parameter_support(desk.resolve("chat", CLI))
+    support = desk.generation.support(desk.routing.resolve("chat", CLI))
     assert not support.temperature and "o3-mini" in (support.reason or "")
 
 
@@ -325,9 +326,9 @@ def test_the_service_refuses_an_image_size_the_model_does_not_draw(
         return_value=httpx.Response(400, json=DALL_E_3_SIZE_REFUSED)
     )
     with pytest.raises(ValidationError, match="1792x1024"):
-        desk.generate("image", ImageRequest("a fox", "512x512"), CLI)
+        desk.generation.generate("image", ImageRequest("a fox", "512x512"), CLI)
     assert route.call_count == 0
-    assert desk.parameter_support(desk.resolve("image", CLI)).image_sizes == (
+    assert desk.generation.support(desk.routing.resolve("image", CLI)).image_sizes == (
         "1024x1024",
         "1792x1024",
         "1024x1792",
@@ -359,7 +360,7 @@ def test_cli_chat_flags_reach_the_request(
     )
     sent = sent_json(route)
     assert code == 0 and sent["model"] == "gpt-4o" and sent["temperature"] == 0.3
-    assert desk.resolve("chat", CLI).model_id == "o3-mini"  # --model selected nothing
+    assert desk.routing.resolve("chat", CLI).model_id == "o3-mini"  # --model selected nothing
 
 
 def test_cli_refuses_an_invalid_size_with_exit_2_before_any_upstream_call(
@@ -395,10 +396,12 @@ def test_the_service_follows_openrouters_supported_parameters(
     route = router.post(f"{OPENROUTER}/chat/completions").mock(
         return_value=sse_response(chunk("fixed", finish="stop"))
     )
-    desk.set_shared_key(LOCAL_USER, "openrouter", "sk-or-test-SENTINEL-0000", test=False)
-    desk.select_model(CLI, "openrouter", "chat", "acme/fixed-sampler")
+    desk.admin.set_shared_key(
+        Requester(LOCAL_USER), "openrouter", "sk-or-test-SENTINEL-0000", test=False
+    )
+    desk.selection.select_model(CLI, "openrouter", "chat", "acme/fixed-sampler")
     request = ChatRequest(HI, ChatOptions(temperature=0.9, max_tokens=20))
-    stream = desk.generate("chat", request, CLI, only="openrouter")
+    stream = desk.generation.generate("chat", request, CLI, only="openrouter")
     assert "".join(stream) == "fixed"
     sent = sent_json(route)
     assert sent["max_tokens"] == 20 and "temperature" not in sent

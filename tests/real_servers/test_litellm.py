@@ -121,7 +121,7 @@ def test_the_service_streams_the_reply_in_pieces(
         monkeypatch.setenv(name, value)
     desk = ModelDesk(load_settings({}))
     try:
-        stream = desk.generate("chat", ChatRequest([ChatMessage("user", "hi")]), CLI)
+        stream = desk.generation.generate("chat", ChatRequest([ChatMessage("user", "hi")]), CLI)
         assert isinstance(stream, ChatStream)
         deltas = list(stream)
     finally:

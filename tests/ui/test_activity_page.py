@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.audit_events import Actor, AuditAction, Change
 from core.auth import LOCAL_USER
+from core.requester import Requester
 from tests.ui.test_pages import ADMIN, SENTINEL, desk, page
 
 pytestmark = pytest.mark.usefixtures("fresh_service")
@@ -34,8 +35,10 @@ def test_only_super_admins_see_the_trail() -> None:
 
 def test_the_trail_newest_first_with_who_from_where_and_before_after() -> None:
     service = desk()
-    service.set_provider_active(LOCAL_USER, "groq", False, actor=ALICE)
-    service.set_shared_key(LOCAL_USER, "openrouter", SENTINEL, test=False, actor=BOB)
+    service.admin.set_provider_active(Requester(LOCAL_USER), "groq", False, actor=ALICE)
+    service.admin.set_shared_key(
+        Requester(LOCAL_USER), "openrouter", SENTINEL, test=False, actor=BOB
+    )
     app = page("activity").run()
     assert not app.exception, app.exception
     rows = table(app)
@@ -78,8 +81,8 @@ def test_the_csv_download_holds_the_filtered_rows(monkeypatch) -> None:
 
     monkeypatch.setattr(MediaFileManager, "add_deferred", keep)
     service = desk()
-    service.set_provider_active(LOCAL_USER, "groq", False, actor=ALICE)
-    service.set_provider_active(LOCAL_USER, "openai", False, actor=ALICE)
+    service.admin.set_provider_active(Requester(LOCAL_USER), "groq", False, actor=ALICE)
+    service.admin.set_provider_active(Requester(LOCAL_USER), "openai", False, actor=ALICE)
     app = page("activity").run()
     app.selectbox(key="activity_provider").select("groq").run()
     assert app.download_button(key="activity_csv").proto.deferred_file_id

@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.auth import LOCAL_USER
+from core.requester import Requester
 from devtools.fake_providers import FakeProviderServer
 from tests.ui.test_pages import desk, page, texts
 from ui.connections import slug_for
@@ -75,7 +76,7 @@ def test_no_key_is_needed_for_a_local_server(fake) -> None:
 
 
 def test_removing_a_connection_asks_for_confirmation(fake) -> None:
-    desk().add_connection(LOCAL_USER, "lab", openai_url(fake), display_name="Lab")
+    desk().admin.add_connection(Requester(LOCAL_USER), "lab", openai_url(fake), display_name="Lab")
     app = page("providers").run()
     assert "Remove connection" in labels(app)
     assert not any(b.key == "remove_openrouter" for b in app.button)  # built-ins: never

@@ -15,6 +15,7 @@ from core.auth import LOCAL_USER
 from core.context import STARTUP  # a direct store write needs an actor
 from core.errors import ModelDeskError
 from core.provider_config import url_origin
+from core.requester import Requester
 from core.service import ChatRequest
 from core.types import ChatMessage
 from devtools.fake_providers import FakeProviderServer
@@ -35,9 +36,9 @@ def capture() -> Iterator[FakeProviderServer]:
 @pytest.fixture(autouse=True)
 def groq_with_a_key(fresh_service: None, capture: FakeProviderServer) -> None:
     capture.reset()
-    desk().set_shared_key(LOCAL_USER, "groq", KEY)
-    model = desk().catalog_entry("groq", LOCAL).models_for("chat")[0].id
-    desk().select_model(LOCAL, "groq", "chat", model)
+    desk().admin.set_shared_key(Requester(LOCAL_USER), "groq", KEY)
+    model = desk().selection.entry("groq", LOCAL).models_for("chat")[0].id
+    desk().selection.select_model(LOCAL, "groq", "chat", model)
 
 
 def groq_url(server: FakeProviderServer) -> str:
@@ -58,8 +59,8 @@ def save_base_url(url: str, new_key: str = "") -> AppTest:
 def call_groq() -> None:
     request = ChatRequest([ChatMessage("user", "hi")])
     with suppress(ModelDeskError):  # refused or failed: either way no key may have left
-        "".join(desk().generate("chat", request, LOCAL, only="groq"))
-    desk().refresh_catalog("groq", LOCAL)
+        "".join(desk().generation.generate("chat", request, LOCAL, only="groq"))
+    desk().selection.refresh("groq", LOCAL)
 
 
 def test_the_settings_form_drops_the_key_when_the_host_changes(capture) -> None:

@@ -13,6 +13,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from core.auth import LOCAL_USER
+from core.requester import Requester
 from core.types import Capability
 from tests.ui.test_pages import (
     ADMIN,
@@ -182,7 +183,7 @@ def test_filter_frame_sorts_and_filters() -> None:
 # ---------------------------------------------------------------- detail panel
 def test_the_detail_panel_shows_the_model_and_its_buttons_work() -> None:
     configure_openrouter()
-    entry = desk().catalog_entry("openrouter", LOCAL)
+    entry = desk().selection.entry("openrouter", LOCAL)
     model = entry.models_for("chat")[3]
     app = page("model_selection").run()
     _pick(app, "chat", model.id)
@@ -236,9 +237,9 @@ def test_a_super_admin_overrides_a_models_capabilities_from_the_panel() -> None:
 
 
 def test_admins_see_no_shared_or_override_controls() -> None:
-    desk().set_shared_key(LOCAL_USER, "openrouter", SENTINEL)
-    desk().update_provider(
-        LOCAL_USER,
+    desk().admin.set_shared_key(Requester(LOCAL_USER), "openrouter", SENTINEL)
+    desk().admin.update_provider(
+        Requester(LOCAL_USER),
         "openrouter",
         desk().store.get("openrouter").version,
         allow_shared_for_normal_admins=True,
@@ -265,7 +266,7 @@ def test_the_winner_per_capability_is_shown_with_its_priority() -> None:
     chosen = desk().store.get("openrouter").provider_config().selected("chat")
     app = page("model_selection").run()
     assert f"**Chat** → OpenRouter · `{chosen}` (priority 10, shared choice)" in texts(app)
-    desk().select_model(LOCAL, "openrouter", "audio", None)
+    desk().selection.select_model(LOCAL, "openrouter", "audio", None)
     app.run()
     assert (
         "**Audio** → nothing yet: no provider has an audio model chosen; OpenRouter (keyed) offers"
@@ -282,14 +283,16 @@ def test_a_super_admin_clears_a_shared_choice_at_the_top() -> None:
 
 def test_a_stale_choice_without_a_suggestion_opens_the_filtered_catalogue() -> None:
     configure_openrouter()
-    desk().set_capability_override(
-        LOCAL_USER,
+    desk().selection.set_capability_override(
+        Requester(LOCAL_USER),
         "openrouter",
         desk().store.get("openrouter").provider_config().selected("image"),
         ["chat"],
     )
-    for model in desk().catalog_entry("openrouter", LOCAL).models_for("image"):
-        desk().set_capability_override(LOCAL_USER, "openrouter", model.id, ["chat"])
+    for model in desk().selection.entry("openrouter", LOCAL).models_for("image"):
+        desk().selection.set_capability_override(
+            Requester(LOCAL_USER), "openrouter", model.id, ["chat"]
+        )
     app = page("model_selection").run()
     assert any("no longer supports image" in w.value for w in app.warning)
     app.button(key="fix_openrouter_image_shared").click().run()
@@ -301,7 +304,7 @@ def test_a_stale_choice_without_a_suggestion_opens_the_filtered_catalogue() -> N
 # ---------------------------------------------------------------- chart
 def test_the_chart_plots_the_filtered_models_and_rings_the_choice() -> None:
     configure_openrouter()
-    desk().select_model(LOCAL, "openrouter", "chat", "vendor2/text-model-2")
+    desk().selection.select_model(LOCAL, "openrouter", "chat", "vendor2/text-model-2")
     app = page("model_selection").run()
     assert not _charts(app)  # closed by default: it costs a rerun nothing
     app.session_state["chart_chat"] = True  # the admin opens it
@@ -315,7 +318,7 @@ def test_the_chart_plots_the_filtered_models_and_rings_the_choice() -> None:
     rows = _chart_rows(charts[0])
     assert rows.loc[rows["chosen"], "id"].tolist() == ["vendor2/text-model-2"]
     assert len(rows) > 10
-    desk().select_model(LOCAL, "openrouter", "chat", "vendor0/text-model-0:free")
+    desk().selection.select_model(LOCAL, "openrouter", "chat", "vendor0/text-model-0:free")
     app.run()
     assert "The current choice is free or unpriced, so it is not on the chart." in texts(app)
     app.text_input(key="search_chat").input("no such model anywhere").run()
@@ -365,7 +368,7 @@ def test_healthy_catalogues_arrive_before_a_hung_one(hang) -> None:
 def test_with_one_provider_hung_the_others_are_listed_and_it_is_marked(hang) -> None:
     app = page("model_selection").run()  # a first good list of every provider
     hang("openai")
-    desk().catalog_cache.invalidate("openai")
+    desk().ctx.catalog_cache.invalidate("openai")
     st.cache_data.clear()
     app.run()
     line = _found(app)
@@ -386,7 +389,7 @@ def test_with_every_provider_failing_the_table_says_why_not_filters(fake) -> Non
     assert "No model matches these filters" not in shown
 
 
-def test_the_page_reads_cores_catalogue_not_a_second_cache(fake) -> None:  # noqa: F811
+def test_the_page_reads_cores_catalogue_not_a_second_cache(fake) -> None:
     """One parsed copy per provider and key: when core's entry is gone (its TTL, a
     `--secrets.files` setting, or another page's refresh), the next rerun shows the new
     list; no page-side cache keeps the old one for its own 6 h."""
@@ -394,12 +397,12 @@ def test_the_page_reads_cores_catalogue_not_a_second_cache(fake) -> None:  # noq
     app = page("model_selection").run()
     assert "OpenRouter: 30" in _found(app)
     fake.configure("openrouter", models=60)
-    desk().catalog_cache.invalidate("openrouter")  # as core's TTL would
+    desk().ctx.catalog_cache.invalidate("openrouter")  # as core's TTL would
     app.run()
     assert "OpenRouter: 45" in _found(app)
 
 
-def test_a_big_catalogue_sends_only_what_is_shown_and_searches_by_words(fake) -> None:  # noqa: F811
+def test_a_big_catalogue_sends_only_what_is_shown_and_searches_by_words(fake) -> None:
     """Issue 17: at 2,000 models the table gets its first 500 rows (the count says how
     many match), the keyboard box its best 50, and a search of several words finds a model
     whose id or name holds them all, best matches first."""

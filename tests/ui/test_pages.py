@@ -53,11 +53,11 @@ def desk():
 def configure_openrouter() -> None:
     """A shared key and a model for every capability, as a super admin would set them."""
     service = desk()
-    service.set_shared_key(LOCAL_USER, "openrouter", SENTINEL)
-    entry = service.catalog_entry("openrouter", LOCAL)
+    service.admin.set_shared_key(Requester(LOCAL_USER), "openrouter", SENTINEL)
+    entry = service.selection.entry("openrouter", LOCAL)
     for capability in ("chat", "content", "image", "audio"):
         model = entry.models_for(capability)[0].id
-        service.select_model(LOCAL, "openrouter", capability, model)
+        service.selection.select_model(LOCAL, "openrouter", capability, model)
 
 
 def texts(app: AppTest) -> str:
@@ -127,7 +127,7 @@ def test_admins_get_no_shared_key_controls_and_core_refuses_them() -> None:
     from core.errors import PermissionDenied
 
     with pytest.raises(PermissionDenied):
-        desk().select_model(Requester(ADMIN), "openrouter", "chat", "whatever")
+        desk().selection.select_model(Requester(ADMIN), "openrouter", "chat", "whatever")
 
 
 def test_a_personal_key_is_used_but_never_saved() -> None:
@@ -147,7 +147,7 @@ def test_a_personal_key_is_used_but_never_saved() -> None:
 
 
 def test_selecting_a_model_in_the_table_saves_it() -> None:
-    desk().set_shared_key(LOCAL_USER, "openrouter", SENTINEL)
+    desk().admin.set_shared_key(Requester(LOCAL_USER), "openrouter", SENTINEL)
     app = page("model_selection").run()
     assert "Found" in texts(app)
     app.session_state["table_chat"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
@@ -173,7 +173,7 @@ def test_compared_replies_stay_in_the_history_after_a_rerun() -> None:
     configure_openrouter()
     app = page("chat").run()
     app.toggle(key="chat_compare").set_value(True).run()
-    other = desk().catalog_entry("openrouter", LOCAL).models_for("chat")[1].id
+    other = desk().selection.entry("openrouter", LOCAL).models_for("chat")[1].id
     app.selectbox(key="chat_second").set_value(("openrouter", other)).run()
     app.chat_input[0].set_value("compare these").run()
     assert not app.exception
@@ -239,8 +239,8 @@ def test_compare_offers_only_providers_that_allow_personal_choices() -> None:
     configure_openrouter()
     service = desk()
     version = service.store.get("openrouter").version
-    service.update_provider(
-        LOCAL_USER,
+    service.admin.update_provider(
+        Requester(LOCAL_USER),
         "openrouter",
         version,
         allow_personal_keys=False,
@@ -254,8 +254,8 @@ def test_compare_offers_only_providers_that_allow_personal_choices() -> None:
     from core.errors import PermissionDenied
 
     with pytest.raises(PermissionDenied):  # and core refuses it even if a page offered it
-        model = service.catalog_entry("openrouter", LOCAL).models_for("chat")[0].id
-        service.generate(
+        model = service.selection.entry("openrouter", LOCAL).models_for("chat")[0].id
+        service.generation.generate(
             "chat",
             ChatRequest([ChatMessage("user", "x")]),
             Requester(ADMIN, PersonalSettings()),
@@ -296,7 +296,7 @@ def _upload(app: AppTest, data: object) -> AppTest:
 
 
 def test_an_invalid_import_lists_each_field_and_changes_nothing() -> None:
-    before = desk().export_config()
+    before = desk().transfer.export_config()
     app = _upload(
         page("providers").run(),
         {
@@ -313,7 +313,7 @@ def test_an_invalid_import_lists_each_field_and_changes_nothing() -> None:
     assert "openrouter.config.selected_models: must be an object" in listed
     assert "groq.is_active: must be true or false" in listed
     assert not [b for b in app.button if b.label.startswith("Apply")]
-    assert desk().export_config() == before
+    assert desk().transfer.export_config() == before
 
 
 def test_an_import_that_removes_a_choice_asks_first() -> None:

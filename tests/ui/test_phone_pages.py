@@ -20,7 +20,7 @@ pytestmark = pytest.mark.usefixtures("fresh_service")
 
 
 def _model(capability: str = "chat", index: int = 3) -> str:
-    return str(desk().catalog_entry("openrouter", LOCAL).models_for(capability)[index].id)
+    return str(desk().selection.entry("openrouter", LOCAL).models_for(capability)[index].id)
 
 
 def _selection(**params: str | list[str]) -> AppTest:

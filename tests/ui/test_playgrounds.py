@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.auth import LOCAL_USER
+from core.requester import Requester
 from pages.content import RTL_INPUT_STYLE
 from tests.ui.test_pages import ADMIN, LOCAL, ROOT, configure_openrouter, desk, page, texts
 from ui.chat_history import context
@@ -18,13 +19,13 @@ pytestmark = pytest.mark.usefixtures("fresh_service")  # a fake on loopback, a f
 
 
 def _chat_models(slug: str = "openrouter") -> list[str]:
-    return [m.id for m in desk().catalog_entry(slug, LOCAL).models_for("chat")]
+    return [m.id for m in desk().selection.entry(slug, LOCAL).models_for("chat")]
 
 
 def configure_groq_too() -> None:
     """Groq as the second chat provider, so a failing OpenRouter falls back to it."""
-    desk().set_shared_key(LOCAL_USER, "groq", "gsk_test-APPTEST-0000")
-    desk().select_model(LOCAL, "groq", "chat", _chat_models("groq")[0])
+    desk().admin.set_shared_key(Requester(LOCAL_USER), "groq", "gsk_test-APPTEST-0000")
+    desk().selection.select_model(LOCAL, "groq", "chat", _chat_models("groq")[0])
 
 
 def send(app: AppTest, message: str) -> AppTest:
@@ -144,7 +145,7 @@ PLAYGROUNDS = ["chat", "content", "image", "audio"]
 @pytest.mark.parametrize("module", PLAYGROUNDS)
 def test_each_playground_picks_a_model_for_this_session(module: str) -> None:
     configure_openrouter()
-    entry = desk().catalog_entry("openrouter", LOCAL)
+    entry = desk().selection.entry("openrouter", LOCAL)
     chosen = desk().store.get("openrouter").provider_config().selected(module)
     other = next(m.id for m in entry.models_for(module) if m.id != chosen)
     app = page(module).run()
@@ -195,8 +196,8 @@ def test_a_picked_chat_model_answers() -> None:
 def test_the_picker_offers_no_provider_that_refuses_personal_choices() -> None:
     configure_openrouter()
     version = desk().store.get("openrouter").version
-    desk().update_provider(
-        LOCAL_USER,
+    desk().admin.update_provider(
+        Requester(LOCAL_USER),
         "openrouter",
         version,
         allow_personal_keys=False,
@@ -239,12 +240,16 @@ def test_a_pick_whose_provider_stops_allowing_personal_choices_is_dropped() -> N
     other = _chat_models()[2]
     app = page("chat", ADMIN).run()
     version = desk().store.get("openrouter").version
-    desk().update_provider(LOCAL_USER, "openrouter", version, allow_shared_for_normal_admins=True)
+    desk().admin.update_provider(
+        Requester(LOCAL_USER), "openrouter", version, allow_shared_for_normal_admins=True
+    )
     app.run()
     app.selectbox(key="chat_pick").set_value(("openrouter", other)).run()
     assert "you picked this model" in texts(app)
     version = desk().store.get("openrouter").version
-    desk().update_provider(LOCAL_USER, "openrouter", version, allow_personal_keys=False)
+    desk().admin.update_provider(
+        Requester(LOCAL_USER), "openrouter", version, allow_personal_keys=False
+    )
     app.run()
     assert not app.exception, app.exception
     assert "you picked this model" not in texts(app)

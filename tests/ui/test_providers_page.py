@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.auth import LOCAL_USER
 from core.catalog import CatalogEntry
+from core.requester import Requester
 from tests.ui.test_pages import ADMIN, desk, page, texts
 from ui.progressive import drain_as_ready
 from ui.sparkline import LatencyHistory, is_notable
@@ -135,7 +136,7 @@ def test_a_hung_provider_is_marked_and_the_others_are_filled(hang) -> None:
 
 def test_a_hung_provider_with_a_last_good_list_shows_it_as_timed_out(hang) -> None:
     page("providers").run()  # a good list is fetched
-    desk().catalog_cache.invalidate("openai")  # cold again, the last good list kept
+    desk().ctx.catalog_cache.invalidate("openai")  # cold again, the last good list kept
     hang("openai")
     app = page("providers").run()
     assert not app.exception, app.exception
@@ -239,7 +240,7 @@ def test_count_tiles_wrap_instead_of_stacking_full_width() -> None:
 def test_a_switched_off_provider_says_so_and_is_not_fetched(fake) -> None:
     service = desk()
     version = service.store.get("openai").version
-    service.update_provider(LOCAL_USER, "openai", version, is_active=False)
+    service.admin.update_provider(Requester(LOCAL_USER), "openai", version, is_active=False)
     app = page("providers").run()
     assert "off" in heading(app, "OpenAI-compatible")
     assert any("Switched off" in c.value for c in app.caption)
@@ -262,8 +263,8 @@ def _page_text(app: AppTest) -> str:
 
 def test_the_cards_show_what_each_provider_tells_the_key(fake) -> None:
     service = desk()
-    service.set_shared_key(LOCAL_USER, "openrouter", OPENROUTER_KEY)
-    service.set_shared_key(LOCAL_USER, "groq", GROQ_KEY)
+    service.admin.set_shared_key(Requester(LOCAL_USER), "openrouter", OPENROUTER_KEY)
+    service.admin.set_shared_key(Requester(LOCAL_USER), "groq", GROQ_KEY)
     app = page("providers").run()
     assert not app.exception, app.exception
     line = _account_line(app, "Key:")
@@ -284,7 +285,7 @@ def test_the_cards_show_what_each_provider_tells_the_key(fake) -> None:
 
 def test_where_the_provider_says_nothing_there_is_no_account_line(fake) -> None:
     fake.configure("groq", rate_limits=False)
-    desk().set_shared_key(LOCAL_USER, "groq", GROQ_KEY)
+    desk().admin.set_shared_key(Requester(LOCAL_USER), "groq", GROQ_KEY)
     app = page("providers").run()
     assert not app.exception, app.exception
     assert "[ok]" in heading(app, "Groq")
@@ -292,7 +293,7 @@ def test_where_the_provider_says_nothing_there_is_no_account_line(fake) -> None:
 
 
 def test_a_failing_account_call_leaves_the_card_whole(fake) -> None:
-    desk().set_shared_key(LOCAL_USER, "openrouter", OPENROUTER_KEY)
+    desk().admin.set_shared_key(Requester(LOCAL_USER), "openrouter", OPENROUTER_KEY)
     fake.configure("openrouter", account_failure=500)  # /key and /credits fail, /models not
     app = page("providers").run()
     assert not app.exception, app.exception

@@ -9,6 +9,7 @@ import pytest
 
 from core.auth import LOCAL_USER
 from core.context import STARTUP  # a direct store write needs an actor
+from core.requester import Requester
 from core.types import Capability
 from tests.ui.test_pages import ADMIN, LOCAL, configure_openrouter, desk, page, texts
 
@@ -18,10 +19,10 @@ GROQ_KEY = "gsk_test-APPTEST-ROUTING-0000"
 
 def _groq_keyed(chat: bool = True) -> str:
     """Groq with a shared key (and its first chat model chosen); returns that model."""
-    desk().set_shared_key(LOCAL_USER, "groq", GROQ_KEY)
-    model = desk().catalog_entry("groq", LOCAL).models_for("chat")[0].id
+    desk().admin.set_shared_key(Requester(LOCAL_USER), "groq", GROQ_KEY)
+    model = desk().selection.entry("groq", LOCAL).models_for("chat")[0].id
     if chat:
-        desk().select_model(LOCAL, "groq", "chat", model)
+        desk().selection.select_model(LOCAL, "groq", "chat", model)
     return model
 
 
@@ -96,7 +97,7 @@ def test_the_winner_line_says_stale_and_names_what_was_skipped() -> None:
 def test_with_nothing_chosen_the_winner_line_names_what_would_happen() -> None:
     _groq_keyed(chat=False)
     app = page("model_selection").run()
-    count = len(desk().catalog_entry("groq", LOCAL).models_for("chat"))
+    count = len(desk().selection.entry("groq", LOCAL).models_for("chat"))
     assert (
         f"**Chat** → nothing yet: no provider has a chat model chosen; Groq (keyed) offers "
         f"{count} — choose one."
@@ -110,8 +111,11 @@ def _button(app, label: str):
 
 def test_a_super_admin_may_save_a_key_without_testing(fake) -> None:
     nowhere = fake.base_urls()["NOLIST_BASE_URL"]  # no /key, no /models: no check can pass
-    desk().update_provider(
-        LOCAL_USER, "openrouter", desk().store.get("openrouter").version, base_url=nowhere
+    desk().admin.update_provider(
+        Requester(LOCAL_USER),
+        "openrouter",
+        desk().store.get("openrouter").version,
+        base_url=nowhere,
     )
     app = page("providers").run()
     app.text_input(key="new_key_openrouter").set_value("sk-or-v1-UNTESTED0000")

@@ -20,6 +20,7 @@ from core.auth import LOCAL_USER, PersonalSettings
 from core.config import load_settings
 from core.db import make_engine
 from core.plain_text import plain_markdown
+from core.requester import Requester
 from core.service import ModelDesk
 from core.throttle import SignInThrottle
 from devtools.fake_providers import FakeProviderServer
@@ -374,7 +375,7 @@ def test_sign_out_revokes_the_cookie_everywhere(tmp_path, monkeypatch) -> None:
 def test_a_revocation_elsewhere_signs_out_at_the_next_run(tmp_path) -> None:
     secrets_file(tmp_path, PASSWORDS)
     at = sign_in_with(app().run(), "root-pass")
-    assert desk().end_all_sessions(LOCAL_USER) == 1
+    assert desk().end_all_sessions(Requester(LOCAL_USER)) == 1
     at.run()
     assert at.title[0].value == "ModelDesk" and "modeldesk_user" not in at.session_state
 

@@ -11,6 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.auth import LOCAL_USER
+from core.requester import Requester
 from tests.ui.test_pages import (
     SENTINEL,
     configure_openrouter,
@@ -96,8 +97,8 @@ def test_a_change_outside_the_form_does_not_block_its_save() -> None:
     configure_openrouter()
     app = page("providers").run()
     form_priority = "settings_openrouter_priority"
-    entry = desk().catalog_entry("openrouter", _local())
-    desk().select_model(_local(), "openrouter", "chat", entry.models_for("chat")[-1].id)
+    entry = desk().selection.entry("openrouter", _local())
+    desk().selection.select_model(_local(), "openrouter", "chat", entry.models_for("chat")[-1].id)
     app.number_input(key=form_priority).set_value(15)
     [button] = [b for b in app.button if b.label == "Save settings" and "openrouter" in b.form_id]
     button.click().run()
@@ -109,7 +110,9 @@ def test_a_change_outside_the_form_does_not_block_its_save() -> None:
 def test_a_key_replaced_meanwhile_is_not_silently_removed() -> None:
     configure_openrouter()
     second = page("providers").run()
-    desk().set_shared_key(LOCAL_USER, "openrouter", SENTINEL + "-NEW")  # A replaces it
+    desk().admin.set_shared_key(
+        Requester(LOCAL_USER), "openrouter", SENTINEL + "-NEW"
+    )  # A replaces it
     [remove] = [b for b in second.button if b.label == "Remove key" and "openrouter" in b.form_id]
     remove.click().run()
     assert not second.exception, second.exception
@@ -146,7 +149,7 @@ def test_an_import_applies_only_what_its_preview_showed() -> None:
     data = {"modeldesk_config": 1, "providers": [{"slug": SLUG, "config": {"priority": 5}}]}
     app = _upload(page("providers").run(), data)
     version = _row().version
-    desk().update_provider(LOCAL_USER, SLUG, version, priority=50)
+    desk().admin.update_provider(Requester(LOCAL_USER), SLUG, version, priority=50)
     [apply] = [b for b in app.button if b.label == "Apply 1 change(s)"]
     apply.click().run()
     assert not app.exception, app.exception
@@ -165,10 +168,10 @@ def test_a_shared_choice_made_meanwhile_is_not_silently_replaced() -> None:
     from tests.ui.test_model_selection import _pick
 
     configure_openrouter()
-    chat = desk().catalog_entry("openrouter", _local()).models_for("chat")
+    chat = desk().selection.entry("openrouter", _local()).models_for("chat")
     second = page("model_selection").run()
     _pick(second, "chat", chat[3].id)
-    desk().select_model(_local(), "openrouter", "chat", chat[5].id)  # A, meanwhile
+    desk().selection.select_model(_local(), "openrouter", "chat", chat[5].id)  # A, meanwhile
     next(b for b in second.button if b.label == "Use as shared chat model").click().run()
     assert not second.exception, second.exception
     assert desk().store.get("openrouter").provider_config().selected("chat") == chat[5].id
@@ -186,19 +189,25 @@ def test_core_refuses_an_override_for_a_model_the_catalogue_does_not_list() -> N
 
     configure_openrouter()
     with pytest.raises(ValidationError, match="not in the live OpenRouter catalogue"):
-        desk().set_capability_override(LOCAL_USER, "openrouter", "no/such-model", ["chat"])
-    desk().set_capability_override(LOCAL_USER, "openrouter", "no/such-model", None)  # clearing
+        desk().selection.set_capability_override(
+            Requester(LOCAL_USER), "openrouter", "no/such-model", ["chat"]
+        )
+    desk().selection.set_capability_override(
+        Requester(LOCAL_USER), "openrouter", "no/such-model", None
+    )  # clearing
 
 
 def test_a_connection_changed_meanwhile_is_not_removed(fake) -> None:
     from tests.ui.test_connections_page import openai_url
 
     fake_url = openai_url(fake)
-    desk().add_connection(LOCAL_USER, "lab", fake_url, display_name="Lab")
+    desk().admin.add_connection(Requester(LOCAL_USER), "lab", fake_url, display_name="Lab")
     app = page("providers").run()
     app.button(key="remove_lab").click().run()  # "Remove Lab?" is on screen
     version = desk().store.get("lab").version
-    desk().update_provider(LOCAL_USER, "lab", version, priority=77)  # someone else, meanwhile
+    desk().admin.update_provider(
+        Requester(LOCAL_USER), "lab", version, priority=77
+    )  # someone else, meanwhile
     app.button(key="remove_yes_lab").click().run()
     assert not app.exception, app.exception
     assert desk().store.get("lab") is not None

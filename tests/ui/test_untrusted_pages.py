@@ -93,8 +93,8 @@ def desk(monkeypatch, hostile: Script) -> Iterator[ModelDesk]:
     st.cache_data.clear()
     service = ModelDesk(load_settings({}), registry=scripted_registry(provider))
     monkeypatch.setattr("ui.state.get_desk", lambda: service)
-    service.select_model(Requester(LOCAL_USER), "hostile", "chat", "good/chat")
-    service.select_model(Requester(LOCAL_USER), "hostile", "content", "good/chat")
+    service.selection.select_model(Requester(LOCAL_USER), "hostile", "chat", "good/chat")
+    service.selection.select_model(Requester(LOCAL_USER), "hostile", "content", "good/chat")
     yield service
     service.close()
     st.cache_data.clear()
@@ -161,7 +161,7 @@ def test_a_content_result_is_inert_when_streamed_and_when_shown_again(desk) -> N
 # ---------------------------------------------------------------- ids, names, suggestions
 def test_a_stale_suggestion_cannot_break_out_of_its_code_span(desk, hostile: Script) -> None:
     hostile.models = _catalogue(EVIL_ID)  # the chosen model vanished; the hostile id remains
-    desk.catalog_cache.invalidate()
+    desk.ctx.catalog_cache.invalidate()
     app = page("model_selection").run()
     warnings = [w.value for w in app.warning if "Suggested" in w.value]
     assert warnings and all(reaches_out(w) == [] for w in warnings)
@@ -183,7 +183,7 @@ def test_selecting_a_hostile_id_shows_it_as_one_code_span(desk) -> None:
 @pytest.mark.parametrize("module", ["providers", "model_selection"])
 def test_upstream_error_text_is_shown_literally(desk, hostile: Script, module: str) -> None:
     hostile.error = HOSTILE_ERROR
-    desk.catalog_cache.invalidate()
+    desk.ctx.catalog_cache.invalidate()
     app = page(module).run()
     shown = assert_inert(app)
     assert any("refused" in v and "log in" in v for v in shown)
@@ -231,7 +231,9 @@ BADGE = re.compile(r" :[a-z]+-badge\[[^\]]*\]$")
 def test_a_display_name_with_markdown_is_plain_text(desk, module: str) -> None:
     """A name set by an import (or a connection's name) is shown as text, never drawn."""
     rename = {"slug": "hostile", "display_name": BEACON_NAME}
-    desk.import_apply(LOCAL_USER, {"modeldesk_config": 1, "providers": [rename]})
+    desk.transfer.import_apply(
+        Requester(LOCAL_USER), {"modeldesk_config": 1, "providers": [rename]}
+    )
     app = page(module).run()
     assert not app.exception, app.exception
     shown = everything_shown(app)

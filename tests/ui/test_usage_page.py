@@ -27,7 +27,7 @@ def calls() -> None:
     configure_openrouter()
     service = desk()
     for who in (SUPER, SUPER, Requester(ADMIN, PersonalSettings(keys={"openrouter": "sk-or-p"}))):
-        "".join(service.generate("chat", ChatRequest([ChatMessage("user", "hi")]), who))
+        "".join(service.generation.generate("chat", ChatRequest([ChatMessage("user", "hi")]), who))
     assert service.generation.meter.writer.flush(10)
 
 
