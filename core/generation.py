@@ -294,10 +294,10 @@ class Generation:
         _raise_if_unusable(resolution)
         return [resolution]
 
-    def support(self, res: Resolution, *, catalogue: bool = True) -> ParameterSupport:
+    def support(self, res: Resolution, *, catalog: bool = True) -> ParameterSupport:
         """The parameters the resolved model accepts; `catalogue` also reads its catalogue
         record (fetched when cold), where the model's own parameter list may be."""
-        model = self.selection.load_model_info(res) if catalogue else None
+        model = self.selection.load_model_info(res) if catalog else None
         return parameter_support(model, res.model_id or "")
 
     def cached_model_info(self, res: Resolution) -> ModelInfo | None:
@@ -321,7 +321,7 @@ class Generation:
         )
         model = res.model_id or ""
         if isinstance(request, ImageRequest):  # refused before any upstream call
-            problem = self.support(res, catalogue=False).check_size(request.size)
+            problem = self.support(res, catalog=False).check_size(request.size)
             if problem:
                 raise ValidationError(f"{problem} ({res.display_name} / {model}).")
         # One ledger row per attempt (and a budget reservation for a capped shared key).

@@ -86,7 +86,7 @@ def parameter_support(model: ModelInfo | None, model_id: str) -> ParameterSuppor
     listed = model.supported_parameters if model is not None else ()
     sizes = image_sizes_for(model_id)
     if listed:
-        return _from_catalogue(listed, model_id, sizes)
+        return _from_catalog(listed, model_id, sizes)
     if not REASONING.match(bare_id(model_id)):
         return ParameterSupport(image_sizes=sizes)
     # A namespaced id (openai/o3 on a router) goes through a server that translates
@@ -103,7 +103,7 @@ def parameter_support(model: ModelInfo | None, model_id: str) -> ParameterSuppor
     )
 
 
-def _from_catalogue(
+def _from_catalog(
     listed: tuple[str, ...], model_id: str, sizes: tuple[str, ...] | None
 ) -> ParameterSupport:
     field: MaxTokensField = "max_tokens"

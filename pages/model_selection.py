@@ -142,7 +142,7 @@ def _stale_warnings(desk: ModelDesk, who: Requester, found: catalog.CatalogSnaps
             fix.button(
                 f"Show {untrusted.plain_markdown(stale.display_name)}'s {stale.capability} models",
                 key=key,
-                on_click=_show_catalogue,
+                on_click=_show_catalog,
                 args=(stale.capability, stale.display_name),
             )
             continue
@@ -160,7 +160,7 @@ def _stale_warnings(desk: ModelDesk, who: Requester, found: catalog.CatalogSnaps
                 st.rerun()
 
 
-def _show_catalogue(capability: Capability, provider: str) -> None:
+def _show_catalog(capability: Capability, provider: str) -> None:
     """Open `capability`'s tab filtered to `provider`'s models (a stale choice's way out)."""
     cap = capability.value
     st.session_state[TAB_KEY] = cap.title()

@@ -24,7 +24,7 @@ from ui import (
     state,
     untrusted,
 )
-from ui.provider_cards import CatalogueSlots
+from ui.provider_cards import CatalogSlots
 from ui.widgets import reporting_errors
 
 
@@ -103,7 +103,7 @@ def _key_lost_on_reboot_warning(desk: ModelDesk) -> None:
     )
 
 
-def _provider_card(desk: ModelDesk, view: ProviderView, who: Requester) -> CatalogueSlots:
+def _provider_card(desk: ModelDesk, view: ProviderView, who: Requester) -> CatalogSlots:
     """Heading and catalogue placeholder (filled later), keys, then settings."""
     user = who.user
     warm = progressive_providers.warm_entry(desk, who, view)

@@ -13,7 +13,7 @@ from core.requester import Requester
 from core.service import ModelDesk, ProviderView
 from ui import catalog, provider_cards
 from ui.progressive import TICK_SECONDS, drain_as_ready
-from ui.provider_cards import CatalogueSlots
+from ui.provider_cards import CatalogSlots
 
 
 def warm_entry(desk: ModelDesk, who: Requester, view: ProviderView) -> CatalogEntry | None:
@@ -23,10 +23,10 @@ def warm_entry(desk: ModelDesk, who: Requester, view: ProviderView) -> CatalogEn
     return catalog.entry_for(desk, view, who)  # core's cache, warm: no upstream call
 
 
-def fill_cards(desk: ModelDesk, who: Requester, cards: list[CatalogueSlots]) -> None:
+def fill_cards(desk: ModelDesk, who: Requester, cards: list[CatalogSlots]) -> None:
     """Fill every card still waiting: the ones whose Refresh was clicked (refetched), then
     the cold ones as each provider answers (warm ones were drawn with their card)."""
-    pending: dict[str, CatalogueSlots] = {}
+    pending: dict[str, CatalogSlots] = {}
     for slots in cards:
         if slots.refresh:
             entry = catalog.refresh(desk, slots.view, who)

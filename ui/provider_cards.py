@@ -47,7 +47,7 @@ def page_style() -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class CatalogueSlots:
+class CatalogSlots:
     """Where one card shows its catalogue: filled in place as the entry arrives."""
 
     view: ProviderView
@@ -61,7 +61,7 @@ class CatalogueSlots:
 
 def card_layout(
     view: ProviderView, warm: CatalogEntry | None, account: AccountInfo | None = None
-) -> tuple[CatalogueSlots, DeltaGenerator, DeltaGenerator]:
+) -> tuple[CatalogSlots, DeltaGenerator, DeltaGenerator]:
     """The card's heading row (name, badge, latency, Refresh), then its catalogue on the
     left: drawn at once from `warm` (a cached entry, with the key's `account`), else a
     placeholder filled later. Returns the slots, the right-hand column (for the keys) and
@@ -90,18 +90,18 @@ def _refresh_button(view: ProviderView) -> bool:
     )
 
 
-def _wide_card(view: ProviderView) -> tuple[CatalogueSlots, DeltaGenerator, DeltaGenerator]:
+def _wide_card(view: ProviderView) -> tuple[CatalogSlots, DeltaGenerator, DeltaGenerator]:
     """Heading, latency and Refresh in a row; catalogue and keys side by side."""
     title, trend, refresh = st.columns([5, 2, 1], vertical_alignment="center")
     with refresh:
         clicked = _refresh_button(view)
     budget_warning(view)  # 80 % of a shared-key budget, or reached
     health, side = st.columns(2, gap="large")
-    slots = CatalogueSlots(view, title.empty(), trend.empty(), health.empty(), clicked)
+    slots = CatalogSlots(view, title.empty(), trend.empty(), health.empty(), clicked)
     return slots, side, st.container()
 
 
-def _compact_card(view: ProviderView) -> tuple[CatalogueSlots, DeltaGenerator, DeltaGenerator]:
+def _compact_card(view: ProviderView) -> tuple[CatalogSlots, DeltaGenerator, DeltaGenerator]:
     """Heading and Refresh in a row, one summary line, the rest folded under "Details"."""
     with st.container(horizontal=True, vertical_alignment="center"):
         title = st.empty()
@@ -112,16 +112,16 @@ def _compact_card(view: ProviderView) -> tuple[CatalogueSlots, DeltaGenerator, D
     with details:
         trend, body = st.empty(), st.empty()
         side, rest = st.container(), st.container()
-    slots = CatalogueSlots(view, title, trend, body, clicked, summary=summary)
+    slots = CatalogSlots(view, title, trend, body, clicked, summary=summary)
     return slots, side, rest
 
 
-def _heading(slots: CatalogueSlots, badge: str) -> None:
+def _heading(slots: CatalogSlots, badge: str) -> None:
     name = untrusted.plain_markdown(slots.view.display_name)
     slots.heading.subheader(f"{name} {badge}", anchor=False)
 
 
-def show_loading(slots: CatalogueSlots, seconds: float, what: str = "loading") -> None:
+def show_loading(slots: CatalogSlots, seconds: float, what: str = "loading") -> None:
     """The placeholder while this provider's catalogue is on its way."""
     _heading(slots, LOADING_BADGE)
     line = f":material/hourglass_top: {what}… {seconds:.0f} s"
@@ -129,7 +129,7 @@ def show_loading(slots: CatalogueSlots, seconds: float, what: str = "loading") -
 
 
 def show_entry(
-    slots: CatalogueSlots,
+    slots: CatalogSlots,
     entry: CatalogEntry,
     late: bool = False,
     account: AccountInfo | None = None,
