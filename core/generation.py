@@ -82,7 +82,7 @@ REQUEST_FOR: dict[Capability, type] = {
 class CallInfo:
     """What a finished (or streaming) call reports to the admin."""
 
-    provider: str
+    slug: str  # the provider row's slug (display_name is what the admin reads)
     display_name: str
     model: str
     key_source: Scope

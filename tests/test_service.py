@@ -266,7 +266,7 @@ def test_chat_streams_with_usage_and_a_computed_cost(desk: ModelDesk) -> None:
     assert isinstance(stream, ChatStream)
     assert list(stream) == ["alpha:alpha/chat-large says ", "ping"]
     info = stream.info
-    assert (info.provider, info.model, info.key_source) == ("alpha", "alpha/chat-large", "shared")
+    assert (info.slug, info.model, info.key_source) == ("alpha", "alpha/chat-large", "shared")
     assert info.usage.total_tokens == 1500
     assert info.cost == pytest.approx(1000 * 1e-6 + 500 * 2e-6)
     assert info.latency_ms is not None and info.first_token_ms is not None
@@ -279,7 +279,7 @@ def test_fallback_before_the_first_token_names_the_failed_provider(
     upstream["alpha"].error = _server_error("Alpha", 503)
     stream = desk.generation.generate("chat", ChatRequest([ChatMessage("user", "hi")]), SUPER)
     assert "".join(stream) == "beta:beta/chat says hi"
-    assert stream.info.provider == "beta"
+    assert stream.info.slug == "beta"
     (earlier,) = stream.info.fallbacks  # the error itself, as data
     assert isinstance(earlier, ProviderError) and (earlier.kind, earlier.status) == ("server", 503)
     assert str(earlier) == "Alpha: had a server error (503). Retry shortly."

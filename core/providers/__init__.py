@@ -16,5 +16,6 @@ Glossary (one word per thing):
 - **connection**: a provider row an admin added (``config.kind`` ``openai-compatible``),
   served by its kind's provider class on the row's own endpoint.
 - **provider view** (``ProviderView``): what the Providers page shows of a row.
-- ``ProviderError.provider`` is a display name; ``CallInfo.provider`` is a slug.
+- ``ProviderError.provider`` is a display name; ``CallInfo.slug`` is the row's slug and
+  ``CallInfo.display_name`` its name.
 """
