@@ -70,7 +70,20 @@ class UsageRecord(SQLModel, table=True):
     request_id: str | None = Field(default=None, max_length=128)
 
 
-class UsageDaily(SQLModel, table=True):
+class UsageCounters(SQLModel):
+    """The sums kept per day by :class:`UsageDaily` and added up into the Usage page's
+    totals (``core.usage_report.Totals``): declared once for both."""
+
+    calls: int = 0
+    errors: int = 0
+    incomplete: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost: float = 0.0
+    unpriced: int = 0  # calls whose cost is unknown
+
+
+class UsageDaily(UsageCounters, table=True):
     """The ledger summed per UTC day, provider, model and admin: what the Usage page and
     ``usage`` read, so their totals cost the same at a million rows as at a thousand.
     Kept by the writer in the same transaction as the rows it sums (an upsert)."""
@@ -85,17 +98,10 @@ class UsageDaily(SQLModel, table=True):
     provider: str = Field(max_length=64)
     model: str = Field(max_length=256)
     user_id: str = Field(max_length=256)
-    calls: int = 0
-    errors: int = 0
-    incomplete: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost: float = 0.0
-    unpriced: int = 0  # calls whose cost is unknown
 
 
 ROLLUP_KEY = ("day", "provider", "model", "user_id")
-ROLLUP_SUMS = ("calls", "errors", "incomplete", "input_tokens", "output_tokens", "cost", "unpriced")
+ROLLUP_SUMS = tuple(UsageCounters.model_fields)  # calls, errors, ... unpriced
 
 
 def rollup(rows: list[UsageRecord]) -> list[dict[str, Any]]:

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import ColumnElement
 
 from core.auth import User
-from core.ledger import ROLLUP_SUMS, UsageDaily, UsageDrop, UsageRecord
+from core.ledger import ROLLUP_SUMS, UsageCounters, UsageDaily, UsageDrop, UsageRecord
 
 GroupBy = Literal["day", "provider", "model", "admin"]
 GROUP_COLUMNS: dict[str, str] = {
@@ -81,18 +81,10 @@ class UsageFilter:
         return found
 
 
-@dataclass(slots=True)
-class Totals:
-    """One group's totals."""
+class Totals(UsageCounters):
+    """One group's totals: the roll-up's counters for the group named by `key`."""
 
     key: tuple[str, ...]
-    calls: int = 0
-    errors: int = 0
-    incomplete: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost: float = 0.0
-    unpriced: int = 0  # calls whose cost is unknown
     p50_ms: float | None = None
     p95_ms: float | None = None
 
@@ -130,19 +122,16 @@ def totals(engine: Engine, flt: UsageFilter, by: Sequence[GroupBy]) -> list[Tota
     width = len(keys)
     with engine.connect() as conn:
         rows = conn.execute(query).all()
-    return [
-        Totals(
-            tuple(str(v) for v in row[:width]),
-            int(row[width]),
-            int(row[width + 1] or 0),
-            int(row[width + 2] or 0),
-            int(row[width + 3] or 0),
-            int(row[width + 4] or 0),
-            float(row[width + 5] or 0.0),
-            int(row[width + 6] or 0),
-        )
-        for row in rows
-    ]
+    return [Totals(key=tuple(str(v) for v in row[:width]), **_sums(row[width:])) for row in rows]
+
+
+def _sums(values: Sequence[Any]) -> dict[str, Any]:
+    """The database's sums (NULL for none) as the counters' own types."""
+    fields = UsageCounters.model_fields
+    return {
+        name: (float if fields[name].annotation in (float, "float") else int)(value or 0)
+        for name, value in zip(ROLLUP_SUMS, values, strict=True)
+    }
 
 
 def latency_percentiles(engine: Engine, flt: UsageFilter) -> dict[str, tuple[float, float]]:

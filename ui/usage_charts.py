@@ -50,7 +50,7 @@ def _top(rows: Sequence[Totals]) -> list[Totals]:
     ordered = sorted(rows, key=lambda r: r.cost, reverse=True)
     head, rest = ordered[:TOP], ordered[TOP:]
     if rest:
-        others = Totals(("others",))
+        others = Totals(key=("others",))
         for row in rest:
             others.calls += row.calls
             others.cost += row.cost
