@@ -27,6 +27,11 @@ Every exception `core` raises on purpose is defined here::
     ├── KeyUnreadable             a stored key cannot be decrypted with the current secret
     └── StorageUnavailable        the database cannot be reached or used
 
+Two signals stay inside the transport and become a ``ProviderError`` there::
+
+    ForbiddenAddress              a connection refused before it was made (which host, why)
+    RefusedEncoding (ValueError)  a response body ModelDesk will not inflate
+
 A failure a provider call recovered from is data, not text: ``ProviderError.fallbacks``
 and ``CallInfo.fallbacks`` hold the earlier attempts' errors themselves.
 
@@ -439,3 +444,17 @@ class RemovalsRefused(ValidationError):
 
 class HashFormatError(ValidationError, ValueError):
     """A stored hash that cannot be used; the message never contains the hash."""
+
+
+class ForbiddenAddress(Exception):
+    """A connection was refused before it was made; ``problem`` says which host and why.
+    The transport turns it into a ``ProviderError`` (kind ``bad_base_url``)."""
+
+    def __init__(self, host: str, problem: str) -> None:
+        super().__init__(problem)
+        self.host = host
+        self.problem = problem
+
+
+class RefusedEncoding(ValueError):
+    """A body ModelDesk will not inflate; the message completes "<provider> sent ..."."""

@@ -22,7 +22,7 @@ USER_AGENT = f"ModelDesk/{__version__}"
 
 class CheckedBackend(httpcore.SyncBackend):
     """Resolves a host once, refuses it when any answer is a link-local or metadata
-    address (:class:`~core.providers.addresses.ForbiddenAddress`), then connects to the
+    address (:class:`~core.errors.ForbiddenAddress`), then connects to the
     checked answers themselves: no second lookup a rebinding DNS could answer otherwise.
 
     The connection keeps the host NAME for everything above TCP: httpcore sends it as

@@ -19,6 +19,8 @@ import socket
 import threading
 from typing import Any
 
+from core.errors import ForbiddenAddress
+
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 SockAddr = tuple[Any, ...]
 
@@ -48,15 +50,6 @@ METADATA_ADDRESSES: frozenset[Address] = frozenset(
 )
 SAVE_LOOKUP_SECONDS = 3.0  # how long saving a base URL waits for its name to resolve
 NAT64_PREFIXES = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
-
-
-class ForbiddenAddress(Exception):
-    """A connection was refused before it was made; ``problem`` says which host and why."""
-
-    def __init__(self, host: str, problem: str) -> None:
-        super().__init__(problem)
-        self.host = host
-        self.problem = problem
 
 
 def literal_address(host: str) -> Address | None:

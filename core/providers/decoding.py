@@ -13,13 +13,11 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterator
 
+from core.errors import RefusedEncoding
+
 ACCEPT_ENCODING = "gzip, deflate"
 PIECE = 64 * 1024  # the most one inflate step produces
 _WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
-
-
-class RefusedEncoding(ValueError):
-    """A body ModelDesk will not inflate; the message completes "<provider> sent ..."."""
 
 
 class BoundedDecoder:

@@ -33,9 +33,9 @@ from urllib.parse import unquote_to_bytes
 
 import httpx
 
-from core.errors import ProviderError, redact, status_error
-from core.providers.addresses import ForbiddenAddress, host_problem
-from core.providers.decoding import ACCEPT_ENCODING, BoundedDecoder, RefusedEncoding
+from core.errors import ForbiddenAddress, ProviderError, RefusedEncoding, redact, status_error
+from core.providers.addresses import host_problem
+from core.providers.decoding import ACCEPT_ENCODING, BoundedDecoder
 from core.providers.limits import (
     Budget,
     Limits,

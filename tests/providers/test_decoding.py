@@ -15,8 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
+from core.errors import RefusedEncoding
 from core.http import make_client
-from core.providers.decoding import PIECE, BoundedDecoder, RefusedEncoding
+from core.providers.decoding import PIECE, BoundedDecoder
 from core.providers.limits import Limits
 from core.providers.openai_compatible import OpenAICompatibleProvider
 from core.types import ChatMessage
