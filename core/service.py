@@ -173,7 +173,7 @@ class ModelDesk:
 
     @property
     def store(self) -> ProviderStore:
-        """The config table (also what the usage ledger checks storage with)."""
+        """The config table (the provider rows as stored)."""
         return self.ctx.store
 
     def check_storage(self) -> None:

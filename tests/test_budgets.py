@@ -32,7 +32,7 @@ ADMIN = Requester(ADMIN_USER)
 def spend(desk: ModelDesk, slug: str, user: User, dollars: float) -> None:
     """Record `dollars` spent on `slug`'s shared key by `user` (as a settled call would)."""
     book = BudgetBook(desk.engine)
-    caps = caps_for(slug, desk.ctx.row(slug).provider_config().budgets, user)
+    caps = caps_for(slug, desk.provider_view(slug).config.budgets, user)
     book.settle(book.reserve("x", caps, 0.0), dollars)
 
 
@@ -85,7 +85,7 @@ def test_personal_keys_are_never_capped(desk) -> None:
             [
                 c.scope
                 for c in caps_for(
-                    "openrouter", desk.ctx.row("openrouter").provider_config().budgets, ADMIN_USER
+                    "openrouter", desk.provider_view("openrouter").config.budgets, ADMIN_USER
                 )
             ]
         )
@@ -94,7 +94,7 @@ def test_personal_keys_are_never_capped(desk) -> None:
 
 
 def test_the_per_admin_cap_stops_that_admin_only(desk) -> None:
-    row = desk.ctx.row("openrouter")
+    row = desk.provider_view("openrouter").row
     desk.admin.update_provider(
         Requester(LOCAL_USER), "openrouter", row.version, allow_shared_for_normal_admins=True
     )
@@ -191,7 +191,7 @@ def test_budgets_survive_an_export_and_import(desk) -> None:
     exported = desk.transfer.export_config()
     desk.usage.update_budgets(SUPER, "openrouter", clear=True)
     desk.transfer.import_apply(Requester(LOCAL_USER), exported)
-    assert desk.ctx.row("openrouter").provider_config().budgets.daily == 4
+    assert desk.provider_view("openrouter").config.budgets.daily == 4
 
 
 def test_cli_sets_and_lists_budgets(desk, capsys) -> None:

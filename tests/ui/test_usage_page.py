@@ -100,11 +100,9 @@ def test_a_super_admin_sets_a_budget_and_sees_the_80_percent_warning() -> None:
     app.button[0].click().run()
     assert not app.exception, app.exception
     service = desk()
-    assert service.ctx.row("openrouter").provider_config().budgets.daily == 5.0
+    assert service.provider_view("openrouter").config.budgets.daily == 5.0
     book = BudgetBook(service.engine)
-    caps = caps_for(
-        "openrouter", service.ctx.row("openrouter").provider_config().budgets, LOCAL_USER
-    )
+    caps = caps_for("openrouter", service.provider_view("openrouter").config.budgets, LOCAL_USER)
     book.settle(book.reserve("OpenRouter", caps, 0.0), 4.2)
     app.run()
     assert any("84% of the daily budget is used" in w.value for w in app.warning)
@@ -124,7 +122,7 @@ def test_the_providers_card_warns_at_80_percent_of_a_budget() -> None:
     app = page("providers").run()
     assert not any("Shared key:" in w.value for w in app.warning)
     book = BudgetBook(service.engine)
-    budgets = service.ctx.row("openrouter").provider_config().budgets
+    budgets = service.provider_view("openrouter").config.budgets
     book.settle(book.reserve("OpenRouter", caps_for("openrouter", budgets, LOCAL_USER), 0.0), 9.0)
     app = page("providers").run()
     assert not app.exception, app.exception
