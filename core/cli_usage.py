@@ -10,12 +10,11 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TextIO
 
-from core.auth import LOCAL_USER
 from core.cli_audit import cli_actor
+from core.cli_generate import CLI
 from core.errors import ValidationError
 from core.service import ModelDesk
-from core.usage_report import GROUP_COLUMNS, UsageFilter, dropped_rows, totals
-from core.usage_service import all_budgets, dropped_here, update_budgets
+from core.usage_report import GROUP_COLUMNS, UsageFilter
 
 NO_CAP = -1.0  # "--daily none": remove that cap
 
@@ -65,10 +64,9 @@ def since_day(text: str, today: date | None = None) -> date:
 
 
 def cmd_usage(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
-    desk.store.ready()
     flt = UsageFilter(since_day(args.since), datetime.now(UTC).date())
-    rows = [t.as_dict([args.by]) for t in totals(desk.engine, flt, [args.by])]
-    dropped = dropped_rows(desk.engine, flt) + dropped_here(desk)
+    rows = [t.as_dict([args.by]) for t in desk.usage.totals(CLI, flt, [args.by])]
+    dropped = desk.usage.dropped(flt)
     if args.json:
         data = {"since": flt.since.isoformat(), "until": flt.until.isoformat(), "by": args.by}
         json.dump({**data, "rows": rows, "dropped": dropped}, out, indent=2)
@@ -94,9 +92,8 @@ def cmd_budgets(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
             raise ValidationError(
                 "budgets set needs --daily, --monthly, --per-admin-daily or --clear."
             )
-        row = update_budgets(
-            desk,
-            LOCAL_USER,
+        row = desk.usage.update_budgets(
+            CLI,
             args.provider,
             daily=args.daily,
             monthly=args.monthly,
@@ -111,7 +108,7 @@ def cmd_budgets(desk: ModelDesk, args: argparse.Namespace, out: TextIO) -> int:
     from core.cli import _table
 
     rows = []
-    for row, statuses in all_budgets(desk):
+    for row, statuses in desk.usage.all_budgets():
         for status in statuses:
             rows.append(
                 {

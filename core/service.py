@@ -11,6 +11,7 @@ exposes each part as a documented sub-API, with no pass-throughs:
   choices, staleness, capability overrides;
 - ``desk.generation`` (:mod:`core.generation`): dispatch, fallback, streams, cost;
 - ``desk.transfer`` (:mod:`core.config_io`): export and import;
+- ``desk.usage`` (:mod:`core.usage_service`): the usage ledger's totals and budgets;
 - ``desk.audit`` and ``desk.sessions``: the audit trail and sign-in sessions.
 
 The desk's own methods span parts (the provider listing, account details, import
@@ -20,6 +21,8 @@ whatever the UI shows or hides, a call outside a role is refused.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
@@ -53,7 +56,9 @@ from core.resolution import Resolution, Resolver
 from core.selection import Selection, StaleSelection
 from core.sessions import SessionStore
 from core.tables import AIProvider
+from core.throttle import SignInThrottle, parse_trusted_proxies
 from core.types import AccountInfo, Capability
+from core.usage_service import Usage
 
 __all__ = [
     "AudioOutcome",
@@ -116,8 +121,11 @@ class ModelDesk:
     - ``desk.generation`` (:class:`~core.generation.Generation`): ``generate`` (chat,
       content, images, speech) and ``support`` (what a resolved model accepts);
     - ``desk.transfer`` (:class:`~core.config_io.ConfigIO`): export and import;
+    - ``desk.usage`` (:class:`~core.usage_service.Usage`): usage totals, the CSV
+      export, dropped ledger rows and budgets, as a requester may see them;
     - ``desk.audit`` (:class:`~core.audit.AuditTrail`), ``desk.sessions``
-      (:class:`~core.sessions.SessionStore`).
+      (:class:`~core.sessions.SessionStore`); ``sign_in_throttle`` and ``derived_key``
+      serve the sign-in form.
 
     Nothing touches the database or the secret key until first needed, so the
     app starts during an outage and recovers by itself once storage is back.
@@ -152,6 +160,7 @@ class ModelDesk:
         self.generation = Generation(self.ctx, self.routing, self.selection)
         self.transfer = ConfigIO(self.ctx)
         self.sessions = SessionStore(self.engine, ready=self.ctx.store.ready)
+        self.usage = Usage(self.ctx, self.generation.meter)
 
     @property
     def settings(self) -> Settings:
@@ -164,7 +173,7 @@ class ModelDesk:
 
     @property
     def store(self) -> ProviderStore:
-        """The config table (also what the usage ledger checks storage with)."""
+        """The config table (the provider rows as stored)."""
         return self.ctx.store
 
     def check_storage(self) -> None:
@@ -172,6 +181,20 @@ class ModelDesk:
         self.ctx.store.ready()
         self.ctx.store.list()
         self.ctx.keys.check()
+
+    def sign_in_throttle(self, clock: Callable[[], float] = time.time) -> SignInThrottle:
+        """The password throttle on this desk's database (its counts are shared by every
+        server), trusting the proxies the settings name."""
+        return SignInThrottle(
+            self.engine,
+            clock=clock,
+            trusted_proxies=parse_trusted_proxies(self.settings.trusted_proxies),
+        )
+
+    def derived_key(self, purpose: str) -> bytes:
+        """A key for `purpose` derived from the secret key: the same on every server
+        that shares it, useless for decrypting anything (StorageUnavailable if unusable)."""
+        return self.ctx.keys.derive(purpose)
 
     def end_all_sessions(self, who: Requester, *, actor: Actor | None = None) -> int:
         """Sign every browser out (super admins only, recorded in the audit trail);

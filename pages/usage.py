@@ -7,10 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import streamlit as st
 
-from core.auth import User
+from core.requester import Requester
 from core.service import ModelDesk
 from core.usage_report import UsageFilter, UsageView
-from core.usage_service import all_budgets, dropped_here, update_budgets, usage_csv, usage_view
 from ui import state
 from ui.usage_charts import cap_line, provider_table, spend_by, spend_per_day
 from ui.widgets import reporting_errors
@@ -19,25 +18,25 @@ DEFAULT_DAYS = 30
 
 
 def render() -> None:
-    user = state.require_user()  # role re-check: any signed-in admin (their own usage)
+    who = state.requester()  # role re-check: any signed-in admin (their own usage)
     desk = state.get_desk()
     st.title("Usage")
     st.caption(
         "Every upstream call, from the usage ledger (never prompts, replies or keys)."
-        if user.is_super_admin
+        if who.is_super_admin
         else "Your own calls, from the usage ledger (never prompts, replies or keys)."
     )
     with reporting_errors("Loading usage"):
-        _budgets(desk, user)
-        flt, whole = _filters(desk, user)
+        _budgets(desk, who)
+        flt, whole = _filters(desk, who)
         narrowed = flt.providers or flt.models or flt.users
-        view = usage_view(desk, user, flt) if narrowed else whole  # one query set by default
+        view = desk.usage.view(who, flt) if narrowed else whole  # one query set by default
         _dropped(desk, view)
-        _charts(view, user)
-        _download(desk, user, flt)
+        _charts(view, who)
+        _download(desk, who, flt)
 
 
-def _filters(desk: ModelDesk, user: User) -> tuple[UsageFilter, UsageView]:
+def _filters(desk: ModelDesk, who: Requester) -> tuple[UsageFilter, UsageView]:
     """The filter the widgets pick, and the whole range's view (it lists the options)."""
     today = datetime.now(UTC).date()
     picked = st.date_input(
@@ -47,8 +46,8 @@ def _filters(desk: ModelDesk, user: User) -> tuple[UsageFilter, UsageView]:
         key="usage_days",
     )
     since, until = _range(picked, today)
-    options = usage_view(desk, user, UsageFilter(since, until))  # what the range holds
-    columns = st.columns(3 if user.is_super_admin else 2)
+    options = desk.usage.view(who, UsageFilter(since, until))  # what the range holds
+    columns = st.columns(3 if who.is_super_admin else 2)
     providers = columns[0].multiselect(
         "Providers", [t.key[0] for t in options.per_provider], key="usage_providers"
     )
@@ -56,7 +55,7 @@ def _filters(desk: ModelDesk, user: User) -> tuple[UsageFilter, UsageView]:
         "Models", sorted(t.key[0] for t in options.by_model), key="usage_models"
     )
     users: list[str] = []
-    if user.is_super_admin:
+    if who.is_super_admin:
         users = columns[2].multiselect(
             "Admins", sorted(t.key[0] for t in options.by_admin), key="usage_admins"
         )
@@ -75,7 +74,7 @@ def _range(picked: object, today: date) -> tuple[date, date]:
 
 
 def _dropped(desk: ModelDesk, view: UsageView) -> None:
-    dropped = view.dropped + dropped_here(desk)
+    dropped = view.dropped + desk.usage.dropped_here()
     if dropped:
         st.warning(
             f"{dropped:,} ledger row(s) were dropped in this range: the database was "
@@ -86,7 +85,7 @@ def _dropped(desk: ModelDesk, view: UsageView) -> None:
         st.caption("Dropped ledger rows in this range: 0.")
 
 
-def _charts(view: UsageView, user: User) -> None:
+def _charts(view: UsageView, who: Requester) -> None:
     total = sum(t.cost for t in view.per_provider)
     calls = sum(t.calls for t in view.per_provider)
     errors = sum(t.errors for t in view.per_provider)
@@ -101,7 +100,7 @@ def _charts(view: UsageView, user: User) -> None:
         return
     st.altair_chart(spend_per_day(view.by_day_provider), width="stretch")
     left, right = st.columns(2)
-    if user.is_super_admin:
+    if who.is_super_admin:
         left.altair_chart(spend_by(view.by_admin, "admin", "Spend by admin"), width="stretch")
     right.altair_chart(spend_by(view.by_model, "model", "Spend by model"), width="stretch")
     st.subheader("Per provider", anchor=False)
@@ -113,10 +112,10 @@ def _charts(view: UsageView, user: User) -> None:
     )
 
 
-def _download(desk: ModelDesk, user: User, flt: UsageFilter) -> None:
+def _download(desk: ModelDesk, who: Requester, flt: UsageFilter) -> None:
     st.download_button(
         "Download CSV",
-        data=lambda: "".join(usage_csv(desk, user, flt)),  # built only when clicked
+        data=lambda: "".join(desk.usage.csv(who, flt)),  # built only when clicked
         file_name=f"usage-{flt.since}-{flt.until}.csv",
         mime="text/csv",
         icon=":material/download:",
@@ -125,9 +124,9 @@ def _download(desk: ModelDesk, user: User, flt: UsageFilter) -> None:
     )
 
 
-def _budgets(desk: ModelDesk, user: User) -> None:
+def _budgets(desk: ModelDesk, who: Requester) -> None:
     st.subheader("Budgets on shared keys", anchor=False)
-    found = all_budgets(desk)
+    found = desk.usage.all_budgets()
     for row, statuses in found:
         for status in statuses:
             line = f"{row.display_name} — {cap_line(status)}"
@@ -141,11 +140,11 @@ def _budgets(desk: ModelDesk, user: User) -> None:
                 )
     if not found:
         st.caption("No budgets are set: shared keys are not capped.")
-    if user.is_super_admin:
-        _budget_form(desk, user)
+    if who.is_super_admin:
+        _budget_form(desk, who)
 
 
-def _budget_form(desk: ModelDesk, user: User) -> None:
+def _budget_form(desk: ModelDesk, who: Requester) -> None:
     with st.expander("Set budgets", icon=":material/savings:"):
         views = {v.slug: v for v in desk.providers()}
         slug = st.selectbox(
@@ -180,9 +179,8 @@ def _budget_form(desk: ModelDesk, user: User) -> None:
             if st.form_submit_button("Save budgets", type="primary") and slug:
                 with reporting_errors("Saving budgets"):
                     caps = {name: -1.0 if v is None else float(v) for name, v in amounts.items()}
-                    update_budgets(
-                        desk,
-                        user,
+                    desk.usage.update_budgets(
+                        who,
                         slug,
                         daily=caps["daily"],
                         monthly=caps["monthly"],

@@ -16,7 +16,6 @@ from core.errors import NotConfigured, PermissionDenied, ValidationError
 from core.requester import Requester
 from core.service import ChatRequest, ModelDesk
 from core.types import ChatMessage, ChatOptions
-from core.usage_service import budget_status, update_budgets
 from tests.ledger_support import (
     OR_MODEL,
     PROMPT,
@@ -33,7 +32,7 @@ ADMIN = Requester(ADMIN_USER)
 def spend(desk: ModelDesk, slug: str, user: User, dollars: float) -> None:
     """Record `dollars` spent on `slug`'s shared key by `user` (as a settled call would)."""
     book = BudgetBook(desk.engine)
-    caps = caps_for(slug, desk.ctx.row(slug).provider_config().budgets, user)
+    caps = caps_for(slug, desk.provider_view(slug).config.budgets, user)
     book.settle(book.reserve("x", caps, 0.0), dollars)
 
 
@@ -47,7 +46,7 @@ def route(desk: ModelDesk, who: Requester = SUPER) -> dict[str, str]:
 
 # ---------------------------------------------------------------- the resolver rule
 def test_a_reached_daily_budget_skips_the_provider_and_says_when_it_resets(desk) -> None:
-    update_budgets(desk, LOCAL_USER, "openrouter", daily=5)
+    desk.usage.update_budgets(SUPER, "openrouter", daily=5)
     assert desk.routing.resolve("chat", SUPER).slug == "openrouter"
     spend(desk, "openrouter", LOCAL_USER, 5.0)
     assert (
@@ -61,8 +60,8 @@ def test_a_reached_daily_budget_skips_the_provider_and_says_when_it_resets(desk)
 
 
 def test_when_no_provider_is_left_the_message_names_the_budget(desk) -> None:
-    update_budgets(desk, LOCAL_USER, "openrouter", monthly=1)
-    update_budgets(desk, LOCAL_USER, "groq", daily=0)
+    desk.usage.update_budgets(SUPER, "openrouter", monthly=1)
+    desk.usage.update_budgets(SUPER, "groq", daily=0)
     for slug in ("huggingface", "openai"):
         desk.admin.set_provider_active(Requester(LOCAL_USER), slug, False)
     spend(desk, "openrouter", LOCAL_USER, 1.0)
@@ -74,7 +73,7 @@ def test_when_no_provider_is_left_the_message_names_the_budget(desk) -> None:
 
 
 def test_personal_keys_are_never_capped(desk) -> None:
-    update_budgets(desk, LOCAL_USER, "openrouter", daily=0)
+    desk.usage.update_budgets(SUPER, "openrouter", daily=0)
     personal = PersonalSettings(keys={"openrouter": "sk-or-test-PERSONAL-0001"})
     mine = Requester(ADMIN_USER, personal)
     found = desk.routing.resolve("chat", mine)
@@ -86,7 +85,7 @@ def test_personal_keys_are_never_capped(desk) -> None:
             [
                 c.scope
                 for c in caps_for(
-                    "openrouter", desk.ctx.row("openrouter").provider_config().budgets, ADMIN_USER
+                    "openrouter", desk.provider_view("openrouter").config.budgets, ADMIN_USER
                 )
             ]
         )
@@ -95,11 +94,11 @@ def test_personal_keys_are_never_capped(desk) -> None:
 
 
 def test_the_per_admin_cap_stops_that_admin_only(desk) -> None:
-    row = desk.ctx.row("openrouter")
+    row = desk.provider_view("openrouter").row
     desk.admin.update_provider(
         Requester(LOCAL_USER), "openrouter", row.version, allow_shared_for_normal_admins=True
     )
-    update_budgets(desk, LOCAL_USER, "openrouter", per_admin_daily=0.5)
+    desk.usage.update_budgets(SUPER, "openrouter", per_admin_daily=0.5)
     spend(desk, "openrouter", ADMIN_USER, 0.5)
     assert route(desk, ADMIN)["openrouter"] == (
         "OpenRouter: daily budget per admin of $0.50 reached, resets 00:00 UTC"
@@ -114,7 +113,7 @@ def test_the_per_admin_cap_stops_that_admin_only(desk) -> None:
 # ---------------------------------------------------------------- parallel calls
 def test_eight_parallel_calls_overshoot_by_at_most_what_is_in_flight(desk, fake) -> None:
     cap = 0.00002  # about one call's real cost
-    update_budgets(desk, LOCAL_USER, "openrouter", daily=cap)
+    desk.usage.update_budgets(SUPER, "openrouter", daily=cap)
     fake.configure("openrouter", chunk_delay=0.05)
     model = desk.selection.entry("openrouter", SUPER).find(OR_MODEL)
     request = ChatRequest([ChatMessage("user", PROMPT)], ChatOptions(max_tokens=50))
@@ -146,7 +145,7 @@ def test_eight_parallel_calls_overshoot_by_at_most_what_is_in_flight(desk, fake)
 
 
 def test_a_call_that_fails_before_its_reply_releases_its_reservation(desk, fake) -> None:
-    update_budgets(desk, LOCAL_USER, "openrouter", daily=1)
+    desk.usage.update_budgets(SUPER, "openrouter", daily=1)
     fake.configure("openrouter", failure=503)
     chat(desk)  # Groq takes over
     assert [(r.provider, r.outcome) for r in ledger(desk)] == [
@@ -160,9 +159,9 @@ def test_a_call_that_fails_before_its_reply_releases_its_reservation(desk, fake)
 
 # ---------------------------------------------------------------- status and configuration
 def test_status_warns_at_80_percent(desk) -> None:
-    update_budgets(desk, LOCAL_USER, "openrouter", daily=10, monthly=100)
+    desk.usage.update_budgets(SUPER, "openrouter", daily=10, monthly=100)
     spend(desk, "openrouter", LOCAL_USER, 8.0)
-    daily, monthly = budget_status(desk, "openrouter")
+    daily, monthly = desk.usage.budget_status("openrouter")
     assert (daily.label, daily.used, daily.warning, daily.reached) == (
         "daily budget",
         8.0,
@@ -170,16 +169,16 @@ def test_status_warns_at_80_percent(desk) -> None:
         False,
     )
     assert (monthly.label, monthly.warning) == ("monthly budget", False)
-    assert budget_status(desk, "groq") == []
+    assert desk.usage.budget_status("groq") == []
 
 
 def test_only_super_admins_set_budgets_and_bad_amounts_are_refused(desk) -> None:
     with pytest.raises(PermissionDenied):
-        update_budgets(desk, ADMIN_USER, "openrouter", daily=1)
+        desk.usage.update_budgets(ADMIN, "openrouter", daily=1)
     with pytest.raises(ValidationError, match=r"openrouter\.budgets\.daily"):
-        update_budgets(desk, LOCAL_USER, "openrouter", daily=10**9)
-    row = update_budgets(desk, LOCAL_USER, "openrouter", daily=3, monthly=50)
-    row = update_budgets(desk, LOCAL_USER, "openrouter", daily=-1)  # removes the daily cap only
+        desk.usage.update_budgets(SUPER, "openrouter", daily=10**9)
+    row = desk.usage.update_budgets(SUPER, "openrouter", daily=3, monthly=50)
+    row = desk.usage.update_budgets(SUPER, "openrouter", daily=-1)  # removes the daily cap only
     assert row.provider_config().budgets.model_dump() == {
         "daily": None,
         "monthly": 50.0,
@@ -188,11 +187,11 @@ def test_only_super_admins_set_budgets_and_bad_amounts_are_refused(desk) -> None
 
 
 def test_budgets_survive_an_export_and_import(desk) -> None:
-    update_budgets(desk, LOCAL_USER, "openrouter", daily=4)
+    desk.usage.update_budgets(SUPER, "openrouter", daily=4)
     exported = desk.transfer.export_config()
-    update_budgets(desk, LOCAL_USER, "openrouter", clear=True)
+    desk.usage.update_budgets(SUPER, "openrouter", clear=True)
     desk.transfer.import_apply(Requester(LOCAL_USER), exported)
-    assert desk.ctx.row("openrouter").provider_config().budgets.daily == 4
+    assert desk.provider_view("openrouter").config.budgets.daily == 4
 
 
 def test_cli_sets_and_lists_budgets(desk, capsys) -> None:

@@ -11,10 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from core.auth import LOCAL_USER
 from core.cli import main
 from core.service import ModelDesk
-from core.usage_service import update_budgets
 from devtools.fake_providers import FakeProviderServer
 from tests.ledger_support import OR_MODEL, PROMPT, SUPER, chat, ledger, new_desk
 
@@ -72,6 +70,6 @@ def test_only_a_capped_shared_key_fetches_the_catalogue_to_price_its_reservation
     listed = fake.count("openrouter", "models")
     chat(cold)
     assert fake.count("openrouter", "models") == listed
-    update_budgets(cold, LOCAL_USER, "openrouter", daily=1)
+    cold.usage.update_budgets(SUPER, "openrouter", daily=1)
     chat(cold)  # the reservation needs the model's prices before the call
     assert fake.count("openrouter", "models") == listed + 1

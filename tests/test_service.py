@@ -45,6 +45,7 @@ from core.types import (
     StreamEnd,
     Usage,
 )
+from core.usage_report import UsageFilter
 from tests.doubles import GENERATIONS, Call, Script, scripted_provider, scripted_registry
 
 SUPER = Requester(User("boss@example.com", Role.SUPER_ADMIN))
@@ -480,3 +481,33 @@ def test_a_pinned_route_and_a_warm_catalogue_without_reaching_inside(desk: Model
     assert (route.slug, route.model_id, route.usable) == ("alpha", "alpha/chat-small", True)
     with pytest.raises(ValidationError):
         desk.routing.route_for_pin(Capability.CHAT, SUPER, ("nowhere", "x"))
+
+
+def test_usage_calls_take_the_requester_and_check_its_role(desk: ModelDesk) -> None:
+    """``desk.usage``: an admin sees only their own calls (whatever the filter asks for)
+    and cannot set budgets; a super admin sees everyone and sets them."""
+    _configure(desk)
+    "".join(desk.generation.generate("chat", ChatRequest([ChatMessage("user", "hi")]), SUPER))
+    assert desk.generation.meter.writer.flush(10)
+    everyone = UsageFilter.last_days(7, users=(SUPER.user.email,))
+    assert [t.calls for t in desk.usage.view(SUPER, everyone).per_provider] == [1]
+    assert desk.usage.view(ADMIN, everyone).per_provider == []
+    assert [t.calls for t in desk.usage.totals(SUPER, everyone, ["provider"])] == [1]
+    assert desk.usage.totals(ADMIN, everyone, ["provider"]) == []
+    assert "".join(desk.usage.csv(ADMIN, everyone)).count("\n") == 1  # the header only
+    assert desk.usage.dropped(everyone) == 0
+    with pytest.raises(PermissionDenied):
+        desk.usage.update_budgets(ADMIN, "alpha", daily=1)
+    assert desk.usage.budget_status("alpha") == []
+    desk.usage.update_budgets(SUPER, "alpha", daily=1)
+    assert [s.label for s in desk.usage.budget_status("alpha")] == ["daily budget"]
+    assert [row.slug for row, _ in desk.usage.all_budgets()] == ["alpha"]
+
+
+def test_the_sign_in_form_gets_its_throttle_and_key_from_the_desk(desk: ModelDesk) -> None:
+    """The page layer names what it needs instead of reaching into ``desk.ctx``."""
+    throttle = desk.sign_in_throttle(clock=lambda: 42.0)
+    assert throttle.engine is desk.sessions.engine and throttle.clock() == 42.0
+    key = desk.derived_key("password-entry")
+    assert len(key) == 32 and key == desk.derived_key("password-entry")
+    assert key != desk.derived_key("something else")

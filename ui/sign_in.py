@@ -57,7 +57,7 @@ from core.config import PROJECT_ROOT
 from core.db import StorageUnavailable
 from core.plain_text import plain_markdown
 from core.sessions import SessionRecord, SessionStore, hash_token, session_problem
-from core.throttle import SignInThrottle, address_tag, parse_trusted_proxies
+from core.throttle import SignInThrottle, address_tag
 from ui import state
 from ui.navigation import PAGES
 from ui.widgets import storage_unavailable
@@ -118,12 +118,7 @@ def _clock() -> float:
 @st.cache_resource
 def throttle() -> SignInThrottle:
     """The password throttle; its counts live in the database, shared by every server."""
-    settings = state.get_desk().settings
-    return SignInThrottle(
-        state.get_desk().engine,
-        clock=lambda: _clock(),
-        trusted_proxies=parse_trusted_proxies(settings.trusted_proxies),
-    )
+    return state.get_desk().sign_in_throttle(clock=lambda: _clock())
 
 
 def _sleep(seconds: float) -> None:
@@ -305,7 +300,7 @@ def _sessions() -> SessionStore:
 
 def _entry_key() -> bytes:
     """The key of password entry fingerprints, derived from the app's secret key."""
-    return state.get_desk().ctx.keys.derive("password-entry")
+    return state.get_desk().derived_key("password-entry")
 
 
 def _signed_in_user(config: SignInConfig, request: Request) -> User | None:

@@ -6,7 +6,6 @@ import streamlit as st
 
 from core.db import StorageUnavailable
 from core.service import ProviderView
-from core.usage_service import budget_status
 from ui import state
 
 
@@ -16,7 +15,7 @@ def budget_warning(view: ProviderView) -> None:
     if budgets is None or not budgets.any:
         return
     try:
-        statuses = budget_status(state.get_desk(), view.slug)
+        statuses = state.get_desk().usage.budget_status(view.slug)
     except StorageUnavailable:
         return  # the page reports the storage problem itself
     worst = max((s for s in statuses if s.warning), key=lambda s: s.share, default=None)

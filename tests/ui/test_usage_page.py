@@ -15,7 +15,6 @@ from core.requester import Requester
 from core.service import ChatRequest
 from core.types import ChatMessage
 from core.usage_report import UsageFilter
-from core.usage_service import update_budgets, usage_csv
 from tests.ui.test_pages import ADMIN, configure_openrouter, desk, page
 
 pytestmark = pytest.mark.usefixtures("fresh_service")
@@ -44,7 +43,7 @@ def charts(app: AppTest) -> list[str]:
 
 def csv_of(viewer: User) -> list[dict[str, str]]:
     """The CSV the page's download button builds for `viewer`'s default view, parsed."""
-    text = "".join(usage_csv(desk(), viewer, UsageFilter.last_days(30)))
+    text = "".join(desk().usage.csv(Requester(viewer), UsageFilter.last_days(30)))
     return list(csv.DictReader(io.StringIO(text)))
 
 
@@ -67,11 +66,7 @@ def test_a_super_admin_sees_everyone_with_charts_and_a_csv() -> None:
     assert [m.label for m in app.multiselect] == ["Providers", "Models", "Admins"]
     assert app.get("download_button")[0].proto.label == "Download CSV"
     assert "Dropped ledger rows in this range: 0." in [c.value for c in app.caption]
-    rows = list(
-        csv.DictReader(
-            io.StringIO("".join(usage_csv(desk(), LOCAL_USER, UsageFilter.last_days(30))))
-        )
-    )
+    rows = csv_of(LOCAL_USER)
     assert len(rows) == 3 and {r["user_id"] for r in rows} == {LOCAL_USER.email, ADMIN.email}
     assert all(r["provider"] == "openrouter" and float(r["cost"]) > 0 for r in rows)
 
@@ -84,9 +79,7 @@ def test_an_admin_sees_only_their_own_calls() -> None:
     assert charts(app) == ["Spend per day by provider (USD)", "Spend by model"]
     assert [m.label for m in app.multiselect] == ["Providers", "Models"]
     assert not app.expander  # no budget form
-    rows = list(
-        csv.DictReader(io.StringIO("".join(usage_csv(desk(), ADMIN, UsageFilter.last_days(30)))))
-    )
+    rows = csv_of(ADMIN)
     assert [r["user_id"] for r in rows] == [ADMIN.email]
 
 
@@ -107,11 +100,9 @@ def test_a_super_admin_sets_a_budget_and_sees_the_80_percent_warning() -> None:
     app.button[0].click().run()
     assert not app.exception, app.exception
     service = desk()
-    assert service.ctx.row("openrouter").provider_config().budgets.daily == 5.0
+    assert service.provider_view("openrouter").config.budgets.daily == 5.0
     book = BudgetBook(service.engine)
-    caps = caps_for(
-        "openrouter", service.ctx.row("openrouter").provider_config().budgets, LOCAL_USER
-    )
+    caps = caps_for("openrouter", service.provider_view("openrouter").config.budgets, LOCAL_USER)
     book.settle(book.reserve("OpenRouter", caps, 0.0), 4.2)
     app.run()
     assert any("84% of the daily budget is used" in w.value for w in app.warning)
@@ -127,11 +118,11 @@ def test_a_page_without_a_user_shows_nothing() -> None:
 def test_the_providers_card_warns_at_80_percent_of_a_budget() -> None:
     configure_openrouter()
     service = desk()
-    update_budgets(service, LOCAL_USER, "openrouter", daily=10)
+    service.usage.update_budgets(SUPER, "openrouter", daily=10)
     app = page("providers").run()
     assert not any("Shared key:" in w.value for w in app.warning)
     book = BudgetBook(service.engine)
-    budgets = service.ctx.row("openrouter").provider_config().budgets
+    budgets = service.provider_view("openrouter").config.budgets
     book.settle(book.reserve("OpenRouter", caps_for("openrouter", budgets, LOCAL_USER), 0.0), 9.0)
     app = page("providers").run()
     assert not app.exception, app.exception
